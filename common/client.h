@@ -1,0 +1,27 @@
+/* The client library: connect, request with a timeout, build submits. */
+#ifndef CLIENT_H
+#define CLIENT_H
+
+#include <stddef.h>
+
+#include "msg.h"
+
+/* Requests larger than this are refused before they reach the wire. */
+#define CLIENT_MAX_SEND		(16 * 1024 * 1024)
+#define CLIENT_TIMEOUT_MS	10000
+
+/* client_request results besides 0. */
+#define CLIENT_ERROR		-1	/* a local error: bad URL, too large */
+#define CLIENT_UNREACHABLE	-2	/* nobody answered in time */
+
+struct client;
+
+struct client	*client_open(const char *, char **);
+void		 client_close(struct client *);
+const char	*client_url(struct client *);
+int		 client_request(struct client *, const char *, int, char **,
+		    char **);
+char		*client_key_new(void);
+char		*client_submit_request(struct msg_spec *, size_t, int, int);
+
+#endif

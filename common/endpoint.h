@@ -1,0 +1,16 @@
+/* Endpoint URLs: the defaults of PROTOCOL section 1 and ipc path checks. */
+#ifndef ENDPOINT_H
+#define ENDPOINT_H
+
+/* sun_path holds 108 bytes including the NUL. */
+#define ENDPOINT_IPC_MAX	107
+
+char	*endpoint_rundir(void);
+char	*endpoint_control_url(const char *);
+char	*endpoint_events_url(const char *);
+const char *endpoint_ipc_path(const char *);
+int	 endpoint_check(const char *, char **);
+int	 endpoint_check_bind(const char *, char **);
+int	 endpoint_restrict(const char *, char **);
+
+#endif

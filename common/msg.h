@@ -1,0 +1,172 @@
+/*
+ * The wire protocol (PROTOCOL.md, docs/protocol.md): decoding requests into
+ * plain structs, building replies, reading replies. The only cJSON user.
+ */
+#ifndef MSG_H
+#define MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Request error codes, PROTOCOL section 2. */
+#define MSG_E_BAD_REQUEST	"bad_request"
+#define MSG_E_UNKNOWN_OP	"unknown_op"
+#define MSG_E_UNKNOWN_KIND	"unknown_kind"
+#define MSG_E_NOT_FOUND		"not_found"
+#define MSG_E_QUEUE_FULL	"queue_full"
+#define MSG_E_SHUTTING_DOWN	"shutting_down"
+#define MSG_E_TOO_LARGE		"too_large"
+#define MSG_E_UNAUTHORIZED	"unauthorized"
+#define MSG_E_FORBIDDEN		"forbidden"
+#define MSG_E_CONFLICT		"conflict"
+#define MSG_E_INTERNAL		"internal"
+
+#define MSG_NAME_MAX		256	/* bytes in a job name */
+#define MSG_QUEUE_MAX		128	/* bytes in a queue or lock name */
+#define MSG_INT_MAX		9007199254740991LL	/* exact in a double */
+
+/* An error to report: a protocol code and a message for people. */
+struct msg_error {
+	char	code[32];
+	char	message[512];
+};
+
+/* Request fields, as bits: an op names the ones it accepts and requires. */
+#define MSG_F_JOB		0x0001
+#define MSG_F_JOBS		0x0002
+#define MSG_F_GROUP		0x0004
+#define MSG_F_ID		0x0008
+#define MSG_F_IDS		0x0010
+#define MSG_F_STATE		0x0020
+#define MSG_F_QUEUE		0x0040
+#define MSG_F_LIMIT		0x0080
+#define MSG_F_BEFORE_ID		0x0100
+#define MSG_F_RETURN_WHEN	0x0200
+#define MSG_F_TIMEOUT_MS	0x0400
+#define MSG_F_NAME		0x0800
+#define MSG_F_ACTION		0x1000
+#define MSG_F_RATE		0x2000
+
+/* wait's return_when. */
+#define MSG_ALL_COMPLETED	0
+#define MSG_FIRST_COMPLETED	1
+#define MSG_FIRST_EXCEPTION	2
+
+/* A job spec, PROTOCOL section 3.1. */
+struct msg_spec {
+	char		*kind;
+	char		*args;		/* JSON text of an object */
+	char		*name;		/* NULL when absent */
+	char		*queue;
+	int64_t		 priority;
+	int64_t		 delay_ms;
+	int64_t		 timeout_ms;
+	int64_t		 retries;
+	int64_t		 retry_backoff_ms;
+	int64_t		*after;
+	size_t		 nafter;
+	char		*lock;		/* NULL when absent */
+	int		 shield;
+	char		*key;		/* NULL when absent */
+};
+
+/* A decoded request; present says which optional fields were given. */
+struct msg_request {
+	char		*op;
+	char		*token;
+	unsigned int	 present;
+	struct msg_spec	*jobs;		/* "job" decodes as one of these */
+	size_t		 njobs;
+	int		 group;
+	int64_t		 id;
+	int64_t		*ids;
+	size_t		 nids;
+	char		*state;
+	char		*queue;
+	int64_t		 limit;
+	int64_t		 before_id;
+	int		 return_when;
+	int64_t		 timeout_ms;
+	char		*name;
+	char		*action;
+	double		 rate;
+};
+
+/* A job view, PROTOCOL section 3.2. Strings are borrowed, never owned. */
+struct msg_view {
+	int64_t		 id;
+	const char	*kind;
+	const char	*name;
+	const char	*queue;
+	int64_t		 priority;
+	const char	*state;
+	int64_t		 attempts;
+	int64_t		 submitted_at;	/* -1 for null */
+	int64_t		 started_at;
+	int64_t		 finished_at;
+	const char	*args;		/* JSON text, NULL for null */
+	const char	*result;	/* JSON text, NULL for null */
+	const char	*error_code;	/* NULL when no error */
+	const char	*error_message;
+};
+
+#define MSG_VIEW_ARGS		0x1
+#define MSG_VIEW_RESULT		0x2
+
+/* A parsed JSON object to read from (a request, a reply, kind args). */
+struct msg_in;
+
+void	 msg_error_set(struct msg_error *, const char *, const char *, ...)
+	    __attribute__((__format__(__printf__, 3, 4)));
+
+struct msg_in *msg_in_parse(const char *, size_t, struct msg_error *);
+void	 msg_in_free(struct msg_in *);
+int	 msg_in_has(struct msg_in *, const char *);
+int	 msg_in_int(struct msg_in *, const char *, int64_t *,
+	    struct msg_error *);
+int	 msg_in_bool(struct msg_in *, const char *, int *, struct msg_error *);
+int	 msg_in_double(struct msg_in *, const char *, double *,
+	    struct msg_error *);
+int	 msg_in_string(struct msg_in *, const char *, const char **,
+	    struct msg_error *);
+struct msg_in *msg_in_object(struct msg_in *, const char *);
+size_t	 msg_in_array_len(struct msg_in *, const char *);
+struct msg_in *msg_in_array_at(struct msg_in *, const char *, size_t);
+int	 msg_in_array_int(struct msg_in *, const char *, size_t, int64_t *);
+const char *msg_in_array_string(struct msg_in *, const char *, size_t);
+struct msg_in *msg_in_first(struct msg_in *);
+struct msg_in *msg_in_next(struct msg_in *);
+const char *msg_in_key(struct msg_in *);
+char	*msg_in_text(struct msg_in *, const char *, int);
+void	 msg_in_view(struct msg_in *, struct msg_view *);
+
+const char *msg_request_op(struct msg_in *, struct msg_error *);
+int	 msg_request_decode(struct msg_in *, unsigned int, unsigned int,
+	    struct msg_request *, struct msg_error *);
+void	 msg_request_clear(struct msg_request *);
+int	 msg_spec_decode(struct msg_in *, struct msg_spec *,
+	    struct msg_error *);
+void	 msg_spec_clear(struct msg_spec *);
+char	*msg_spec_encode(const struct msg_spec *, int);
+int	 msg_spec_parse(const char *, struct msg_spec *, struct msg_error *);
+
+/* A reply or request under construction: nested objects and arrays. */
+struct msg_out;
+
+struct msg_out *msg_out_new(void);
+void	 msg_out_int(struct msg_out *, const char *, int64_t);
+void	 msg_out_double(struct msg_out *, const char *, double);
+void	 msg_out_bool(struct msg_out *, const char *, int);
+void	 msg_out_string(struct msg_out *, const char *, const char *);
+void	 msg_out_null(struct msg_out *, const char *);
+int	 msg_out_raw(struct msg_out *, const char *, const char *);
+void	 msg_out_object(struct msg_out *, const char *);
+void	 msg_out_array(struct msg_out *, const char *);
+void	 msg_out_close(struct msg_out *);
+void	 msg_out_view(struct msg_out *, const char *, const struct msg_view *,
+	    int);
+char	*msg_out_finish(struct msg_out *, int);
+char	*msg_view_encode(const struct msg_view *, int);
+char	*msg_error_reply(const char *, const char *);
+
+#endif

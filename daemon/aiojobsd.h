@@ -1,0 +1,286 @@
+/*
+ * aiojobsd: the job daemon. Types and prototypes of every daemon module.
+ * Mutable daemon-wide state lives in struct aiojobsd.
+ */
+#ifndef AIOJOBSD_H
+#define AIOJOBSD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bsd/sys/queue.h>
+#include <bsd/sys/tree.h>
+
+#include "msg.h"
+
+struct event;
+struct event_base;
+
+/* Job states, PROTOCOL section 3.2. */
+#define JOB_QUEUED	0
+#define JOB_RUNNING	1
+#define JOB_SUCCEEDED	2
+#define JOB_FAILED	3
+#define JOB_CANCELLED	4
+#define JOB_NSTATES	5
+
+/* Why a running job is being stopped. */
+#define JOB_STOP_NONE		0
+#define JOB_STOP_CANCEL		1
+#define JOB_STOP_TIMEOUT	2
+
+struct job;
+struct sched;
+
+/* A kind of job: one file each (kind_<name>.c), listed in kind.c. */
+struct kind {
+	const char	*name;
+	/* Check args at submit time; fill err (bad_request) if bad. */
+	int		(*validate)(const char *, struct msg_error *);
+	/* Start the job; the kind calls job_finish when it ends. */
+	void		(*start)(struct job *);
+	/* Stop a running job; the kind calls job_finish once stopped. */
+	void		(*cancel)(struct job *);
+};
+
+/* A job. Owned by the scheduler from submit on. */
+struct job {
+	int64_t			 id;
+	struct sched		*sched;
+	const struct kind	*kind;
+	struct queue		*queue;
+	char			*args;
+	char			*name;
+	char			*key;
+	char			*spec;		/* canonical spec, for keys */
+	int64_t			 priority;
+	int64_t			 delay_ms;
+	int64_t			 timeout_ms;
+	int64_t			 retries;
+	int64_t			 retry_backoff_ms;
+	int			 shield;
+
+	int			 state;
+	int			 ready;		/* in its queue's ready set */
+	int			 stop;		/* JOB_STOP_* while stopping */
+	char			*stop_reason;
+	int64_t			 attempts;
+	int64_t			 submitted_at;
+	int64_t			 started_at;	/* -1 until it happens */
+	int64_t			 finished_at;
+	char			*result;	/* JSON text or NULL */
+	char			*error_code;
+	char			*error_message;
+
+	struct event		*timer;		/* delay, retry or timeout */
+	void			*kdata;		/* the kind's running state */
+
+	RB_ENTRY(job)		 id_entry;
+	RB_ENTRY(job)		 key_entry;
+	RB_ENTRY(job)		 ready_entry;
+	TAILQ_ENTRY(job)	 run_entry;
+};
+TAILQ_HEAD(jobq, job);
+RB_HEAD(job_ids, job);
+RB_HEAD(job_keys, job);
+RB_HEAD(job_ready, job);
+
+/* A named queue: its own limit, rate and pause state. */
+struct queue {
+	char			*name;
+	int64_t			 limit;		/* 0 = unlimited */
+	double			 rate;		/* starts per second, 0 = any */
+	double			 tokens;
+	int64_t			 refilled_at;
+	int			 paused;
+	int64_t			 nqueued;
+	int64_t			 nrunning;
+	struct job_ready	 ready;
+	struct event		*rate_timer;
+	struct sched		*sched;
+	RB_ENTRY(queue)		 entry;
+};
+RB_HEAD(queues, queue);
+
+typedef void	sched_change_cb(struct job *, int, void *);
+
+/* The scheduler: every job, every queue, the limits. */
+struct sched {
+	struct event_base	*base;
+	int64_t			 limit;		/* running jobs, 0 = any */
+	int64_t			 pending_limit;
+	int64_t			 counts[JOB_NSTATES];
+	int64_t			 next_id;
+	int			 draining;	/* start nothing new */
+	struct job_ids		 jobs;
+	struct job_keys		 keys;
+	struct queues		 queues;
+	struct jobq		 running;
+	struct event		*pump;
+	int64_t			(*now)(void);	/* clock, ms; a test seam */
+	sched_change_cb		*change_cb;
+	void			*change_arg;
+};
+
+/* A request received on the control endpoint, answered now or later. */
+struct creq {
+	struct control		*control;
+	void			*hdr;		/* nanomsg control chunk */
+	const void		*sphdr;		/* routing header inside hdr */
+	size_t			 sphdrlen;
+	int			 held;
+	struct msg_request	 req;
+	void			*wait;		/* op_wait's state while held */
+	TAILQ_ENTRY(creq)	 entry;
+};
+TAILQ_HEAD(creqs, creq);
+
+/* The control endpoint: a raw REP socket. */
+struct control {
+	struct aiojobsd		*aj;
+	int			 sock;
+	char			*url;
+	struct event		*ev;
+	struct creqs		 held;
+	size_t			 nheld;
+};
+
+/* The daemon. */
+struct aiojobsd {
+	struct event_base	*base;
+	struct sched		*sched;
+	struct control		*control;
+	struct events		*events;
+
+	char			*rundir;
+	char			*url;
+	char			*events_url;
+	int			 use_rundir;	/* a URL lives in rundir */
+	int64_t			 limit;
+	int64_t			 pending_limit;
+	int64_t			 max_request_bytes;
+	int64_t			 max_hold_ms;
+	int64_t			 kill_grace_ms;
+	int64_t			 shutdown_timeout_ms;
+	int			 verbose;
+
+	int64_t			 started_at;
+	int			 shutting_down;
+	int64_t			 shutdown_deadline;
+	struct event		*shutdown_timer;
+	struct event		*signals[3];
+	struct event		*waiters_ev;	/* re-check held waits */
+	struct event		*stop_ev;	/* end of the final drain */
+	int			 stopping;	/* final drain under way */
+};
+
+/* op results */
+#define OP_DONE		0
+#define OP_WAIT		1
+
+/* Op flags. */
+#define OP_F_MUTATES	0x1	/* refused while shutting down */
+
+struct op_entry {
+	const char	*name;
+	int		 flags;
+	unsigned int	 accept;	/* MSG_F_* fields it reads */
+	unsigned int	 need;		/* MSG_F_* fields it requires */
+	int		(*fn)(struct aiojobsd *, struct creq *);
+};
+
+/* util.c */
+int64_t	 now_ms(void);
+
+/* job.c */
+struct job *job_create(struct sched *, const struct msg_spec *,
+	    const struct kind *, struct queue *);
+void	 job_free(struct job *);
+const char *job_state_name(int);
+int	 job_state_final(int);
+void	 job_set_state(struct job *, int);
+void	 job_set_error(struct job *, const char *, const char *, ...)
+	    __attribute__((__format__(__printf__, 3, 4)));
+void	 job_set_result(struct job *, const char *);
+void	 job_view(struct job *, struct msg_view *);
+void	 job_finish(struct job *, int, const char *, const char *,
+	    const char *, ...) __attribute__((__format__(__printf__, 5, 6)));
+struct event_base *job_base(struct job *);
+int	 job_ids_cmp(struct job *, struct job *);
+int	 job_keys_cmp(struct job *, struct job *);
+int	 job_ready_cmp(struct job *, struct job *);
+RB_PROTOTYPE(job_ids, job, id_entry, job_ids_cmp)
+RB_PROTOTYPE(job_keys, job, key_entry, job_keys_cmp)
+RB_PROTOTYPE(job_ready, job, ready_entry, job_ready_cmp)
+
+/* queue.c */
+struct queue *queue_create(struct sched *, const char *);
+void	 queue_free(struct queue *);
+int	 queue_cmp(struct queue *, struct queue *);
+RB_PROTOTYPE(queues, queue, entry, queue_cmp)
+void	 queue_push(struct queue *, struct job *);
+void	 queue_remove(struct queue *, struct job *);
+struct job *queue_head(struct queue *);
+int	 queue_can_start(struct queue *);
+void	 queue_take_token(struct queue *);
+void	 queue_set_rate(struct queue *, double);
+
+/* sched.c */
+struct sched *sched_create(struct event_base *, int64_t, int64_t);
+void	 sched_free(struct sched *);
+void	 sched_set_change_cb(struct sched *, sched_change_cb *, void *);
+int	 sched_submit(struct sched *, struct msg_spec *, size_t, int64_t *,
+	    struct msg_error *);
+struct job *sched_find(struct sched *, int64_t);
+struct queue *sched_queue(struct sched *, const char *, int);
+void	 sched_cancel(struct job *, const char *);
+void	 sched_kick(struct sched *);
+void	 sched_job_finished(struct job *, int);
+void	 sched_drain(struct sched *);
+int	 sched_cancel_running(struct sched *, int, const char *);
+int64_t	 sched_queued(struct sched *);
+
+/* kind.c */
+const struct kind *kind_find(const char *);
+
+/* control.c */
+struct control *control_create(struct aiojobsd *, const char *, char **);
+void	 control_free(struct control *);
+void	 control_reply(struct creq *, char *);
+void	 control_error(struct creq *, const char *, const char *, ...)
+	    __attribute__((__format__(__printf__, 3, 4)));
+void	 control_hold(struct creq *);
+void	 control_reply_held(struct control *);
+
+/* ops.c */
+void	 ops_dispatch(struct aiojobsd *, struct creq *, const char *, size_t);
+const struct op_entry *ops_find(const char *);
+
+/* op_*.c */
+int	 op_ping(struct aiojobsd *, struct creq *);
+int	 op_submit(struct aiojobsd *, struct creq *);
+int	 op_status(struct aiojobsd *, struct creq *);
+int	 op_list(struct aiojobsd *, struct creq *);
+int	 op_wait(struct aiojobsd *, struct creq *);
+int	 op_cancel(struct aiojobsd *, struct creq *);
+int	 op_stats(struct aiojobsd *, struct creq *);
+int	 op_queue(struct aiojobsd *, struct creq *);
+int	 op_shutdown(struct aiojobsd *, struct creq *);
+
+/* wait.c: held wait and cancel requests */
+void	 wait_hold(struct aiojobsd *, struct creq *, int64_t *, size_t, int,
+	    int64_t, int);
+void	 wait_check_all(struct aiojobsd *);
+void	 wait_release(struct creq *);
+void	 wait_reply_now(struct creq *);
+
+/* events.c */
+struct events *events_create(struct aiojobsd *, const char *, char **);
+void	 events_free(struct events *);
+void	 events_publish(struct events *, struct job *);
+
+/* server.c */
+int	 server_run(struct aiojobsd *);
+void	 server_shutdown(struct aiojobsd *, int64_t);
+
+#endif

@@ -1,0 +1,22 @@
+/* The table of job kinds: adding a kind is one file and one line here. */
+#include <string.h>
+
+#include "aiojobsd.h"
+
+extern const struct kind kind_sleep;
+
+static const struct kind *kinds[] = {
+	&kind_sleep,
+};
+
+const struct kind *
+kind_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		if (strcmp(kinds[i]->name, name) == 0)
+			return (kinds[i]);
+	}
+	return (NULL);
+}

@@ -1,0 +1,112 @@
+/*
+ * The sleep kind: asyncio.sleep as a timer on the event loop.
+ * args {"ms": integer >= 0}, result {"slept_ms": actual}.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "aiojobsd.h"
+#include "xmalloc.h"
+
+struct sleep_state {
+	struct event	*timer;
+	struct timespec	 start;
+};
+
+static int
+sleep_ms(const char *args, int64_t *ms, struct msg_error *err)
+{
+	struct msg_in	*in;
+	int		 r;
+
+	if ((in = msg_in_parse(args, strlen(args), err)) == NULL)
+		return (-1);
+	r = msg_in_int(in, "ms", ms, err);
+	msg_in_free(in);
+	if (r == 0)
+		msg_error_set(err, MSG_E_BAD_REQUEST,
+		    "sleep: field 'ms' of 'args' is required");
+	else if (r == 1 && *ms < 0)
+		msg_error_set(err, MSG_E_BAD_REQUEST,
+		    "sleep: field 'ms' of 'args' must be at least 0");
+	else if (r == -1)
+		msg_error_set(err, MSG_E_BAD_REQUEST,
+		    "sleep: field 'ms' of 'args' must be an integer");
+	return (r == 1 && *ms >= 0 ? 0 : -1);
+}
+
+static int
+sleep_validate(const char *args, struct msg_error *err)
+{
+	int64_t	 ms;
+
+	return (sleep_ms(args, &ms, err));
+}
+
+static int64_t
+sleep_elapsed(struct sleep_state *st)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((int64_t)(now.tv_sec - st->start.tv_sec) * 1000 +
+	    (now.tv_nsec - st->start.tv_nsec) / 1000000);
+}
+
+/* Release the kind's state and finish the job with the time slept. */
+static void
+sleep_end(struct job *job, int state)
+{
+	struct sleep_state	*st = job->kdata;
+	struct msg_out		*o;
+	char			*result;
+
+	o = msg_out_new();
+	msg_out_int(o, "slept_ms", sleep_elapsed(st));
+	result = msg_out_finish(o, 0);
+	event_free(st->timer);
+	free(st);
+	job->kdata = NULL;
+	job_finish(job, state, result, NULL, NULL);
+	free(result);
+}
+
+static void
+sleep_timer_cb(int fd, short events, void *arg)
+{
+	sleep_end(arg, JOB_SUCCEEDED);
+}
+
+static void
+sleep_start(struct job *job)
+{
+	struct sleep_state	*st;
+	struct timeval		 tv;
+	int64_t			 ms = 0;
+
+	sleep_ms(job->args, &ms, NULL);
+	st = xcalloc(1, sizeof *st);
+	clock_gettime(CLOCK_MONOTONIC, &st->start);
+	st->timer = evtimer_new(job_base(job), sleep_timer_cb, job);
+	job->kdata = st;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(st->timer, &tv);
+}
+
+/* Cancelling a sleep is immediate: the timer goes away. */
+static void
+sleep_cancel(struct job *job)
+{
+	sleep_end(job, JOB_CANCELLED);
+}
+
+const struct kind kind_sleep = {
+	.name = "sleep",
+	.validate = sleep_validate,
+	.start = sleep_start,
+	.cancel = sleep_cancel,
+};

@@ -1,0 +1,197 @@
+/* aiojobsd: command line, defaults, then the server. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aiojobsd.h"
+#include "duration.h"
+#include "endpoint.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static const char usage_text[] =
+"usage: aiojobsd [options]\n"
+"\n"
+"Runs the job daemon in the foreground until SIGTERM, SIGINT or a shutdown\n"
+"request. Clients talk to it with aiojobctl or the protocol directly.\n"
+"\n"
+"  --rundir DIR            run directory for the default ipc endpoints\n"
+"                          (default: $AIOJOBS_RUNDIR, /run/aiojobsd for root,\n"
+"                          $XDG_RUNTIME_DIR/aiojobsd, /tmp/aiojobsd-UID)\n"
+"  --url URL               control endpoint (default: $AIOJOBS_URL,\n"
+"                          ipc://RUNDIR/aiojobsd.sock)\n"
+"  --events-url URL        event endpoint (default: $AIOJOBS_EVENTS_URL,\n"
+"                          ipc://RUNDIR/events.sock)\n"
+"  --limit N               running jobs at most, 0 = unlimited (default 100)\n"
+"  --pending-limit N       queued jobs at most before submit answers\n"
+"                          queue_full, 0 = unlimited (default 1000000)\n"
+"  --max-request-bytes N   largest request accepted (default 1048576)\n"
+"  --max-hold DURATION     longest a wait is held before it is answered\n"
+"                          with pending ids (default 30s)\n"
+"  --kill-grace DURATION   SIGTERM to SIGKILL grace for stopped children\n"
+"                          (default 5s)\n"
+"  --shutdown-timeout DURATION\n"
+"                          how long SIGTERM lets running jobs finish\n"
+"                          (default 10s)\n"
+"  -v, --verbose           log every job state change\n"
+"  -q, --quiet             log warnings only\n"
+"  --version               print the version and exit\n"
+"  -h, --help              print this help and exit\n"
+"\n"
+"Durations: 250ms, 2s, 1m, 1h (a bare number is seconds).\n";
+
+enum {
+	OPT_URL = 256, OPT_EVENTS_URL, OPT_RUNDIR, OPT_LIMIT, OPT_PENDING,
+	OPT_MAXREQ, OPT_MAXHOLD, OPT_GRACE, OPT_SHUTDOWN, OPT_VERSION
+};
+
+static const struct option options[] = {
+	{ "url", required_argument, NULL, OPT_URL },
+	{ "events-url", required_argument, NULL, OPT_EVENTS_URL },
+	{ "rundir", required_argument, NULL, OPT_RUNDIR },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "pending-limit", required_argument, NULL, OPT_PENDING },
+	{ "max-request-bytes", required_argument, NULL, OPT_MAXREQ },
+	{ "max-hold", required_argument, NULL, OPT_MAXHOLD },
+	{ "kill-grace", required_argument, NULL, OPT_GRACE },
+	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static __attribute__((__noreturn__)) void
+usage_error(const char *what, const char *arg)
+{
+	fprintf(stderr, "aiojobsd: %s '%s'\nTry 'aiojobsd --help'.\n", what,
+	    arg);
+	exit(2);
+}
+
+static int64_t
+parse_count(const char *s, int64_t min, int64_t max, const char *what)
+{
+	char		*end;
+	long long	 v;
+
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < min || v > max)
+		usage_error(what, s);
+	return (v);
+}
+
+static int64_t
+parse_duration(const char *s)
+{
+	int64_t	 ms;
+	char	*cause;
+
+	if (duration_parse(s, &ms, &cause) != 0) {
+		fprintf(stderr, "aiojobsd: %s\nTry 'aiojobsd --help'.\n",
+		    cause);
+		exit(2);
+	}
+	return (ms);
+}
+
+static void
+parse_args(struct aiojobsd *aj, int argc, char **argv)
+{
+	int	 ch;
+
+	while ((ch = getopt_long(argc, argv, "vqh", options, NULL)) != -1) {
+		switch (ch) {
+		case OPT_URL:
+			aj->url = xstrdup(optarg);
+			break;
+		case OPT_EVENTS_URL:
+			aj->events_url = xstrdup(optarg);
+			break;
+		case OPT_RUNDIR:
+			aj->rundir = xstrdup(optarg);
+			break;
+		case OPT_LIMIT:
+			aj->limit = parse_count(optarg, 0, INT32_MAX,
+			    "--limit wants 0 or more, not");
+			break;
+		case OPT_PENDING:
+			aj->pending_limit = parse_count(optarg, 0, INT64_MAX,
+			    "--pending-limit wants 0 or more, not");
+			break;
+		case OPT_MAXREQ:
+			aj->max_request_bytes = parse_count(optarg, 1024,
+			    64 * 1024 * 1024, "--max-request-bytes wants "
+			    "1024 to 67108864, not");
+			break;
+		case OPT_MAXHOLD:
+			aj->max_hold_ms = parse_duration(optarg);
+			break;
+		case OPT_GRACE:
+			aj->kill_grace_ms = parse_duration(optarg);
+			break;
+		case OPT_SHUTDOWN:
+			aj->shutdown_timeout_ms = parse_duration(optarg);
+			break;
+		case 'v':
+			aj->verbose = LOG_LEVEL_DEBUG;
+			break;
+		case 'q':
+			aj->verbose = LOG_LEVEL_WARN;
+			break;
+		case OPT_VERSION:
+			printf("aiojobsd %s\n", AIOJOBS_VERSION);
+			exit(0);
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'aiojobsd --help'.\n");
+			exit(2);
+		}
+	}
+	if (optind != argc)
+		usage_error("unexpected argument", argv[optind]);
+}
+
+/* Endpoints by PROTOCOL section 1: flag, then environment, then rundir. */
+static void
+resolve_endpoints(struct aiojobsd *aj)
+{
+	if (aj->rundir == NULL)
+		aj->rundir = endpoint_rundir();
+	if (aj->url == NULL) {
+		aj->use_rundir |= getenv("AIOJOBS_URL") == NULL;
+		aj->url = endpoint_control_url(aj->rundir);
+	}
+	if (aj->events_url == NULL) {
+		aj->use_rundir |= getenv("AIOJOBS_EVENTS_URL") == NULL;
+		aj->events_url = endpoint_events_url(aj->rundir);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct aiojobsd	 aj;
+	int		 rc;
+
+	memset(&aj, 0, sizeof aj);
+	aj.limit = 100;
+	aj.pending_limit = 1000000;
+	aj.max_request_bytes = 1024 * 1024;
+	aj.max_hold_ms = 30000;
+	aj.kill_grace_ms = 5000;
+	aj.shutdown_timeout_ms = 10000;
+	aj.verbose = LOG_LEVEL_INFO;
+	parse_args(&aj, argc, argv);
+	log_init("aiojobsd", aj.verbose);
+	resolve_endpoints(&aj);
+	rc = server_run(&aj);
+	free(aj.rundir);
+	free(aj.url);
+	free(aj.events_url);
+	return (rc);
+}

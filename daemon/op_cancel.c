@@ -1,0 +1,20 @@
+/*
+ * cancel: a queued job is cancelled at once; a running one is stopped by its
+ * kind and the reply waits until it is (at once for most kinds).
+ */
+#include "aiojobsd.h"
+
+int
+op_cancel(struct aiojobsd *aj, struct creq *cr)
+{
+	struct job	*job;
+
+	if ((job = sched_find(aj->sched, cr->req.id)) == NULL) {
+		control_error(cr, MSG_E_NOT_FOUND, "no job with id %lld",
+		    (long long)cr->req.id);
+		return (OP_DONE);
+	}
+	sched_cancel(job, "cancelled by request");
+	wait_hold(aj, cr, &cr->req.id, 1, MSG_ALL_COMPLETED, -1, 1);
+	return (OP_WAIT);
+}

@@ -1,0 +1,18 @@
+/* ping: version, pid and uptime; how clients find out the daemon is up. */
+#include <unistd.h>
+
+#include "aiojobsd.h"
+
+int
+op_ping(struct aiojobsd *aj, struct creq *cr)
+{
+	struct msg_out	*o;
+
+	o = msg_out_new();
+	msg_out_bool(o, "ok", 1);
+	msg_out_string(o, "version", AIOJOBS_VERSION);
+	msg_out_int(o, "pid", getpid());
+	msg_out_int(o, "uptime_ms", now_ms() - aj->started_at);
+	control_reply(cr, msg_out_finish(o, 0));
+	return (OP_DONE);
+}

@@ -1,0 +1,51 @@
+/* queue: pause, resume, or set the limit and rate of a named queue. */
+#include <string.h>
+
+#include "aiojobsd.h"
+#include "log.h"
+
+static void
+op_queue_reply(struct creq *cr, struct queue *q)
+{
+	struct msg_out	*o;
+
+	o = msg_out_new();
+	msg_out_bool(o, "ok", 1);
+	msg_out_object(o, "queue");
+	msg_out_string(o, "name", q->name);
+	msg_out_int(o, "limit", q->limit);
+	msg_out_double(o, "rate", q->rate);
+	msg_out_bool(o, "paused", q->paused);
+	msg_out_int(o, "queued", q->nqueued);
+	msg_out_int(o, "running", q->nrunning);
+	msg_out_close(o);
+	control_reply(cr, msg_out_finish(o, 0));
+}
+
+int
+op_queue(struct aiojobsd *aj, struct creq *cr)
+{
+	struct msg_request	*req = &cr->req;
+	struct queue		*q;
+
+	if (strcmp(req->action, "set") == 0 &&
+	    (req->present & (MSG_F_LIMIT | MSG_F_RATE)) == 0) {
+		control_error(cr, MSG_E_BAD_REQUEST,
+		    "action 'set' needs a 'limit' or a 'rate'");
+		return (OP_DONE);
+	}
+	q = sched_queue(aj->sched, req->name, 1);
+	if (strcmp(req->action, "pause") == 0)
+		q->paused = 1;
+	else if (strcmp(req->action, "resume") == 0)
+		q->paused = 0;
+	if (req->present & MSG_F_LIMIT)
+		q->limit = req->limit;
+	if (req->present & MSG_F_RATE)
+		queue_set_rate(q, req->rate);
+	log_info("queue %s: %s, limit %lld, rate %g", q->name,
+	    q->paused ? "paused" : "running", (long long)q->limit, q->rate);
+	sched_kick(aj->sched);
+	op_queue_reply(cr, q);
+	return (OP_DONE);
+}

@@ -1,0 +1,22 @@
+/* status: the full view of one job, result included. */
+#include "aiojobsd.h"
+
+int
+op_status(struct aiojobsd *aj, struct creq *cr)
+{
+	struct msg_out	*o;
+	struct msg_view	 v;
+	struct job	*job;
+
+	if ((job = sched_find(aj->sched, cr->req.id)) == NULL) {
+		control_error(cr, MSG_E_NOT_FOUND, "no job with id %lld",
+		    (long long)cr->req.id);
+		return (OP_DONE);
+	}
+	job_view(job, &v);
+	o = msg_out_new();
+	msg_out_bool(o, "ok", 1);
+	msg_out_view(o, "job", &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
+	control_reply(cr, msg_out_finish(o, 0));
+	return (OP_DONE);
+}

@@ -1,0 +1,25 @@
+/*
+ * wait: asyncio.wait over job ids. Answered at once when the condition
+ * already holds or timeout_ms is 0; otherwise held (wait.c).
+ */
+#include "aiojobsd.h"
+
+int
+op_wait(struct aiojobsd *aj, struct creq *cr)
+{
+	struct msg_request	*req = &cr->req;
+	size_t			 i;
+	int64_t			 timeout = -1;
+
+	for (i = 0; i < req->nids; i++) {
+		if (sched_find(aj->sched, req->ids[i]) == NULL) {
+			control_error(cr, MSG_E_NOT_FOUND,
+			    "no job with id %lld", (long long)req->ids[i]);
+			return (OP_DONE);
+		}
+	}
+	if (req->present & MSG_F_TIMEOUT_MS)
+		timeout = req->timeout_ms;
+	wait_hold(aj, cr, req->ids, req->nids, req->return_when, timeout, 0);
+	return (OP_WAIT);
+}

@@ -1,0 +1,72 @@
+/*
+ * The table of operations. Checks common to all of them (JSON, op name,
+ * field types, required fields, shutting down) happen here, once, before
+ * the handler runs.
+ */
+#include <string.h>
+
+#include "aiojobsd.h"
+#include "log.h"
+
+static const struct op_entry ops[] = {
+	{ "ping", 0, 0, 0, op_ping },
+	{ "submit", OP_F_MUTATES, MSG_F_JOB | MSG_F_JOBS | MSG_F_GROUP, 0,
+	    op_submit },
+	{ "status", 0, MSG_F_ID, MSG_F_ID, op_status },
+	{ "list", 0, MSG_F_STATE | MSG_F_QUEUE | MSG_F_LIMIT | MSG_F_BEFORE_ID,
+	    0, op_list },
+	{ "wait", 0, MSG_F_IDS | MSG_F_RETURN_WHEN | MSG_F_TIMEOUT_MS,
+	    MSG_F_IDS, op_wait },
+	{ "cancel", 0, MSG_F_ID, MSG_F_ID, op_cancel },
+	{ "stats", 0, 0, 0, op_stats },
+	{ "queue", 0, MSG_F_NAME | MSG_F_ACTION | MSG_F_LIMIT | MSG_F_RATE,
+	    MSG_F_NAME | MSG_F_ACTION, op_queue },
+	{ "shutdown", 0, MSG_F_TIMEOUT_MS, 0, op_shutdown },
+};
+
+const struct op_entry *
+ops_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		if (strcmp(ops[i].name, name) == 0)
+			return (&ops[i]);
+	}
+	return (NULL);
+}
+
+/* Decode a request, run its handler; the handler replies now or later. */
+void
+ops_dispatch(struct aiojobsd *aj, struct creq *cr, const char *body,
+    size_t len)
+{
+	const struct op_entry	*op;
+	struct msg_in		*in;
+	struct msg_error	 err;
+	const char		*name;
+
+	if ((in = msg_in_parse(body, len, &err)) == NULL)
+		goto fail;
+	if ((name = msg_request_op(in, &err)) == NULL)
+		goto fail;
+	if ((op = ops_find(name)) == NULL) {
+		msg_error_set(&err, MSG_E_UNKNOWN_OP, "unknown op '%.64s'",
+		    name);
+		goto fail;
+	}
+	if (msg_request_decode(in, op->accept, op->need, &cr->req, &err) != 0)
+		goto fail;
+	msg_in_free(in);
+	if ((op->flags & OP_F_MUTATES) && aj->shutting_down) {
+		control_error(cr, MSG_E_SHUTTING_DOWN,
+		    "the daemon is shutting down");
+		return;
+	}
+	log_debug("op %s", op->name);
+	op->fn(aj, cr);
+	return;
+fail:
+	msg_in_free(in);
+	control_error(cr, err.code, "%s", err.message);
+}

@@ -1,0 +1,435 @@
+/*
+ * The scheduler: owns every job from submit on. Delays, retries, pauses,
+ * limits and rates all come down to one question answered in sched_pump:
+ * which ready job starts next. Starts happen in a deferred event so that a
+ * burst of submits or finishes is handled in one pass.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "aiojobsd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static void	sched_pump_cb(int, short, void *);
+static void	sched_timer_cb(int, short, void *);
+
+struct sched *
+sched_create(struct event_base *base, int64_t limit, int64_t pending_limit)
+{
+	struct sched	*s;
+
+	s = xcalloc(1, sizeof *s);
+	s->base = base;
+	s->limit = limit;
+	s->pending_limit = pending_limit;
+	s->next_id = 1;
+	s->now = now_ms;
+	RB_INIT(&s->jobs);
+	RB_INIT(&s->keys);
+	RB_INIT(&s->queues);
+	TAILQ_INIT(&s->running);
+	s->pump = event_new(base, -1, 0, sched_pump_cb, s);
+	return (s);
+}
+
+/* Free everything; running jobs are stopped without telling anyone. */
+void
+sched_free(struct sched *s)
+{
+	struct job	*job, *jnext;
+	struct queue	*q, *qnext;
+
+	if (s == NULL)
+		return;
+	s->change_cb = NULL;
+	s->draining = 1;
+	while ((job = TAILQ_FIRST(&s->running)) != NULL) {
+		sched_cancel(job, "daemon stopped");
+		if (TAILQ_FIRST(&s->running) == job)
+			TAILQ_REMOVE(&s->running, job, run_entry);
+	}
+	RB_FOREACH_SAFE(job, job_ids, &s->jobs, jnext) {
+		RB_REMOVE(job_ids, &s->jobs, job);
+		if (job->timer != NULL)
+			event_free(job->timer);
+		job_free(job);
+	}
+	RB_FOREACH_SAFE(q, queues, &s->queues, qnext) {
+		RB_REMOVE(queues, &s->queues, q);
+		queue_free(q);
+	}
+	event_free(s->pump);
+	free(s);
+}
+
+void
+sched_set_change_cb(struct sched *s, sched_change_cb *cb, void *arg)
+{
+	s->change_cb = cb;
+	s->change_arg = arg;
+}
+
+struct job *
+sched_find(struct sched *s, int64_t id)
+{
+	struct job	 find;
+
+	find.id = id;
+	return (RB_FIND(job_ids, &s->jobs, &find));
+}
+
+static struct job *
+sched_find_key(struct sched *s, const char *key)
+{
+	struct job	 find;
+
+	find.key = (char *)key;
+	return (RB_FIND(job_keys, &s->keys, &find));
+}
+
+/* The queue of a name; created on first use when create is set. */
+struct queue *
+sched_queue(struct sched *s, const char *name, int create)
+{
+	struct queue	 find, *q;
+
+	find.name = (char *)name;
+	if ((q = RB_FIND(queues, &s->queues, &find)) != NULL || !create)
+		return (q);
+	q = queue_create(s, name);
+	RB_INSERT(queues, &s->queues, q);
+	return (q);
+}
+
+int64_t
+sched_queued(struct sched *s)
+{
+	return (s->counts[JOB_QUEUED]);
+}
+
+/* Start the deferred pass that starts ready jobs. */
+void
+sched_kick(struct sched *s)
+{
+	event_active(s->pump, EV_TIMEOUT, 1);
+}
+
+static void
+sched_timer_add(struct job *job, int64_t ms)
+{
+	struct timeval	 tv;
+
+	if (job->timer == NULL)
+		job->timer = evtimer_new(job->sched->base, sched_timer_cb, job);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(job->timer, &tv);
+}
+
+static void
+sched_timer_del(struct job *job)
+{
+	if (job->timer != NULL) {
+		event_free(job->timer);
+		job->timer = NULL;
+	}
+}
+
+/* Make a queued job ready now, or after ms. */
+static void
+sched_ready_after(struct job *job, int64_t ms)
+{
+	if (ms > 0) {
+		sched_timer_add(job, ms);
+		return;
+	}
+	queue_push(job->queue, job);
+	sched_kick(job->sched);
+}
+
+/* Check one spec of a submit; the message names its place in a batch. */
+static int
+sched_check_spec(struct sched *s, struct msg_spec *spec, const char *where,
+    struct msg_error *err)
+{
+	const struct kind	*kind;
+
+	if ((kind = kind_find(spec->kind)) == NULL) {
+		msg_error_set(err, MSG_E_UNKNOWN_KIND, "unknown kind '%s'%s",
+		    spec->kind, where);
+		return (-1);
+	}
+	if (kind->validate(spec->args, err) != 0) {
+		snprintf(err->message + strlen(err->message),
+		    sizeof err->message - strlen(err->message), "%s", where);
+		return (-1);
+	}
+	if (spec->nafter != 0 || spec->lock != NULL) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "fields 'after' and "
+		    "'lock' are not supported by this version yet%s", where);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Look up a spec's key: 0 when new, 1 with *id when the same spec was
+ * submitted with it before, -1 (conflict) when another spec was.
+ */
+static int
+sched_check_key(struct sched *s, struct msg_spec *specs, size_t i,
+    int64_t *id, struct msg_error *err)
+{
+	struct job	*job;
+	char		*text;
+	size_t		 j;
+	int		 r = 0;
+
+	if (specs[i].key == NULL)
+		return (0);
+	text = msg_spec_encode(&specs[i], 0);
+	if ((job = sched_find_key(s, specs[i].key)) != NULL) {
+		r = strcmp(job->spec, text) == 0 ? 1 : -1;
+		*id = job->id;
+	}
+	for (j = 0; r == 0 && j < i; j++) {
+		if (specs[j].key != NULL &&
+		    strcmp(specs[j].key, specs[i].key) == 0) {
+			char *other = msg_spec_encode(&specs[j], 0);
+
+			r = strcmp(other, text) == 0 ? 2 : -1;
+			*id = (int64_t)j;
+			free(other);
+		}
+	}
+	free(text);
+	if (r == -1)
+		msg_error_set(err, MSG_E_CONFLICT, "key '%s' was used for a "
+		    "different job", specs[i].key);
+	return (r);
+}
+
+static struct job *
+sched_add(struct sched *s, struct msg_spec *spec)
+{
+	struct job	*job;
+
+	job = job_create(s, spec, kind_find(spec->kind),
+	    sched_queue(s, spec->queue, 1));
+	job->id = s->next_id++;
+	RB_INSERT(job_ids, &s->jobs, job);
+	if (job->key != NULL)
+		RB_INSERT(job_keys, &s->keys, job);
+	s->counts[JOB_QUEUED]++;
+	job->queue->nqueued++;
+	if (s->change_cb != NULL)
+		s->change_cb(job, -1, s->change_arg);
+	sched_ready_after(job, job->delay_ms);
+	return (job);
+}
+
+/*
+ * Submit a batch of specs, all or nothing. ids receives the id of each
+ * spec: a new job, or the earlier job of the same idempotency key.
+ */
+int
+sched_submit(struct sched *s, struct msg_spec *specs, size_t n, int64_t *ids,
+    struct msg_error *err)
+{
+	char		 where[48];
+	int		*reuse;
+	size_t		 i, fresh = 0;
+	int		 r = -1;
+
+	reuse = xcalloc(n, sizeof *reuse);
+	for (i = 0; i < n; i++) {
+		if (n == 1)
+			where[0] = '\0';
+		else
+			snprintf(where, sizeof where, " (in jobs[%zu])", i);
+		if (sched_check_spec(s, &specs[i], where, err) != 0)
+			goto out;
+		if ((reuse[i] = sched_check_key(s, specs, i, &ids[i], err)) ==
+		    -1)
+			goto out;
+		if (reuse[i] == 0)
+			fresh++;
+	}
+	if (s->pending_limit != 0 &&
+	    sched_queued(s) + (int64_t)fresh > s->pending_limit) {
+		msg_error_set(err, MSG_E_QUEUE_FULL, "%lld jobs are queued, the "
+		    "pending limit is %lld; retry later",
+		    (long long)sched_queued(s), (long long)s->pending_limit);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (reuse[i] == 0)
+			ids[i] = sched_add(s, &specs[i])->id;
+		else if (reuse[i] == 2)
+			ids[i] = ids[ids[i]];
+	}
+	r = 0;
+out:
+	free(reuse);
+	return (r);
+}
+
+static void
+sched_start(struct job *job)
+{
+	struct sched	*s = job->sched;
+
+	queue_remove(job->queue, job);
+	queue_take_token(job->queue);
+	job->attempts++;
+	TAILQ_INSERT_TAIL(&s->running, job, run_entry);
+	job_set_state(job, JOB_RUNNING);
+	if (job->timeout_ms > 0)
+		sched_timer_add(job, job->timeout_ms);
+	job->kind->start(job);
+}
+
+/* The best startable job over all queues: priority, then submission. */
+static struct job *
+sched_next(struct sched *s)
+{
+	struct queue	*q;
+	struct job	*head, *best = NULL;
+
+	RB_FOREACH(q, queues, &s->queues) {
+		if (!queue_can_start(q))
+			continue;
+		head = queue_head(q);
+		if (best == NULL || job_ready_cmp(head, best) < 0)
+			best = head;
+	}
+	return (best);
+}
+
+static void
+sched_pump_cb(int fd, short events, void *arg)
+{
+	struct sched	*s = arg;
+	struct job	*job;
+
+	while (!s->draining && (s->limit == 0 ||
+	    s->counts[JOB_RUNNING] < s->limit)) {
+		if ((job = sched_next(s)) == NULL)
+			break;
+		sched_start(job);
+	}
+}
+
+/* A delay or retry backoff ended, or a running job timed out. */
+static void
+sched_timer_cb(int fd, short events, void *arg)
+{
+	struct job	*job = arg;
+
+	if (job->state == JOB_QUEUED) {
+		sched_ready_after(job, 0);
+		return;
+	}
+	if (job->state != JOB_RUNNING || job->stop != JOB_STOP_NONE)
+		return;
+	log_info("job %lld: timed out after %lld ms", (long long)job->id,
+	    (long long)job->timeout_ms);
+	job->stop = JOB_STOP_TIMEOUT;
+	job->kind->cancel(job);
+}
+
+/*
+ * Cancel a job: a queued one at once; a running one is stopped by its kind,
+ * which then finishes it (at once or later). Final jobs stay as they are.
+ */
+void
+sched_cancel(struct job *job, const char *reason)
+{
+	if (job->state == JOB_QUEUED) {
+		sched_timer_del(job);
+		queue_remove(job->queue, job);
+		job_set_error(job, "cancelled", "%s", reason);
+		job_set_state(job, JOB_CANCELLED);
+		return;
+	}
+	if (job->state != JOB_RUNNING || job->stop != JOB_STOP_NONE)
+		return;
+	job->stop = JOB_STOP_CANCEL;
+	free(job->stop_reason);
+	job->stop_reason = xstrdup(reason);
+	job->kind->cancel(job);
+}
+
+/* Retry a failed job after its backoff: retry k waits backoff * 2^(k-1). */
+static void
+sched_retry(struct job *job)
+{
+	int64_t	 ms = job->retry_backoff_ms;
+	int64_t	 k;
+
+	for (k = 1; k < job->attempts && ms < INT64_MAX / 4; k++)
+		ms *= 2;
+	log_info("job %lld: attempt %lld failed (%s), retrying in %lld ms",
+	    (long long)job->id, (long long)job->attempts, job->error_code,
+	    (long long)ms);
+	job_set_result(job, NULL);
+	job_set_error(job, NULL, NULL);
+	job_set_state(job, JOB_QUEUED);
+	sched_ready_after(job, ms);
+}
+
+/*
+ * A running job's kind has finished it (job_finish). A stop the scheduler
+ * asked for decides the final state; a failure with retries left requeues.
+ */
+void
+sched_job_finished(struct job *job, int state)
+{
+	struct sched	*s = job->sched;
+
+	sched_timer_del(job);
+	TAILQ_REMOVE(&s->running, job, run_entry);
+	if (job->stop == JOB_STOP_CANCEL) {
+		state = JOB_CANCELLED;
+		job_set_error(job, "cancelled", "%s", job->stop_reason);
+	} else if (job->stop == JOB_STOP_TIMEOUT) {
+		state = JOB_FAILED;
+		job_set_error(job, "timeout", "timed out after %lld ms",
+		    (long long)job->timeout_ms);
+	}
+	job->stop = JOB_STOP_NONE;
+	if (state == JOB_FAILED && job->attempts <= job->retries)
+		sched_retry(job);
+	else
+		job_set_state(job, state);
+	sched_kick(s);
+}
+
+/* Start nothing new from now on. */
+void
+sched_drain(struct sched *s)
+{
+	s->draining = 1;
+}
+
+/*
+ * Cancel every running job, shielded ones too unless skip_shield is set.
+ * Returns how many jobs are still running afterwards.
+ */
+int
+sched_cancel_running(struct sched *s, int skip_shield, const char *reason)
+{
+	struct job	*job, *next;
+	int		 left = 0;
+
+	TAILQ_FOREACH_SAFE(job, &s->running, run_entry, next) {
+		if (!skip_shield || !job->shield)
+			sched_cancel(job, reason);
+	}
+	TAILQ_FOREACH(job, &s->running, run_entry)
+		left++;
+	return (left);
+}

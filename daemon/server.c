@@ -1,0 +1,244 @@
+/*
+ * The server: the event loop, signals, the listener that turns job state
+ * changes into events and wait wake-ups, and graceful shutdown.
+ */
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "aiojobsd.h"
+#include "endpoint.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* How long the loop keeps running after the last replies are sent. */
+#define SERVER_DRAIN_MS		200
+#define SERVER_PRIORITIES	3
+#define SERVER_PRIO_LOW		2
+
+static void	server_stop(struct aiojobsd *);
+
+/* Every job state change: publish it; wake held waits when it matters. */
+static void
+server_job_changed(struct job *job, int old, void *arg)
+{
+	struct aiojobsd	*aj = arg;
+
+	events_publish(aj->events, job);
+	if (old == JOB_RUNNING || job_state_final(job->state))
+		event_active(aj->waiters_ev, EV_TIMEOUT, 1);
+}
+
+/* Once per loop iteration with finished jobs: answer waits, maybe stop. */
+static void
+server_waiters_cb(int fd, short events, void *arg)
+{
+	struct aiojobsd	*aj = arg;
+
+	wait_check_all(aj);
+	if (aj->shutting_down && !aj->stopping &&
+	    aj->sched->counts[JOB_RUNNING] == 0)
+		server_stop(aj);
+}
+
+static void
+server_stop_cb(int fd, short events, void *arg)
+{
+	struct aiojobsd	*aj = arg;
+
+	event_base_loopbreak(aj->base);
+}
+
+/*
+ * Nothing runs any more: answer what is held, then keep serving for a
+ * short drain so the last replies leave before the sockets close.
+ */
+static void
+server_stop(struct aiojobsd *aj)
+{
+	struct timeval	 tv = { 0, SERVER_DRAIN_MS * 1000 };
+
+	aj->stopping = 1;
+	log_info("all jobs stopped; %lld queued jobs stay queued",
+	    (long long)aj->sched->counts[JOB_QUEUED]);
+	control_reply_held(aj->control);
+	evtimer_add(aj->stop_ev, &tv);
+}
+
+/* The shutdown timeout passed: cancel what still runs, except shields. */
+static void
+server_shutdown_timer_cb(int fd, short events, void *arg)
+{
+	struct aiojobsd	*aj = arg;
+	int		 left;
+
+	left = sched_cancel_running(aj->sched, 1, "cancelled by shutdown");
+	if (left > 0)
+		log_info("waiting for %d shielded or stopping jobs", left);
+	event_active(aj->waiters_ev, EV_TIMEOUT, 1);
+}
+
+/*
+ * Stop gracefully: refuse submissions, let running jobs finish for up to
+ * timeout_ms, then cancel the rest (server_shutdown_timer_cb).
+ */
+void
+server_shutdown(struct aiojobsd *aj, int64_t timeout_ms)
+{
+	struct timeval	 tv;
+
+	if (aj->shutting_down)
+		return;
+	aj->shutting_down = 1;
+	sched_drain(aj->sched);
+	log_info("shutting down: %lld running jobs get %lld ms to finish",
+	    (long long)aj->sched->counts[JOB_RUNNING], (long long)timeout_ms);
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	aj->shutdown_timer = evtimer_new(aj->base, server_shutdown_timer_cb,
+	    aj);
+	evtimer_add(aj->shutdown_timer, &tv);
+	event_active(aj->waiters_ev, EV_TIMEOUT, 1);
+}
+
+static void
+server_signal_cb(int sig, short events, void *arg)
+{
+	struct aiojobsd	*aj = arg;
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("%s received", strsignal(sig));
+		server_shutdown(aj, aj->shutdown_timeout_ms);
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: nothing to reload without a config file");
+		break;
+	}
+}
+
+static void
+server_signals(struct aiojobsd *aj)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	size_t		 i;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		aj->signals[i] = evsignal_new(aj->base, sigs[i],
+		    server_signal_cb, aj);
+		evsignal_add(aj->signals[i], NULL);
+	}
+}
+
+/* nanomsg spins when out of fds: take all the fds we are allowed. */
+static void
+server_raise_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit RLIMIT_NOFILE");
+	}
+}
+
+/* Create the run directory (0700) when a default URL lives in it. */
+static int
+server_rundir(struct aiojobsd *aj, char **cause)
+{
+	struct stat	 sb;
+
+	if (!aj->use_rundir)
+		return (0);
+	if (mkdir(aj->rundir, 0700) == -1 && errno != EEXIST) {
+		xasprintf(cause, "mkdir %s: %s", aj->rundir, strerror(errno));
+		return (-1);
+	}
+	if (stat(aj->rundir, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		xasprintf(cause, "%s is not a directory", aj->rundir);
+		return (-1);
+	}
+	if (sb.st_uid == geteuid() && (sb.st_mode & 077) != 0 &&
+	    chmod(aj->rundir, 0700) == -1) {
+		xasprintf(cause, "chmod %s: %s", aj->rundir, strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+server_open(struct aiojobsd *aj, char **cause)
+{
+	if (server_rundir(aj, cause) != 0)
+		return (-1);
+	if ((aj->control = control_create(aj, aj->url, cause)) == NULL)
+		return (-1);
+	if ((aj->events = events_create(aj, aj->events_url, cause)) == NULL)
+		return (-1);
+	return (0);
+}
+
+static void
+server_close(struct aiojobsd *aj)
+{
+	size_t	 i;
+
+	control_free(aj->control);
+	events_free(aj->events);
+	aj->events = NULL;
+	sched_free(aj->sched);
+	for (i = 0; i < sizeof aj->signals / sizeof aj->signals[0]; i++) {
+		if (aj->signals[i] != NULL)
+			event_free(aj->signals[i]);
+	}
+	if (aj->shutdown_timer != NULL)
+		event_free(aj->shutdown_timer);
+	event_free(aj->waiters_ev);
+	event_free(aj->stop_ev);
+	event_base_free(aj->base);
+}
+
+/* Run the daemon until it has shut down; returns the exit status. */
+int
+server_run(struct aiojobsd *aj)
+{
+	char	*cause = NULL;
+	int	 rc = 0;
+
+	umask(077);
+	server_raise_nofile();
+	aj->started_at = now_ms();
+	if ((aj->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	event_base_priority_init(aj->base, SERVER_PRIORITIES);
+	aj->waiters_ev = event_new(aj->base, -1, 0, server_waiters_cb, aj);
+	event_priority_set(aj->waiters_ev, SERVER_PRIO_LOW);
+	aj->stop_ev = evtimer_new(aj->base, server_stop_cb, aj);
+	aj->sched = sched_create(aj->base, aj->limit, aj->pending_limit);
+	sched_set_change_cb(aj->sched, server_job_changed, aj);
+	server_signals(aj);
+	if (server_open(aj, &cause) != 0) {
+		log_warnx("%s", cause);
+		free(cause);
+		rc = 1;
+		goto out;
+	}
+	log_info("aiojobsd %s listening on %s, events on %s (limit %lld, "
+	    "pending limit %lld)", AIOJOBS_VERSION, aj->url, aj->events_url,
+	    (long long)aj->limit, (long long)aj->pending_limit);
+	event_base_dispatch(aj->base);
+	log_info("stopped");
+out:
+	server_close(aj);
+	return (rc);
+}

@@ -1,0 +1,160 @@
+/*
+ * Held requests: a wait (and a cancel whose job stops later) is kept with
+ * its routing header and answered when its condition holds, its timeout
+ * passes, or max_hold_ms passes (then with pending ids: the client asks
+ * again). Conditions are re-checked once per loop iteration in which a job
+ * finished.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "aiojobsd.h"
+#include "xmalloc.h"
+
+/* More held requests than this are answered at once, as if timed out. */
+#define WAIT_MAX_HELD	4096
+
+struct wait {
+	struct aiojobsd	*aj;
+	int64_t		*ids;
+	size_t		 nids;
+	int		 return_when;
+	int		 cancel;	/* reply as cancel does */
+	struct event	*timer;
+};
+
+/* Whether asyncio.wait would return now. */
+static int
+wait_done(struct wait *w)
+{
+	struct job	*job;
+	size_t		 i, done = 0, bad = 0;
+
+	for (i = 0; i < w->nids; i++) {
+		job = sched_find(w->aj->sched, w->ids[i]);
+		if (job == NULL || !job_state_final(job->state))
+			continue;
+		done++;
+		if (job->state != JOB_SUCCEEDED)
+			bad++;
+	}
+	switch (w->return_when) {
+	case MSG_FIRST_COMPLETED:
+		return (done > 0);
+	case MSG_FIRST_EXCEPTION:
+		return (bad > 0 || done == w->nids);
+	}
+	return (done == w->nids);
+}
+
+static char *
+wait_reply_text(struct wait *w)
+{
+	struct msg_out	*o;
+	struct msg_view	 v;
+	struct job	*job;
+	size_t		 i;
+
+	o = msg_out_new();
+	msg_out_bool(o, "ok", 1);
+	if (w->cancel) {
+		job_view(sched_find(w->aj->sched, w->ids[0]), &v);
+		msg_out_view(o, "job", &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
+		return (msg_out_finish(o, 0));
+	}
+	msg_out_array(o, "done");
+	for (i = 0; i < w->nids; i++) {
+		job = sched_find(w->aj->sched, w->ids[i]);
+		if (job == NULL || !job_state_final(job->state))
+			continue;
+		job_view(job, &v);
+		msg_out_view(o, NULL, &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
+	}
+	msg_out_close(o);
+	msg_out_array(o, "pending");
+	for (i = 0; i < w->nids; i++) {
+		job = sched_find(w->aj->sched, w->ids[i]);
+		if (job != NULL && !job_state_final(job->state))
+			msg_out_int(o, NULL, w->ids[i]);
+	}
+	msg_out_close(o);
+	return (msg_out_finish(o, 0));
+}
+
+/* Answer a held (or about to be held) request with what is known now. */
+void
+wait_reply_now(struct creq *cr)
+{
+	control_reply(cr, wait_reply_text(cr->wait));
+}
+
+static void
+wait_timer_cb(int fd, short events, void *arg)
+{
+	wait_reply_now(arg);
+}
+
+/*
+ * Answer now if the condition holds, the timeout is 0, the daemon is
+ * stopping or too many requests are held; otherwise hold the request.
+ */
+void
+wait_hold(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
+    int return_when, int64_t timeout_ms, int cancel)
+{
+	struct wait	*w;
+	struct timeval	 tv;
+	int64_t		 ms = aj->max_hold_ms;
+
+	w = xcalloc(1, sizeof *w);
+	w->aj = aj;
+	w->ids = xcalloc(n, sizeof *w->ids);
+	memcpy(w->ids, ids, n * sizeof *ids);
+	w->nids = n;
+	w->return_when = return_when;
+	w->cancel = cancel;
+	cr->wait = w;
+	if (wait_done(w) || timeout_ms == 0 || aj->stopping ||
+	    aj->control->nheld >= WAIT_MAX_HELD) {
+		wait_reply_now(cr);
+		return;
+	}
+	if (timeout_ms > 0 && timeout_ms < ms)
+		ms = timeout_ms;
+	if (cancel)
+		ms = aj->kill_grace_ms + aj->max_hold_ms;
+	w->timer = evtimer_new(aj->base, wait_timer_cb, cr);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(w->timer, &tv);
+	control_hold(cr);
+}
+
+/* Re-check every held request; answer those whose condition holds. */
+void
+wait_check_all(struct aiojobsd *aj)
+{
+	struct creq	*cr, *next;
+
+	TAILQ_FOREACH_SAFE(cr, &aj->control->held, entry, next) {
+		if (cr->wait != NULL && wait_done(cr->wait))
+			wait_reply_now(cr);
+	}
+}
+
+/* Free a request's wait state (from control_creq_free). */
+void
+wait_release(struct creq *cr)
+{
+	struct wait	*w = cr->wait;
+
+	if (w == NULL)
+		return;
+	if (w->timer != NULL)
+		event_free(w->timer);
+	free(w->ids);
+	free(w);
+	cr->wait = NULL;
+}
