@@ -1,0 +1,32 @@
+# Sourced by scripts/run and scripts/test: install the Debian packages the
+# project needs, but only when one is missing (apt-get update first).
+
+AIOJOBS_PACKAGES="gcc meson ninja-build pkg-config python3 libevent-dev
+libnanomsg-dev nanomsg-utils libcjson-dev check libsubunit-dev libinih-dev
+libbsd-dev"
+
+deps_install() {
+	missing=""
+	for p in $AIOJOBS_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q "install ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	echo "installing:$missing"
+	sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo="sudo"
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -q || return 1
+	# shellcheck disable=SC2086
+	$sudo apt-get install -y -q --no-install-recommends $missing
+}
+
+# Configure (once) and build into the given directory, warnings as errors.
+deps_build() {
+	dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" --werror "$@" || return 1
+	fi
+	ninja -C "$dir"
+}
