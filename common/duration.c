@@ -20,20 +20,31 @@ static const struct {
 	{ "", 1000 },
 };
 
+/* The number: digits and one dot only (strtod would take signs, hex...). */
+static int
+duration_number(const char *s, size_t n, double *v)
+{
+	char	*num, *end;
+	int	 ok;
+
+	num = xstrndup(s, n);
+	errno = 0;
+	*v = strtod(num, &end);
+	ok = end != num && *end == '\0' && errno == 0 && isfinite(*v);
+	free(num);
+	return (ok);
+}
+
 int
 duration_parse(const char *s, int64_t *ms, char **cause)
 {
-	char	*end;
+	size_t	 n = strspn(s, "0123456789."), i;
 	double	 v;
-	size_t	 i;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno != 0 || !isfinite(v) || v < 0 ||
-	    strchr("+-", *s) != NULL)
+	if (n == 0 || !duration_number(s, n, &v))
 		goto bad;
 	for (i = 0; i < sizeof duration_units / sizeof duration_units[0]; i++) {
-		if (strcmp(end, duration_units[i].suffix) != 0)
+		if (strcmp(s + n, duration_units[i].suffix) != 0)
 			continue;
 		v *= duration_units[i].ms;
 		if (v > (double)INT64_MAX / 2)

@@ -46,6 +46,54 @@ msg_error_set(struct msg_error *err, const char *code, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Add text to the end of an error's message. */
+void
+msg_error_append(struct msg_error *err, const char *text)
+{
+	size_t	 len;
+
+	if (err == NULL)
+		return;
+	len = strlen(err->message);
+	snprintf(err->message + len, sizeof err->message - len, "%s", text);
+}
+
+/* Whether buf holds well-formed UTF-8 (no overlongs, no surrogates). */
+static int
+msg_utf8_valid(const unsigned char *p, size_t len)
+{
+	const unsigned char	*end = p + len;
+	unsigned int		 c;
+	int			 n, i;
+
+	while (p < end) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf)
+			n = 1, c = *p & 0x1f;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			n = 2, c = *p & 0x0f;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 3, c = *p & 0x07;
+		else
+			return (0);
+		if (end - p <= n)
+			return (0);
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return (0);
+			c = (c << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+		    (n == 3 && (c < 0x10000 || c > 0x10ffff)))
+			return (0);
+		p += n + 1;
+	}
+	return (1);
+}
+
 /* Parse one JSON object; a single trailing NUL or newline is tolerated. */
 struct msg_in *
 msg_in_parse(const char *buf, size_t len, struct msg_error *err)
@@ -58,6 +106,10 @@ msg_in_parse(const char *buf, size_t len, struct msg_error *err)
 	if (len == 0 || memchr(buf, '\0', len) != NULL) {
 		msg_error_set(err, MSG_E_BAD_REQUEST, "not JSON: %s",
 		    len == 0 ? "empty message" : "message contains NUL bytes");
+		return (NULL);
+	}
+	if (!msg_utf8_valid((const unsigned char *)buf, len)) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "not UTF-8");
 		return (NULL);
 	}
 	j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
@@ -526,17 +578,22 @@ msg_decode_specs(struct msg_in *in, const char *key, struct msg_request *req,
     struct msg_error *err)
 {
 	cJSON	*j = msg_in_get(in, key), *e;
+	char	 where[32];
 	size_t	 n;
 
 	if (j == NULL)
 		return (0);
+	if (req->jobs != NULL) {
+		msg_error_set(err, MSG_E_BAD_REQUEST,
+		    "give either field 'job' or field 'jobs', not both");
+		return (-1);
+	}
 	if (strcmp(key, "job") == 0) {
 		req->jobs = xcalloc(1, sizeof *req->jobs);
 		req->njobs = 1;
 		if (msg_spec_decode(IN(j), &req->jobs[0], err) == 0)
 			return (1);
-		snprintf(err->message + strlen(err->message),
-		    sizeof err->message - strlen(err->message), " (in 'job')");
+		msg_error_append(err, " (in 'job')");
 		return (-1);
 	}
 	if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) == 0) {
@@ -548,9 +605,8 @@ msg_decode_specs(struct msg_in *in, const char *key, struct msg_request *req,
 	n = 0;
 	cJSON_ArrayForEach(e, j) {
 		if (msg_spec_decode(IN(e), &req->jobs[n], err) != 0) {
-			snprintf(err->message + strlen(err->message),
-			    sizeof err->message - strlen(err->message),
-			    " (in jobs[%zu])", n);
+			snprintf(where, sizeof where, " (in jobs[%zu])", n);
+			msg_error_append(err, where);
 			return (-1);
 		}
 		req->njobs = ++n;
@@ -715,10 +771,14 @@ msg_out_add(struct msg_out *o, const char *key, cJSON *item)
 		cJSON_AddItemToObject(top, key, item);
 }
 
+/* Integers are written as text: cJSON's %.15g would round large ones. */
 void
 msg_out_int(struct msg_out *o, const char *key, int64_t v)
 {
-	msg_out_add(o, key, cJSON_CreateNumber((double)v));
+	char	 buf[32];
+
+	snprintf(buf, sizeof buf, "%lld", (long long)v);
+	msg_out_add(o, key, cJSON_CreateRaw(buf));
 }
 
 void
@@ -752,7 +812,8 @@ msg_out_raw(struct msg_out *o, const char *key, const char *text)
 {
 	cJSON	*j = NULL;
 
-	if (text != NULL && (j = cJSON_Parse(text)) == NULL) {
+	if (text != NULL &&
+	    (j = cJSON_ParseWithOpts(text, NULL, 1)) == NULL) {
 		msg_out_null(o, key);
 		return (-1);
 	}

@@ -1,0 +1,1481 @@
+/*
+ * Unit tests of common/msg.c, the protocol module, through its public API:
+ * parsing messages, decoding requests and job specs, encoding specs, building
+ * replies and reading them back.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "msg.h"
+
+#define ALL_FIELDS	0x3fff	/* every MSG_F_* bit */
+
+/* Parse text that must be a JSON object. */
+static struct msg_in *
+parse_ok(const char *text)
+{
+	struct msg_error	 err;
+	struct msg_in		*in;
+
+	memset(&err, 0, sizeof err);
+	in = msg_in_parse(text, strlen(text), &err);
+	ck_assert_msg(in != NULL, "parse of %s failed: %s", text, err.message);
+	return (in);
+}
+
+/* Parse len bytes that must be refused as bad_request. */
+static void
+parse_fails(const char *buf, size_t len)
+{
+	struct msg_error	 err;
+	struct msg_in		*in;
+
+	memset(&err, 0, sizeof err);
+	in = msg_in_parse(buf, len, &err);
+	ck_assert_ptr_null(in);
+	ck_assert_str_eq(err.code, MSG_E_BAD_REQUEST);
+	ck_assert_int_gt(strlen(err.message), 0);
+}
+
+/* Check an error is bad_request and names a field, quoted as 'field'. */
+static void
+assert_names_field(const struct msg_error *err, const char *field)
+{
+	char	 quoted[128];
+
+	snprintf(quoted, sizeof quoted, "'%s'", field);
+	ck_assert_str_eq(err->code, MSG_E_BAD_REQUEST);
+	ck_assert_msg(strstr(err->message, quoted) != NULL,
+	    "message \"%s\" does not name %s", err->message, quoted);
+}
+
+/* Decode a request; returns what msg_request_decode returned. */
+static int
+decode(const char *text, unsigned int accept, unsigned int need,
+    struct msg_request *req, struct msg_error *err)
+{
+	struct msg_in	*in;
+	int		 r;
+
+	memset(err, 0, sizeof *err);
+	in = parse_ok(text);
+	r = msg_request_decode(in, accept, need, req, err);
+	msg_in_free(in);
+	return (r);
+}
+
+/* A request that must be refused, with the error naming field. */
+static void
+decode_fails(const char *text, unsigned int accept, unsigned int need,
+    const char *field)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_msg(decode(text, accept, need, &req, &err) == -1,
+	    "%s was accepted", text);
+	assert_names_field(&err, field);
+	msg_request_clear(&req);
+}
+
+/* A spec that must decode. */
+static void
+spec_ok(const char *text, struct msg_spec *s)
+{
+	struct msg_error	 err;
+
+	memset(&err, 0, sizeof err);
+	ck_assert_msg(msg_spec_parse(text, s, &err) == 0,
+	    "spec %s refused: %s", text, err.message);
+}
+
+/* A spec that must be refused, with the error naming field. */
+static void
+spec_fails(const char *text, const char *field)
+{
+	struct msg_spec		 s;
+	struct msg_error	 err;
+
+	memset(&err, 0, sizeof err);
+	ck_assert_msg(msg_spec_parse(text, &s, &err) == -1,
+	    "spec %s was accepted", text);
+	assert_names_field(&err, field);
+	msg_spec_clear(&s);
+}
+
+/* Encode the spec given as text, without or with its key. */
+static char *
+spec_text(const char *text, int with_key)
+{
+	struct msg_spec	 s;
+	char		*out;
+
+	spec_ok(text, &s);
+	out = msg_spec_encode(&s, with_key);
+	msg_spec_clear(&s);
+	return (out);
+}
+
+/* msg_in_parse */
+
+START_TEST(test_parse_object)
+{
+	struct msg_in	*in;
+
+	in = parse_ok("{\"op\":\"ping\"}");
+	ck_assert_int_eq(msg_in_has(in, "op"), 1);
+	msg_in_free(in);
+}
+END_TEST
+
+START_TEST(test_parse_empty)
+{
+	parse_fails("", 0);
+	parse_fails("\n", 1);
+	parse_fails("", 1);
+}
+END_TEST
+
+START_TEST(test_parse_not_json)
+{
+	parse_fails("hello", 5);
+	parse_fails("{\"op\":", 6);
+	parse_fails("{'op':'ping'}", 13);
+}
+END_TEST
+
+START_TEST(test_parse_trailing_garbage)
+{
+	parse_fails("{} x", 4);
+	parse_fails("{}{}", 4);
+	parse_fails("{\"op\":\"ping\"} ]", 15);
+}
+END_TEST
+
+static const char *not_objects[] = {
+	"[]", "[{\"op\":\"ping\"}]", "42", "-1.5", "\"op\"", "true", "null",
+};
+
+START_TEST(test_parse_not_object)
+{
+	parse_fails(not_objects[_i], strlen(not_objects[_i]));
+}
+END_TEST
+
+START_TEST(test_parse_trailing_nul)
+{
+	struct msg_in	*in;
+
+	/* 14 bytes: the object and its NUL */
+	in = msg_in_parse("{\"op\":\"ping\"}", 14, NULL);
+	ck_assert_ptr_nonnull(in);
+	msg_in_free(in);
+}
+END_TEST
+
+START_TEST(test_parse_trailing_newline)
+{
+	struct msg_in	*in;
+
+	in = msg_in_parse("{\"op\":\"ping\"}\n", 14, NULL);
+	ck_assert_ptr_nonnull(in);
+	msg_in_free(in);
+}
+END_TEST
+
+START_TEST(test_parse_newline_and_nul)
+{
+	struct msg_in	*in;
+
+	in = msg_in_parse("{\"op\":\"ping\"}\n", 15, NULL);	/* "\n\0" */
+	ck_assert_ptr_nonnull(in);
+	msg_in_free(in);
+}
+END_TEST
+
+START_TEST(test_parse_whitespace)
+{
+	struct msg_in	*in;
+
+	in = parse_ok(" \t{ \"op\" : \"ping\" }\r\n ");
+	msg_in_free(in);
+}
+END_TEST
+
+START_TEST(test_parse_embedded_nul)
+{
+	static const char	 a[] = "{\"op\":\"pi\0ng\"}";
+	static const char	 b[] = "{\"op\":\"ping\"}\0\0";
+	static const char	 c[] = "{\"op\":\"ping\"}\0 ";
+
+	parse_fails(a, sizeof a - 1);
+	parse_fails(b, sizeof b - 1);	/* only one trailing NUL */
+	parse_fails(c, sizeof c - 1);
+}
+END_TEST
+
+START_TEST(test_parse_not_nul_terminated)
+{
+	char		 buf[32];
+	struct msg_in	*in;
+
+	memset(buf, 'x', sizeof buf);
+	memcpy(buf, "{\"id\":12}", 9);	/* no NUL after the object */
+	in = msg_in_parse(buf, 9, NULL);
+	ck_assert_ptr_nonnull(in);
+	msg_in_free(in);
+}
+END_TEST
+
+/* msg_in readers */
+
+START_TEST(test_in_readers)
+{
+	struct msg_in	*in;
+	struct msg_error err;
+	int64_t		 i;
+	double		 d;
+	int		 b;
+	const char	*s;
+
+	in = parse_ok("{\"i\":-7,\"d\":2.5,\"b\":true,\"s\":\"x\",\"n\":null}");
+	ck_assert_int_eq(msg_in_int(in, "i", &i, &err), 1);
+	ck_assert_int_eq(i, -7);
+	ck_assert_int_eq(msg_in_double(in, "d", &d, &err), 1);
+	ck_assert_double_eq(d, 2.5);
+	ck_assert_int_eq(msg_in_bool(in, "b", &b, &err), 1);
+	ck_assert_int_eq(b, 1);
+	ck_assert_int_eq(msg_in_string(in, "s", &s, &err), 1);
+	ck_assert_str_eq(s, "x");
+	ck_assert_int_eq(msg_in_int(in, "n", &i, &err), 0);
+	ck_assert_int_eq(msg_in_has(in, "n"), 0);
+	ck_assert_int_eq(msg_in_string(in, "missing", &s, &err), 0);
+	msg_in_free(in);
+}
+END_TEST
+
+START_TEST(test_in_wrong_types)
+{
+	struct msg_in	*in;
+	struct msg_error err;
+	int64_t		 i;
+	int		 b;
+	const char	*s;
+
+	in = parse_ok("{\"i\":\"7\",\"f\":1.5,\"b\":1,\"s\":[]}");
+	ck_assert_int_eq(msg_in_int(in, "i", &i, &err), -1);
+	assert_names_field(&err, "i");
+	ck_assert_int_eq(msg_in_int(in, "f", &i, &err), -1);
+	assert_names_field(&err, "f");
+	ck_assert_int_eq(msg_in_bool(in, "b", &b, &err), -1);
+	assert_names_field(&err, "b");
+	ck_assert_int_eq(msg_in_string(in, "s", &s, &err), -1);
+	assert_names_field(&err, "s");
+	msg_in_free(in);
+}
+END_TEST
+
+START_TEST(test_in_int_limits)
+{
+	struct msg_in	*in;
+	struct msg_error err;
+	int64_t		 i;
+
+	in = parse_ok("{\"max\":9007199254740991,\"min\":-9007199254740991,"
+	    "\"big\":1e300,\"two53\":9007199254740992}");
+	ck_assert_int_eq(msg_in_int(in, "max", &i, &err), 1);
+	ck_assert_int_eq(i, MSG_INT_MAX);
+	ck_assert_int_eq(msg_in_int(in, "min", &i, &err), 1);
+	ck_assert_int_eq(i, -MSG_INT_MAX);
+	ck_assert_int_eq(msg_in_int(in, "big", &i, &err), -1);
+	assert_names_field(&err, "big");
+	ck_assert_int_eq(msg_in_int(in, "two53", &i, &err), -1);
+	msg_in_free(in);
+}
+END_TEST
+
+START_TEST(test_in_arrays)
+{
+	struct msg_in	*in, *e;
+	int64_t		 i;
+
+	in = parse_ok("{\"a\":[3,\"s\",{\"k\":1}],\"o\":{\"x\":1,\"y\":2}}");
+	ck_assert_uint_eq(msg_in_array_len(in, "a"), 3);
+	ck_assert_uint_eq(msg_in_array_len(in, "o"), 0);
+	ck_assert_int_eq(msg_in_array_int(in, "a", 0, &i), 0);
+	ck_assert_int_eq(i, 3);
+	ck_assert_int_eq(msg_in_array_int(in, "a", 1, &i), -1);
+	ck_assert_str_eq(msg_in_array_string(in, "a", 1), "s");
+	ck_assert_ptr_null(msg_in_array_string(in, "a", 0));
+	ck_assert_ptr_nonnull(msg_in_array_at(in, "a", 2));
+	ck_assert_ptr_null(msg_in_array_at(in, "a", 3));
+	e = msg_in_first(msg_in_object(in, "o"));
+	ck_assert_str_eq(msg_in_key(e), "x");
+	ck_assert_str_eq(msg_in_key(msg_in_next(e)), "y");
+	ck_assert_ptr_null(msg_in_next(msg_in_next(e)));
+	msg_in_free(in);
+}
+END_TEST
+
+/* msg_request_op */
+
+START_TEST(test_op_ok)
+{
+	struct msg_in	*in;
+	struct msg_error err;
+
+	in = parse_ok("{\"op\":\"status\",\"id\":1}");
+	ck_assert_str_eq(msg_request_op(in, &err), "status");
+	msg_in_free(in);
+}
+END_TEST
+
+START_TEST(test_op_missing)
+{
+	struct msg_in	*in;
+	struct msg_error err;
+
+	in = parse_ok("{\"id\":1}");
+	ck_assert_ptr_null(msg_request_op(in, &err));
+	assert_names_field(&err, "op");
+	msg_in_free(in);
+}
+END_TEST
+
+START_TEST(test_op_null)
+{
+	struct msg_in	*in;
+	struct msg_error err;
+
+	in = parse_ok("{\"op\":null}");
+	ck_assert_ptr_null(msg_request_op(in, &err));
+	assert_names_field(&err, "op");
+	msg_in_free(in);
+}
+END_TEST
+
+START_TEST(test_op_not_string)
+{
+	struct msg_in	*in;
+	struct msg_error err;
+
+	in = parse_ok("{\"op\":1}");
+	ck_assert_ptr_null(msg_request_op(in, &err));
+	assert_names_field(&err, "op");
+	msg_in_free(in);
+}
+END_TEST
+
+/* msg_request_decode: a field of the wrong type or value, by field. */
+
+static const struct {
+	const char	*text;
+	const char	*field;
+} bad_fields[] = {
+	{ "{\"op\":\"x\",\"id\":\"1\"}", "id" },
+	{ "{\"op\":\"x\",\"id\":0}", "id" },
+	{ "{\"op\":\"x\",\"id\":-1}", "id" },
+	{ "{\"op\":\"x\",\"id\":1.5}", "id" },
+	{ "{\"op\":\"x\",\"id\":1e300}", "id" },
+	{ "{\"op\":\"x\",\"id\":true}", "id" },
+	{ "{\"op\":\"x\",\"ids\":5}", "ids" },
+	{ "{\"op\":\"x\",\"ids\":{\"a\":1}}", "ids" },
+	{ "{\"op\":\"x\",\"ids\":[1,0]}", "ids" },
+	{ "{\"op\":\"x\",\"ids\":[-1]}", "ids" },
+	{ "{\"op\":\"x\",\"ids\":[1.5]}", "ids" },
+	{ "{\"op\":\"x\",\"ids\":[\"1\"]}", "ids" },
+	{ "{\"op\":\"x\",\"ids\":[null]}", "ids" },
+	{ "{\"op\":\"x\",\"ids\":[]}", "ids" },
+	{ "{\"op\":\"x\",\"timeout_ms\":-1}", "timeout_ms" },
+	{ "{\"op\":\"x\",\"timeout_ms\":1.5}", "timeout_ms" },
+	{ "{\"op\":\"x\",\"timeout_ms\":\"10\"}", "timeout_ms" },
+	{ "{\"op\":\"x\",\"limit\":-1}", "limit" },
+	{ "{\"op\":\"x\",\"limit\":\"all\"}", "limit" },
+	{ "{\"op\":\"x\",\"before_id\":0}", "before_id" },
+	{ "{\"op\":\"x\",\"return_when\":\"SOMETIMES\"}", "return_when" },
+	{ "{\"op\":\"x\",\"return_when\":\"all_completed\"}", "return_when" },
+	{ "{\"op\":\"x\",\"return_when\":0}", "return_when" },
+	{ "{\"op\":\"x\",\"state\":\"done\"}", "state" },
+	{ "{\"op\":\"x\",\"state\":3}", "state" },
+	{ "{\"op\":\"x\",\"queue\":\"\"}", "queue" },
+	{ "{\"op\":\"x\",\"queue\":5}", "queue" },
+	{ "{\"op\":\"x\",\"name\":[]}", "name" },
+	{ "{\"op\":\"x\",\"action\":\"stop\"}", "action" },
+	{ "{\"op\":\"x\",\"action\":true}", "action" },
+	{ "{\"op\":\"x\",\"rate\":-1}", "rate" },
+	{ "{\"op\":\"x\",\"rate\":-0.5}", "rate" },
+	{ "{\"op\":\"x\",\"rate\":\"fast\"}", "rate" },
+	{ "{\"op\":\"x\",\"group\":\"yes\"}", "group" },
+	{ "{\"op\":\"x\",\"group\":1}", "group" },
+	{ "{\"op\":\"x\",\"jobs\":[]}", "jobs" },
+	{ "{\"op\":\"x\",\"jobs\":{\"kind\":\"sleep\"}}", "jobs" },
+	{ "{\"op\":\"x\",\"job\":{\"kind\":\"sleep\",\"retries\":-1}}",
+	    "retries" },
+	{ "{\"op\":\"x\",\"job\":{}}", "kind" },
+	{ "{\"op\":\"x\",\"token\":5}", "token" },
+	{ "{\"op\":\"x\",\"token\":{}}", "token" },
+};
+
+START_TEST(test_decode_bad_field)
+{
+	decode_fails(bad_fields[_i].text, ALL_FIELDS, 0, bad_fields[_i].field);
+}
+END_TEST
+
+START_TEST(test_decode_job_not_object)
+{
+	decode_fails("{\"op\":\"submit\",\"job\":\"sleep\"}", MSG_F_JOB, 0,
+	    "job");
+}
+END_TEST
+
+/* Fields the op does not accept are ignored, whatever their type. */
+START_TEST(test_decode_unaccepted_ignored)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"ping\",\"id\":\"x\",\"ids\":0,"
+	    "\"state\":1,\"rate\":-1,\"jobs\":[],\"job\":7,\"group\":\"no\","
+	    "\"limit\":-5,\"return_when\":\"never\",\"action\":\"fly\"}",
+	    0, 0, &req, &err), 0);
+	ck_assert_uint_eq(req.present, 0);
+	ck_assert_str_eq(req.op, "ping");
+	msg_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_decode_unaccepted_beside_accepted)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"status\",\"id\":9,\"ids\":\"x\"}",
+	    MSG_F_ID, MSG_F_ID, &req, &err), 0);
+	ck_assert_uint_eq(req.present, MSG_F_ID);
+	ck_assert_int_eq(req.id, 9);
+	ck_assert_ptr_null(req.ids);
+	msg_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_decode_unknown_fields)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"ping\",\"future\":{\"a\":[1]},"
+	    "\"x\":null}", ALL_FIELDS, 0, &req, &err), 0);
+	ck_assert_uint_eq(req.present, 0);
+	msg_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_decode_required_missing)
+{
+	decode_fails("{\"op\":\"status\"}", MSG_F_ID, MSG_F_ID, "id");
+	decode_fails("{\"op\":\"wait\"}", MSG_F_IDS, MSG_F_IDS, "ids");
+	decode_fails("{\"op\":\"queue\",\"name\":\"q\"}",
+	    MSG_F_NAME | MSG_F_ACTION, MSG_F_NAME | MSG_F_ACTION, "action");
+}
+END_TEST
+
+START_TEST(test_decode_required_names_op)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"status\"}", MSG_F_ID, MSG_F_ID,
+	    &req, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.message, "status"));
+	msg_request_clear(&req);
+}
+END_TEST
+
+/* null counts as absent: not present, and missing when required. */
+START_TEST(test_decode_null_is_absent)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	decode_fails("{\"op\":\"status\",\"id\":null}", MSG_F_ID, MSG_F_ID,
+	    "id");
+	ck_assert_int_eq(decode("{\"op\":\"list\",\"state\":null,"
+	    "\"limit\":null,\"token\":null}", ALL_FIELDS, 0, &req, &err), 0);
+	ck_assert_uint_eq(req.present, 0);
+	ck_assert_ptr_null(req.state);
+	ck_assert_ptr_null(req.token);
+	msg_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_decode_wait)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"wait\",\"ids\":[3,1,2],"
+	    "\"return_when\":\"FIRST_EXCEPTION\",\"timeout_ms\":0}",
+	    ALL_FIELDS, MSG_F_IDS, &req, &err), 0);
+	ck_assert_uint_eq(req.present,
+	    MSG_F_IDS | MSG_F_RETURN_WHEN | MSG_F_TIMEOUT_MS);
+	ck_assert_uint_eq(req.nids, 3);
+	ck_assert_int_eq(req.ids[0], 3);
+	ck_assert_int_eq(req.ids[2], 2);
+	ck_assert_int_eq(req.return_when, MSG_FIRST_EXCEPTION);
+	ck_assert_int_eq(req.timeout_ms, 0);
+	msg_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_decode_return_when_values)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"wait\",\"ids\":[1],"
+	    "\"return_when\":\"FIRST_COMPLETED\"}", ALL_FIELDS, 0, &req, &err),
+	    0);
+	ck_assert_int_eq(req.return_when, MSG_FIRST_COMPLETED);
+	msg_request_clear(&req);
+	ck_assert_int_eq(decode("{\"op\":\"wait\",\"ids\":[1]}", ALL_FIELDS, 0,
+	    &req, &err), 0);
+	ck_assert_int_eq(req.return_when, MSG_ALL_COMPLETED);
+	msg_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_decode_list)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"list\",\"state\":\"running\","
+	    "\"queue\":\"q1\",\"limit\":0,\"before_id\":10,\"token\":\"t\"}",
+	    ALL_FIELDS, 0, &req, &err), 0);
+	ck_assert_str_eq(req.state, "running");
+	ck_assert_str_eq(req.queue, "q1");
+	ck_assert_int_eq(req.limit, 0);
+	ck_assert_int_eq(req.before_id, 10);
+	ck_assert_str_eq(req.token, "t");
+	ck_assert_uint_eq(req.present,
+	    MSG_F_STATE | MSG_F_QUEUE | MSG_F_LIMIT | MSG_F_BEFORE_ID);
+	msg_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_decode_queue_op)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"queue\",\"name\":\"q\","
+	    "\"action\":\"set\",\"limit\":4,\"rate\":2.5}", ALL_FIELDS,
+	    MSG_F_NAME | MSG_F_ACTION, &req, &err), 0);
+	ck_assert_str_eq(req.name, "q");
+	ck_assert_str_eq(req.action, "set");
+	ck_assert_int_eq(req.limit, 4);
+	ck_assert_double_eq(req.rate, 2.5);
+	msg_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_decode_rate_zero)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"queue\",\"rate\":0}", MSG_F_RATE, 0,
+	    &req, &err), 0);
+	ck_assert_uint_eq(req.present, MSG_F_RATE);
+	ck_assert_double_eq(req.rate, 0);
+	msg_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_decode_int_limits)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"status\",\"id\":9007199254740991}",
+	    MSG_F_ID, MSG_F_ID, &req, &err), 0);
+	ck_assert_int_eq(req.id, 9007199254740991LL);
+	msg_request_clear(&req);
+	decode_fails("{\"op\":\"status\",\"id\":1e300}", MSG_F_ID, 0, "id");
+	decode_fails("{\"op\":\"wait\",\"ids\":[1e300]}", MSG_F_IDS, 0, "ids");
+}
+END_TEST
+
+START_TEST(test_decode_single_job)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"submit\",\"job\":{"
+	    "\"kind\":\"sleep\",\"args\":{\"ms\":5}}}", MSG_F_JOB | MSG_F_JOBS,
+	    0, &req, &err), 0);
+	ck_assert_uint_eq(req.present, MSG_F_JOB);
+	ck_assert_uint_eq(req.njobs, 1);
+	ck_assert_str_eq(req.jobs[0].kind, "sleep");
+	ck_assert_str_eq(req.jobs[0].args, "{\"ms\":5}");
+	msg_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_decode_batch)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"submit\",\"group\":true,\"jobs\":["
+	    "{\"kind\":\"sleep\"},{\"kind\":\"exec\",\"queue\":\"q\"},"
+	    "{\"kind\":\"cpu\",\"after\":[1]}]}", ALL_FIELDS, 0, &req, &err),
+	    0);
+	ck_assert_uint_eq(req.present, MSG_F_JOBS | MSG_F_GROUP);
+	ck_assert_int_eq(req.group, 1);
+	ck_assert_uint_eq(req.njobs, 3);
+	ck_assert_str_eq(req.jobs[1].queue, "q");
+	ck_assert_uint_eq(req.jobs[2].nafter, 1);
+	msg_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_decode_batch_bad_third)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"submit\",\"jobs\":["
+	    "{\"kind\":\"a\"},{\"kind\":\"b\"},"
+	    "{\"kind\":\"c\",\"priority\":1.5},{\"kind\":\"d\"}]}", MSG_F_JOBS,
+	    MSG_F_JOBS, &req, &err), -1);
+	assert_names_field(&err, "priority");
+	ck_assert_msg(strstr(err.message, "jobs[2]") != NULL,
+	    "message \"%s\" does not name jobs[2]", err.message);
+	msg_request_clear(&req);
+}
+END_TEST
+
+START_TEST(test_decode_batch_not_object)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"submit\",\"jobs\":[{\"kind\":\"a\"},"
+	    "5]}", MSG_F_JOBS, 0, &req, &err), -1);
+	ck_assert_str_eq(err.code, MSG_E_BAD_REQUEST);
+	ck_assert_ptr_nonnull(strstr(err.message, "jobs[1]"));
+	msg_request_clear(&req);
+}
+END_TEST
+
+/*
+ * Regression test, once a bug (common/msg.c, msg_decode_specs): with both "job" and "jobs" in a
+ * request whose op accepts both (submit), "job" is decoded into req->jobs,
+ * then "jobs" overwrites the pointer: the first spec leaks (valgrind: 125
+ * bytes per request, so any client can grow the daemon) and the request
+ * silently means "jobs". The two forms are alternatives (PROTOCOL 4), so
+ * giving both is expected to be bad_request.
+ */
+START_TEST(test_decode_job_and_jobs)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"submit\",\"job\":{\"kind\":\"a\"},"
+	    "\"jobs\":[{\"kind\":\"b\"}]}", MSG_F_JOB | MSG_F_JOBS, 0, &req,
+	    &err), -1);
+	assert_names_field(&err, "jobs");
+	msg_request_clear(&req);
+}
+END_TEST
+
+/*
+ * Regression test, once a bug (common/msg.c, msg_decode_specs): every other decoder accepts a NULL
+ * struct msg_error (msg_error_set ignores it), but a bad spec in "job" or
+ * "jobs" appends to err->message without checking, and crashes on NULL.
+ *
+ */
+START_TEST(test_decode_null_error)
+{
+	struct msg_request	 req;
+	struct msg_in		*in;
+
+	in = parse_ok("{\"op\":\"submit\",\"job\":{\"kind\":5}}");
+	ck_assert_int_eq(msg_request_decode(in, MSG_F_JOB, 0, &req, NULL), -1);
+	msg_request_clear(&req);
+	msg_in_free(in);
+}
+END_TEST
+
+/* msg_spec_decode, through msg_spec_parse. */
+
+static const struct {
+	const char	*text;
+	const char	*field;
+} bad_specs[] = {
+	{ "{}", "kind" },
+	{ "{\"args\":{}}", "kind" },
+	{ "{\"kind\":null}", "kind" },
+	{ "{\"kind\":5}", "kind" },
+	{ "{\"kind\":\"\"}", "kind" },
+	{ "{\"kind\":\"sleep\",\"args\":[]}", "args" },
+	{ "{\"kind\":\"sleep\",\"args\":\"{}\"}", "args" },
+	{ "{\"kind\":\"sleep\",\"name\":5}", "name" },
+	{ "{\"kind\":\"sleep\",\"name\":\"\"}", "name" },
+	{ "{\"kind\":\"sleep\",\"queue\":\"\"}", "queue" },
+	{ "{\"kind\":\"sleep\",\"queue\":[\"q\"]}", "queue" },
+	{ "{\"kind\":\"sleep\",\"priority\":1.5}", "priority" },
+	{ "{\"kind\":\"sleep\",\"priority\":\"1\"}", "priority" },
+	{ "{\"kind\":\"sleep\",\"priority\":1e300}", "priority" },
+	{ "{\"kind\":\"sleep\",\"delay_ms\":-1}", "delay_ms" },
+	{ "{\"kind\":\"sleep\",\"timeout_ms\":\"x\"}", "timeout_ms" },
+	{ "{\"kind\":\"sleep\",\"timeout_ms\":-5}", "timeout_ms" },
+	{ "{\"kind\":\"sleep\",\"retries\":-1}", "retries" },
+	{ "{\"kind\":\"sleep\",\"retries\":true}", "retries" },
+	{ "{\"kind\":\"sleep\",\"retry_backoff_ms\":-1}", "retry_backoff_ms" },
+	{ "{\"kind\":\"sleep\",\"after\":[\"a\"]}", "after" },
+	{ "{\"kind\":\"sleep\",\"after\":[0]}", "after" },
+	{ "{\"kind\":\"sleep\",\"after\":[-3]}", "after" },
+	{ "{\"kind\":\"sleep\",\"after\":[2.5]}", "after" },
+	{ "{\"kind\":\"sleep\",\"after\":7}", "after" },
+	{ "{\"kind\":\"sleep\",\"lock\":\"\"}", "lock" },
+	{ "{\"kind\":\"sleep\",\"lock\":1}", "lock" },
+	{ "{\"kind\":\"sleep\",\"shield\":\"yes\"}", "shield" },
+	{ "{\"kind\":\"sleep\",\"shield\":0}", "shield" },
+	{ "{\"kind\":\"sleep\",\"key\":\"\"}", "key" },
+	{ "{\"kind\":\"sleep\",\"key\":42}", "key" },
+};
+
+START_TEST(test_spec_bad_field)
+{
+	spec_fails(bad_specs[_i].text, bad_specs[_i].field);
+}
+END_TEST
+
+/* A spec whose name is len bytes long. */
+static char *
+spec_with_name(size_t len)
+{
+	static const char	 prefix[] = "{\"kind\":\"sleep\",\"name\":\"";
+	char			*text;
+
+	text = malloc(sizeof prefix + len + 2);
+	ck_assert_ptr_nonnull(text);
+	memcpy(text, prefix, sizeof prefix - 1);
+	memset(text + sizeof prefix - 1, 'n', len);
+	memcpy(text + sizeof prefix - 1 + len, "\"}", 3);
+	return (text);
+}
+
+START_TEST(test_spec_name_too_long)
+{
+	char	*text;
+
+	text = spec_with_name(MSG_NAME_MAX + 1);
+	spec_fails(text, "name");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_spec_name_at_limit)
+{
+	struct msg_spec	 s;
+	char		*text;
+
+	text = spec_with_name(MSG_NAME_MAX);
+	spec_ok(text, &s);
+	ck_assert_uint_eq(strlen(s.name), MSG_NAME_MAX);
+	msg_spec_clear(&s);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_spec_not_object)
+{
+	struct msg_spec		 s;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(msg_spec_parse("[1]", &s, &err), -1);
+	ck_assert_str_eq(err.code, MSG_E_BAD_REQUEST);
+	ck_assert_int_eq(msg_spec_parse("nope", &s, &err), -1);
+	ck_assert_str_eq(err.code, MSG_E_BAD_REQUEST);
+}
+END_TEST
+
+START_TEST(test_spec_defaults)
+{
+	struct msg_spec	 s;
+
+	spec_ok("{\"kind\":\"sleep\"}", &s);
+	ck_assert_str_eq(s.kind, "sleep");
+	ck_assert_str_eq(s.args, "{}");
+	ck_assert_ptr_null(s.name);
+	ck_assert_str_eq(s.queue, "default");
+	ck_assert_int_eq(s.priority, 0);
+	ck_assert_int_eq(s.delay_ms, 0);
+	ck_assert_int_eq(s.timeout_ms, 0);
+	ck_assert_int_eq(s.retries, 0);
+	ck_assert_int_eq(s.retry_backoff_ms, 1000);
+	ck_assert_uint_eq(s.nafter, 0);
+	ck_assert_ptr_null(s.lock);
+	ck_assert_int_eq(s.shield, 0);
+	ck_assert_ptr_null(s.key);
+	msg_spec_clear(&s);
+}
+END_TEST
+
+START_TEST(test_spec_null_is_absent)
+{
+	struct msg_spec	 s;
+
+	spec_ok("{\"kind\":\"sleep\",\"args\":null,\"name\":null,"
+	    "\"queue\":null,\"priority\":null,\"retry_backoff_ms\":null,"
+	    "\"after\":null,"
+	    "\"lock\":null,\"shield\":null,\"key\":null}", &s);
+	ck_assert_str_eq(s.args, "{}");
+	ck_assert_ptr_null(s.name);
+	ck_assert_str_eq(s.queue, "default");
+	ck_assert_int_eq(s.retry_backoff_ms, 1000);
+	ck_assert_uint_eq(s.nafter, 0);
+	ck_assert_ptr_null(s.key);
+	msg_spec_clear(&s);
+}
+END_TEST
+
+START_TEST(test_spec_all_fields)
+{
+	struct msg_spec	 s;
+
+	spec_ok("{\"kind\":\"exec\",\"args\":{\"argv\":[\"true\"]},"
+	    "\"name\":\"n\",\"queue\":\"q\",\"priority\":-3,\"delay_ms\":10,"
+	    "\"timeout_ms\":20,"
+	    "\"retries\":2,\"retry_backoff_ms\":0,\"after\":[4,5],"
+	    "\"lock\":\"l\",\"shield\":true,\"key\":\"k\"}", &s);
+	ck_assert_str_eq(s.args, "{\"argv\":[\"true\"]}");
+	ck_assert_str_eq(s.name, "n");
+	ck_assert_str_eq(s.queue, "q");
+	ck_assert_int_eq(s.priority, -3);
+	ck_assert_int_eq(s.delay_ms, 10);
+	ck_assert_int_eq(s.timeout_ms, 20);
+	ck_assert_int_eq(s.retries, 2);
+	ck_assert_int_eq(s.retry_backoff_ms, 0);
+	ck_assert_uint_eq(s.nafter, 2);
+	ck_assert_int_eq(s.after[1], 5);
+	ck_assert_str_eq(s.lock, "l");
+	ck_assert_int_eq(s.shield, 1);
+	ck_assert_str_eq(s.key, "k");
+	msg_spec_clear(&s);
+}
+END_TEST
+
+START_TEST(test_spec_unknown_fields)
+{
+	struct msg_spec	 s;
+
+	spec_ok("{\"kind\":\"sleep\",\"colour\":\"red\",\"priority\":1,"
+	    "\"extra\":{\"after\":\"x\"},\"future\":[1,2]}", &s);
+	ck_assert_int_eq(s.priority, 1);
+	ck_assert_uint_eq(s.nafter, 0);
+	msg_spec_clear(&s);
+}
+END_TEST
+
+START_TEST(test_spec_clear_twice)
+{
+	struct msg_spec	 s;
+
+	spec_ok("{\"kind\":\"sleep\",\"after\":[1]}", &s);
+	msg_spec_clear(&s);
+	msg_spec_clear(&s);
+	ck_assert_ptr_null(s.kind);
+}
+END_TEST
+
+/* msg_spec_encode */
+
+START_TEST(test_encode_equal_specs)
+{
+	char	*a, *b;
+
+	a = spec_text("{\"kind\":\"sleep\",\"args\":{\"ms\":5},\"priority\":2,"
+	    "\"after\":[1,2]}", 0);
+	b = spec_text(" { \"after\" : [1, 2], \"priority\":2, \"args\":"
+	    "{\"ms\": 5}, \"kind\":\"sleep\", \"unknown\":1 } ", 0);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_encode_explicit_defaults)
+{
+	char	*a, *b;
+
+	a = spec_text("{\"kind\":\"sleep\"}", 1);
+	b = spec_text("{\"kind\":\"sleep\",\"args\":{},\"queue\":\"default\","
+	    "\"priority\":0,\"retry_backoff_ms\":1000,\"after\":[],"
+	    "\"shield\":false,\"name\":null}", 1);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_encode_different_specs)
+{
+	char	*a, *b;
+
+	a = spec_text("{\"kind\":\"sleep\",\"args\":{\"ms\":5}}", 0);
+	b = spec_text("{\"kind\":\"sleep\",\"args\":{\"ms\":6}}", 0);
+	ck_assert_str_ne(a, b);
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_encode_with_key)
+{
+	char	*a0, *a1, *b0, *b1;
+
+	a0 = spec_text("{\"kind\":\"sleep\",\"key\":\"k1\"}", 0);
+	a1 = spec_text("{\"kind\":\"sleep\",\"key\":\"k1\"}", 1);
+	b0 = spec_text("{\"kind\":\"sleep\",\"key\":\"k2\"}", 0);
+	b1 = spec_text("{\"kind\":\"sleep\",\"key\":\"k2\"}", 1);
+	ck_assert_str_eq(a0, b0);
+	ck_assert_str_ne(a1, b1);
+	ck_assert_ptr_null(strstr(a0, "k1"));
+	ck_assert_ptr_nonnull(strstr(a1, "\"key\":\"k1\""));
+	free(a0);
+	free(a1);
+	free(b0);
+	free(b1);
+}
+END_TEST
+
+START_TEST(test_encode_roundtrip)
+{
+	struct msg_spec	 s;
+	char		*a, *b;
+
+	a = spec_text("{\"kind\":\"exec\",\"args\":{\"argv\":[\"echo\","
+	    "\"h\\u00e9\"],\"env\":{\"A\":\"\\\"q\\\"\"}},\"name\":\"n\\n\","
+	    "\"queue\":\"q\","
+	    "\"priority\":-7,\"delay_ms\":1763700000123,"
+	    "\"timeout_ms\":20,\"retries\":2,\"retry_backoff_ms\":0,"
+	    "\"after\":[4,5],\"lock\":\"l\",\"shield\":true,\"key\":\"k\"}", 1);
+	spec_ok(a, &s);
+	b = msg_spec_encode(&s, 1);
+	ck_assert_str_eq(a, b);
+	ck_assert_int_eq(s.delay_ms, 1763700000123LL);
+	ck_assert_str_eq(s.name, "n\n");
+	msg_spec_clear(&s);
+	free(a);
+	free(b);
+}
+END_TEST
+
+/*
+ * Regression test, once a bug (common/msg.c, msg_out_int via cJSON 1.7.15 print_number): integers
+ * the decoder accepts (|v| <= MSG_INT_MAX) must survive encoding. cJSON
+ * prints 9007199254740991 as 9.00719925474099e+15 (its %1.15g round-trip
+ * check has a relative tolerance of 1 ulp), which reads back as
+ * 9007199254740990. Left failing on purpose until msg.c is fixed.
+ */
+START_TEST(test_encode_int_limits)
+{
+	struct msg_spec	 s;
+	char		*a;
+
+	a = spec_text("{\"kind\":\"sleep\",\"priority\":-9007199254740991,"
+	    "\"delay_ms\":9007199254740991}", 0);
+	spec_ok(a, &s);
+	ck_assert_int_eq(s.priority, -MSG_INT_MAX);
+	ck_assert_int_eq(s.delay_ms, MSG_INT_MAX);
+	msg_spec_clear(&s);
+	free(a);
+}
+END_TEST
+
+START_TEST(test_encode_roundtrip_minimal)
+{
+	struct msg_spec	 s;
+	char		*a, *b;
+
+	a = spec_text("{\"kind\":\"sleep\"}", 0);
+	spec_ok(a, &s);
+	b = msg_spec_encode(&s, 0);
+	ck_assert_str_eq(a, b);
+	msg_spec_clear(&s);
+	free(a);
+	free(b);
+}
+END_TEST
+
+/* msg_out */
+
+START_TEST(test_out_nested)
+{
+	struct msg_out	*o;
+	char		*text;
+
+	o = msg_out_new();
+	msg_out_bool(o, "ok", 1);
+	msg_out_object(o, "o");
+	msg_out_int(o, "n", -4);
+	msg_out_array(o, "a");
+	msg_out_int(o, NULL, 1);
+	msg_out_string(o, NULL, "x");
+	msg_out_null(o, NULL);
+	msg_out_object(o, NULL);
+	msg_out_double(o, "d", 2.5);
+	msg_out_close(o);
+	msg_out_array(o, NULL);
+	msg_out_close(o);
+	msg_out_close(o);
+	msg_out_string(o, "s", NULL);
+	msg_out_close(o);
+	msg_out_string(o, "after", "y");
+	text = msg_out_finish(o, 0);
+	ck_assert_str_eq(text, "{\"ok\":true,\"o\":{\"n\":-4,"
+	    "\"a\":[1,\"x\",null,{\"d\":2.5},[]],\"s\":null},\"after\":\"y\"}");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_out_read_back)
+{
+	struct msg_out	*o;
+	struct msg_in	*in, *inner;
+	struct msg_error err;
+	char		*text;
+	int64_t		 v;
+	const char	*s;
+
+	o = msg_out_new();
+	msg_out_object(o, "jobs");
+	msg_out_int(o, "queued", 3);
+	msg_out_close(o);
+	msg_out_array(o, "ids");
+	msg_out_int(o, NULL, 1763700000123LL);
+	msg_out_close(o);
+	msg_out_string(o, "s", "tab\there \"q\" \xc3\xa9");
+	text = msg_out_finish(o, 1);
+	in = parse_ok(text);
+	inner = msg_in_object(in, "jobs");
+	ck_assert_int_eq(msg_in_int(inner, "queued", &v, &err), 1);
+	ck_assert_int_eq(v, 3);
+	ck_assert_int_eq(msg_in_array_int(in, "ids", 0, &v), 0);
+	ck_assert_int_eq(v, 1763700000123LL);
+	ck_assert_int_eq(msg_in_string(in, "s", &s, &err), 1);
+	ck_assert_str_eq(s, "tab\there \"q\" \xc3\xa9");
+	msg_in_free(in);
+	free(text);
+}
+END_TEST
+
+/*
+ * Regression test, once a bug (common/msg.c, msg_out_int): the same precision loss as in
+ * test_encode_int_limits: msg_out_int(o, "a", 9007199254740991) writes
+ * {"a":9.00719925474099e+15}, which is 9007199254740990, and not in integer
+ * notation either. Left failing on purpose until msg.c is fixed.
+ */
+START_TEST(test_out_int_limits)
+{
+	struct msg_out	*o;
+	char		*text;
+
+	o = msg_out_new();
+	msg_out_int(o, "max", MSG_INT_MAX);
+	msg_out_int(o, "min", -MSG_INT_MAX);
+	msg_out_int(o, "big", 4503599627370497LL);
+	text = msg_out_finish(o, 0);
+	ck_assert_str_eq(text, "{\"max\":9007199254740991,"
+	    "\"min\":-9007199254740991,\"big\":4503599627370497}");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_out_close_at_top)
+{
+	struct msg_out	*o;
+	char		*text;
+
+	o = msg_out_new();
+	msg_out_close(o);
+	msg_out_int(o, "a", 1);
+	text = msg_out_finish(o, 0);
+	ck_assert_str_eq(text, "{\"a\":1}");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_out_raw)
+{
+	struct msg_out	*o;
+	char		*text;
+
+	o = msg_out_new();
+	ck_assert_int_eq(msg_out_raw(o, "r", "{ \"x\" : [1, 2] }"), 0);
+	ck_assert_int_eq(msg_out_raw(o, "n", NULL), 0);
+	text = msg_out_finish(o, 0);
+	ck_assert_str_eq(text, "{\"r\":{\"x\":[1,2]},\"n\":null}");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_out_raw_bad)
+{
+	struct msg_out	*o;
+	char		*text;
+
+	o = msg_out_new();
+	ck_assert_int_eq(msg_out_raw(o, "r", "{\"x\":"), -1);
+	ck_assert_int_eq(msg_out_raw(o, "s", "not json"), -1);
+	msg_out_int(o, "after", 1);
+	text = msg_out_finish(o, 0);
+	ck_assert_str_eq(text, "{\"r\":null,\"s\":null,\"after\":1}");
+	free(text);
+}
+END_TEST
+
+/*
+ * Regression test, once a bug (common/msg.c, msg_out_raw): cJSON_Parse stops after the first value,
+ * so text with trailing data such as "{} x" is taken as {} and returns 0
+ * instead of adding null and returning -1.
+ */
+START_TEST(test_out_raw_trailing)
+{
+	struct msg_out	*o;
+	char		*text;
+
+	o = msg_out_new();
+	ck_assert_int_eq(msg_out_raw(o, "r", "{\"a\":1} x"), -1);
+	text = msg_out_finish(o, 0);
+	ck_assert_str_eq(text, "{\"r\":null}");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_error_reply)
+{
+	struct msg_in	*in, *e;
+	struct msg_error err;
+	char		*text;
+	const char	*s;
+	int		 ok;
+
+	text = msg_error_reply(MSG_E_NOT_FOUND, "job 7: \"not\" found\n");
+	ck_assert_str_eq(text, "{\"ok\":false,\"error\":{"
+	    "\"code\":\"not_found\","
+	    "\"message\":\"job 7: \\\"not\\\" found\\n\"}}");
+	in = parse_ok(text);
+	ck_assert_int_eq(msg_in_bool(in, "ok", &ok, &err), 1);
+	ck_assert_int_eq(ok, 0);
+	ck_assert_ptr_nonnull(e = msg_in_object(in, "error"));
+	ck_assert_int_eq(msg_in_string(e, "code", &s, &err), 1);
+	ck_assert_str_eq(s, "not_found");
+	ck_assert_int_eq(msg_in_string(e, "message", &s, &err), 1);
+	ck_assert_str_eq(s, "job 7: \"not\" found\n");
+	msg_in_free(in);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_error_set_truncates)
+{
+	struct msg_error	 err;
+	char			 big[1024];
+
+	memset(big, 'm', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	msg_error_set(&err, MSG_E_INTERNAL, "%s", big);
+	ck_assert_str_eq(err.code, "internal");
+	ck_assert_uint_eq(strlen(err.message), sizeof err.message - 1);
+	msg_error_set(NULL, MSG_E_INTERNAL, "ignored");
+}
+END_TEST
+
+/* A view with every field set. */
+static void
+view_fill(struct msg_view *v)
+{
+	memset(v, 0, sizeof *v);
+	v->id = 42;
+	v->kind = "exec";
+	v->name = "build";
+	v->queue = "default";
+	v->priority = 5;
+	v->state = "failed";
+	v->attempts = 2;
+	v->submitted_at = 1763700000123LL;
+	v->started_at = 1763700000130LL;
+	v->finished_at = 1763700000456LL;
+	v->args = "{\"argv\":[\"false\"]}";
+	v->result = "{\"exit_code\":1}";
+	v->error_code = "exit_status";
+	v->error_message = "exited with status 1";
+}
+
+/* The text of a reply {"ok":true,"job":VIEW}. */
+static char *
+view_text(const struct msg_view *v, int flags)
+{
+	struct msg_out	*o;
+
+	o = msg_out_new();
+	msg_out_bool(o, "ok", 1);
+	msg_out_view(o, "job", v, flags);
+	return (msg_out_finish(o, 0));
+}
+
+START_TEST(test_view_full)
+{
+	struct msg_view	 v, r;
+	struct msg_in	*in, *job;
+	char		*text, *t;
+
+	view_fill(&v);
+	text = view_text(&v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
+	in = parse_ok(text);
+	ck_assert_ptr_nonnull(job = msg_in_object(in, "job"));
+	msg_in_view(job, &r);
+	ck_assert_int_eq(r.id, 42);
+	ck_assert_str_eq(r.kind, "exec");
+	ck_assert_str_eq(r.name, "build");
+	ck_assert_str_eq(r.queue, "default");
+	ck_assert_int_eq(r.priority, 5);
+	ck_assert_str_eq(r.state, "failed");
+	ck_assert_int_eq(r.attempts, 2);
+	ck_assert_int_eq(r.submitted_at, v.submitted_at);
+	ck_assert_int_eq(r.started_at, v.started_at);
+	ck_assert_int_eq(r.finished_at, v.finished_at);
+	ck_assert_str_eq(r.error_code, "exit_status");
+	ck_assert_str_eq(r.error_message, "exited with status 1");
+	ck_assert_str_eq(t = msg_in_text(job, "args", 0), v.args);
+	free(t);
+	ck_assert_str_eq(t = msg_in_text(job, "result", 0), v.result);
+	free(t);
+	msg_in_free(in);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_view_without_args_result)
+{
+	struct msg_view	 v;
+	char		*text;
+
+	view_fill(&v);
+	text = view_text(&v, 0);
+	ck_assert_ptr_null(strstr(text, "\"args\""));
+	ck_assert_ptr_null(strstr(text, "\"result\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"error\":{"));
+	free(text);
+}
+END_TEST
+
+START_TEST(test_view_result_only)
+{
+	struct msg_view	 v;
+	char		*text;
+
+	view_fill(&v);
+	text = view_text(&v, MSG_VIEW_RESULT);
+	ck_assert_ptr_null(strstr(text, "\"args\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"result\":{\"exit_code\":1}"));
+	free(text);
+}
+END_TEST
+
+START_TEST(test_view_nulls)
+{
+	struct msg_view	 v, r;
+	struct msg_in	*in;
+	char		*text;
+
+	view_fill(&v);
+	v.name = NULL;
+	v.started_at = v.finished_at = -1;
+	v.result = NULL;
+	v.error_code = v.error_message = NULL;
+	v.state = "queued";
+	text = view_text(&v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
+	ck_assert_ptr_nonnull(strstr(text, "\"name\":null"));
+	ck_assert_ptr_nonnull(strstr(text, "\"started_at\":null"));
+	ck_assert_ptr_nonnull(strstr(text, "\"finished_at\":null"));
+	ck_assert_ptr_nonnull(strstr(text, "\"result\":null"));
+	ck_assert_ptr_nonnull(strstr(text, "\"error\":null"));
+	in = parse_ok(text);
+	msg_in_view(msg_in_object(in, "job"), &r);
+	ck_assert_ptr_null(r.name);
+	ck_assert_int_eq(r.submitted_at, v.submitted_at);
+	ck_assert_int_eq(r.started_at, -1);
+	ck_assert_int_eq(r.finished_at, -1);
+	ck_assert_ptr_null(r.error_code);
+	ck_assert_ptr_null(r.error_message);
+	msg_in_free(in);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_view_error_without_message)
+{
+	struct msg_view	 v;
+	char		*text;
+
+	view_fill(&v);
+	v.error_message = NULL;
+	text = view_text(&v, 0);
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\"error\":{\"code\":\"exit_status\",\"message\":\"\"}"));
+	free(text);
+}
+END_TEST
+
+START_TEST(test_view_in_array)
+{
+	struct msg_out	*o;
+	struct msg_in	*in;
+	struct msg_view	 v, r;
+	char		*text;
+
+	view_fill(&v);
+	o = msg_out_new();
+	msg_out_array(o, "done");
+	msg_out_view(o, NULL, &v, 0);
+	v.id = 43;
+	msg_out_view(o, NULL, &v, 0);
+	msg_out_close(o);
+	msg_out_array(o, "pending");
+	msg_out_close(o);
+	text = msg_out_finish(o, 0);
+	in = parse_ok(text);
+	ck_assert_uint_eq(msg_in_array_len(in, "done"), 2);
+	ck_assert_uint_eq(msg_in_array_len(in, "pending"), 0);
+	msg_in_view(msg_in_array_at(in, "done", 1), &r);
+	ck_assert_int_eq(r.id, 43);
+	msg_in_free(in);
+	free(text);
+}
+END_TEST
+
+static Suite *
+msg_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("msg");
+
+	tc = tcase_create("parse");
+	tcase_add_test(tc, test_parse_object);
+	tcase_add_test(tc, test_parse_empty);
+	tcase_add_test(tc, test_parse_not_json);
+	tcase_add_test(tc, test_parse_trailing_garbage);
+	tcase_add_loop_test(tc, test_parse_not_object, 0,
+	    sizeof not_objects / sizeof not_objects[0]);
+	tcase_add_test(tc, test_parse_trailing_nul);
+	tcase_add_test(tc, test_parse_trailing_newline);
+	tcase_add_test(tc, test_parse_newline_and_nul);
+	tcase_add_test(tc, test_parse_whitespace);
+	tcase_add_test(tc, test_parse_embedded_nul);
+	tcase_add_test(tc, test_parse_not_nul_terminated);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("in");
+	tcase_add_test(tc, test_in_readers);
+	tcase_add_test(tc, test_in_wrong_types);
+	tcase_add_test(tc, test_in_int_limits);
+	tcase_add_test(tc, test_in_arrays);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("request");
+	tcase_add_test(tc, test_op_ok);
+	tcase_add_test(tc, test_op_missing);
+	tcase_add_test(tc, test_op_null);
+	tcase_add_test(tc, test_op_not_string);
+	tcase_add_loop_test(tc, test_decode_bad_field, 0,
+	    sizeof bad_fields / sizeof bad_fields[0]);
+	tcase_add_test(tc, test_decode_job_not_object);
+	tcase_add_test(tc, test_decode_unaccepted_ignored);
+	tcase_add_test(tc, test_decode_unaccepted_beside_accepted);
+	tcase_add_test(tc, test_decode_unknown_fields);
+	tcase_add_test(tc, test_decode_required_missing);
+	tcase_add_test(tc, test_decode_required_names_op);
+	tcase_add_test(tc, test_decode_null_is_absent);
+	tcase_add_test(tc, test_decode_wait);
+	tcase_add_test(tc, test_decode_return_when_values);
+	tcase_add_test(tc, test_decode_list);
+	tcase_add_test(tc, test_decode_queue_op);
+	tcase_add_test(tc, test_decode_rate_zero);
+	tcase_add_test(tc, test_decode_int_limits);
+	tcase_add_test(tc, test_decode_single_job);
+	tcase_add_test(tc, test_decode_batch);
+	tcase_add_test(tc, test_decode_batch_bad_third);
+	tcase_add_test(tc, test_decode_batch_not_object);
+	tcase_add_test(tc, test_decode_job_and_jobs);
+	tcase_add_test(tc, test_decode_null_error);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("spec");
+	tcase_add_loop_test(tc, test_spec_bad_field, 0,
+	    sizeof bad_specs / sizeof bad_specs[0]);
+	tcase_add_test(tc, test_spec_name_too_long);
+	tcase_add_test(tc, test_spec_name_at_limit);
+	tcase_add_test(tc, test_spec_not_object);
+	tcase_add_test(tc, test_spec_defaults);
+	tcase_add_test(tc, test_spec_null_is_absent);
+	tcase_add_test(tc, test_spec_all_fields);
+	tcase_add_test(tc, test_spec_unknown_fields);
+	tcase_add_test(tc, test_spec_clear_twice);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("encode");
+	tcase_add_test(tc, test_encode_equal_specs);
+	tcase_add_test(tc, test_encode_explicit_defaults);
+	tcase_add_test(tc, test_encode_different_specs);
+	tcase_add_test(tc, test_encode_with_key);
+	tcase_add_test(tc, test_encode_roundtrip);
+	tcase_add_test(tc, test_encode_roundtrip_minimal);
+	tcase_add_test(tc, test_encode_int_limits);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("out");
+	tcase_add_test(tc, test_out_nested);
+	tcase_add_test(tc, test_out_read_back);
+	tcase_add_test(tc, test_out_int_limits);
+	tcase_add_test(tc, test_out_close_at_top);
+	tcase_add_test(tc, test_out_raw);
+	tcase_add_test(tc, test_out_raw_bad);
+	tcase_add_test(tc, test_out_raw_trailing);
+	tcase_add_test(tc, test_error_reply);
+	tcase_add_test(tc, test_error_set_truncates);
+	tcase_add_test(tc, test_view_full);
+	tcase_add_test(tc, test_view_without_args_result);
+	tcase_add_test(tc, test_view_result_only);
+	tcase_add_test(tc, test_view_nulls);
+	tcase_add_test(tc, test_view_error_without_message);
+	tcase_add_test(tc, test_view_in_array);
+	suite_add_tcase(s, tc);
+
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(msg_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
