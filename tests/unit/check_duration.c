@@ -61,10 +61,8 @@ START_TEST(test_duration_bad)
 END_TEST
 
 /*
- * Regression test, once a bug (common/duration.c): the sign check looks at the first byte only, but
- * strtod skips leading white space and reads hexadecimal, so " 3s" and
- * " +3s" are 3000 although "+3s" is refused, and "0x10s" is 16000. Left
- * failing until fixed.
+ * strtod alone skips leading white space and reads signs and hexadecimal:
+ * " 3s", " +3s" and "0x10s" must be refused like "+3s".
  */
 static const char *bad_strtod[] = { " +3s", " 3s", "0x10s" };
 

@@ -985,7 +985,7 @@ END_TEST
  * the decoder accepts (|v| <= MSG_INT_MAX) must survive encoding. cJSON
  * prints 9007199254740991 as 9.00719925474099e+15 (its %1.15g round-trip
  * check has a relative tolerance of 1 ulp), which reads back as
- * 9007199254740990. Left failing on purpose until msg.c is fixed.
+ * 9007199254740990.
  */
 START_TEST(test_encode_int_limits)
 {
@@ -1083,7 +1083,7 @@ END_TEST
  * Regression test, once a bug (common/msg.c, msg_out_int): the same precision loss as in
  * test_encode_int_limits: msg_out_int(o, "a", 9007199254740991) writes
  * {"a":9.00719925474099e+15}, which is 9007199254740990, and not in integer
- * notation either. Left failing on purpose until msg.c is fixed.
+ * notation either.
  */
 START_TEST(test_out_int_limits)
 {
