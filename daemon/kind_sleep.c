@@ -14,6 +14,7 @@
 struct sleep_state {
 	struct event	*timer;
 	struct timespec	 start;
+	int64_t		 ms;
 };
 
 static int
@@ -75,26 +76,40 @@ sleep_end(struct job *job, int state)
 }
 
 static void
+sleep_arm(struct sleep_state *st, int64_t ms)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(st->timer, &tv);
+}
+
+/* The loop's cached clock can fire a timer a little early: sleep the rest. */
+static void
 sleep_timer_cb(int fd, short events, void *arg)
 {
-	sleep_end(arg, JOB_SUCCEEDED);
+	struct job		*job = arg;
+	struct sleep_state	*st = job->kdata;
+	int64_t			 left = st->ms - sleep_elapsed(st);
+
+	if (left > 0)
+		sleep_arm(st, left);
+	else
+		sleep_end(job, JOB_SUCCEEDED);
 }
 
 static void
 sleep_start(struct job *job)
 {
 	struct sleep_state	*st;
-	struct timeval		 tv;
-	int64_t			 ms = 0;
 
-	sleep_ms(job->args, &ms, NULL);
 	st = xcalloc(1, sizeof *st);
+	sleep_ms(job->args, &st->ms, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &st->start);
 	st->timer = evtimer_new(job_base(job), sleep_timer_cb, job);
 	job->kdata = st;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(st->timer, &tv);
+	sleep_arm(st, st->ms);
 }
 
 /* Cancelling a sleep is immediate: the timer goes away. */

@@ -30,7 +30,6 @@ op_stats(struct aiojobsd *aj, struct creq *cr)
 	msg_out_int(o, "total", 0);
 	msg_out_int(o, "busy", 0);
 	msg_out_close(o);
-	msg_out_int(o, "limit", s->limit);
 	msg_out_int(o, "uptime_ms", now_ms() - aj->started_at);
 	control_reply(cr, msg_out_finish(o, 0));
 	return (OP_DONE);
