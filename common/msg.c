@@ -557,6 +557,59 @@ msg_spec_parse(const char *text, struct msg_spec *s, struct msg_error *err)
 	return (r);
 }
 
+/*
+ * Decode the specs of a file: one spec object, or an array of them (array
+ * set). Errors name the index. The caller frees each spec and the array.
+ */
+int
+msg_specs_parse(const char *buf, size_t len, struct msg_spec **specs,
+    size_t *n, int *array, struct msg_error *err)
+{
+	cJSON		*j, *e;
+	const char	*end;
+	char		 where[32];
+	size_t		 i = 0;
+
+	*specs = NULL;
+	*n = 0;
+	if (!msg_utf8_valid((const unsigned char *)buf, len) ||
+	    memchr(buf, '\0', len) != NULL ||
+	    (j = cJSON_ParseWithLengthOpts(buf, len, &end, 0)) == NULL) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "not JSON (or not UTF-8)");
+		return (-1);
+	}
+	while (end < buf + len && strchr(" \t\r\n", *end) != NULL)
+		end++;
+	if (end != buf + len || (cJSON_IsArray(j) &&
+	    cJSON_GetArraySize(j) == 0) || (!cJSON_IsArray(j) &&
+	    !cJSON_IsObject(j))) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "expected one job spec "
+		    "object or a non-empty array of them");
+		cJSON_Delete(j);
+		return (-1);
+	}
+	*array = cJSON_IsArray(j);
+	*n = *array ? (size_t)cJSON_GetArraySize(j) : 1;
+	*specs = xcalloc(*n, sizeof **specs);
+	for (e = *array ? j->child : j; e != NULL && i < *n; e = e->next, i++) {
+		if (msg_spec_decode(IN(e), &(*specs)[i], err) == 0)
+			continue;
+		if (*array) {
+			snprintf(where, sizeof where, " (in jobs[%zu])", i);
+			msg_error_append(err, where);
+		}
+		while (i > 0)
+			msg_spec_clear(&(*specs)[--i]);
+		free(*specs);
+		*specs = NULL;
+		*n = 0;
+		cJSON_Delete(j);
+		return (-1);
+	}
+	cJSON_Delete(j);
+	return (0);
+}
+
 /* The op of a request: a required string. */
 const char *
 msg_request_op(struct msg_in *in, struct msg_error *err)
@@ -905,6 +958,16 @@ msg_view_encode(const struct msg_view *v, int flags)
 	o = msg_out_new();
 	msg_out_view_fields(o, v, flags);
 	return (msg_out_finish(o, 0));
+}
+
+/* Throw a message under construction away. */
+void
+msg_out_free(struct msg_out *o)
+{
+	if (o == NULL)
+		return;
+	cJSON_Delete(o->stack[0]);
+	free(o);
 }
 
 /* The JSON text of the whole message; frees the builder. */

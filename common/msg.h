@@ -150,6 +150,8 @@ int	 msg_spec_decode(struct msg_in *, struct msg_spec *,
 void	 msg_spec_clear(struct msg_spec *);
 char	*msg_spec_encode(const struct msg_spec *, int);
 int	 msg_spec_parse(const char *, struct msg_spec *, struct msg_error *);
+int	 msg_specs_parse(const char *, size_t, struct msg_spec **, size_t *,
+	    int *, struct msg_error *);
 
 /* A reply or request under construction: nested objects and arrays. */
 struct msg_out;
@@ -167,6 +169,7 @@ void	 msg_out_close(struct msg_out *);
 void	 msg_out_view(struct msg_out *, const char *, const struct msg_view *,
 	    int);
 char	*msg_out_finish(struct msg_out *, int);
+void	 msg_out_free(struct msg_out *);
 char	*msg_view_encode(const struct msg_view *, int);
 char	*msg_error_reply(const char *, const char *);
 
