@@ -631,7 +631,7 @@ msg_decode_specs(struct msg_in *in, const char *key, struct msg_request *req,
     struct msg_error *err)
 {
 	cJSON	*j = msg_in_get(in, key), *e;
-	char	 where[32];
+	char	 where[48];
 	size_t	 n;
 
 	if (j == NULL)
