@@ -567,7 +567,7 @@ msg_specs_parse(const char *buf, size_t len, struct msg_spec **specs,
 {
 	cJSON		*j, *e;
 	const char	*end;
-	char		 where[32];
+	char		 where[48];
 	size_t		 i = 0;
 
 	*specs = NULL;
