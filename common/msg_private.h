@@ -1,0 +1,18 @@
+/* Shared by the parts of the protocol module; nothing else includes it. */
+#ifndef MSG_PRIVATE_H
+#define MSG_PRIVATE_H
+
+#include <cjson/cJSON.h>
+
+#include "msg.h"
+
+/* struct msg_in is a cJSON node in disguise. */
+#define J(in)	((cJSON *)(in))
+#define IN(j)	((struct msg_in *)(j))
+
+int		 msg_utf8_valid(const unsigned char *, size_t);
+cJSON		*msg_in_get(struct msg_in *, const char *);
+int		 msg_is_int(cJSON *);
+const char	*msg_in_str_or_null(struct msg_in *, const char *);
+
+#endif

@@ -1,0 +1,455 @@
+/*
+ * The protocol module, requests: job specs and request fields decoded into
+ * plain structs that own their strings, each op taking only the fields it
+ * accepts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg_private.h"
+#include "xmalloc.h"
+
+static const char *msg_states[] = {
+	"queued", "running", "succeeded", "failed", "cancelled", NULL
+};
+static const char *msg_return_whens[] = {
+	"ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION", NULL
+};
+static const char *msg_actions[] = { "pause", "resume", "set", NULL };
+
+static int
+msg_in_enum(struct msg_in *in, const char *key, const char **names,
+    int *idx, struct msg_error *err)
+{
+	const char	*s;
+	int		 i, r;
+
+	if ((r = msg_in_string(in, key, &s, err)) != 1)
+		return (r);
+	for (i = 0; names[i] != NULL; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*idx = i;
+			return (1);
+		}
+	}
+	msg_error_set(err, MSG_E_BAD_REQUEST, "field '%s': unknown value "
+	    "'%.64s'", key, s);
+	return (-1);
+}
+
+/* An integer that must be >= min. */
+static int
+msg_in_int_min(struct msg_in *in, const char *key, int64_t min, int64_t *v,
+    struct msg_error *err)
+{
+	int	 r;
+
+	if ((r = msg_in_int(in, key, v, err)) != 1)
+		return (r);
+	if (*v < min) {
+		msg_error_set(err, MSG_E_BAD_REQUEST,
+		    "field '%s' must be at least %lld", key, (long long)min);
+		return (-1);
+	}
+	return (1);
+}
+
+/* A string of 1 to max bytes, copied. */
+static int
+msg_in_name(struct msg_in *in, const char *key, size_t max, char **v,
+    struct msg_error *err)
+{
+	const char	*s;
+	int		 r;
+
+	if ((r = msg_in_string(in, key, &s, err)) != 1)
+		return (r);
+	if (*s == '\0' || strlen(s) > max) {
+		msg_error_set(err, MSG_E_BAD_REQUEST,
+		    "field '%s' must be 1 to %zu bytes long", key, max);
+		return (-1);
+	}
+	*v = xstrdup(s);
+	return (1);
+}
+
+/* An array of positive integers (job ids), copied. */
+static int
+msg_in_ids(struct msg_in *in, const char *key, int64_t **ids, size_t *n,
+    struct msg_error *err)
+{
+	cJSON	*j, *e;
+	size_t	 i = 0;
+
+	if ((j = msg_in_get(in, key)) == NULL)
+		return (0);
+	if (!cJSON_IsArray(j))
+		goto bad;
+	cJSON_ArrayForEach(e, j) {
+		if (!msg_is_int(e) || e->valuedouble < 1)
+			goto bad;
+	}
+	*n = (size_t)cJSON_GetArraySize(j);
+	*ids = xcalloc(*n, sizeof **ids);
+	cJSON_ArrayForEach(e, j)
+		(*ids)[i++] = (int64_t)e->valuedouble;
+	return (1);
+bad:
+	msg_error_set(err, MSG_E_BAD_REQUEST,
+	    "field '%s' must be an array of job ids (positive integers)", key);
+	return (-1);
+}
+
+/* Decode a job spec; the error message names the field. */
+int
+msg_spec_decode(struct msg_in *in, struct msg_spec *s, struct msg_error *err)
+{
+	cJSON	*args;
+	char	*text;
+
+	memset(s, 0, sizeof *s);
+	s->retry_backoff_ms = 1000;
+	if (!cJSON_IsObject(J(in))) {
+		msg_error_set(err, MSG_E_BAD_REQUEST,
+		    "a job spec must be an object");
+		return (-1);
+	}
+	if (msg_in_name(in, "kind", 64, &s->kind, err) != 1) {
+		if (s->kind == NULL && msg_in_has(in, "kind") == 0)
+			msg_error_set(err, MSG_E_BAD_REQUEST,
+			    "field 'kind' is required");
+		goto fail;
+	}
+	if ((args = msg_in_get(in, "args")) != NULL && !cJSON_IsObject(args)) {
+		msg_error_set(err, MSG_E_BAD_REQUEST,
+		    "field 'args' must be an object");
+		goto fail;
+	}
+	if (args == NULL)
+		s->args = xstrdup("{}");
+	else {
+		if ((text = cJSON_PrintUnformatted(args)) == NULL) {
+			msg_error_set(err, MSG_E_INTERNAL, "out of memory");
+			goto fail;
+		}
+		s->args = xstrdup(text);
+		cJSON_free(text);
+	}
+	if (msg_in_name(in, "name", MSG_NAME_MAX, &s->name, err) == -1 ||
+	    msg_in_name(in, "queue", MSG_QUEUE_MAX, &s->queue, err) == -1 ||
+	    msg_in_int(in, "priority", &s->priority, err) == -1 ||
+	    msg_in_int_min(in, "delay_ms", 0, &s->delay_ms, err) == -1 ||
+	    msg_in_int_min(in, "timeout_ms", 0, &s->timeout_ms, err) == -1 ||
+	    msg_in_int_min(in, "retries", 0, &s->retries, err) == -1 ||
+	    msg_in_int_min(in, "retry_backoff_ms", 0, &s->retry_backoff_ms,
+	    err) == -1 ||
+	    msg_in_ids(in, "after", &s->after, &s->nafter, err) == -1 ||
+	    msg_in_name(in, "lock", MSG_QUEUE_MAX, &s->lock, err) == -1 ||
+	    msg_in_bool(in, "shield", &s->shield, err) == -1 ||
+	    msg_in_name(in, "key", MSG_NAME_MAX, &s->key, err) == -1)
+		goto fail;
+	if (s->queue == NULL)
+		s->queue = xstrdup("default");
+	return (0);
+fail:
+	msg_spec_clear(s);
+	return (-1);
+}
+
+void
+msg_spec_clear(struct msg_spec *s)
+{
+	free(s->kind);
+	free(s->args);
+	free(s->name);
+	free(s->queue);
+	free(s->after);
+	free(s->lock);
+	free(s->key);
+	memset(s, 0, sizeof *s);
+}
+
+/* Canonical JSON of a spec: equal specs encode to equal text. */
+char *
+msg_spec_encode(const struct msg_spec *s, int with_key)
+{
+	struct msg_out	*o;
+	size_t		 i;
+
+	o = msg_out_new();
+	msg_out_string(o, "kind", s->kind);
+	msg_out_raw(o, "args", s->args);
+	msg_out_string(o, "name", s->name);
+	msg_out_string(o, "queue", s->queue);
+	msg_out_int(o, "priority", s->priority);
+	msg_out_int(o, "delay_ms", s->delay_ms);
+	msg_out_int(o, "timeout_ms", s->timeout_ms);
+	msg_out_int(o, "retries", s->retries);
+	msg_out_int(o, "retry_backoff_ms", s->retry_backoff_ms);
+	msg_out_array(o, "after");
+	for (i = 0; i < s->nafter; i++)
+		msg_out_int(o, NULL, s->after[i]);
+	msg_out_close(o);
+	msg_out_string(o, "lock", s->lock);
+	msg_out_bool(o, "shield", s->shield);
+	if (with_key)
+		msg_out_string(o, "key", s->key);
+	return (msg_out_finish(o, 0));
+}
+
+/* Decode a spec from JSON text, as msg_spec_encode wrote it. */
+int
+msg_spec_parse(const char *text, struct msg_spec *s, struct msg_error *err)
+{
+	struct msg_in	*in;
+	int		 r;
+
+	if ((in = msg_in_parse(text, strlen(text), err)) == NULL)
+		return (-1);
+	r = msg_spec_decode(in, s, err);
+	msg_in_free(in);
+	return (r);
+}
+
+/*
+ * Decode the specs of a file: one spec object, or an array of them (array
+ * set). Errors name the index. The caller frees each spec and the array.
+ */
+int
+msg_specs_parse(const char *buf, size_t len, struct msg_spec **specs,
+    size_t *n, int *array, struct msg_error *err)
+{
+	cJSON		*j, *e;
+	const char	*end;
+	char		 where[48];
+	size_t		 i = 0;
+
+	*specs = NULL;
+	*n = 0;
+	if (!msg_utf8_valid((const unsigned char *)buf, len) ||
+	    memchr(buf, '\0', len) != NULL ||
+	    (j = cJSON_ParseWithLengthOpts(buf, len, &end, 0)) == NULL) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "not JSON (or not UTF-8)");
+		return (-1);
+	}
+	while (end < buf + len && strchr(" \t\r\n", *end) != NULL)
+		end++;
+	if (end != buf + len || (cJSON_IsArray(j) &&
+	    cJSON_GetArraySize(j) == 0) || (!cJSON_IsArray(j) &&
+	    !cJSON_IsObject(j))) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "expected one job spec "
+		    "object or a non-empty array of them");
+		cJSON_Delete(j);
+		return (-1);
+	}
+	*array = cJSON_IsArray(j);
+	*n = *array ? (size_t)cJSON_GetArraySize(j) : 1;
+	*specs = xcalloc(*n, sizeof **specs);
+	for (e = *array ? j->child : j; e != NULL && i < *n; e = e->next, i++) {
+		if (msg_spec_decode(IN(e), &(*specs)[i], err) == 0)
+			continue;
+		if (*array) {
+			snprintf(where, sizeof where, " (in jobs[%zu])", i);
+			msg_error_append(err, where);
+		}
+		while (i > 0)
+			msg_spec_clear(&(*specs)[--i]);
+		free(*specs);
+		*specs = NULL;
+		*n = 0;
+		cJSON_Delete(j);
+		return (-1);
+	}
+	cJSON_Delete(j);
+	return (0);
+}
+
+/* The op of a request: a required string. */
+const char *
+msg_request_op(struct msg_in *in, struct msg_error *err)
+{
+	const char	*op;
+
+	switch (msg_in_string(in, "op", &op, err)) {
+	case 1:
+		return (op);
+	case 0:
+		msg_error_set(err, MSG_E_BAD_REQUEST, "field 'op' is required");
+		break;
+	}
+	return (NULL);
+}
+
+static int
+msg_decode_specs(struct msg_in *in, const char *key, struct msg_request *req,
+    struct msg_error *err)
+{
+	cJSON	*j = msg_in_get(in, key), *e;
+	char	 where[48];
+	size_t	 n;
+
+	if (j == NULL)
+		return (0);
+	if (req->jobs != NULL) {
+		msg_error_set(err, MSG_E_BAD_REQUEST,
+		    "give either field 'job' or field 'jobs', not both");
+		return (-1);
+	}
+	if (strcmp(key, "job") == 0) {
+		req->jobs = xcalloc(1, sizeof *req->jobs);
+		req->njobs = 1;
+		if (msg_spec_decode(IN(j), &req->jobs[0], err) == 0)
+			return (1);
+		msg_error_append(err, " (in 'job')");
+		return (-1);
+	}
+	if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) == 0) {
+		msg_error_set(err, MSG_E_BAD_REQUEST,
+		    "field 'jobs' must be a non-empty array of job specs");
+		return (-1);
+	}
+	req->jobs = xcalloc(cJSON_GetArraySize(j), sizeof *req->jobs);
+	n = 0;
+	cJSON_ArrayForEach(e, j) {
+		if (msg_spec_decode(IN(e), &req->jobs[n], err) != 0) {
+			snprintf(where, sizeof where, " (in jobs[%zu])", n);
+			msg_error_append(err, where);
+			return (-1);
+		}
+		req->njobs = ++n;
+	}
+	return (1);
+}
+
+static int
+msg_decode_field(struct msg_in *in, unsigned int bit, struct msg_request *req,
+    struct msg_error *err)
+{
+	int	 r;
+
+	switch (bit) {
+	case MSG_F_JOB:
+		return (msg_decode_specs(in, "job", req, err));
+	case MSG_F_JOBS:
+		return (msg_decode_specs(in, "jobs", req, err));
+	case MSG_F_GROUP:
+		return (msg_in_bool(in, "group", &req->group, err));
+	case MSG_F_ID:
+		return (msg_in_int_min(in, "id", 1, &req->id, err));
+	case MSG_F_IDS:
+		r = msg_in_ids(in, "ids", &req->ids, &req->nids, err);
+		if (r == 1 && req->nids == 0) {
+			msg_error_set(err, MSG_E_BAD_REQUEST,
+			    "field 'ids' must not be empty");
+			return (-1);
+		}
+		return (r);
+	case MSG_F_STATE:
+		if ((r = msg_in_enum(in, "state", msg_states, &r, err)) == 1)
+			req->state = xstrdup(msg_in_str_or_null(in, "state"));
+		return (r);
+	case MSG_F_QUEUE:
+		return (msg_in_name(in, "queue", MSG_QUEUE_MAX, &req->queue,
+		    err));
+	case MSG_F_LIMIT:
+		return (msg_in_int_min(in, "limit", 0, &req->limit, err));
+	case MSG_F_BEFORE_ID:
+		return (msg_in_int_min(in, "before_id", 1, &req->before_id,
+		    err));
+	case MSG_F_RETURN_WHEN:
+		return (msg_in_enum(in, "return_when", msg_return_whens,
+		    &req->return_when, err));
+	case MSG_F_TIMEOUT_MS:
+		return (msg_in_int_min(in, "timeout_ms", 0, &req->timeout_ms,
+		    err));
+	case MSG_F_NAME:
+		return (msg_in_name(in, "name", MSG_QUEUE_MAX, &req->name,
+		    err));
+	case MSG_F_ACTION:
+		if ((r = msg_in_enum(in, "action", msg_actions, &r, err)) == 1)
+			req->action = xstrdup(msg_in_str_or_null(in, "action"));
+		return (r);
+	case MSG_F_RATE:
+		if ((r = msg_in_double(in, "rate", &req->rate, err)) == 1 &&
+		    req->rate < 0) {
+			msg_error_set(err, MSG_E_BAD_REQUEST,
+			    "field 'rate' must not be negative");
+			return (-1);
+		}
+		return (r);
+	}
+	return (0);
+}
+
+static const char *
+msg_field_name(unsigned int bit)
+{
+	static const char *names[] = {
+		"job", "jobs", "group", "id", "ids", "state", "queue",
+		"limit", "before_id", "return_when", "timeout_ms", "name",
+		"action", "rate"
+	};
+	int	 i;
+
+	for (i = 0; (1u << i) != bit; i++)
+		;
+	return (names[i]);
+}
+
+/*
+ * Decode the fields an op accepts; fields it does not know are ignored,
+ * fields it requires must be there.
+ */
+int
+msg_request_decode(struct msg_in *in, unsigned int accept, unsigned int need,
+    struct msg_request *req, struct msg_error *err)
+{
+	const char	*op, *token;
+	unsigned int	 bit;
+	int		 r;
+
+	memset(req, 0, sizeof *req);
+	if ((op = msg_request_op(in, err)) == NULL)
+		return (-1);
+	req->op = xstrdup(op);
+	if (msg_in_string(in, "token", &token, err) == -1)
+		return (-1);
+	if (msg_in_has(in, "token"))
+		req->token = xstrdup(token);
+	for (bit = 1; bit <= MSG_F_RATE; bit <<= 1) {
+		if ((accept & bit) == 0)
+			continue;
+		if ((r = msg_decode_field(in, bit, req, err)) == -1)
+			return (-1);
+		if (r == 1)
+			req->present |= bit;
+	}
+	for (bit = 1; bit <= MSG_F_RATE; bit <<= 1) {
+		if ((need & bit) && (req->present & bit) == 0) {
+			msg_error_set(err, MSG_E_BAD_REQUEST,
+			    "field '%s' is required for op '%s'",
+			    msg_field_name(bit), req->op);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+void
+msg_request_clear(struct msg_request *req)
+{
+	size_t	 i;
+
+	for (i = 0; i < req->njobs; i++)
+		msg_spec_clear(&req->jobs[i]);
+	free(req->jobs);
+	free(req->op);
+	free(req->token);
+	free(req->ids);
+	free(req->state);
+	free(req->queue);
+	free(req->name);
+	free(req->action);
+	memset(req, 0, sizeof *req);
+}
