@@ -138,6 +138,7 @@ const char *msg_in_array_string(struct msg_in *, const char *, size_t);
 struct msg_in *msg_in_first(struct msg_in *);
 struct msg_in *msg_in_next(struct msg_in *);
 const char *msg_in_key(struct msg_in *);
+const char *msg_in_value_string(struct msg_in *);
 char	*msg_in_text(struct msg_in *, const char *, int);
 void	 msg_in_view(struct msg_in *, struct msg_view *);
 
@@ -161,6 +162,7 @@ void	 msg_out_int(struct msg_out *, const char *, int64_t);
 void	 msg_out_double(struct msg_out *, const char *, double);
 void	 msg_out_bool(struct msg_out *, const char *, int);
 void	 msg_out_string(struct msg_out *, const char *, const char *);
+void	 msg_out_bytes(struct msg_out *, const char *, const char *, size_t);
 void	 msg_out_null(struct msg_out *, const char *);
 int	 msg_out_raw(struct msg_out *, const char *, const char *);
 void	 msg_out_object(struct msg_out *, const char *);

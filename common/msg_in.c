@@ -37,38 +37,50 @@ msg_error_append(struct msg_error *err, const char *text)
 	snprintf(err->message + len, sizeof err->message - len, "%s", text);
 }
 
-/* Whether buf holds well-formed UTF-8 (no overlongs, no surrogates). */
+/*
+ * The length of the well-formed UTF-8 character at p (no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0 if there is none.
+ */
+size_t
+msg_utf8_char(const unsigned char *p, size_t left)
+{
+	unsigned int	 c;
+	size_t		 n, i;
+
+	if (*p < 0x80)
+		return (1);
+	if (*p >= 0xc2 && *p <= 0xdf)
+		n = 1, c = *p & 0x1f;
+	else if (*p >= 0xe0 && *p <= 0xef)
+		n = 2, c = *p & 0x0f;
+	else if (*p >= 0xf0 && *p <= 0xf4)
+		n = 3, c = *p & 0x07;
+	else
+		return (0);
+	if (left <= n)
+		return (0);
+	for (i = 1; i <= n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return (0);
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+	    (n == 3 && (c < 0x10000 || c > 0x10ffff)))
+		return (0);
+	return (n + 1);
+}
+
+/* Whether buf holds well-formed UTF-8. */
 int
 msg_utf8_valid(const unsigned char *p, size_t len)
 {
 	const unsigned char	*end = p + len;
-	unsigned int		 c;
-	int			 n, i;
+	size_t			 n;
 
 	while (p < end) {
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if (*p >= 0xc2 && *p <= 0xdf)
-			n = 1, c = *p & 0x1f;
-		else if (*p >= 0xe0 && *p <= 0xef)
-			n = 2, c = *p & 0x0f;
-		else if (*p >= 0xf0 && *p <= 0xf4)
-			n = 3, c = *p & 0x07;
-		else
+		if ((n = msg_utf8_char(p, (size_t)(end - p))) == 0)
 			return (0);
-		if (end - p <= n)
-			return (0);
-		for (i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return (0);
-			c = (c << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-		    (n == 3 && (c < 0x10000 || c > 0x10ffff)))
-			return (0);
-		p += n + 1;
+		p += n;
 	}
 	return (1);
 }
@@ -283,6 +295,13 @@ const char *
 msg_in_key(struct msg_in *in)
 {
 	return (J(in)->string);
+}
+
+/* The string a node holds (an array element, a member), or NULL. */
+const char *
+msg_in_value_string(struct msg_in *in)
+{
+	return (cJSON_IsString(J(in)) ? J(in)->valuestring : NULL);
 }
 
 /* A member as JSON text (NULL when absent), pretty-printed or compact. */

@@ -70,6 +70,36 @@ msg_out_string(struct msg_out *o, const char *key, const char *v)
 	    cJSON_CreateString(v));
 }
 
+/*
+ * Bytes as a string: what is not well-formed UTF-8, and NUL (which a JSON
+ * library of C strings cannot carry), becomes U+FFFD.
+ */
+void
+msg_out_bytes(struct msg_out *o, const char *key, const char *buf,
+    size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)buf;
+	char			*s, *q;
+	size_t			 i = 0, n;
+
+	q = s = xmalloc(len * 3 + 1);
+	while (i < len) {
+		n = p[i] == 0 ? 0 : msg_utf8_char(p + i, len - i);
+		if (n == 0) {
+			memcpy(q, "\xef\xbf\xbd", 3);
+			q += 3;
+			i++;
+			continue;
+		}
+		memcpy(q, p + i, n);
+		q += n;
+		i += n;
+	}
+	*q = '\0';
+	msg_out_add(o, key, cJSON_CreateString(s));
+	free(s);
+}
+
 void
 msg_out_null(struct msg_out *o, const char *key)
 {

@@ -10,6 +10,7 @@
 #define J(in)	((cJSON *)(in))
 #define IN(j)	((struct msg_in *)(j))
 
+size_t		 msg_utf8_char(const unsigned char *, size_t);
 int		 msg_utf8_valid(const unsigned char *, size_t);
 cJSON		*msg_in_get(struct msg_in *, const char *);
 int		 msg_is_int(cJSON *);

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <bsd/sys/queue.h>
 #include <bsd/sys/tree.h>
@@ -118,6 +119,7 @@ struct sched {
 	struct jobq		 running;
 	struct event		*pump;
 	int64_t			(*now)(void);	/* clock, ms; a test seam */
+	int64_t			 kill_grace_ms;	/* SIGTERM to SIGKILL */
 	sched_change_cb		*change_cb;
 	void			*change_arg;
 };
@@ -168,11 +170,36 @@ struct aiojobsd {
 	int			 shutting_down;
 	int64_t			 shutdown_deadline;
 	struct event		*shutdown_timer;
-	struct event		*signals[3];
+	struct event		*signals[4];
 	struct event		*waiters_ev;	/* re-check held waits */
 	struct event		*stop_ev;	/* end of the final drain */
 	int			 stopping;	/* final drain under way */
 };
+
+/* Captured output of one stream (outbuf.c). */
+struct outbuf {
+	char		*buf;
+	size_t		 len;
+	size_t		 size;
+	size_t		 max;
+	uint64_t	 total;
+};
+
+/* Decoded args of an exec job (exec_args.c). */
+struct exec_args {
+	char		**argv;
+	size_t		  argc;
+	char		**env;		/* "NAME=value" */
+	size_t		  nenv;
+	int		  clear_env;
+	char		 *cwd;
+	char		 *stdin_data;
+	size_t		  stdin_len;
+	int		  has_stdin;
+	int64_t		  max_output;
+};
+
+typedef void	proc_exit_cb(pid_t, int, void *);
 
 /* op results */
 #define OP_DONE		0
@@ -239,6 +266,22 @@ void	 sched_job_finished(struct job *, int);
 void	 sched_drain(struct sched *);
 int	 sched_cancel_running(struct sched *, int, const char *);
 int64_t	 sched_queued(struct sched *);
+
+/* proc.c */
+void	 proc_watch(pid_t, proc_exit_cb *, void *);
+void	 proc_reap(void);
+size_t	 proc_count(void);
+
+/* outbuf.c */
+void	 outbuf_init(struct outbuf *, size_t);
+void	 outbuf_add(struct outbuf *, const char *, size_t);
+int	 outbuf_truncated(struct outbuf *);
+void	 outbuf_free(struct outbuf *);
+
+/* exec_args.c */
+int	 exec_args_parse(const char *, struct exec_args *, struct msg_error *);
+void	 exec_args_free(struct exec_args *);
+char	**exec_args_envp(struct exec_args *, char **);
 
 /* kind.c */
 const struct kind *kind_find(const char *);

@@ -3,9 +3,11 @@
 
 #include "aiojobsd.h"
 
+extern const struct kind kind_exec;
 extern const struct kind kind_sleep;
 
 static const struct kind *kinds[] = {
+	&kind_exec,
 	&kind_sleep,
 };
 

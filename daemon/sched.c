@@ -27,6 +27,7 @@ sched_create(struct event_base *base, int64_t limit, int64_t pending_limit)
 	s->pending_limit = pending_limit;
 	s->next_id = 1;
 	s->now = now_ms;
+	s->kill_grace_ms = 5000;
 	RB_INIT(&s->jobs);
 	RB_INIT(&s->keys);
 	RB_INIT(&s->queues);

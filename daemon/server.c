@@ -119,6 +119,9 @@ server_signal_cb(int sig, short events, void *arg)
 		log_info("%s received", strsignal(sig));
 		server_shutdown(aj, aj->shutdown_timeout_ms);
 		break;
+	case SIGCHLD:
+		proc_reap();
+		break;
 	case SIGHUP:
 		log_info("SIGHUP: nothing to reload without a config file");
 		break;
@@ -128,7 +131,7 @@ server_signal_cb(int sig, short events, void *arg)
 static void
 server_signals(struct aiojobsd *aj)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 	size_t		 i;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -225,6 +228,7 @@ server_run(struct aiojobsd *aj)
 	event_priority_set(aj->waiters_ev, SERVER_PRIO_LOW);
 	aj->stop_ev = evtimer_new(aj->base, server_stop_cb, aj);
 	aj->sched = sched_create(aj->base, aj->limit, aj->pending_limit);
+	aj->sched->kill_grace_ms = aj->kill_grace_ms;
 	sched_set_change_cb(aj->sched, server_job_changed, aj);
 	server_signals(aj);
 	if (server_open(aj, &cause) != 0) {

@@ -1,0 +1,166 @@
+/* The arguments of an exec job (PROTOCOL 3.3), checked and decoded. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aiojobsd.h"
+#include "xmalloc.h"
+
+#define EXEC_MAX_OUTPUT_DEFAULT	(1024 * 1024)
+
+static int
+exec_args_fail(struct msg_error *err, const char *what)
+{
+	msg_error_set(err, MSG_E_BAD_REQUEST, "exec: %s", what);
+	return (-1);
+}
+
+static int
+exec_args_argv(struct msg_in *in, struct exec_args *ea, struct msg_error *err)
+{
+	const char	*s;
+	size_t		 i, n = msg_in_array_len(in, "argv");
+
+	if (n == 0)
+		return (exec_args_fail(err, "field 'argv' of 'args' must be a "
+		    "non-empty array of strings"));
+	ea->argv = xcalloc(n + 1, sizeof *ea->argv);
+	for (i = 0; i < n; i++) {
+		if ((s = msg_in_array_string(in, "argv", i)) == NULL)
+			return (exec_args_fail(err, "field 'argv' of 'args' "
+			    "must be a non-empty array of strings"));
+		ea->argv[i] = xstrdup(s);
+	}
+	if (*ea->argv[0] == '\0')
+		return (exec_args_fail(err, "argv[0] must not be empty"));
+	ea->argc = n;
+	return (0);
+}
+
+static int
+exec_args_env(struct msg_in *in, struct exec_args *ea, struct msg_error *err)
+{
+	struct msg_in	*env, *e;
+	const char	*k, *v;
+	size_t		 n = 0;
+
+	if (!msg_in_has(in, "env"))
+		return (0);
+	if ((env = msg_in_object(in, "env")) == NULL)
+		return (exec_args_fail(err, "field 'env' of 'args' must be an "
+		    "object of strings"));
+	for (e = msg_in_first(env); e != NULL; e = msg_in_next(e))
+		n++;
+	ea->env = xcalloc(n + 1, sizeof *ea->env);
+	for (e = msg_in_first(env); e != NULL; e = msg_in_next(e)) {
+		k = msg_in_key(e);
+		if ((v = msg_in_value_string(e)) == NULL)
+			return (exec_args_fail(err, "values of 'env' must be "
+			    "strings"));
+		if (*k == '\0' || strchr(k, '=') != NULL)
+			return (exec_args_fail(err, "names in 'env' must be "
+			    "non-empty and without '='"));
+		xasprintf(&ea->env[ea->nenv++], "%s=%s", k, v);
+	}
+	return (0);
+}
+
+static int
+exec_args_rest(struct msg_in *in, struct exec_args *ea, struct msg_error *err)
+{
+	const char	*s;
+	int		 r;
+
+	if (msg_in_bool(in, "clear_env", &ea->clear_env, err) == -1)
+		return (exec_args_fail(err, "field 'clear_env' of 'args' must "
+		    "be true or false"));
+	if ((r = msg_in_string(in, "cwd", &s, err)) == -1)
+		return (exec_args_fail(err, "field 'cwd' of 'args' must be a "
+		    "string"));
+	if (r == 1)
+		ea->cwd = xstrdup(s);
+	if ((r = msg_in_string(in, "stdin", &s, err)) == -1)
+		return (exec_args_fail(err, "field 'stdin' of 'args' must be "
+		    "a string"));
+	if (r == 1) {
+		ea->stdin_data = xstrdup(s);
+		ea->stdin_len = strlen(s);
+		ea->has_stdin = 1;
+	}
+	ea->max_output = EXEC_MAX_OUTPUT_DEFAULT;
+	if ((r = msg_in_int(in, "max_output", &ea->max_output, err)) == -1 ||
+	    ea->max_output < 0)
+		return (exec_args_fail(err, "field 'max_output' of 'args' must "
+		    "be an integer >= 0"));
+	return (0);
+}
+
+/* Decode exec args; on error err says which field is wrong. */
+int
+exec_args_parse(const char *json, struct exec_args *ea, struct msg_error *err)
+{
+	struct msg_in	*in;
+	int		 r = -1;
+
+	memset(ea, 0, sizeof *ea);
+	if ((in = msg_in_parse(json, strlen(json), err)) == NULL)
+		return (-1);
+	if (exec_args_argv(in, ea, err) == 0 &&
+	    exec_args_env(in, ea, err) == 0 &&
+	    exec_args_rest(in, ea, err) == 0)
+		r = 0;
+	msg_in_free(in);
+	if (r != 0)
+		exec_args_free(ea);
+	return (r);
+}
+
+static void
+exec_args_free_list(char **list)
+{
+	size_t	 i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; list[i] != NULL; i++)
+		free(list[i]);
+	free(list);
+}
+
+void
+exec_args_free(struct exec_args *ea)
+{
+	exec_args_free_list(ea->argv);
+	exec_args_free_list(ea->env);
+	free(ea->cwd);
+	free(ea->stdin_data);
+	memset(ea, 0, sizeof *ea);
+}
+
+/*
+ * The child's environment: the daemon's (unless clear_env) with the job's
+ * variables added or replacing. The strings are borrowed; free the array.
+ */
+char **
+exec_args_envp(struct exec_args *ea, char **environ_in)
+{
+	char	**envp;
+	size_t	  n = 0, i, j, klen;
+	int	  replaced;
+
+	for (i = 0; !ea->clear_env && environ_in[i] != NULL; i++)
+		n++;
+	envp = xcalloc(n + ea->nenv + 1, sizeof *envp);
+	n = 0;
+	for (i = 0; !ea->clear_env && environ_in[i] != NULL; i++) {
+		replaced = 0;
+		for (j = 0; j < ea->nenv && !replaced; j++) {
+			klen = strcspn(ea->env[j], "=") + 1;
+			replaced = strncmp(environ_in[i], ea->env[j], klen) == 0;
+		}
+		if (!replaced)
+			envp[n++] = environ_in[i];
+	}
+	for (j = 0; j < ea->nenv; j++)
+		envp[n++] = ea->env[j];
+	return (envp);
+}

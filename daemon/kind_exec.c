@@ -1,0 +1,423 @@
+/*
+ * The exec kind: a child process awaited on the event loop, like
+ * asyncio.create_subprocess_exec. The job ends only when the child has
+ * exited and both output pipes reached EOF, in either order; children that
+ * leave grandchildren holding the pipes get the kill grace period, then
+ * the whole process group is killed and the pipes closed.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "aiojobsd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define EXEC_READ_CHUNK		65536
+#define EXEC_READS_PER_WAKEUP	16
+
+extern char **environ;
+
+struct exec_stream {
+	int		 fd;
+	struct event	*ev;
+	struct outbuf	 out;
+};
+
+struct exec_state {
+	struct job		*job;
+	pid_t			 pid;
+	int			 exited;
+	int			 status;
+	int			 killed;	/* SIGKILL sent to the group */
+	struct exec_stream	 streams[2];	/* stdout, stderr */
+	int			 in_fd;
+	struct event		*in_ev;
+	char			*in_data;
+	size_t			 in_len;
+	size_t			 in_off;
+	struct event		*kill_timer;
+};
+
+static void	exec_check_done(struct exec_state *);
+
+static int
+exec_validate(const char *args, struct msg_error *err)
+{
+	struct exec_args	 ea;
+
+	if (exec_args_parse(args, &ea, err) != 0)
+		return (-1);
+	exec_args_free(&ea);
+	return (0);
+}
+
+static void
+exec_stream_close(struct exec_stream *es)
+{
+	if (es->ev != NULL) {
+		event_free(es->ev);
+		es->ev = NULL;
+	}
+	if (es->fd != -1) {
+		close(es->fd);
+		es->fd = -1;
+	}
+}
+
+static void
+exec_stdin_close(struct exec_state *st)
+{
+	if (st->in_ev != NULL) {
+		event_free(st->in_ev);
+		st->in_ev = NULL;
+	}
+	if (st->in_fd != -1) {
+		close(st->in_fd);
+		st->in_fd = -1;
+	}
+	free(st->in_data);
+	st->in_data = NULL;
+}
+
+static char *
+exec_result(struct exec_state *st)
+{
+	static const char *names[2] = { "stdout", "stderr" };
+	struct msg_out	*o;
+	char		 key[32];
+	int		 i;
+
+	o = msg_out_new();
+	if (WIFEXITED(st->status))
+		msg_out_int(o, "exit_code", WEXITSTATUS(st->status));
+	else
+		msg_out_null(o, "exit_code");
+	if (WIFSIGNALED(st->status))
+		msg_out_int(o, "signal", WTERMSIG(st->status));
+	else
+		msg_out_null(o, "signal");
+	for (i = 0; i < 2; i++) {
+		struct outbuf	*ob = &st->streams[i].out;
+
+		msg_out_bytes(o, names[i], ob->buf, ob->len);
+		snprintf(key, sizeof key, "%s_bytes", names[i]);
+		msg_out_int(o, key, (int64_t)ob->total);
+		snprintf(key, sizeof key, "%s_truncated", names[i]);
+		msg_out_bool(o, key, outbuf_truncated(ob));
+	}
+	return (msg_out_finish(o, 0));
+}
+
+/* Release everything and finish the job by the child's exit status. */
+static void
+exec_end(struct exec_state *st)
+{
+	struct job	*job = st->job;
+	char		*result;
+	int		 status = st->status;
+
+	result = exec_result(st);
+	exec_stream_close(&st->streams[0]);
+	exec_stream_close(&st->streams[1]);
+	outbuf_free(&st->streams[0].out);
+	outbuf_free(&st->streams[1].out);
+	exec_stdin_close(st);
+	if (st->kill_timer != NULL)
+		event_free(st->kill_timer);
+	free(st);
+	job->kdata = NULL;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		job_finish(job, JOB_SUCCEEDED, result, NULL, NULL);
+	else if (WIFEXITED(status))
+		job_finish(job, JOB_FAILED, result, "exit_status",
+		    "exited with status %d", WEXITSTATUS(status));
+	else
+		job_finish(job, JOB_FAILED, result, "exit_status",
+		    "killed by signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	free(result);
+}
+
+static void
+exec_check_done(struct exec_state *st)
+{
+	if (st->exited && st->streams[0].fd == -1 && st->streams[1].fd == -1)
+		exec_end(st);
+}
+
+static void
+exec_kill_after(struct exec_state *st, int64_t ms)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(st->kill_timer, &tv);
+}
+
+/* The group is killed; once the child is gone nothing is worth waiting for. */
+static void
+exec_kill(struct exec_state *st)
+{
+	if (!st->killed && killpg(st->pid, SIGKILL) == -1 && errno != ESRCH)
+		log_warn("job %lld: killpg %ld", (long long)st->job->id,
+		    (long)st->pid);
+	st->killed = 1;
+	if (st->exited) {
+		exec_stream_close(&st->streams[0]);
+		exec_stream_close(&st->streams[1]);
+		exec_check_done(st);
+	}
+}
+
+static void
+exec_kill_cb(int fd, short events, void *arg)
+{
+	struct exec_state	*st = arg;
+
+	log_info("job %lld: process group %ld still there after %lld ms, "
+	    "killing it", (long long)st->job->id, (long)st->pid,
+	    (long long)st->job->sched->kill_grace_ms);
+	exec_kill(st);
+}
+
+static void
+exec_exit_cb(pid_t pid, int status, void *arg)
+{
+	struct exec_state	*st = arg;
+
+	st->exited = 1;
+	st->status = status;
+	if (st->killed) {
+		exec_kill(st);	/* may end the job and free st */
+		return;
+	}
+	if ((st->streams[0].fd != -1 || st->streams[1].fd != -1) &&
+	    !evtimer_pending(st->kill_timer, NULL))
+		exec_kill_after(st, st->job->sched->kill_grace_ms);
+	exec_check_done(st);
+}
+
+static void
+exec_read_cb(int fd, short events, void *arg)
+{
+	struct exec_state	*st = arg;
+	struct exec_stream	*es;
+	char			 buf[EXEC_READ_CHUNK];
+	ssize_t			 n;
+	int			 i;
+
+	es = st->streams[0].fd == fd ? &st->streams[0] : &st->streams[1];
+	for (i = 0; i < EXEC_READS_PER_WAKEUP; i++) {
+		n = read(fd, buf, sizeof buf);
+		if (n > 0) {
+			outbuf_add(&es->out, buf, (size_t)n);
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		exec_stream_close(es);	/* EOF, or an error: as EOF */
+		exec_check_done(st);
+		return;
+	}
+}
+
+static void
+exec_write_cb(int fd, short events, void *arg)
+{
+	struct exec_state	*st = arg;
+	ssize_t			 n;
+
+	while (st->in_off < st->in_len) {
+		n = write(fd, st->in_data + st->in_off, st->in_len - st->in_off);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n == -1)
+			break;	/* EPIPE: the child does not read stdin */
+		st->in_off += (size_t)n;
+	}
+	exec_stdin_close(st);
+}
+
+static void
+exec_nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* Pipes: ours end non-blocking and close-on-exec, the child's dup2'd. */
+static int
+exec_pipes(struct exec_state *st, struct exec_args *ea, int child[3])
+{
+	int	 p[2], i;
+
+	child[0] = child[1] = child[2] = -1;
+	for (i = 0; i < 2; i++) {
+		if (pipe2(p, O_CLOEXEC) == -1)
+			return (-1);
+		st->streams[i].fd = p[0];
+		exec_nonblock(p[0]);
+		child[i + 1] = p[1];
+	}
+	if (ea->has_stdin) {
+		if (pipe2(p, O_CLOEXEC) == -1)
+			return (-1);
+		st->in_fd = p[1];
+		exec_nonblock(p[1]);
+		child[0] = p[0];
+	}
+	return (0);
+}
+
+static void
+exec_file_actions(posix_spawn_file_actions_t *fa, struct exec_args *ea,
+    int child[3])
+{
+	posix_spawn_file_actions_init(fa);
+	if (child[0] != -1)
+		posix_spawn_file_actions_adddup2(fa, child[0], 0);
+	else
+		posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY,
+		    0);
+	posix_spawn_file_actions_adddup2(fa, child[1], 1);
+	posix_spawn_file_actions_adddup2(fa, child[2], 2);
+	if (ea->cwd != NULL)
+		posix_spawn_file_actions_addchdir_np(fa, ea->cwd);
+	/* evhttp and nanomsg fds are not all close-on-exec: close them all */
+	posix_spawn_file_actions_addclosefrom_np(fa, 3);
+}
+
+/* A new process group, default dispositions and an empty signal mask. */
+static void
+exec_attr(posix_spawnattr_t *attr)
+{
+	sigset_t	 all, none;
+
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_init(attr);
+	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setpgroup(attr, 0);
+	posix_spawnattr_setsigdefault(attr, &all);
+	posix_spawnattr_setsigmask(attr, &none);
+}
+
+static int
+exec_spawn(struct exec_state *st, struct exec_args *ea)
+{
+	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 attr;
+	char				**envp;
+	int				 child[3], i, r;
+
+	if (exec_pipes(st, ea, child) == -1)
+		r = errno;
+	else {
+		exec_file_actions(&fa, ea, child);
+		exec_attr(&attr);
+		envp = exec_args_envp(ea, environ);
+		r = posix_spawnp(&st->pid, ea->argv[0], &fa, &attr, ea->argv,
+		    envp);
+		free(envp);
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&attr);
+	}
+	for (i = 0; i < 3; i++) {
+		if (child[i] != -1)
+			close(child[i]);
+	}
+	return (r);
+}
+
+static void
+exec_spawn_failed(struct exec_state *st, struct exec_args *ea, int error)
+{
+	struct job	*job = st->job;
+
+	exec_stream_close(&st->streams[0]);
+	exec_stream_close(&st->streams[1]);
+	exec_stdin_close(st);
+	event_free(st->kill_timer);
+	free(st);
+	job->kdata = NULL;
+	if (ea->cwd != NULL)
+		job_finish(job, JOB_FAILED, NULL, "spawn_failed",
+		    "cannot run '%s' in '%s': %s", ea->argv[0], ea->cwd,
+		    strerror(error));
+	else
+		job_finish(job, JOB_FAILED, NULL, "spawn_failed",
+		    "cannot run '%s': %s", ea->argv[0], strerror(error));
+}
+
+static void
+exec_start(struct job *job)
+{
+	struct event_base	*base = job_base(job);
+	struct exec_state	*st;
+	struct exec_args	 ea;
+	int			 i, r;
+
+	st = xcalloc(1, sizeof *st);
+	st->job = job;
+	st->in_fd = st->streams[0].fd = st->streams[1].fd = -1;
+	st->kill_timer = evtimer_new(base, exec_kill_cb, st);
+	job->kdata = st;
+	exec_args_parse(job->args, &ea, NULL);
+	if ((r = exec_spawn(st, &ea)) != 0) {
+		exec_spawn_failed(st, &ea, r);
+		exec_args_free(&ea);
+		return;
+	}
+	log_debug("job %lld: pid %ld: %s", (long long)job->id, (long)st->pid,
+	    ea.argv[0]);
+	for (i = 0; i < 2; i++) {
+		outbuf_init(&st->streams[i].out, (size_t)ea.max_output);
+		st->streams[i].ev = event_new(base, st->streams[i].fd,
+		    EV_READ | EV_PERSIST, exec_read_cb, st);
+		event_add(st->streams[i].ev, NULL);
+	}
+	if (st->in_fd != -1) {
+		st->in_data = ea.stdin_data;
+		st->in_len = ea.stdin_len;
+		ea.stdin_data = NULL;
+		st->in_ev = event_new(base, st->in_fd, EV_WRITE | EV_PERSIST,
+		    exec_write_cb, st);
+		event_add(st->in_ev, NULL);
+	}
+	exec_args_free(&ea);
+	proc_watch(st->pid, exec_exit_cb, st);
+}
+
+/* Cancel and timeout: SIGTERM to the group, SIGKILL after the grace. */
+static void
+exec_cancel(struct job *job)
+{
+	struct exec_state	*st = job->kdata;
+
+	if (st->exited) {
+		exec_kill(st);
+		return;
+	}
+	if (killpg(st->pid, SIGTERM) == -1 && errno != ESRCH)
+		log_warn("job %lld: killpg %ld", (long long)job->id,
+		    (long)st->pid);
+	evtimer_del(st->kill_timer);
+	exec_kill_after(st, job->sched->kill_grace_ms);
+}
+
+const struct kind kind_exec = {
+	.name = "exec",
+	.validate = exec_validate,
+	.start = exec_start,
+	.cancel = exec_cancel,
+};
