@@ -1,9 +1,10 @@
 /*
  * Human output of aiojobctl. Replies arrive as struct msg_in; everything
- * here only reads them and prints to stdout. --json never gets here.
+ * here only reads them and prints to stdout. --json never gets here. This
+ * file: times and durations, the daemon's replies (ping, stats, queue) and
+ * events; job views are in output_job.c, tables in output_table.c.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,16 +13,6 @@
 #include "msg.h"
 #include "output.h"
 #include "xmalloc.h"
-
-#define OUTPUT_LABEL	11	/* width of the labels of output_view */
-#define OUTPUT_JSON_LINE 64	/* longer JSON values are pretty-printed */
-
-struct output_table {
-	size_t	  ncols;
-	char	**cells;	/* row-major, the headers first */
-	size_t	  ncells;
-	size_t	  alloc;
-};
 
 /* Duration units, largest first. */
 static const struct {
@@ -41,128 +32,9 @@ static const char *output_states[] = {
 };
 #define OUTPUT_NSTATES	(sizeof output_states / sizeof output_states[0])
 
-static const char *output_list_heads[] = {
-	"ID", "STATE", "KIND", "QUEUE", "PRIO", "NAME", "AGE", "ERROR", NULL
-};
-static const char *output_wait_heads[] = {
-	"ID", "STATE", "KIND", "NAME", "RUNTIME", "ERROR", NULL
-};
 static const char *output_queue_heads[] = {
 	"NAME", "LIMIT", "RATE", "PAUSED", "QUEUED", "RUNNING", NULL
 };
-
-/* Append a cell, copied, with control characters made visible as '?'. */
-static void
-output_table_add(struct output_table *t, char *s)
-{
-	char	*p;
-
-	for (p = s; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	}
-	if (t->ncells == t->alloc) {
-		t->alloc = t->alloc == 0 ? 64 : t->alloc * 2;
-		t->cells = xreallocarray(t->cells, t->alloc, sizeof *t->cells);
-	}
-	t->cells[t->ncells++] = s;
-}
-
-/* A table with the given NULL-terminated column headers. */
-struct output_table *
-output_table_create(const char *const *heads)
-{
-	struct output_table	*t;
-
-	t = xcalloc(1, sizeof *t);
-	while (heads[t->ncols] != NULL)
-		output_table_add(t, xstrdup(heads[t->ncols++]));
-	return (t);
-}
-
-void
-output_table_free(struct output_table *t)
-{
-	size_t	 i;
-
-	if (t == NULL)
-		return;
-	for (i = 0; i < t->ncells; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	free(t);
-}
-
-/* Start a new row; a short row before it is filled with empty cells. */
-void
-output_table_row(struct output_table *t)
-{
-	while (t->ncells % t->ncols != 0)
-		output_table_add(t, xstrdup(""));
-}
-
-void
-output_table_cell(struct output_table *t, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		abort();
-	va_end(ap);
-	output_table_add(t, s);
-}
-
-/* Columns on a terminal: UTF-8 continuation bytes take no room. */
-static size_t
-output_width(const char *s)
-{
-	size_t	 n = 0;
-
-	for (; *s != '\0'; s++) {
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	}
-	return (n);
-}
-
-/* The width of each column: its widest cell. */
-static size_t *
-output_table_widths(struct output_table *t)
-{
-	size_t	*w, i, n;
-
-	w = xcalloc(t->ncols, sizeof *w);
-	for (i = 0; i < t->ncells; i++) {
-		n = output_width(t->cells[i]);
-		if (n > w[i % t->ncols])
-			w[i % t->ncols] = n;
-	}
-	return (w);
-}
-
-/* Print the table; a row ends after its last non-empty cell. */
-void
-output_table_print(struct output_table *t, FILE *f)
-{
-	char	**row;
-	size_t	 *w, r, c, last;
-
-	output_table_row(t);
-	w = output_table_widths(t);
-	for (r = 0; r < t->ncells; r += t->ncols) {
-		row = t->cells + r;
-		last = t->ncols - 1;
-		while (last > 0 && *row[last] == '\0')
-			last--;
-		for (c = 0; c < last; c++)
-			fprintf(f, "%s%*s", row[c],
-			    (int)(w[c] - output_width(row[c]) + 2), "");
-		fprintf(f, "%s\n", row[last]);
-	}
-	free(w);
-}
 
 /* Epoch milliseconds as local time with milliseconds; "-" for none. */
 void
@@ -217,7 +89,8 @@ output_state_bad(const char *state)
 	    strcmp(state, "cancelled") == 0));
 }
 
-static int64_t
+/* The time of day, as epoch milliseconds. */
+int64_t
 output_now(void)
 {
 	struct timespec	 ts;
@@ -226,7 +99,8 @@ output_now(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-static int64_t
+/* An integer member of in, or dflt when there is none. */
+int64_t
 output_int(struct msg_in *in, const char *key, int64_t dflt)
 {
 	int64_t	 v;
@@ -234,7 +108,8 @@ output_int(struct msg_in *in, const char *key, int64_t dflt)
 	return (msg_in_int(in, key, &v, NULL) == 1 ? v : dflt);
 }
 
-static const char *
+/* A string to print: "-" for none. */
+const char *
 output_str(const char *s)
 {
 	return (s == NULL ? "-" : s);
@@ -250,196 +125,6 @@ output_ping(struct msg_in *reply)
 	output_duration(output_int(reply, "uptime_ms", -1), up, sizeof up);
 	printf("aiojobsd %s pid %" PRId64 " up %s\n", output_str(version),
 	    output_int(reply, "pid", 0), up);
-}
-
-/* One "label: value" line; later lines of a value are indented to match. */
-static void
-output_kv(const char *label, const char *value)
-{
-	const char	*nl;
-	char		 key[32];
-
-	snprintf(key, sizeof key, "%s:", label);
-	printf("%-*s ", OUTPUT_LABEL, key);
-	while ((nl = strchr(value, '\n')) != NULL) {
-		printf("%.*s\n%-*s ", (int)(nl - value), value, OUTPUT_LABEL,
-		    "");
-		value = nl + 1;
-	}
-	printf("%s\n", value);
-}
-
-static void
-output_kv_time(const char *label, int64_t ms)
-{
-	char	 buf[64];
-
-	output_time(ms, buf, sizeof buf);
-	output_kv(label, buf);
-}
-
-/*
- * Pretty JSON with spaces: a tab starting a line indents by two, a tab
- * after a colon is one space. JSON strings never hold a raw tab.
- */
-static char *
-output_untab(const char *text)
-{
-	char	*out, *p;
-	int	 bol = 1;
-
-	p = out = xmalloc(2 * strlen(text) + 1);
-	for (; *text != '\0'; text++) {
-		if (*text == '\t' && bol) {
-			*p++ = ' ';
-			*p++ = ' ';
-		} else
-			*p++ = *text == '\t' ? ' ' : *text;
-		bol = *text == '\n' || (bol && *text == '\t');
-	}
-	*p = '\0';
-	return (out);
-}
-
-/* A member of a view as JSON: on one line if short, else pretty. */
-static void
-output_kv_json(struct msg_in *job, const char *label, const char *key)
-{
-	char	*text, *pretty;
-
-	if ((text = msg_in_text(job, key, 0)) == NULL)
-		return;
-	if (strlen(text) > OUTPUT_JSON_LINE) {
-		free(text);
-		pretty = msg_in_text(job, key, 1);
-		text = output_untab(pretty);
-		free(pretty);
-	}
-	output_kv(label, text);
-	free(text);
-}
-
-/* A job view as aligned "key: value" lines, as status prints it. */
-void
-output_view(struct msg_in *job)
-{
-	struct msg_view	 v;
-	char		 buf[640];
-
-	msg_in_view(job, &v);
-	snprintf(buf, sizeof buf, "%" PRId64, v.id);
-	output_kv("id", buf);
-	output_kv("kind", output_str(v.kind));
-	output_kv("name", output_str(v.name));
-	output_kv("queue", output_str(v.queue));
-	snprintf(buf, sizeof buf, "%" PRId64, v.priority);
-	output_kv("priority", buf);
-	output_kv("state", output_str(v.state));
-	snprintf(buf, sizeof buf, "%" PRId64, v.attempts);
-	output_kv("attempts", buf);
-	output_kv_time("submitted", v.submitted_at);
-	output_kv_time("started", v.started_at);
-	output_kv_time("finished", v.finished_at);
-	if (v.error_code != NULL) {
-		snprintf(buf, sizeof buf, "%s: %s", v.error_code,
-		    output_str(v.error_message));
-		output_kv("error", buf);
-	}
-	output_kv_json(job, "args", "args");
-	output_kv_json(job, "result", "result");
-}
-
-/* How long a job ran, or has been running. */
-static void
-output_runtime(const struct msg_view *v, char *buf, size_t len)
-{
-	if (v->started_at < 0)
-		snprintf(buf, len, "-");
-	else if (v->finished_at < 0)
-		output_duration(output_now() - v->started_at, buf, len);
-	else
-		output_duration(v->finished_at - v->started_at, buf, len);
-}
-
-static void
-output_list_row(struct output_table *t, struct msg_in *job, int64_t now)
-{
-	struct msg_view	 v;
-	char		 age[32];
-
-	msg_in_view(job, &v);
-	output_duration(v.submitted_at < 0 ? -1 : now - v.submitted_at, age,
-	    sizeof age);
-	output_table_row(t);
-	output_table_cell(t, "%" PRId64, v.id);
-	output_table_cell(t, "%s", output_str(v.state));
-	output_table_cell(t, "%s", output_str(v.kind));
-	output_table_cell(t, "%s", output_str(v.queue));
-	output_table_cell(t, "%" PRId64, v.priority);
-	output_table_cell(t, "%s", output_str(v.name));
-	output_table_cell(t, "%s", age);
-	output_table_cell(t, "%s", v.error_code != NULL ? v.error_code : "");
-}
-
-/* The jobs of a list reply, newest first as the daemon sent them. */
-void
-output_list(struct msg_in *reply)
-{
-	struct output_table	*t;
-	struct msg_in		*job;
-	int64_t			 now = output_now();
-
-	t = output_table_create(output_list_heads);
-	job = msg_in_array_at(reply, "jobs", 0);
-	for (; job != NULL; job = msg_in_next(job))
-		output_list_row(t, job, now);
-	output_table_print(t, stdout);
-	output_table_free(t);
-}
-
-static void
-output_wait_row(struct output_table *t, struct msg_in *job)
-{
-	struct msg_view	 v;
-	char		 runtime[32];
-
-	msg_in_view(job, &v);
-	output_runtime(&v, runtime, sizeof runtime);
-	output_table_row(t);
-	output_table_cell(t, "%" PRId64, v.id);
-	output_table_cell(t, "%s", output_str(v.state));
-	output_table_cell(t, "%s", output_str(v.kind));
-	output_table_cell(t, "%s", output_str(v.name));
-	output_table_cell(t, "%s", runtime);
-	if (v.error_code != NULL)
-		output_table_cell(t, "%s: %s", v.error_code,
-		    output_str(v.error_message));
-}
-
-/* A wait reply: the done jobs as a table, then the ids still pending. */
-void
-output_wait(struct msg_in *reply)
-{
-	struct output_table	*t;
-	struct msg_in		*job;
-	size_t			 i, n;
-	int64_t			 id;
-
-	if ((job = msg_in_array_at(reply, "done", 0)) != NULL) {
-		t = output_table_create(output_wait_heads);
-		for (; job != NULL; job = msg_in_next(job))
-			output_wait_row(t, job);
-		output_table_print(t, stdout);
-		output_table_free(t);
-	}
-	if ((n = msg_in_array_len(reply, "pending")) == 0)
-		return;
-	printf("pending:");
-	for (i = 0; i < n; i++) {
-		if (msg_in_array_int(reply, "pending", i, &id) == 0)
-			printf(" %" PRId64, id);
-	}
-	printf("\n");
 }
 
 static void

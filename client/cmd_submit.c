@@ -1,0 +1,390 @@
+/*
+ * submit: a job from the command line (a kind with a command line form and
+ * the spec options), or the specs of a JSON file; print the ids and, with
+ * --wait, wait for the jobs as cmd_wait.c does.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aiojobctl.h"
+#include "client.h"
+#include "msg.h"
+#include "output.h"
+#include "xmalloc.h"
+
+#define CMD_SUBMIT_CHUNK	65536	/* first buffer for --file */
+
+/* A kind that has a command line form: submit KIND ARGS... */
+struct cmd_submit_kind {
+	const char	*name;
+	int		 min;
+	int		 max;
+	int		(*build)(struct ctl *, int, char **, struct msg_out *);
+};
+
+/* A submit option that becomes a field of the spec. */
+struct cmd_submit_specopt {
+	const char	*option;
+	const char	*field;
+	int64_t		 min;
+	int		(*add)(struct ctl *, struct msg_out *,
+			    const struct cmd_submit_specopt *, const char *);
+};
+
+static int	cmd_submit_sleep(struct ctl *, int, char **, struct msg_out *);
+static int	cmd_submit_string(struct ctl *, struct msg_out *,
+		    const struct cmd_submit_specopt *, const char *);
+static int	cmd_submit_int(struct ctl *, struct msg_out *,
+		    const struct cmd_submit_specopt *, const char *);
+static int	cmd_submit_duration(struct ctl *, struct msg_out *,
+		    const struct cmd_submit_specopt *, const char *);
+
+static const struct cmd_submit_kind cmd_submit_kinds[] = {
+	{ "sleep", 1, 1, cmd_submit_sleep },
+};
+#define CMD_SUBMIT_NKINDS \
+	(sizeof cmd_submit_kinds / sizeof cmd_submit_kinds[0])
+
+static const struct cmd_submit_specopt cmd_submit_specopts[] = {
+	{ "queue", "queue", 0, cmd_submit_string },
+	{ "priority", "priority", -MSG_INT_MAX, cmd_submit_int },
+	{ "delay", "delay_ms", 0, cmd_submit_duration },
+	{ "timeout", "timeout_ms", 0, cmd_submit_duration },
+	{ "name", "name", 0, cmd_submit_string },
+	{ "key", "key", 0, cmd_submit_string },
+	{ "retries", "retries", 0, cmd_submit_int },
+};
+#define CMD_SUBMIT_NSPECOPTS \
+	(sizeof cmd_submit_specopts / sizeof cmd_submit_specopts[0])
+
+/* The state of submit: its options, then the specs to send. */
+struct cmd_submit_state {
+	const char	*values[CMD_SUBMIT_NSPECOPTS];
+	int		 nvalues;
+	const char	*file;
+	int		 wait;
+	int		 group;
+	struct msg_spec	*specs;
+	size_t		 nspecs;
+	int		 batch;
+};
+
+#define CMD_SUBMIT_OPT_WAIT	0x100
+#define CMD_SUBMIT_OPT_GROUP	0x101
+#define CMD_SUBMIT_OPT_FILE	0x102
+#define CMD_SUBMIT_OPT_SPEC	0x200	/* plus the index in the specopts */
+
+static void
+cmd_submit_clear(struct cmd_submit_state *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nspecs; i++)
+		msg_spec_clear(&s->specs[i]);
+	free(s->specs);
+}
+
+/* The args of sleep DURATION. */
+static int
+cmd_submit_sleep(struct ctl *ctl, int argc, char **argv, struct msg_out *o)
+{
+	int64_t	 ms;
+
+	if (parse_duration(ctl, "sleep", argv[0], &ms) != 0)
+		return (CTL_EXIT_USAGE);
+	msg_out_int(o, "ms", ms);
+	return (0);
+}
+
+static int
+cmd_submit_string(struct ctl *ctl, struct msg_out *o,
+    const struct cmd_submit_specopt *so, const char *s)
+{
+	msg_out_string(o, so->field, s);
+	return (0);
+}
+
+static int
+cmd_submit_int(struct ctl *ctl, struct msg_out *o,
+    const struct cmd_submit_specopt *so, const char *s)
+{
+	int64_t	 v;
+
+	if (parse_int(ctl, so->option, s, so->min, MSG_INT_MAX, &v) != 0)
+		return (CTL_EXIT_USAGE);
+	msg_out_int(o, so->field, v);
+	return (0);
+}
+
+static int
+cmd_submit_duration(struct ctl *ctl, struct msg_out *o,
+    const struct cmd_submit_specopt *so, const char *s)
+{
+	char	 what[64];
+	int64_t	 ms;
+
+	snprintf(what, sizeof what, "--%s", so->option);
+	if (parse_duration(ctl, what, s, &ms) != 0)
+		return (CTL_EXIT_USAGE);
+	msg_out_int(o, so->field, ms);
+	return (0);
+}
+
+/* The long options of submit: one per spec option, then the others. */
+static void
+cmd_submit_longopts(struct option *opts)
+{
+	static const struct option	 fixed[] = {
+		{ "wait", no_argument, NULL, CMD_SUBMIT_OPT_WAIT },
+		{ "group", no_argument, NULL, CMD_SUBMIT_OPT_GROUP },
+		{ "file", required_argument, NULL, CMD_SUBMIT_OPT_FILE },
+		{ NULL, 0, NULL, 0 }
+	};
+	size_t				 i;
+
+	for (i = 0; i < CMD_SUBMIT_NSPECOPTS; i++) {
+		opts[i].name = cmd_submit_specopts[i].option;
+		opts[i].has_arg = required_argument;
+		opts[i].flag = NULL;
+		opts[i].val = CMD_SUBMIT_OPT_SPEC + (int)i;
+	}
+	memcpy(opts + CMD_SUBMIT_NSPECOPTS, fixed, sizeof fixed);
+}
+
+/* Options stop at the kind, so that its arguments may look like options. */
+static int
+cmd_submit_opts(struct ctl *ctl, int argc, char **argv,
+    struct cmd_submit_state *s)
+{
+	struct option	 opts[CMD_SUBMIT_NSPECOPTS + 4];
+	int		 ch;
+
+	cmd_submit_longopts(opts);
+	while ((ch = ctl_getopt(ctl, argc, argv, "+:", opts)) != -1) {
+		if (ch >= CMD_SUBMIT_OPT_SPEC) {
+			s->values[ch - CMD_SUBMIT_OPT_SPEC] = optarg;
+			s->nvalues++;
+		} else if (ch == CMD_SUBMIT_OPT_WAIT)
+			s->wait = 1;
+		else if (ch == CMD_SUBMIT_OPT_GROUP)
+			s->group = 1;
+		else if (ch == CMD_SUBMIT_OPT_FILE)
+			s->file = optarg;
+		else
+			return (CTL_EXIT_USAGE);
+	}
+	if (s->file != NULL && s->nvalues > 0)
+		return (ctl_usage_error(ctl, "--file takes the job options "
+		    "from the file; only --wait and --group go with it"));
+	if (s->file == NULL && s->group)
+		return (ctl_usage_error(ctl, "--group needs --file"));
+	return (0);
+}
+
+static const struct cmd_submit_kind *
+cmd_submit_kind_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < CMD_SUBMIT_NKINDS; i++) {
+		if (strcmp(name, cmd_submit_kinds[i].name) == 0)
+			return (&cmd_submit_kinds[i]);
+	}
+	return (NULL);
+}
+
+/* The spec of the command line form as JSON text, or NULL. */
+static char *
+cmd_submit_text(struct ctl *ctl, struct cmd_submit_state *s,
+    const struct cmd_submit_kind *kind, int argc, char **argv)
+{
+	struct msg_out	*o;
+	size_t		 i;
+	int		 r;
+
+	o = msg_out_new();
+	msg_out_string(o, "kind", kind->name);
+	msg_out_object(o, "args");
+	r = kind->build(ctl, argc, argv, o);
+	msg_out_close(o);
+	for (i = 0; r == 0 && i < CMD_SUBMIT_NSPECOPTS; i++) {
+		if (s->values[i] != NULL)
+			r = cmd_submit_specopts[i].add(ctl, o,
+			    &cmd_submit_specopts[i], s->values[i]);
+	}
+	if (r == 0)
+		return (msg_out_finish(o, 0));
+	msg_out_free(o);
+	return (NULL);
+}
+
+/* submit KIND ARGS...: the spec checked as the daemon would. */
+static int
+cmd_submit_cli(struct ctl *ctl, struct cmd_submit_state *s, int argc,
+    char **argv)
+{
+	const struct cmd_submit_kind	*kind;
+	struct msg_error		 err;
+	char				*text;
+	int				 r;
+
+	if (argc == 0)
+		return (ctl_usage_error(ctl, "no job kind given"));
+	if ((kind = cmd_submit_kind_find(argv[0])) == NULL)
+		return (ctl_usage_error(ctl, "'%s' has no command line form "
+		    "(use --file)", argv[0]));
+	if (argc - 1 < kind->min || argc - 1 > kind->max)
+		return (ctl_usage_error(ctl, "wrong number of arguments for "
+		    "%s", kind->name));
+	text = cmd_submit_text(ctl, s, kind, argc - 1, argv + 1);
+	if (text == NULL)
+		return (CTL_EXIT_USAGE);
+	s->specs = xcalloc(1, sizeof *s->specs);
+	if ((r = msg_spec_parse(text, s->specs, &err)) == 0)
+		s->nspecs = 1;
+	free(text);
+	if (r != 0)
+		return (ctl_usage_error(ctl, "%s", err.message));
+	return (0);
+}
+
+/* Read all of a file, or standard input for "-". */
+static int
+cmd_submit_read(const char *path, char **buf, size_t *len)
+{
+	FILE	*f = stdin;
+	size_t	 n, alloc = CMD_SUBMIT_CHUNK;
+	int	 error;
+
+	if (strcmp(path, "-") != 0 && (f = fopen(path, "r")) == NULL) {
+		ctl_warnx("%s: %s", path, strerror(errno));
+		return (CTL_EXIT_USAGE);
+	}
+	*buf = xmalloc(alloc);
+	*len = 0;
+	while ((n = fread(*buf + *len, 1, alloc - *len - 1, f)) > 0) {
+		if ((*len += n) > CLIENT_MAX_SEND)
+			break;
+		if (alloc - *len - 1 == 0) {
+			alloc *= 2;
+			*buf = xreallocarray(*buf, alloc, 1);
+		}
+	}
+	(*buf)[*len] = '\0';
+	error = ferror(f);
+	if (f != stdin)
+		fclose(f);
+	if (error)
+		ctl_warnx("%s: read error", path);
+	else if (*len > CLIENT_MAX_SEND)
+		ctl_warnx("%s: larger than %d bytes", path, CLIENT_MAX_SEND);
+	else
+		return (0);
+	free(*buf);
+	return (CTL_EXIT_USAGE);
+}
+
+/* submit --file FILE: one spec object or an array of them, each checked. */
+static int
+cmd_submit_file(struct ctl *ctl, struct cmd_submit_state *s, int nargs)
+{
+	struct msg_error	 err;
+	char			*buf;
+	size_t			 len;
+	int			 r, array;
+
+	if (nargs != 0)
+		return (ctl_usage_error(ctl, "--file takes no job kind or "
+		    "arguments"));
+	if ((r = cmd_submit_read(s->file, &buf, &len)) != 0)
+		return (r);
+	r = msg_specs_parse(buf, len, &s->specs, &s->nspecs, &array, &err);
+	free(buf);
+	if (r != 0) {
+		ctl_warnx("%s: %s", s->file, err.message);
+		return (CTL_EXIT_USAGE);
+	}
+	s->batch = array || s->group;
+	return (0);
+}
+
+/* The ids of a submit reply, printed one a line unless --json. */
+static void
+cmd_submit_ids(struct ctl *ctl, struct ctl_reply *rep, int batch,
+    int64_t **ids, size_t *n)
+{
+	size_t	 i, k = 0;
+
+	*n = batch ? msg_in_array_len(rep->in, "ids") : 1;
+	*ids = xcalloc(*n, sizeof **ids);
+	for (i = 0; i < *n; i++) {
+		if (batch ?
+		    msg_in_array_int(rep->in, "ids", i, &(*ids)[k]) == 0 :
+		    msg_in_int(rep->in, "id", &(*ids)[k], NULL) == 1)
+			k++;
+	}
+	*n = k;
+	if (request_json(ctl, rep))
+		return;
+	for (i = 0; i < k; i++)
+		printf("%lld\n", (long long)(*ids)[i]);
+	fflush(stdout);
+}
+
+/* submit --wait prints one job as status does, more as wait does. */
+static void
+cmd_submit_wait_print(struct msg_in *reply, size_t n)
+{
+	struct msg_in	*job;
+
+	job = msg_in_array_at(reply, "done", 0);
+	if (n == 1 && job != NULL)
+		output_view(job);
+	else
+		output_wait(reply);
+}
+
+static int
+cmd_submit_send(struct ctl *ctl, struct cmd_submit_state *s)
+{
+	struct ctl_reply	 rep;
+	char			*req;
+	int64_t			*ids;
+	size_t			 n;
+	int			 r;
+
+	req = client_submit_request(s->specs, s->nspecs, s->batch, s->group);
+	r = request_call(ctl, req, CLIENT_TIMEOUT_MS, &rep);
+	free(req);
+	if (r != 0)
+		return (r);
+	cmd_submit_ids(ctl, &rep, s->batch, &ids, &n);
+	request_reply_free(&rep);
+	if (s->wait && n > 0)
+		r = cmd_wait_for(ctl, ids, n, MSG_ALL_COMPLETED, -1,
+		    cmd_submit_wait_print);
+	free(ids);
+	return (r);
+}
+
+int
+cmd_submit(struct ctl *ctl, int argc, char **argv)
+{
+	struct cmd_submit_state	 s;
+	int			 r;
+
+	memset(&s, 0, sizeof s);
+	if ((r = cmd_submit_opts(ctl, argc, argv, &s)) == 0) {
+		if (s.file != NULL)
+			r = cmd_submit_file(ctl, &s, argc - optind);
+		else
+			r = cmd_submit_cli(ctl, &s, argc - optind,
+			    argv + optind);
+	}
+	if (r == 0)
+		r = cmd_submit_send(ctl, &s);
+	cmd_submit_clear(&s);
+	return (r);
+}

@@ -1,0 +1,167 @@
+/*
+ * Requests to aiojobsd for every subcommand: connect on first use, send,
+ * check the reply; a client error or an error reply becomes a message on
+ * stderr and an exit code.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aiojobctl.h"
+#include "client.h"
+#include "endpoint.h"
+#include "msg.h"
+#include "xmalloc.h"
+
+/* Say why a URL cannot be used; an ipc path too long gets its own words. */
+int
+request_bad_url(const char *url, const char *cause)
+{
+	const char	*path;
+
+	path = endpoint_ipc_path(url);
+	if (path != NULL && strlen(path) > ENDPOINT_IPC_MAX)
+		ctl_warnx("invalid URL %s: the ipc path is too long (%zu bytes, "
+		    "at most %d)", url, strlen(path), ENDPOINT_IPC_MAX);
+	else
+		ctl_warnx("invalid URL: %s", cause);
+	return (CTL_EXIT_USAGE);
+}
+
+/* Open the control socket on first use. */
+static int
+request_connect(struct ctl *ctl)
+{
+	char	*cause = NULL;
+	int	 r;
+
+	if (ctl->client != NULL)
+		return (0);
+	if (ctl->control == NULL)
+		ctl->control = ctl->url != NULL ? xstrdup(ctl->url) :
+		    endpoint_control_url(ctl->rundir);
+	if ((ctl->client = client_open(ctl->control, &cause)) != NULL)
+		return (0);
+	r = request_bad_url(ctl->control, cause);
+	free(cause);
+	return (r);
+}
+
+void
+request_reply_free(struct ctl_reply *rep)
+{
+	msg_in_free(rep->in);
+	free(rep->raw);
+	memset(rep, 0, sizeof *rep);
+}
+
+/* With --json print the reply as received; 1 if so. */
+int
+request_json(struct ctl *ctl, struct ctl_reply *rep)
+{
+	if (!ctl->json)
+		return (0);
+	printf("%s\n", rep->raw);
+	return (1);
+}
+
+/* Parse a reply; an error reply is printed and freed. */
+static int
+request_check(struct ctl *ctl, struct ctl_reply *rep)
+{
+	struct msg_error	 err;
+	struct msg_in		*e;
+	const char		*code = "?", *message = "";
+	size_t			 len = strlen(rep->raw);
+	int			 ok;
+
+	while (len > 0 && rep->raw[len - 1] == '\n')
+		rep->raw[--len] = '\0';
+	if ((rep->in = msg_in_parse(rep->raw, len, &err)) == NULL ||
+	    msg_in_bool(rep->in, "ok", &ok, &err) != 1) {
+		ctl_warnx("bad reply from aiojobsd at %s: %s", ctl->control,
+		    rep->in == NULL ? err.message : "no boolean 'ok' field");
+		request_reply_free(rep);
+		return (CTL_EXIT_ERROR);
+	}
+	if (ok)
+		return (0);
+	request_json(ctl, rep);
+	e = msg_in_object(rep->in, "error");
+	msg_in_string(e, "code", &code, NULL);
+	msg_in_string(e, "message", &message, NULL);
+	ctl_warnx("%s: %s", code, message);
+	request_reply_free(rep);
+	return (CTL_EXIT_ERROR);
+}
+
+/*
+ * Send one request and read its reply: 0 when rep holds an ok reply, else
+ * the exit code, with the reason printed.
+ */
+int
+request_call(struct ctl *ctl, const char *req, int timeout_ms,
+    struct ctl_reply *rep)
+{
+	char	*cause = NULL;
+	int	 r;
+
+	memset(rep, 0, sizeof *rep);
+	if ((r = request_connect(ctl)) != 0)
+		return (r);
+	if (strlen(req) > CLIENT_MAX_SEND) {
+		ctl_warnx("the request is %zu bytes, the limit is %d",
+		    strlen(req), CLIENT_MAX_SEND);
+		return (CTL_EXIT_USAGE);
+	}
+	r = client_request(ctl->client, req, timeout_ms, &rep->raw, &cause);
+	if (r == CLIENT_UNREACHABLE)
+		ctl_warnx("cannot reach aiojobsd at %s: %s (is aiojobsd "
+		    "running?)", ctl->control, cause);
+	else if (r != 0)
+		ctl_warnx("%s: %s", ctl->control, cause);
+	free(cause);
+	if (r != 0)
+		return (CTL_EXIT_UNREACHABLE);
+	return (request_check(ctl, rep));
+}
+
+/* request_call with a built request, which it frees. */
+int
+request_send(struct ctl *ctl, struct msg_out *o, int timeout_ms,
+    struct ctl_reply *rep)
+{
+	char	*req;
+	int	 r;
+
+	req = msg_out_finish(o, 0);
+	r = request_call(ctl, req, timeout_ms, rep);
+	free(req);
+	return (r);
+}
+
+/* A request with its op set. */
+struct msg_out *
+request_new(const char *op)
+{
+	struct msg_out	*o;
+
+	o = msg_out_new();
+	msg_out_string(o, "op", op);
+	return (o);
+}
+
+/* The common case: one request, its reply printed by fn or as JSON. */
+int
+request_simple(struct ctl *ctl, struct msg_out *o, request_print_cb *fn)
+{
+	struct ctl_reply	 rep;
+	int			 r;
+
+	if ((r = request_send(ctl, o, CLIENT_TIMEOUT_MS, &rep)) != 0)
+		return (r);
+	if (!request_json(ctl, &rep))
+		fn(rep.in);
+	request_reply_free(&rep);
+	return (CTL_EXIT_OK);
+}
