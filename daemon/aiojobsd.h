@@ -32,6 +32,7 @@ struct event_base;
 
 struct job;
 struct sched;
+struct wait_link;
 
 /* A kind of job: one file each (kind_<name>.c), listed in kind.c. */
 struct kind {
@@ -66,6 +67,7 @@ struct job {
 	int			 stop;		/* JOB_STOP_* while stopping */
 	char			*stop_reason;
 	int64_t			 attempts;
+	int64_t			 not_before;	/* delay or backoff end */
 	int64_t			 submitted_at;
 	int64_t			 started_at;	/* -1 until it happens */
 	int64_t			 finished_at;
@@ -80,6 +82,7 @@ struct job {
 	RB_ENTRY(job)		 key_entry;
 	RB_ENTRY(job)		 ready_entry;
 	TAILQ_ENTRY(job)	 run_entry;
+	TAILQ_HEAD(, wait_link)	 waits;		/* held waits on this job */
 };
 TAILQ_HEAD(jobq, job);
 RB_HEAD(job_ids, job);
@@ -314,6 +317,7 @@ int	 op_shutdown(struct aiojobsd *, struct creq *);
 void	 wait_hold(struct aiojobsd *, struct creq *, int64_t *, size_t, int,
 	    int64_t, int);
 void	 wait_check_all(struct aiojobsd *);
+void	 wait_job_final(struct job *);
 void	 wait_release(struct creq *);
 void	 wait_reply_now(struct creq *);
 

@@ -70,6 +70,7 @@ job_create(struct sched *s, const struct msg_spec *spec,
 	job->retry_backoff_ms = spec->retry_backoff_ms;
 	job->shield = spec->shield;
 	job->state = JOB_QUEUED;
+	TAILQ_INIT(&job->waits);
 	job->submitted_at = s->now();
 	job->started_at = -1;
 	job->finished_at = -1;

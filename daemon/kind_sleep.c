@@ -82,6 +82,7 @@ sleep_arm(struct sleep_state *st, int64_t ms)
 
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
+	event_base_update_cache_time(event_get_base(st->timer));
 	evtimer_add(st->timer, &tv);
 }
 

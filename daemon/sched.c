@@ -123,6 +123,8 @@ sched_timer_add(struct job *job, int64_t ms)
 {
 	struct timeval	 tv;
 
+	/* libevent counts from its cached loop time, maybe stale: refresh */
+	event_base_update_cache_time(job->sched->base);
 	if (job->timer == NULL)
 		job->timer = evtimer_new(job->sched->base, sched_timer_cb, job);
 	tv.tv_sec = ms / 1000;
@@ -143,6 +145,7 @@ sched_timer_del(struct job *job)
 static void
 sched_ready_after(struct job *job, int64_t ms)
 {
+	job->not_before = job->sched->now() + ms;
 	if (ms > 0) {
 		sched_timer_add(job, ms);
 		return;
@@ -329,9 +332,14 @@ static void
 sched_timer_cb(int fd, short events, void *arg)
 {
 	struct job	*job = arg;
+	int64_t		 left;
 
 	if (job->state == JOB_QUEUED) {
-		sched_ready_after(job, 0);
+		/* never start early by the clock the protocol reports */
+		if ((left = job->not_before - job->sched->now()) > 0)
+			sched_timer_add(job, left);
+		else
+			sched_ready_after(job, 0);
 		return;
 	}
 	if (job->state != JOB_RUNNING || job->stop != JOB_STOP_NONE)

@@ -32,6 +32,8 @@ server_job_changed(struct job *job, int old, void *arg)
 	struct aiojobsd	*aj = arg;
 
 	events_publish(aj->events, job);
+	if (job_state_final(job->state))
+		wait_job_final(job);
 	if (old == JOB_RUNNING || job_state_final(job->state))
 		event_active(aj->waiters_ev, EV_TIMEOUT, 1);
 }

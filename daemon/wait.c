@@ -2,8 +2,9 @@
  * Held requests: a wait (and a cancel whose job stops later) is kept with
  * its routing header and answered when its condition holds, its timeout
  * passes, or max_hold_ms passes (then with pending ids: the client asks
- * again). Conditions are re-checked once per loop iteration in which a job
- * finished.
+ * again). Every job a wait still waits for links to it, so a job's end
+ * updates the wait's counts at once; ready waits are answered once per loop
+ * iteration.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,37 +17,58 @@
 /* More held requests than this are answered at once, as if timed out. */
 #define WAIT_MAX_HELD	4096
 
+/* One id of a wait that was not final when the wait began. */
+struct wait_link {
+	struct wait		*wait;
+	struct job		*job;
+	TAILQ_ENTRY(wait_link)	 entry;	/* in job->waits */
+};
+
 struct wait {
-	struct aiojobsd	*aj;
-	int64_t		*ids;
-	size_t		 nids;
-	int		 return_when;
-	int		 cancel;	/* reply as cancel does */
-	struct event	*timer;
+	struct aiojobsd		*aj;
+	int64_t			*ids;
+	size_t			 nids;
+	size_t			 ndone;
+	size_t			 nbad;	/* failed or cancelled */
+	int			 return_when;
+	int			 cancel;	/* reply as cancel does */
+	struct wait_link	*links;
+	size_t			 nlinks;
+	struct event		*timer;
 };
 
 /* Whether asyncio.wait would return now. */
 static int
 wait_done(struct wait *w)
 {
-	struct job	*job;
-	size_t		 i, done = 0, bad = 0;
-
-	for (i = 0; i < w->nids; i++) {
-		job = sched_find(w->aj->sched, w->ids[i]);
-		if (job == NULL || !job_state_final(job->state))
-			continue;
-		done++;
-		if (job->state != JOB_SUCCEEDED)
-			bad++;
-	}
 	switch (w->return_when) {
 	case MSG_FIRST_COMPLETED:
-		return (done > 0);
+		return (w->ndone > 0);
 	case MSG_FIRST_EXCEPTION:
-		return (bad > 0 || done == w->nids);
+		return (w->nbad > 0 || w->ndone == w->nids);
 	}
-	return (done == w->nids);
+	return (w->ndone == w->nids);
+}
+
+static void
+wait_count(struct wait *w, struct job *job)
+{
+	w->ndone++;
+	if (job->state != JOB_SUCCEEDED)
+		w->nbad++;
+}
+
+/* A job reached a final state: count it in every wait linked to it. */
+void
+wait_job_final(struct job *job)
+{
+	struct wait_link	*l;
+
+	while ((l = TAILQ_FIRST(&job->waits)) != NULL) {
+		TAILQ_REMOVE(&job->waits, l, entry);
+		l->job = NULL;
+		wait_count(l->wait, job);
+	}
 }
 
 static char *
@@ -96,9 +118,32 @@ wait_timer_cb(int fd, short events, void *arg)
 	wait_reply_now(arg);
 }
 
+/* Count the jobs already final; link the others to the wait. */
+static void
+wait_link_jobs(struct wait *w)
+{
+	struct wait_link	*l;
+	struct job		*job;
+	size_t			 i;
+
+	w->links = xcalloc(w->nids, sizeof *w->links);
+	for (i = 0; i < w->nids; i++) {
+		job = sched_find(w->aj->sched, w->ids[i]);
+		if (job_state_final(job->state)) {
+			wait_count(w, job);
+			continue;
+		}
+		l = &w->links[w->nlinks++];
+		l->wait = w;
+		l->job = job;
+		TAILQ_INSERT_TAIL(&job->waits, l, entry);
+	}
+}
+
 /*
  * Answer now if the condition holds, the timeout is 0, the daemon is
  * stopping or too many requests are held; otherwise hold the request.
+ * Every id must name a job.
  */
 void
 wait_hold(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
@@ -116,6 +161,7 @@ wait_hold(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
 	w->return_when = return_when;
 	w->cancel = cancel;
 	cr->wait = w;
+	wait_link_jobs(w);
 	if (wait_done(w) || timeout_ms == 0 || aj->stopping ||
 	    aj->control->nheld >= WAIT_MAX_HELD) {
 		wait_reply_now(cr);
@@ -132,7 +178,7 @@ wait_hold(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
 	control_hold(cr);
 }
 
-/* Re-check every held request; answer those whose condition holds. */
+/* Answer every held request whose condition now holds. */
 void
 wait_check_all(struct aiojobsd *aj)
 {
@@ -149,11 +195,18 @@ void
 wait_release(struct creq *cr)
 {
 	struct wait	*w = cr->wait;
+	size_t		 i;
 
 	if (w == NULL)
 		return;
+	for (i = 0; i < w->nlinks; i++) {
+		if (w->links[i].job != NULL)
+			TAILQ_REMOVE(&w->links[i].job->waits, &w->links[i],
+			    entry);
+	}
 	if (w->timer != NULL)
 		event_free(w->timer);
+	free(w->links);
 	free(w->ids);
 	free(w);
 	cr->wait = NULL;

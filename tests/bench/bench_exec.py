@@ -1,0 +1,61 @@
+"""Benchmark: exec jobs per second at concurrency 2, end to end (submit
+through results stored), against `xargs -P2 -n1 true` in the same run.
+
+usage: bench_exec.py AIOJOBSD [JOBS]   (prints one line per measurement and
+the ratio; exit 0 always: this is a measurement, not a test)"""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+import harness  # noqa: E402
+
+TARGET = 1.3
+
+
+def xargs_rate(n):
+    t0 = time.monotonic()
+    subprocess.run("seq %d | xargs -P2 -n1 true" % n, shell=True, check=True)
+    return n / (time.monotonic() - t0)
+
+
+def daemon_rate(n):
+    with harness.Daemon("--limit", "2", "-q") as d:
+        spec = {"kind": "exec", "args": {"argv": ["true"]}}
+        t0 = time.monotonic()
+        ids = []
+        for i in range(0, n, 500):
+            ids += d.ok({"op": "submit",
+                         "jobs": [spec] * min(500, n - i)})["ids"]
+        with harness.ReqClient(d.url, rcvmaxsize=-1) as c:
+            while True:
+                r = c.request({"op": "wait", "ids": ids[-1:],
+                               "timeout_ms": 60000}, timeout_ms=65000)
+                if not r["pending"]:
+                    break
+            r = c.request({"op": "wait", "ids": ids, "timeout_ms": 60000},
+                          timeout_ms=65000)
+        elapsed = time.monotonic() - t0
+        ok = sum(v["state"] == "succeeded" for v in r["done"])
+        if ok != n:
+            raise SystemExit("only %d of %d jobs succeeded" % (ok, n))
+        return n / elapsed
+
+
+def main():
+    harness.AIOJOBSD = os.path.abspath(sys.argv[1])
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+    base = xargs_rate(n)
+    ours = daemon_rate(n)
+    print("xargs -P2 true:        %7.0f commands/s" % base)
+    print("aiojobsd exec, limit 2: %7.0f commands/s" % ours)
+    ratio = ours / base
+    print("ratio %.2f (target >= %.1f): %s" % (ratio, TARGET,
+          "met" if ratio >= TARGET else "NOT met"))
+
+
+if __name__ == "__main__":
+    main()

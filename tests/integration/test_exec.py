@@ -1,0 +1,248 @@
+"""The exec kind (PROTOCOL 3.3): subprocesses awaited on the event loop,
+their output, exit statuses, spawn failures, cancel and timeout, and the
+resources they must not leak (zombies, fds, memory)."""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import Daemon, check, eq, expect_error, poll_until  # noqa: E402
+
+IGNORE_TERM = ["sh", "-c", 'trap "" TERM; sleep 100']
+
+
+def run(d, argv, timeout_s=30, **args):
+    """Submit an exec job, wait for it, return its final view."""
+    spec = {"kind": "exec", "args": dict(argv=argv, **args)}
+    jid = d.submit(spec)
+    return d.wait_ids([jid], timeout_s=timeout_s)["done"][0]
+
+
+def children(pid):
+    """Processes whose parent is pid: (pid, state) from /proc."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == pid:
+            out.append((int(name), fields[0]))
+    return out
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_argv_passes_through():
+    with Daemon() as d:
+        v = run(d, ["printf", "%s|", "a b", '"q"', "it's", "", "$HOME"])
+        eq(v["state"], "succeeded", "state")
+        eq(v["result"]["stdout"], 'a b|"q"|it\'s||$HOME|', "stdout")
+        eq(v["result"]["exit_code"], 0, "exit_code")
+        eq(v["result"]["signal"], None, "signal")
+
+
+def test_env_cwd_stdin():
+    with Daemon() as d:
+        v = run(d, ["sh", "-c", 'echo "$FOO-$PATH_SET"'],
+                env={"FOO": "bar", "PATH_SET": "x"})
+        eq(v["result"]["stdout"], "bar-x\n", "env")
+        v = run(d, ["/usr/bin/env"], clear_env=True, env={"ONLY": "1"})
+        eq(v["result"]["stdout"], "ONLY=1\n", "clear_env")
+        v = run(d, ["pwd"], cwd="/usr")
+        eq(v["result"]["stdout"], "/usr\n", "cwd")
+        v = run(d, ["cat"], stdin="line1\nline2")
+        eq(v["result"]["stdout"], "line1\nline2", "stdin")
+        # larger than a pipe buffer: written as the child reads
+        v = run(d, ["wc", "-c"], stdin="x" * (512 << 10))
+        eq(v["result"]["stdout"].strip(), str(512 << 10), "big stdin")
+        v = run(d, ["cat"])
+        eq(v["result"]["stdout"], "", "default stdin is /dev/null")
+        v = run(d, ["true"], stdin="y" * (512 << 10))
+        eq(v["state"], "succeeded", "child ignoring its stdin")
+
+
+def test_exit_statuses():
+    with Daemon() as d:
+        v = run(d, ["sh", "-c", "echo out; echo err >&2; exit 3"])
+        eq(v["state"], "failed", "state")
+        eq(v["error"]["code"], "exit_status", "code")
+        check("3" in v["error"]["message"], "message names the status")
+        eq(v["result"]["exit_code"], 3, "exit_code")
+        eq(v["result"]["stdout"], "out\n", "stdout kept")
+        eq(v["result"]["stderr"], "err\n", "stderr kept")
+        for sig in (11, 9):
+            v = run(d, ["sh", "-c", "kill -%d $$" % sig])
+            eq(v["state"], "failed", "state")
+            eq(v["error"]["code"], "exit_status", "code")
+            eq(v["result"]["signal"], sig, "signal")
+            eq(v["result"]["exit_code"], None, "exit_code")
+
+
+def test_spawn_failures():
+    with Daemon() as d:
+        v = run(d, ["no-such-command-here"])
+        eq(v["state"], "failed", "state")
+        eq(v["error"]["code"], "spawn_failed", "code")
+        check("No such file" in v["error"]["message"], "errno text: %s",
+              v["error"]["message"])
+        v = run(d, ["pwd"], cwd="/no/such/dir")
+        eq(v["error"]["code"], "spawn_failed", "missing cwd")
+        check("/no/such/dir" in v["error"]["message"], "names the cwd")
+        v = run(d, ["/etc/passwd"])
+        eq(v["error"]["code"], "spawn_failed", "not executable")
+        check("Permission denied" in v["error"]["message"], "EACCES text")
+
+
+def test_bad_args():
+    with Daemon() as d:
+        for args, field in [({}, "argv"), ({"argv": []}, "argv"),
+                            ({"argv": [1]}, "argv"), ({"argv": "ls"}, "argv"),
+                            ({"argv": ["ls"], "env": {"A": 1}}, "env"),
+                            ({"argv": ["ls"], "env": "A=1"}, "env"),
+                            ({"argv": ["ls"], "cwd": 5}, "cwd"),
+                            ({"argv": ["ls"], "stdin": 5}, "stdin"),
+                            ({"argv": ["ls"], "clear_env": "no"}, "clear_env"),
+                            ({"argv": ["ls"], "max_output": -1}, "max_output")]:
+            r = d.request({"op": "submit",
+                           "job": {"kind": "exec", "args": args}})
+            expect_error(r, "bad_request", field)
+        eq(d.ok({"op": "stats"})["jobs"]["queued"], 0, "nothing created")
+
+
+def test_output_truncation_and_utf8():
+    with Daemon() as d:
+        v = run(d, ["sh", "-c", "head -c 1000 /dev/zero | tr '\\0' a; "
+                    "head -c 50 /dev/zero | tr '\\0' b >&2"],
+                max_output=100)
+        r = v["result"]
+        eq(r["stdout"], "a" * 100, "kept bytes")
+        eq(r["stdout_bytes"], 1000, "counted bytes")
+        eq(r["stdout_truncated"], True, "truncated")
+        eq(r["stderr"], "b" * 50, "stderr kept")
+        eq(r["stderr_bytes"], 50, "stderr counted")
+        eq(r["stderr_truncated"], False, "stderr not truncated")
+        v = run(d, ["printf", "\\377ok\\303"])
+        eq(v["result"]["stdout"], "\ufffdok\ufffd", "invalid UTF-8")
+        eq(v["result"]["stdout_bytes"], 4, "raw byte count")
+        v = run(d, ["printf", "h\\303\\251"])
+        eq(v["result"]["stdout"], "h\u00e9", "valid UTF-8 kept")
+
+
+def test_huge_output_bounded_memory():
+    with Daemon() as d:
+        run(d, ["true"])
+        before = rss_kib(d.pid)
+        jid = d.submit({"kind": "exec", "args": {
+            "argv": ["sh", "-c", "head -c %d /dev/zero | tr '\\0' a"
+                     % (100 << 20)]}})
+        # the reply carries 1 MiB of output: above nanomsg's default limit
+        with harness.ReqClient(d.url, rcvmaxsize=-1) as c:
+            r = c.request({"op": "wait", "ids": [jid], "timeout_ms": 60000},
+                          timeout_ms=65000)
+        eq(r["pending"], [], "finished")
+        v = r["done"][0]
+        eq(v["state"], "succeeded", "state")
+        eq(v["result"]["stdout_bytes"], 100 << 20, "all bytes counted")
+        eq(v["result"]["stdout_truncated"], True, "truncated")
+        grown = rss_kib(d.pid) - before
+        check(grown < 64 * 1024, "daemon RSS grew by %d KiB", grown)
+
+
+def test_timeout_kills_group():
+    with Daemon("--kill-grace", "500ms") as d:
+        t0 = time.monotonic()
+        jid = d.submit({"kind": "exec", "args": {"argv": IGNORE_TERM},
+                        "timeout_ms": 200})
+        v = d.wait_ids([jid], timeout_s=20)["done"][0]
+        eq(v["state"], "failed", "state")
+        eq(v["error"]["code"], "timeout", "code")
+        eq(v["result"]["signal"], 9, "killed after the grace")
+        check(time.monotonic() - t0 < 15, "took too long")
+        poll_until(lambda: not children(d.pid), 5, what="no child left")
+
+
+def test_cancel_running():
+    with Daemon("--kill-grace", "300ms") as d:
+        jid = d.submit({"kind": "exec", "args": {"argv": IGNORE_TERM}})
+        d.wait_state(jid, "running")
+        poll_until(lambda: children(d.pid), 5, what="child started")
+        r = d.ok({"op": "cancel", "id": jid}, timeout_ms=10000)
+        eq(r["job"]["state"], "cancelled", "cancel reply")
+        eq(r["job"]["error"]["code"], "cancelled", "error code")
+        eq(d.status(jid)["state"], "cancelled", "status")
+        poll_until(lambda: not children(d.pid), 5, what="no child left")
+        # a child that obeys SIGTERM goes at once
+        jid = d.submit({"kind": "exec", "args": {"argv": ["sleep", "100"]}})
+        d.wait_state(jid, "running")
+        t0 = time.monotonic()
+        r = d.ok({"op": "cancel", "id": jid}, timeout_ms=10000)
+        eq(r["job"]["state"], "cancelled", "cancel reply")
+        eq(r["job"]["result"]["signal"], 15, "SIGTERM")
+        check(time.monotonic() - t0 < 0.3, "SIGTERM took the grace")
+
+
+def test_grandchild_holding_pipes():
+    with Daemon("--kill-grace", "400ms") as d:
+        v = run(d, ["sh", "-c", "sleep 100 & echo started"], timeout_s=20)
+        eq(v["state"], "succeeded", "exit status of the child decides")
+        eq(v["result"]["stdout"], "started\n", "output before the exit")
+        check(v["finished_at"] - v["started_at"] >= 350,
+              "finished before the grace period")
+
+
+def test_no_leaks_after_many_jobs():
+    with Daemon("--limit", "20") as d:
+        run(d, ["true"])
+        base_fds = fd_count(d.pid)
+        specs = [{"kind": "exec", "args": {"argv": ["sh", "-c", "echo %d" % i]}}
+                 for i in range(200)]
+        ids = d.ok({"op": "submit", "jobs": specs})["ids"]
+        r = d.wait_ids(ids, timeout_s=120)
+        eq(sum(v["state"] == "succeeded" for v in r["done"]), 200,
+           "all succeeded")
+        eq([v["result"]["stdout"] for v in r["done"]],
+           ["%d\n" % i for i in range(200)], "outputs in order of ids")
+        poll_until(lambda: fd_count(d.pid) <= base_fds, 5,
+                   what="fd count back to %d" % base_fds)
+        eq([c for c in children(d.pid)], [], "no zombies or children")
+
+
+def test_many_true_jobs_loop_responsive():
+    with Daemon("--limit", "2") as d:
+        specs = [{"kind": "exec", "args": {"argv": ["true"]}}] * 500
+        ids = d.ok({"op": "submit", "jobs": specs})["ids"]
+        worst = 0.0
+        for _ in range(1000):
+            t0 = time.monotonic()
+            d.ok({"op": "ping"})
+            worst = max(worst, time.monotonic() - t0)
+            if d.ok({"op": "stats"})["jobs"]["succeeded"] == 500:
+                break
+        r = d.wait_ids(ids, timeout_s=120)
+        eq(sum(v["state"] == "succeeded" for v in r["done"]), 500,
+           "all succeeded")
+        check(worst < 1.0, "a ping took %.3f s while jobs ran", worst)
+        starts = sorted((v["started_at"], v["finished_at"]) for v in r["done"])
+        check(harness.max_overlap(starts) <= 2, "more than 2 ran at once")
+
+
+if __name__ == "__main__":
+    harness.main()
