@@ -21,8 +21,25 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "\n"
 	  "kinds:\n"
 	  "  sleep DURATION    a timer on the daemon's event loop\n"
+	  "  exec [exec options] [--] COMMAND [ARG...]\n"
+	  "                    COMMAND run by the daemon, without a shell; its\n"
+	  "                    arguments are passed on as they are\n"
 	  "\n"
-	  "options:\n"
+	  "exec options (after exec; '--' ends them):\n"
+	  "  --env NAME=VALUE  set a variable in the command's environment\n"
+	  "                    (may be repeated)\n"
+	  "  --clear-env       start from an empty environment, not the\n"
+	  "                    daemon's\n"
+	  "  --cwd DIR         run in DIR (a relative DIR is taken from the\n"
+	  "                    current directory; default: the current\n"
+	  "                    directory, as if the command ran here)\n"
+	  "  --stdin-file F    the command's standard input: the UTF-8 text of\n"
+	  "                    F, at most 900 KiB ('-' reads standard input;\n"
+	  "                    default: /dev/null)\n"
+	  "  --max-output N    keep at most N bytes of each output stream\n"
+	  "                    (default 1 MiB); aiojobctl logs ID prints them\n"
+	  "\n"
+	  "options (before KIND):\n"
 	  "  --queue Q         the queue (default: default)\n"
 	  "  --priority N      higher starts first within a queue (default 0)\n"
 	  "  --delay D         do not start before D has passed\n"
@@ -31,7 +48,12 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "  --key K           idempotency key (default: a random one)\n"
 	  "  --retries N       extra attempts after a failure\n"
 	  "  --wait            wait for the job, print its final status; exit 1\n"
-	  "                    if it failed or was cancelled\n"
+	  "                    if it failed or was cancelled. With exec, behave\n"
+	  "                    like the command: print no id, write its output\n"
+	  "                    to standard output and standard error, and exit\n"
+	  "                    with its exit status (128+N if killed by signal\n"
+	  "                    N, 127 if it could not run, 1 if it timed out or\n"
+	  "                    was cancelled)\n"
 	  "  --file FILE       submit the JSON spec, or array of specs, in FILE\n"
 	  "                    ('-' reads standard input); one id per line\n"
 	  "  --group           with --file: the array is a task group\n"
@@ -41,6 +63,15 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "status", "ID",
 	  "Print a job: its state, times, error and result.\n",
 	  1, 1, cmd_status },
+	{ "logs", "[--stdout | --stderr] ID",
+	  "Print the output an exec job captured: its stdout on standard\n"
+	  "output and its stderr on standard error, as they were. The daemon\n"
+	  "keeps the output when the job ends: a job still queued or running\n"
+	  "has none yet (exit 1).\n"
+	  "\n"
+	  "  --stdout          only the job's standard output\n"
+	  "  --stderr          only the job's standard error\n",
+	  1, 1, cmd_logs },
 	{ "list", "[--state S] [--queue Q] [--limit N] [--before ID]",
 	  "List jobs, newest first.\n"
 	  "\n"
@@ -129,7 +160,8 @@ ctl_usage(FILE *f)
 	    "\n"
 	    "Each subcommand takes --help. Exit status: 0 success, 1 a job\n"
 	    "failed or was cancelled or a wait timed out, 2 usage error,\n"
-	    "3 aiojobsd unreachable, 4 aiojobsd replied with an error.\n");
+	    "3 aiojobsd unreachable, 4 aiojobsd replied with an error;\n"
+	    "submit --wait exec exits with the command's status.\n");
 }
 
 /* The usage of one subcommand, for its --help. */

@@ -80,6 +80,7 @@ int	 parse_id(struct ctl *, const char *, int64_t *);
 int	 parse_ids(struct ctl *, int, char **, int64_t **, size_t *);
 int	 parse_duration(struct ctl *, const char *, const char *, int64_t *);
 int	 parse_rate(struct ctl *, const char *, double *);
+int	 parse_file(const char *, const char *, size_t, char **, size_t *);
 
 /* cmd_daemon.c */
 int	 cmd_ping(struct ctl *, int, char **);
@@ -95,8 +96,21 @@ int	 cmd_cancel(struct ctl *, int, char **);
 /* cmd_submit.c */
 int	 cmd_submit(struct ctl *, int, char **);
 
+/* cmd_submit_exec.c */
+int	 cmd_submit_exec_build(struct ctl *, int, char **, struct msg_out *);
+int	 cmd_submit_exec_wait(struct ctl *, int64_t);
+
+/* cmd_logs.c */
+#define CMD_LOGS_STDOUT		0x1
+#define CMD_LOGS_STDERR		0x2
+
+int	 cmd_logs(struct ctl *, int, char **);
+int	 cmd_logs_write(struct msg_in *, int);
+
 /* cmd_wait.c */
 int	 cmd_wait(struct ctl *, int, char **);
+int	 cmd_wait_final(struct ctl *, int64_t *, size_t, int, int64_t,
+	    struct ctl_reply *, int *);
 int	 cmd_wait_for(struct ctl *, int64_t *, size_t, int, int64_t,
 	    cmd_wait_print_cb *);
 

@@ -1,9 +1,9 @@
 /*
  * submit: a job from the command line (a kind with a command line form and
  * the spec options), or the specs of a JSON file; print the ids and, with
- * --wait, wait for the jobs as cmd_wait.c does.
+ * --wait, wait for the jobs as cmd_wait.c does, or as the kind says (exec
+ * behaves like the command: cmd_submit_exec.c).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +14,17 @@
 #include "output.h"
 #include "xmalloc.h"
 
-#define CMD_SUBMIT_CHUNK	65536	/* first buffer for --file */
-
-/* A kind that has a command line form: submit KIND ARGS... */
+/*
+ * A kind that has a command line form: submit KIND ARGS... The builder
+ * gets argv from KIND on and writes the args; wait, if set, is the --wait
+ * of that kind for one job, instead of printing its id and final status.
+ */
 struct cmd_submit_kind {
 	const char	*name;
 	int		 min;
-	int		 max;
+	int		 max;		/* -1: no limit */
 	int		(*build)(struct ctl *, int, char **, struct msg_out *);
+	int		(*wait)(struct ctl *, int64_t);
 };
 
 /* A submit option that becomes a field of the spec. */
@@ -42,7 +45,8 @@ static int	cmd_submit_duration(struct ctl *, struct msg_out *,
 		    const struct cmd_submit_specopt *, const char *);
 
 static const struct cmd_submit_kind cmd_submit_kinds[] = {
-	{ "sleep", 1, 1, cmd_submit_sleep },
+	{ "sleep", 1, 1, cmd_submit_sleep, NULL },
+	{ "exec", 0, -1, cmd_submit_exec_build, cmd_submit_exec_wait },
 };
 #define CMD_SUBMIT_NKINDS \
 	(sizeof cmd_submit_kinds / sizeof cmd_submit_kinds[0])
@@ -64,6 +68,7 @@ struct cmd_submit_state {
 	const char	*values[CMD_SUBMIT_NSPECOPTS];
 	int		 nvalues;
 	const char	*file;
+	const struct cmd_submit_kind *kind;	/* of the command line form */
 	int		 wait;
 	int		 group;
 	struct msg_spec	*specs;
@@ -92,7 +97,7 @@ cmd_submit_sleep(struct ctl *ctl, int argc, char **argv, struct msg_out *o)
 {
 	int64_t	 ms;
 
-	if (parse_duration(ctl, "sleep", argv[0], &ms) != 0)
+	if (parse_duration(ctl, "sleep", argv[1], &ms) != 0)
 		return (CTL_EXIT_USAGE);
 	msg_out_int(o, "ms", ms);
 	return (0);
@@ -235,10 +240,11 @@ cmd_submit_cli(struct ctl *ctl, struct cmd_submit_state *s, int argc,
 	if ((kind = cmd_submit_kind_find(argv[0])) == NULL)
 		return (ctl_usage_error(ctl, "'%s' has no command line form "
 		    "(use --file)", argv[0]));
-	if (argc - 1 < kind->min || argc - 1 > kind->max)
+	if (argc - 1 < kind->min || (kind->max != -1 && argc - 1 > kind->max))
 		return (ctl_usage_error(ctl, "wrong number of arguments for "
 		    "%s", kind->name));
-	text = cmd_submit_text(ctl, s, kind, argc - 1, argv + 1);
+	s->kind = kind;
+	text = cmd_submit_text(ctl, s, kind, argc, argv);
 	if (text == NULL)
 		return (CTL_EXIT_USAGE);
 	s->specs = xcalloc(1, sizeof *s->specs);
@@ -248,42 +254,6 @@ cmd_submit_cli(struct ctl *ctl, struct cmd_submit_state *s, int argc,
 	if (r != 0)
 		return (ctl_usage_error(ctl, "%s", err.message));
 	return (0);
-}
-
-/* Read all of a file, or standard input for "-". */
-static int
-cmd_submit_read(const char *path, char **buf, size_t *len)
-{
-	FILE	*f = stdin;
-	size_t	 n, alloc = CMD_SUBMIT_CHUNK;
-	int	 error;
-
-	if (strcmp(path, "-") != 0 && (f = fopen(path, "r")) == NULL) {
-		ctl_warnx("%s: %s", path, strerror(errno));
-		return (CTL_EXIT_USAGE);
-	}
-	*buf = xmalloc(alloc);
-	*len = 0;
-	while ((n = fread(*buf + *len, 1, alloc - *len - 1, f)) > 0) {
-		if ((*len += n) > CLIENT_MAX_SEND)
-			break;
-		if (alloc - *len - 1 == 0) {
-			alloc *= 2;
-			*buf = xreallocarray(*buf, alloc, 1);
-		}
-	}
-	(*buf)[*len] = '\0';
-	error = ferror(f);
-	if (f != stdin)
-		fclose(f);
-	if (error)
-		ctl_warnx("%s: read error", path);
-	else if (*len > CLIENT_MAX_SEND)
-		ctl_warnx("%s: larger than %d bytes", path, CLIENT_MAX_SEND);
-	else
-		return (0);
-	free(*buf);
-	return (CTL_EXIT_USAGE);
 }
 
 /* submit --file FILE: one spec object or an array of them, each checked. */
@@ -298,7 +268,7 @@ cmd_submit_file(struct ctl *ctl, struct cmd_submit_state *s, int nargs)
 	if (nargs != 0)
 		return (ctl_usage_error(ctl, "--file takes no job kind or "
 		    "arguments"));
-	if ((r = cmd_submit_read(s->file, &buf, &len)) != 0)
+	if ((r = parse_file(NULL, s->file, CLIENT_MAX_SEND, &buf, &len)) != 0)
 		return (r);
 	r = msg_specs_parse(buf, len, &s->specs, &s->nspecs, &array, &err);
 	free(buf);
@@ -310,9 +280,9 @@ cmd_submit_file(struct ctl *ctl, struct cmd_submit_state *s, int nargs)
 	return (0);
 }
 
-/* The ids of a submit reply, printed one a line unless --json. */
+/* The ids of a submit reply, printed one a line unless quiet; or JSON. */
 static void
-cmd_submit_ids(struct ctl *ctl, struct ctl_reply *rep, int batch,
+cmd_submit_ids(struct ctl *ctl, struct ctl_reply *rep, int batch, int quiet,
     int64_t **ids, size_t *n)
 {
 	size_t	 i, k = 0;
@@ -326,7 +296,7 @@ cmd_submit_ids(struct ctl *ctl, struct ctl_reply *rep, int batch,
 			k++;
 	}
 	*n = k;
-	if (request_json(ctl, rep))
+	if (request_json(ctl, rep) || quiet)
 		return;
 	for (i = 0; i < k; i++)
 		printf("%lld\n", (long long)(*ids)[i]);
@@ -353,16 +323,19 @@ cmd_submit_send(struct ctl *ctl, struct cmd_submit_state *s)
 	char			*req;
 	int64_t			*ids;
 	size_t			 n;
-	int			 r;
+	int			 r, own;
 
+	own = s->wait && s->kind != NULL && s->kind->wait != NULL;
 	req = client_submit_request(s->specs, s->nspecs, s->batch, s->group);
 	r = request_call(ctl, req, CLIENT_TIMEOUT_MS, &rep);
 	free(req);
 	if (r != 0)
 		return (r);
-	cmd_submit_ids(ctl, &rep, s->batch, &ids, &n);
+	cmd_submit_ids(ctl, &rep, s->batch, own, &ids, &n);
 	request_reply_free(&rep);
-	if (s->wait && n > 0)
+	if (own && n == 1)
+		r = s->kind->wait(ctl, ids[0]);
+	else if (s->wait && n > 0)
 		r = cmd_wait_for(ctl, ids, n, MSG_ALL_COMPLETED, -1,
 		    cmd_submit_wait_print);
 	free(ids);

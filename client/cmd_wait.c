@@ -181,27 +181,42 @@ cmd_wait_init(struct cmd_wait_state *w, int64_t *ids, size_t n, int rw,
 }
 
 /*
- * Wait for n jobs as return_when says, up to timeout_ms (-1: forever); print
- * the final reply with fn, or as JSON. The exit code: 1 if a job failed or
- * was cancelled, or the condition does not hold.
+ * Wait for n jobs as return_when says, up to timeout_ms (-1: forever). On
+ * 0 rep holds the final reply and *bad is set if a job failed or was
+ * cancelled, or the condition does not hold; else the exit code.
+ */
+int
+cmd_wait_final(struct ctl *ctl, int64_t *ids, size_t n, int rw,
+    int64_t timeout_ms, struct ctl_reply *rep, int *bad)
+{
+	struct cmd_wait_state	 w;
+	int			 r;
+
+	cmd_wait_init(&w, ids, n, rw, timeout_ms);
+	if ((r = cmd_wait_run(ctl, &w, rep)) == 0)
+		*bad = w.bad || !cmd_wait_held(&w);
+	free(w.pending);
+	return (r);
+}
+
+/*
+ * Wait as cmd_wait_final does; print the final reply with fn, or as JSON.
+ * The exit code: 1 if a job failed or was cancelled, or the condition does
+ * not hold.
  */
 int
 cmd_wait_for(struct ctl *ctl, int64_t *ids, size_t n, int rw,
     int64_t timeout_ms, cmd_wait_print_cb *fn)
 {
-	struct cmd_wait_state	 w;
 	struct ctl_reply	 rep;
-	int			 r;
+	int			 r, bad;
 
-	cmd_wait_init(&w, ids, n, rw, timeout_ms);
-	if ((r = cmd_wait_run(ctl, &w, &rep)) == 0) {
-		if (!request_json(ctl, &rep))
-			fn(rep.in, n);
-		request_reply_free(&rep);
-		r = w.bad || !cmd_wait_held(&w) ? CTL_EXIT_JOB : CTL_EXIT_OK;
-	}
-	free(w.pending);
-	return (r);
+	if ((r = cmd_wait_final(ctl, ids, n, rw, timeout_ms, &rep, &bad)) != 0)
+		return (r);
+	if (!request_json(ctl, &rep))
+		fn(rep.in, n);
+	request_reply_free(&rep);
+	return (bad ? CTL_EXIT_JOB : CTL_EXIT_OK);
 }
 
 /* The options of wait; rw and timeout_ms are set from them. */

@@ -1,9 +1,11 @@
 /*
- * Values on the command line: integers, job ids, durations, rates. A bad
- * one is a usage error, printed here; the caller returns CTL_EXIT_USAGE.
+ * Values on the command line: integers, job ids, durations, rates, files
+ * to read. A bad one is a usage error, printed here; the caller returns
+ * CTL_EXIT_USAGE.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,8 @@
 #include "duration.h"
 #include "msg.h"
 #include "xmalloc.h"
+
+#define PARSE_FILE_CHUNK	65536	/* first buffer of parse_file */
 
 /* An integer in [min, max], the whole string. */
 int
@@ -122,4 +126,60 @@ parse_ids(struct ctl *ctl, int argc, char **argv, int64_t **ids, size_t *n)
 	}
 	*n = parse_ids_unique(*ids, (size_t)argc);
 	return (0);
+}
+
+/* Read f to the end, up to max bytes and one more; NUL-terminated. */
+static int
+parse_file_read(FILE *f, size_t max, char **buf, size_t *len)
+{
+	size_t	 n, alloc = PARSE_FILE_CHUNK;
+
+	*buf = xmalloc(alloc);
+	*len = 0;
+	while ((n = fread(*buf + *len, 1, alloc - *len - 1, f)) > 0) {
+		if ((*len += n) > max)
+			break;
+		if (alloc - *len - 1 == 0) {
+			alloc *= 2;
+			*buf = xreallocarray(*buf, alloc, 1);
+		}
+	}
+	(*buf)[*len] = '\0';
+	return (ferror(f) ? -1 : 0);
+}
+
+/*
+ * Read all of a file, or standard input for "-", up to max bytes; what
+ * (the option, or NULL) starts the messages. The text ends with a NUL.
+ */
+int
+parse_file(const char *what, const char *path, size_t max, char **buf,
+    size_t *len)
+{
+	FILE	*f = stdin;
+	char	*name;
+	int	 r = CTL_EXIT_USAGE;
+
+	xasprintf(&name, "%s%s%s", what == NULL ? "" : what,
+	    what == NULL ? "" : ": ",
+	    strcmp(path, "-") == 0 ? "standard input" : path);
+	*buf = NULL;
+	if (strcmp(path, "-") != 0)
+		f = fopen(path, "r");
+	if (f == NULL)
+		ctl_warnx("%s: %s", name, strerror(errno));
+	else if (parse_file_read(f, max, buf, len) != 0)
+		ctl_warnx("%s: read error", name);
+	else if (*len > max)
+		ctl_warnx("%s: larger than %zu bytes", name, max);
+	else
+		r = 0;
+	if (f != NULL && f != stdin)
+		fclose(f);
+	if (r != 0) {
+		free(*buf);
+		*buf = NULL;
+	}
+	free(name);
+	return (r);
 }

@@ -119,6 +119,7 @@ struct msg_in;
 void	 msg_error_set(struct msg_error *, const char *, const char *, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
 void	 msg_error_append(struct msg_error *, const char *);
+int	 msg_utf8_valid(const unsigned char *, size_t);
 
 struct msg_in *msg_in_parse(const char *, size_t, struct msg_error *);
 void	 msg_in_free(struct msg_in *);
