@@ -43,7 +43,11 @@ struct kind {
 	void		(*start)(struct job *);
 	/* Stop a running job; the kind calls job_finish once stopped. */
 	void		(*cancel)(struct job *);
+	/* Whether a job of this kind could start now (NULL: always). */
+	int		(*can_start)(struct sched *);
 };
+
+#define KIND_MAX	8
 
 /* A job. Owned by the scheduler from submit on. */
 struct job {
@@ -51,6 +55,7 @@ struct job {
 	struct sched		*sched;
 	const struct kind	*kind;
 	struct queue		*queue;
+	int			 kidx;		/* index of kind in kind.c */
 	char			*args;
 	char			*name;
 	char			*key;
@@ -99,7 +104,7 @@ struct queue {
 	int			 paused;
 	int64_t			 nqueued;
 	int64_t			 nrunning;
-	struct job_ready	 ready;
+	struct job_ready	 ready[KIND_MAX];	/* by kind */
 	struct event		*rate_timer;
 	struct sched		*sched;
 	RB_ENTRY(queue)		 entry;
@@ -123,6 +128,7 @@ struct sched {
 	struct event		*pump;
 	int64_t			(*now)(void);	/* clock, ms; a test seam */
 	int64_t			 kill_grace_ms;	/* SIGTERM to SIGKILL */
+	struct pool		*pool;		/* cpu workers, or NULL */
 	sched_change_cb		*change_cb;
 	void			*change_arg;
 };
@@ -156,17 +162,21 @@ struct aiojobsd {
 	struct sched		*sched;
 	struct control		*control;
 	struct events		*events;
+	struct pool		*pool;
 
 	char			*rundir;
 	char			*url;
 	char			*events_url;
-	int			 use_rundir;	/* a URL lives in rundir */
 	int64_t			 limit;
 	int64_t			 pending_limit;
 	int64_t			 max_request_bytes;
 	int64_t			 max_hold_ms;
 	int64_t			 kill_grace_ms;
 	int64_t			 shutdown_timeout_ms;
+	int			 workers;
+	char			*plugin_dir;
+	int64_t			 worker_memory_limit;
+	int64_t			 worker_cpu_limit;
 	int			 verbose;
 
 	int64_t			 started_at;
@@ -203,6 +213,16 @@ struct exec_args {
 };
 
 typedef void	proc_exit_cb(pid_t, int, void *);
+
+/* What the worker pool is made of (pool.c). */
+struct pool_opts {
+	int		 workers;
+	const char	*rundir;	/* where the workers' sockets go */
+	const char	*plugin_dir;
+	const char	*exe;		/* the daemon's binary */
+	int64_t		 memory_limit;	/* bytes of address space, 0 = any */
+	int64_t		 cpu_limit;	/* CPU seconds, 0 = any */
+};
 
 /* op results */
 #define OP_DONE		0
@@ -250,8 +270,8 @@ int	 queue_cmp(struct queue *, struct queue *);
 RB_PROTOTYPE(queues, queue, entry, queue_cmp)
 void	 queue_push(struct queue *, struct job *);
 void	 queue_remove(struct queue *, struct job *);
-struct job *queue_head(struct queue *);
-int	 queue_can_start(struct queue *);
+struct job *queue_next(struct queue *);
+int	 queue_empty(struct queue *);
 void	 queue_take_token(struct queue *);
 void	 queue_set_rate(struct queue *, double);
 
@@ -273,6 +293,7 @@ int64_t	 sched_queued(struct sched *);
 /* proc.c */
 void	 proc_watch(pid_t, proc_exit_cb *, void *);
 void	 proc_reap(void);
+void	 proc_forget(pid_t);
 size_t	 proc_count(void);
 
 /* outbuf.c */
@@ -288,6 +309,22 @@ char	**exec_args_envp(struct exec_args *, char **);
 
 /* kind.c */
 const struct kind *kind_find(const char *);
+const struct kind *kind_at(int);
+int	 kind_count(void);
+int	 kind_index(const struct kind *);
+
+/* pool.c */
+struct pool *pool_create(struct event_base *, struct sched *,
+	    const struct pool_opts *);
+void	 pool_free(struct pool *);
+int	 pool_total(struct pool *);
+int	 pool_busy(struct pool *);
+int	 pool_has_idle(struct pool *);
+void	 pool_run(struct pool *, struct job *);
+void	 pool_cancel(struct job *);
+
+/* worker.c */
+int	 worker_main(int, char **);
 
 /* control.c */
 struct control *control_create(struct aiojobsd *, const char *, char **);

@@ -58,6 +58,7 @@ job_create(struct sched *s, const struct msg_spec *spec,
 	job = xcalloc(1, sizeof *job);
 	job->sched = s;
 	job->kind = kind;
+	job->kidx = kind_index(kind);
 	job->queue = q;
 	job->args = xstrdup(spec->args);
 	job->name = spec->name != NULL ? xstrdup(spec->name) : NULL;

@@ -3,10 +3,12 @@
 
 #include "aiojobsd.h"
 
+extern const struct kind kind_cpu;
 extern const struct kind kind_exec;
 extern const struct kind kind_sleep;
 
 static const struct kind *kinds[] = {
+	&kind_cpu,
 	&kind_exec,
 	&kind_sleep,
 };
@@ -21,4 +23,28 @@ kind_find(const char *name)
 			return (kinds[i]);
 	}
 	return (NULL);
+}
+
+int
+kind_count(void)
+{
+	return ((int)(sizeof kinds / sizeof kinds[0]));
+}
+
+const struct kind *
+kind_at(int i)
+{
+	return (kinds[i]);
+}
+
+int
+kind_index(const struct kind *kind)
+{
+	int	 i;
+
+	for (i = 0; i < kind_count(); i++) {
+		if (kinds[i] == kind)
+			return (i);
+	}
+	return (-1);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aiojobsd.h"
 #include "duration.h"
@@ -31,6 +32,15 @@ static const char usage_text[] =
 "                          with pending ids (default 30s)\n"
 "  --kill-grace DURATION   SIGTERM to SIGKILL grace for stopped children\n"
 "                          (default 5s)\n"
+"  --workers N             CPU worker processes (default: online cores)\n"
+"  --plugin-dir DIR        where PLUGIN.so files of cpu functions are\n"
+"                          (default " AIOJOBS_PLUGIN_DIR ")\n"
+"  --worker-memory-limit SIZE\n"
+"                          address space of each worker, e.g. 512M, 2G;\n"
+"                          0 = no limit (default 4G)\n"
+"  --worker-cpu-limit SECONDS\n"
+"                          CPU time of each worker process, 0 = no limit\n"
+"                          (default 0)\n"
 "  --shutdown-timeout DURATION\n"
 "                          how long SIGTERM lets running jobs finish\n"
 "                          (default 10s)\n"
@@ -43,7 +53,8 @@ static const char usage_text[] =
 
 enum {
 	OPT_URL = 256, OPT_EVENTS_URL, OPT_RUNDIR, OPT_LIMIT, OPT_PENDING,
-	OPT_MAXREQ, OPT_MAXHOLD, OPT_GRACE, OPT_SHUTDOWN, OPT_VERSION
+	OPT_MAXREQ, OPT_MAXHOLD, OPT_GRACE, OPT_SHUTDOWN, OPT_VERSION,
+	OPT_WORKERS, OPT_PLUGIN_DIR, OPT_WMEM, OPT_WCPU
 };
 
 static const struct option options[] = {
@@ -56,6 +67,10 @@ static const struct option options[] = {
 	{ "max-hold", required_argument, NULL, OPT_MAXHOLD },
 	{ "kill-grace", required_argument, NULL, OPT_GRACE },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
+	{ "worker-memory-limit", required_argument, NULL, OPT_WMEM },
+	{ "worker-cpu-limit", required_argument, NULL, OPT_WCPU },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -97,6 +112,27 @@ parse_duration(const char *s)
 	return (ms);
 }
 
+/* A size in bytes: 4096, 512K, 64M, 2G. */
+static int64_t
+parse_size(const char *s, const char *what)
+{
+	static const char	 units[] = "KMGT";
+	const char		*u;
+	char			*end;
+	long long		 v;
+	int64_t			 mult = 1;
+
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' && end[1] == '\0' &&
+	    (u = strchr(units, *end)) != NULL) {
+		mult <<= 10 * (u - units + 1);
+		end++;
+	}
+	if (*s == '\0' || *end != '\0' || v < 0 || v > INT64_MAX / mult)
+		usage_error(what, s);
+	return (v * mult);
+}
+
 static void
 parse_args(struct aiojobsd *aj, int argc, char **argv)
 {
@@ -135,6 +171,22 @@ parse_args(struct aiojobsd *aj, int argc, char **argv)
 		case OPT_SHUTDOWN:
 			aj->shutdown_timeout_ms = parse_duration(optarg);
 			break;
+		case OPT_WORKERS:
+			aj->workers = parse_count(optarg, 0, 1024,
+			    "--workers wants 0 to 1024, not");
+			break;
+		case OPT_PLUGIN_DIR:
+			free(aj->plugin_dir);
+			aj->plugin_dir = xstrdup(optarg);
+			break;
+		case OPT_WMEM:
+			aj->worker_memory_limit = parse_size(optarg,
+			    "--worker-memory-limit wants a size like 512M, not");
+			break;
+		case OPT_WCPU:
+			aj->worker_cpu_limit = parse_count(optarg, 0, INT32_MAX,
+			    "--worker-cpu-limit wants seconds, not");
+			break;
 		case 'v':
 			aj->verbose = LOG_LEVEL_DEBUG;
 			break;
@@ -162,23 +214,26 @@ resolve_endpoints(struct aiojobsd *aj)
 {
 	if (aj->rundir == NULL)
 		aj->rundir = endpoint_rundir();
-	if (aj->url == NULL) {
-		aj->use_rundir |= getenv("AIOJOBS_URL") == NULL;
+	if (aj->url == NULL)
 		aj->url = endpoint_control_url(aj->rundir);
-	}
-	if (aj->events_url == NULL) {
-		aj->use_rundir |= getenv("AIOJOBS_EVENTS_URL") == NULL;
+	if (aj->events_url == NULL)
 		aj->events_url = endpoint_events_url(aj->rundir);
-	}
 }
 
 int
 main(int argc, char **argv)
 {
 	struct aiojobsd	 aj;
+	long		 cores;
 	int		 rc;
 
+	if (argc > 1 && strcmp(argv[1], "--worker") == 0)
+		return (worker_main(argc - 1, argv + 1));
 	memset(&aj, 0, sizeof aj);
+	cores = sysconf(_SC_NPROCESSORS_ONLN);
+	aj.workers = cores > 0 ? (int)cores : 1;
+	aj.plugin_dir = xstrdup(AIOJOBS_PLUGIN_DIR);
+	aj.worker_memory_limit = (int64_t)4 << 30;
 	aj.limit = 100;
 	aj.pending_limit = 1000000;
 	aj.max_request_bytes = 1024 * 1024;
@@ -193,5 +248,6 @@ main(int argc, char **argv)
 	free(aj.rundir);
 	free(aj.url);
 	free(aj.events_url);
+	free(aj.plugin_dir);
 	return (rc);
 }

@@ -27,8 +27,8 @@ op_stats(struct aiojobsd *aj, struct creq *cr)
 	}
 	msg_out_close(o);
 	msg_out_object(o, "workers");
-	msg_out_int(o, "total", 0);
-	msg_out_int(o, "busy", 0);
+	msg_out_int(o, "total", pool_total(aj->pool));
+	msg_out_int(o, "busy", pool_busy(aj->pool));
 	msg_out_close(o);
 	msg_out_int(o, "uptime_ms", now_ms() - aj->started_at);
 	control_reply(cr, msg_out_finish(o, 0));

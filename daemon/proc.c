@@ -71,6 +71,19 @@ proc_reap(void)
 	}
 }
 
+/* Stop watching a child (its owner reaps it itself). */
+void
+proc_forget(pid_t pid)
+{
+	struct proc	 find, *p;
+
+	find.pid = pid;
+	if ((p = RB_FIND(procs, &procs, &find)) != NULL) {
+		RB_REMOVE(procs, &procs, p);
+		free(p);
+	}
+}
+
 /* How many children are being watched. */
 size_t
 proc_count(void)

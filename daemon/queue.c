@@ -1,7 +1,9 @@
 /*
- * A named queue: the jobs of one name that are ready to start, ordered by
- * priority then submission, with the queue's own running limit, pause
- * state and start rate (a token bucket, burst max(1, rate)).
+ * A named queue: the jobs of one name that are ready to start, one ordered
+ * set per kind (priority, then submission), so that jobs waiting for a
+ * free worker never hold up jobs of other kinds; with the queue's own
+ * running limit, pause state and start rate (a token bucket, burst
+ * max(1, rate)).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -32,11 +34,13 @@ struct queue *
 queue_create(struct sched *s, const char *name)
 {
 	struct queue	*q;
+	int		 i;
 
 	q = xcalloc(1, sizeof *q);
 	q->name = xstrdup(name);
 	q->sched = s;
-	RB_INIT(&q->ready);
+	for (i = 0; i < KIND_MAX; i++)
+		RB_INIT(&q->ready[i]);
 	q->rate_timer = evtimer_new(s->base, queue_rate_cb, q);
 	return (q);
 }
@@ -55,7 +59,7 @@ queue_free(struct queue *q)
 void
 queue_push(struct queue *q, struct job *job)
 {
-	RB_INSERT(job_ready, &q->ready, job);
+	RB_INSERT(job_ready, &q->ready[job->kidx], job);
 	job->ready = 1;
 }
 
@@ -64,14 +68,20 @@ queue_remove(struct queue *q, struct job *job)
 {
 	if (!job->ready)
 		return;
-	RB_REMOVE(job_ready, &q->ready, job);
+	RB_REMOVE(job_ready, &q->ready[job->kidx], job);
 	job->ready = 0;
 }
 
-struct job *
-queue_head(struct queue *q)
+int
+queue_empty(struct queue *q)
 {
-	return (RB_MIN(job_ready, &q->ready));
+	int	 i;
+
+	for (i = 0; i < kind_count(); i++) {
+		if (!RB_EMPTY(&q->ready[i]))
+			return (0);
+	}
+	return (1);
 }
 
 static double
@@ -91,20 +101,13 @@ queue_refill(struct queue *q)
 	q->refilled_at = now;
 }
 
-/*
- * Whether the queue may start its head job now. When only the rate stops
- * it, arm a timer for the moment the next token arrives.
- */
-int
-queue_can_start(struct queue *q)
+/* Whether the rate allows a start now; if not, wake up when it will. */
+static int
+queue_rate_allows(struct queue *q)
 {
 	struct timeval	 tv;
 	double		 ms;
 
-	if (q->paused || RB_EMPTY(&q->ready))
-		return (0);
-	if (q->limit != 0 && q->nrunning >= q->limit)
-		return (0);
 	if (q->rate == 0)
 		return (1);
 	queue_refill(q);
@@ -117,6 +120,33 @@ queue_can_start(struct queue *q)
 		evtimer_add(q->rate_timer, &tv);
 	}
 	return (0);
+}
+
+/*
+ * The job the queue would start now: its best ready job whose kind can
+ * start, if the queue is not paused, below its limit and within its rate.
+ */
+struct job *
+queue_next(struct queue *q)
+{
+	const struct kind	*kind;
+	struct job		*head, *best = NULL;
+	int			 i;
+
+	if (q->paused || (q->limit != 0 && q->nrunning >= q->limit))
+		return (NULL);
+	for (i = 0; i < kind_count(); i++) {
+		if ((head = RB_MIN(job_ready, &q->ready[i])) == NULL)
+			continue;
+		kind = kind_at(i);
+		if (kind->can_start != NULL && !kind->can_start(q->sched))
+			continue;
+		if (best == NULL || job_ready_cmp(head, best) < 0)
+			best = head;
+	}
+	if (best == NULL || !queue_rate_allows(q))
+		return (NULL);
+	return (best);
 }
 
 void

@@ -304,9 +304,8 @@ sched_next(struct sched *s)
 	struct job	*head, *best = NULL;
 
 	RB_FOREACH(q, queues, &s->queues) {
-		if (!queue_can_start(q))
+		if ((head = queue_next(q)) == NULL)
 			continue;
-		head = queue_head(q);
 		if (best == NULL || job_ready_cmp(head, best) < 0)
 			best = head;
 	}

@@ -157,14 +157,12 @@ server_raise_nofile(void)
 	}
 }
 
-/* Create the run directory (0700) when a default URL lives in it. */
+/* Create the run directory (0700): default endpoints and workers live there. */
 static int
 server_rundir(struct aiojobsd *aj, char **cause)
 {
 	struct stat	 sb;
 
-	if (!aj->use_rundir)
-		return (0);
 	if (mkdir(aj->rundir, 0700) == -1 && errno != EEXIST) {
 		xasprintf(cause, "mkdir %s: %s", aj->rundir, strerror(errno));
 		return (-1);
@@ -181,6 +179,24 @@ server_rundir(struct aiojobsd *aj, char **cause)
 	return (0);
 }
 
+static void
+server_pool(struct aiojobsd *aj)
+{
+	struct pool_opts	 o;
+
+	if (aj->workers == 0)
+		return;
+	memset(&o, 0, sizeof o);
+	o.workers = aj->workers;
+	o.rundir = aj->rundir;
+	o.plugin_dir = aj->plugin_dir;
+	o.exe = "/proc/self/exe";
+	o.memory_limit = aj->worker_memory_limit;
+	o.cpu_limit = aj->worker_cpu_limit;
+	aj->pool = pool_create(aj->base, aj->sched, &o);
+	aj->sched->pool = aj->pool;
+}
+
 static int
 server_open(struct aiojobsd *aj, char **cause)
 {
@@ -190,6 +206,7 @@ server_open(struct aiojobsd *aj, char **cause)
 		return (-1);
 	if ((aj->events = events_create(aj, aj->events_url, cause)) == NULL)
 		return (-1);
+	server_pool(aj);
 	return (0);
 }
 
@@ -202,6 +219,7 @@ server_close(struct aiojobsd *aj)
 	events_free(aj->events);
 	aj->events = NULL;
 	sched_free(aj->sched);
+	pool_free(aj->pool);
 	for (i = 0; i < sizeof aj->signals / sizeof aj->signals[0]; i++) {
 		if (aj->signals[i] != NULL)
 			event_free(aj->signals[i]);
@@ -240,8 +258,9 @@ server_run(struct aiojobsd *aj)
 		goto out;
 	}
 	log_info("aiojobsd %s listening on %s, events on %s (limit %lld, "
-	    "pending limit %lld)", AIOJOBS_VERSION, aj->url, aj->events_url,
-	    (long long)aj->limit, (long long)aj->pending_limit);
+	    "pending limit %lld, %d workers)", AIOJOBS_VERSION, aj->url,
+	    aj->events_url, (long long)aj->limit,
+	    (long long)aj->pending_limit, aj->workers);
 	event_base_dispatch(aj->base);
 	log_info("stopped");
 out:

@@ -21,8 +21,17 @@ def run(d, argv, timeout_s=30, **args):
     return d.wait_ids([jid], timeout_s=timeout_s)["done"][0]
 
 
+def is_worker(pid):
+    """A CPU worker of the pool (they are the daemon's children too)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return b"--worker" in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
 def children(pid):
-    """Processes whose parent is pid: (pid, state) from /proc."""
+    """Processes whose parent is pid, CPU workers aside: (pid, state)."""
     out = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -33,7 +42,7 @@ def children(pid):
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid:
+        if int(fields[1]) == pid and not is_worker(int(name)):
             out.append((int(name), fields[0]))
     return out
 

@@ -1,0 +1,77 @@
+/* sha256: {"data": string} or {"path": string} -> {"hex", "bytes"}. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "fns.h"
+
+static int
+sha256_file(EVP_MD_CTX *ctx, const char *path, double *bytes, char **error)
+{
+	char	 buf[65536];
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (fns_error(error, "sha256: %s: %s", path,
+		    strerror(errno)) - 1);
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		*bytes += (double)n;
+	}
+	if (n == -1) {
+		fns_error(error, "sha256: %s: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	close(fd);
+	return (0);
+}
+
+static cJSON *
+sha256_result(EVP_MD_CTX *ctx, double bytes)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	char		 hex[2 * EVP_MAX_MD_SIZE + 1];
+	unsigned int	 len, i;
+	cJSON		*out;
+
+	EVP_DigestFinal_ex(ctx, md, &len);
+	for (i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "hex", hex);
+	cJSON_AddNumberToObject(out, "bytes", bytes);
+	return (out);
+}
+
+cJSON *
+fn_sha256(const cJSON *input, char **error)
+{
+	const cJSON	*data, *path;
+	EVP_MD_CTX	*ctx;
+	cJSON		*out = NULL;
+	double		 bytes = 0;
+
+	data = cJSON_GetObjectItemCaseSensitive(input, "data");
+	path = cJSON_GetObjectItemCaseSensitive(input, "path");
+	if (cJSON_IsString(data) == cJSON_IsString(path)) {
+		fns_error(error, "sha256: input needs a string 'data' or a "
+		    "string 'path'");
+		return (NULL);
+	}
+	ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	if (cJSON_IsString(data)) {
+		bytes = (double)strlen(data->valuestring);
+		EVP_DigestUpdate(ctx, data->valuestring, strlen(data->valuestring));
+		out = sha256_result(ctx, bytes);
+	} else if (sha256_file(ctx, path->valuestring, &bytes, error) == 0)
+		out = sha256_result(ctx, bytes);
+	EVP_MD_CTX_free(ctx);
+	return (out);
+}

@@ -1,0 +1,68 @@
+/*
+ * The cpu kind: a function run in a worker process of the pool
+ * (ProcessPoolExecutor). args {"fn": name, "input": any JSON}; the result
+ * is the function's output. Jobs wait in the scheduler until a worker is
+ * idle; cancel and timeout kill the worker, which the pool replaces.
+ */
+#include <string.h>
+
+#include "aiojobsd.h"
+
+#define CPU_NAME_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+
+/* A built-in name, or "<plugin>.<fn>": nothing that could name a path. */
+static int
+cpu_fn_valid(const char *fn)
+{
+	size_t	 n = strspn(fn, CPU_NAME_CHARS);
+
+	if (n == 0 || n > 64)
+		return (0);
+	if (fn[n] == '\0')
+		return (1);
+	return (fn[n] == '.' && fn[n + 1] != '\0' &&
+	    strchr(fn + n + 1, '/') == NULL && strchr(fn + n + 1, '.') == NULL);
+}
+
+static int
+cpu_validate(const char *args, struct msg_error *err)
+{
+	struct msg_in	*in;
+	const char	*fn = NULL;
+	int		 r;
+
+	if ((in = msg_in_parse(args, strlen(args), err)) == NULL)
+		return (-1);
+	r = msg_in_string(in, "fn", &fn, err);
+	if (r == 1 && !cpu_fn_valid(fn)) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "cpu: bad function name "
+		    "'%.80s': a built-in name or PLUGIN.FN, letters, digits, "
+		    "'_' and '-' only", fn);
+		r = -1;
+	} else if (r != 1)
+		msg_error_set(err, MSG_E_BAD_REQUEST, "cpu: field 'fn' of "
+		    "'args' must be a string");
+	msg_in_free(in);
+	return (r == 1 ? 0 : -1);
+}
+
+static void
+cpu_start(struct job *job)
+{
+	pool_run(job->sched->pool, job);
+}
+
+static int
+cpu_can_start(struct sched *s)
+{
+	return (pool_has_idle(s->pool));
+}
+
+const struct kind kind_cpu = {
+	.name = "cpu",
+	.validate = cpu_validate,
+	.start = cpu_start,
+	.cancel = pool_cancel,
+	.can_start = cpu_can_start,
+};

@@ -1,0 +1,406 @@
+/*
+ * The worker pool (ProcessPoolExecutor): N worker processes, each spawned
+ * by fork+exec of `aiojobsd --worker` in its own process group and talking
+ * over its own PAIR socket in the run directory. The pool knows which
+ * worker runs which job: a crash fails exactly that job, cancel and timeout
+ * kill exactly that worker, and every dead worker is replaced (with a
+ * back-off when workers keep dying before they are ready).
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <nanomsg/nn.h>
+#include <nanomsg/pair.h>
+
+#include "aiojobsd.h"
+#include "endpoint.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define WORKER_DOWN	0	/* waiting to be (re)spawned */
+#define WORKER_STARTING	1	/* spawned, no hello yet */
+#define WORKER_IDLE	2
+#define WORKER_BUSY	3
+
+#define POOL_BACKOFF_MIN_MS	100
+#define POOL_BACKOFF_MAX_MS	30000
+
+struct worker {
+	struct pool	*pool;
+	int		 idx;
+	unsigned int	 gen;
+	int		 state;
+	pid_t		 pid;
+	int		 sock;
+	char		*url;
+	int		 pipefd;	/* our end; its EOF stops the worker */
+	struct event	*ev;
+	struct job	*job;
+};
+
+struct pool {
+	struct event_base	*base;
+	struct sched		*sched;
+	struct pool_opts	 opts;
+	struct worker		*workers;
+	int			 nbusy;
+	int			 nidle;
+	int			 fails;	/* workers that died before hello */
+	struct event		*respawn_timer;
+	int			 stopping;
+};
+
+static void	pool_spawn(struct worker *);
+
+/* Close a worker's socket, pipe and event; the process is gone or going. */
+static void
+pool_worker_close(struct worker *w)
+{
+	const char	*path;
+
+	if (w->ev != NULL)
+		event_free(w->ev);
+	w->ev = NULL;
+	if (w->sock != -1)
+		nn_close(w->sock);
+	w->sock = -1;
+	if (w->pipefd != -1)
+		close(w->pipefd);
+	w->pipefd = -1;
+	if (w->url != NULL && (path = endpoint_ipc_path(w->url)) != NULL)
+		unlink(path);
+	free(w->url);
+	w->url = NULL;
+}
+
+static void
+pool_describe(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+}
+
+/* Respawn the workers that are down, unless they keep dying at start. */
+static void
+pool_respawn_cb(int fd, short events, void *arg)
+{
+	struct pool	*p = arg;
+	int		 i;
+
+	for (i = 0; i < p->opts.workers && !p->stopping; i++) {
+		if (p->workers[i].state == WORKER_DOWN)
+			pool_spawn(&p->workers[i]);
+	}
+}
+
+static void
+pool_schedule_respawn(struct pool *p)
+{
+	struct timeval	 tv = { 0, 0 };
+	int64_t		 ms = 0;
+	int		 i;
+
+	if (p->stopping || evtimer_pending(p->respawn_timer, NULL))
+		return;
+	if (p->fails > 0) {
+		ms = POOL_BACKOFF_MIN_MS;
+		for (i = 1; i < p->fails && ms < POOL_BACKOFF_MAX_MS; i++)
+			ms *= 2;
+		if (ms > POOL_BACKOFF_MAX_MS)
+			ms = POOL_BACKOFF_MAX_MS;
+		log_warnx("workers keep dying before they are ready (%d in a "
+		    "row); next start in %lld ms", p->fails, (long long)ms);
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(p->respawn_timer, &tv);
+}
+
+/* A worker process ended: fail its job, if any, and replace it. */
+static void
+pool_exit_cb(pid_t pid, int status, void *arg)
+{
+	struct worker	*w = arg;
+	struct pool	*p = w->pool;
+	struct job	*job = w->job;
+	char		 how[96];
+
+	pool_describe(status, how, sizeof how);
+	if (w->state == WORKER_STARTING)
+		p->fails++;
+	else if (w->state == WORKER_IDLE)
+		p->nidle--;
+	else if (w->state == WORKER_BUSY)
+		p->nbusy--;
+	if (job == NULL && !p->stopping)
+		log_warnx("worker %d (pid %ld) %s", w->idx, (long)pid, how);
+	pool_worker_close(w);
+	w->state = WORKER_DOWN;
+	w->pid = -1;
+	w->job = NULL;
+	pool_schedule_respawn(p);
+	if (job != NULL) {
+		job->kdata = NULL;
+		job_finish(job, JOB_FAILED, NULL, "worker_crashed",
+		    "worker %d (pid %ld) %s", w->idx, (long)pid, how);
+	}
+}
+
+static void
+pool_idle(struct worker *w)
+{
+	w->state = WORKER_IDLE;
+	w->pool->nidle++;
+	sched_kick(w->pool->sched);
+}
+
+/* A reply: "O<output JSON>" or "E<code> <message>". */
+static void
+pool_reply(struct worker *w, const char *buf, size_t len)
+{
+	struct job	*job = w->job;
+	char		*text, *msg;
+
+	w->job = NULL;
+	w->pool->nbusy--;
+	pool_idle(w);
+	job->kdata = NULL;
+	text = xstrndup(buf + 1, len - 1);
+	if (buf[0] == 'O')
+		job_finish(job, JOB_SUCCEEDED, text, NULL, NULL);
+	else {
+		if ((msg = strchr(text, ' ')) != NULL)
+			*msg++ = '\0';
+		job_finish(job, JOB_FAILED, NULL, text, "%s",
+		    msg != NULL ? msg : text);
+	}
+	free(text);
+}
+
+static void
+pool_read_cb(int fd, short events, void *arg)
+{
+	struct worker	*w = arg;
+	char		*buf;
+	int		 n;
+
+	while (w->sock != -1 &&
+	    (n = nn_recv(w->sock, &buf, NN_MSG, NN_DONTWAIT)) >= 0) {
+		if (n > 0 && buf[0] == 'H' && w->state == WORKER_STARTING) {
+			w->pool->fails = 0;
+			log_debug("worker %d (pid %ld) ready", w->idx,
+			    (long)w->pid);
+			pool_idle(w);
+		} else if (n > 0 && (buf[0] == 'O' || buf[0] == 'E') &&
+		    w->state == WORKER_BUSY && w->job != NULL)
+			pool_reply(w, buf, (size_t)n);
+		else
+			log_warnx("worker %d: unexpected message", w->idx);
+		nn_freemsg(buf);
+	}
+}
+
+/* Bind the worker's PAIR socket at a fresh ipc path in the run directory. */
+static int
+pool_bind(struct worker *w)
+{
+	char	*cause = NULL;
+	size_t	 sz = sizeof(int);
+	int	 fd;
+
+	xasprintf(&w->url, "ipc://%s/worker.%d.%u.sock",
+	    w->pool->opts.rundir, w->idx, w->gen++);
+	if ((w->sock = nn_socket(AF_SP, NN_PAIR)) < 0 ||
+	    endpoint_check_bind(w->url, &cause) != 0 ||
+	    nn_bind(w->sock, w->url) < 0 ||
+	    endpoint_restrict(w->url, &cause) != 0 ||
+	    nn_getsockopt(w->sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &sz) < 0) {
+		log_warnx("worker %d: %s", w->idx, cause != NULL ? cause :
+		    nn_strerror(nn_errno()));
+		free(cause);
+		return (-1);
+	}
+	w->ev = event_new(w->pool->base, fd, EV_READ | EV_PERSIST,
+	    pool_read_cb, w);
+	event_add(w->ev, NULL);
+	return (0);
+}
+
+static int
+pool_exec(struct worker *w, int childfd)
+{
+	struct pool_opts		*o = &w->pool->opts;
+	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 attr;
+	sigset_t			 all, none;
+	char				 mem[32], cpu[32];
+	char				*argv[] = { "aiojobsd", "--worker", "--url",
+	    w->url, "--parent-fd", "3", "--plugin-dir", (char *)o->plugin_dir,
+	    "--memory-limit", mem, "--cpu-limit", cpu, NULL };
+	extern char			**environ;
+	int				 r;
+
+	snprintf(mem, sizeof mem, "%lld", (long long)o->memory_limit);
+	snprintf(cpu, sizeof cpu, "%lld", (long long)o->cpu_limit);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, childfd, 3);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_init(&attr);
+	/* its own group: a terminal's ^C is for the daemon, not the pool */
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	r = posix_spawn(&w->pid, o->exe, &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return (r);
+}
+
+static void
+pool_spawn(struct worker *w)
+{
+	int	 p[2], r;
+
+	if (pool_bind(w) != 0 || pipe2(p, O_CLOEXEC) == -1) {
+		pool_worker_close(w);
+		w->pool->fails++;
+		pool_schedule_respawn(w->pool);
+		return;
+	}
+	r = pool_exec(w, p[0]);
+	close(p[0]);
+	w->pipefd = p[1];
+	if (r != 0) {
+		log_warnx("worker %d: cannot run %s: %s", w->idx,
+		    w->pool->opts.exe, strerror(r));
+		pool_worker_close(w);
+		w->pool->fails++;
+		pool_schedule_respawn(w->pool);
+		return;
+	}
+	w->state = WORKER_STARTING;
+	proc_watch(w->pid, pool_exit_cb, w);
+}
+
+struct pool *
+pool_create(struct event_base *base, struct sched *s,
+    const struct pool_opts *opts)
+{
+	struct pool	*p;
+	int		 i;
+
+	p = xcalloc(1, sizeof *p);
+	p->base = base;
+	p->sched = s;
+	p->opts = *opts;
+	p->respawn_timer = evtimer_new(base, pool_respawn_cb, p);
+	p->workers = xcalloc((size_t)opts->workers, sizeof *p->workers);
+	for (i = 0; i < opts->workers; i++) {
+		p->workers[i].pool = p;
+		p->workers[i].idx = i;
+		p->workers[i].sock = p->workers[i].pipefd = -1;
+		p->workers[i].pid = -1;
+		pool_spawn(&p->workers[i]);
+	}
+	return (p);
+}
+
+/* Stop every worker and wait for it: the loop is over, blocking is fine. */
+void
+pool_free(struct pool *p)
+{
+	struct worker	*w;
+	int		 i, status;
+
+	if (p == NULL)
+		return;
+	p->stopping = 1;
+	for (i = 0; i < p->opts.workers; i++) {
+		w = &p->workers[i];
+		pool_worker_close(w);	/* the pipe's EOF stops an idle one */
+		if (w->pid > 0) {
+			kill(w->pid, SIGKILL);
+			proc_forget(w->pid);
+			while (waitpid(w->pid, &status, 0) == -1 &&
+			    errno == EINTR)
+				;
+		}
+	}
+	event_free(p->respawn_timer);
+	free(p->workers);
+	free(p);
+}
+
+int
+pool_total(struct pool *p)
+{
+	return (p == NULL ? 0 : p->opts.workers);
+}
+
+int
+pool_busy(struct pool *p)
+{
+	return (p == NULL ? 0 : p->nbusy);
+}
+
+int
+pool_has_idle(struct pool *p)
+{
+	return (p != NULL && p->nidle > 0);
+}
+
+/* Give a job to an idle worker (the scheduler checked there is one). */
+void
+pool_run(struct pool *p, struct job *job)
+{
+	struct worker	*w = NULL;
+	int		 i;
+
+	for (i = 0; i < p->opts.workers && w == NULL; i++) {
+		if (p->workers[i].state == WORKER_IDLE)
+			w = &p->workers[i];
+	}
+	if (w == NULL) {
+		job_finish(job, JOB_FAILED, NULL, "worker_crashed",
+		    "no worker is ready");
+		return;
+	}
+	w->state = WORKER_BUSY;
+	p->nidle--;
+	p->nbusy++;
+	w->job = job;
+	job->kdata = w;
+	if (nn_send(w->sock, job->args, strlen(job->args), NN_DONTWAIT) < 0) {
+		log_warnx("worker %d: send: %s", w->idx,
+		    nn_strerror(nn_errno()));
+		kill(w->pid, SIGKILL);	/* fails the job when reaped */
+	}
+}
+
+/* Cancel or timeout: kill the worker; its reaping ends the job. */
+void
+pool_cancel(struct job *job)
+{
+	struct worker	*w = job->kdata;
+
+	if (w != NULL && w->pid > 0 && kill(w->pid, SIGKILL) == -1)
+		log_warn("worker %d: kill %ld", w->idx, (long)w->pid);
+}
