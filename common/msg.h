@@ -108,6 +108,7 @@ struct msg_view {
 	const char	*result;	/* JSON text, NULL for null */
 	const char	*error_code;	/* NULL when no error */
 	const char	*error_message;
+	const char	*waiting_for;	/* why a queued job waits, or NULL */
 };
 
 #define MSG_VIEW_ARGS		0x1

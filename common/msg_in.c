@@ -355,6 +355,7 @@ msg_in_view(struct msg_in *in, struct msg_view *v)
 	v->submitted_at = msg_in_int_or(in, "submitted_at", -1);
 	v->started_at = msg_in_int_or(in, "started_at", -1);
 	v->finished_at = msg_in_int_or(in, "finished_at", -1);
+	v->waiting_for = msg_in_str_or_null(in, "waiting_for");
 	if ((e = msg_in_object(in, "error")) != NULL) {
 		v->error_code = msg_in_str_or_null(e, "code");
 		v->error_message = msg_in_str_or_null(e, "message");

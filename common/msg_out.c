@@ -175,6 +175,7 @@ msg_out_view_fields(struct msg_out *o, const struct msg_view *v, int flags)
 		msg_out_raw(o, "args", v->args);
 	if (flags & MSG_VIEW_RESULT)
 		msg_out_raw(o, "result", v->result);
+	msg_out_string(o, "waiting_for", v->waiting_for);
 	if (v->error_code == NULL)
 		msg_out_null(o, "error");
 	else {

@@ -33,6 +33,9 @@ struct event_base;
 struct job;
 struct sched;
 struct wait_link;
+struct job_dep;
+struct lock;
+struct group;
 
 /* A kind of job: one file each (kind_<name>.c), listed in kind.c. */
 struct kind {
@@ -66,6 +69,16 @@ struct job {
 	int64_t			 retries;
 	int64_t			 retry_backoff_ms;
 	int			 shield;
+	int64_t			*after;		/* dependencies, as submitted */
+	size_t			 nafter;
+	size_t			 deps_left;	/* not yet succeeded */
+	TAILQ_HEAD(, job_dep)	 dependents;	/* jobs waiting for this one */
+	char			*lock_name;
+	struct lock		*lock;		/* held or waited for */
+	int			 lock_waiting;
+	RB_ENTRY(job)		 lock_entry;
+	struct group		*group;
+	TAILQ_ENTRY(job)	 final_entry;	/* sched->finals */
 
 	int			 state;
 	int			 ready;		/* in its queue's ready set */
@@ -93,6 +106,7 @@ TAILQ_HEAD(jobq, job);
 RB_HEAD(job_ids, job);
 RB_HEAD(job_keys, job);
 RB_HEAD(job_ready, job);
+RB_HEAD(job_lockq, job);
 
 /* A named queue: its own limit, rate and pause state. */
 struct queue {
@@ -125,6 +139,9 @@ struct sched {
 	struct job_keys		 keys;
 	struct queues		 queues;
 	struct jobq		 running;
+	struct jobq		 finals;	/* final, consequences pending */
+	int			 resolving;
+	struct locks		*locks;
 	struct event		*pump;
 	int64_t			(*now)(void);	/* clock, ms; a test seam */
 	int64_t			 kill_grace_ms;	/* SIGTERM to SIGKILL */
@@ -279,14 +296,19 @@ void	 queue_set_rate(struct queue *, double);
 struct sched *sched_create(struct event_base *, int64_t, int64_t);
 void	 sched_free(struct sched *);
 void	 sched_set_change_cb(struct sched *, sched_change_cb *, void *);
-int	 sched_submit(struct sched *, struct msg_spec *, size_t, int64_t *,
-	    struct msg_error *);
+int	 sched_submit(struct sched *, struct msg_spec *, size_t, int,
+	    int64_t *, struct msg_error *);
 struct job *sched_find(struct sched *, int64_t);
 struct queue *sched_queue(struct sched *, const char *, int);
 void	 sched_cancel(struct job *, const char *);
 void	 sched_kick(struct sched *);
 void	 sched_job_finished(struct job *, int);
 void	 sched_drain(struct sched *);
+void	 sched_final(struct job *);
+void	 sched_maybe_ready(struct job *);
+void	 sched_fail_queued(struct job *, const char *, const char *, ...)
+	    __attribute__((__format__(__printf__, 3, 4)));
+const char *sched_waiting_for(struct job *);
 int	 sched_cancel_running(struct sched *, int, const char *);
 int64_t	 sched_queued(struct sched *);
 
@@ -306,6 +328,27 @@ void	 outbuf_free(struct outbuf *);
 int	 exec_args_parse(const char *, struct exec_args *, struct msg_error *);
 void	 exec_args_free(struct exec_args *);
 char	**exec_args_envp(struct exec_args *, char **);
+
+/* deps.c */
+int	 deps_check(struct sched *, struct msg_spec *, const char *,
+	    struct msg_error *);
+void	 deps_link(struct job *);
+void	 deps_resolve(struct job *);
+void	 deps_free(struct job *);
+
+/* lock.c */
+struct locks *locks_create(void);
+void	 locks_free(struct locks *);
+int	 lock_acquire(struct job *);
+void	 lock_release(struct job *);
+void	 lock_forget(struct job *);
+int	 job_lockq_cmp(struct job *, struct job *);
+RB_PROTOTYPE(job_lockq, job, lock_entry, job_lockq_cmp)
+
+/* group.c */
+void	 group_create(struct job **, size_t);
+void	 group_member_final(struct job *);
+void	 group_unref(struct job *);
 
 /* kind.c */
 const struct kind *kind_find(const char *);

@@ -72,6 +72,7 @@ job_create(struct sched *s, const struct msg_spec *spec,
 	job->shield = spec->shield;
 	job->state = JOB_QUEUED;
 	TAILQ_INIT(&job->waits);
+	TAILQ_INIT(&job->dependents);
 	job->submitted_at = s->now();
 	job->started_at = -1;
 	job->finished_at = -1;
@@ -92,6 +93,7 @@ job_free(struct job *job)
 	free(job->result);
 	free(job->error_code);
 	free(job->error_message);
+	free(job->lock_name);
 	free(job);
 }
 
@@ -139,6 +141,8 @@ job_set_state(struct job *job, int state)
 		job->finished_at = job->sched->now();
 	if (job->sched->change_cb != NULL)
 		job->sched->change_cb(job, old, job->sched->change_arg);
+	if (job_state_final(state))
+		sched_final(job);
 }
 
 void
@@ -184,6 +188,7 @@ job_view(struct job *job, struct msg_view *v)
 	v->result = job->result;
 	v->error_code = job->error_code;
 	v->error_message = job->error_message;
+	v->waiting_for = sched_waiting_for(job);
 }
 
 /*

@@ -36,13 +36,9 @@ op_submit(struct aiojobsd *aj, struct creq *cr)
 		    "of the fields 'job' and 'jobs'");
 		return (OP_DONE);
 	}
-	if (req->group) {
-		control_error(cr, MSG_E_BAD_REQUEST, "field 'group' (task "
-		    "groups) is not supported by this version yet");
-		return (OP_DONE);
-	}
 	ids = xcalloc(req->njobs, sizeof *ids);
-	if (sched_submit(aj->sched, req->jobs, req->njobs, ids, &err) != 0)
+	if (sched_submit(aj->sched, req->jobs, req->njobs, req->group, ids,
+	    &err) != 0)
 		control_error(cr, err.code, "%s", err.message);
 	else
 		op_submit_reply(cr, ids, req->njobs, which == MSG_F_JOBS);

@@ -4,6 +4,8 @@
  * which ready job starts next. Starts happen in a deferred event so that a
  * burst of submits or finishes is handled in one pass.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +34,8 @@ sched_create(struct event_base *base, int64_t limit, int64_t pending_limit)
 	RB_INIT(&s->keys);
 	RB_INIT(&s->queues);
 	TAILQ_INIT(&s->running);
+	TAILQ_INIT(&s->finals);
+	s->locks = locks_create();
 	s->pump = event_new(base, -1, 0, sched_pump_cb, s);
 	return (s);
 }
@@ -56,8 +60,11 @@ sched_free(struct sched *s)
 		RB_REMOVE(job_ids, &s->jobs, job);
 		if (job->timer != NULL)
 			event_free(job->timer);
+		deps_free(job);
+		group_unref(job);
 		job_free(job);
 	}
+	locks_free(s->locks);
 	RB_FOREACH_SAFE(q, queues, &s->queues, qnext) {
 		RB_REMOVE(queues, &s->queues, q);
 		queue_free(q);
@@ -141,17 +148,30 @@ sched_timer_del(struct job *job)
 	}
 }
 
+/*
+ * Put a queued job in its queue's ready set if nothing holds it back:
+ * dependencies, a lock, a delay or back-off that has not passed.
+ */
+void
+sched_maybe_ready(struct job *job)
+{
+	if (job->state != JOB_QUEUED || job->ready || job->deps_left > 0 ||
+	    job->lock_waiting || (job->timer != NULL &&
+	    evtimer_pending(job->timer, NULL)))
+		return;
+	queue_push(job->queue, job);
+	sched_kick(job->sched);
+}
+
 /* Make a queued job ready now, or after ms. */
 static void
 sched_ready_after(struct job *job, int64_t ms)
 {
 	job->not_before = job->sched->now() + ms;
-	if (ms > 0) {
+	if (ms > 0)
 		sched_timer_add(job, ms);
-		return;
-	}
-	queue_push(job->queue, job);
-	sched_kick(job->sched);
+	else
+		sched_maybe_ready(job);
 }
 
 /* Check one spec of a submit; the message names its place in a batch. */
@@ -167,16 +187,10 @@ sched_check_spec(struct sched *s, struct msg_spec *spec, const char *where,
 		return (-1);
 	}
 	if (kind->validate(spec->args, err) != 0) {
-		snprintf(err->message + strlen(err->message),
-		    sizeof err->message - strlen(err->message), "%s", where);
+		msg_error_append(err, where);
 		return (-1);
 	}
-	if (spec->nafter != 0 || spec->lock != NULL) {
-		msg_error_set(err, MSG_E_BAD_REQUEST, "fields 'after' and "
-		    "'lock' are not supported by this version yet%s", where);
-		return (-1);
-	}
-	return (0);
+	return (deps_check(s, spec, where, err));
 }
 
 /*
@@ -231,7 +245,17 @@ sched_add(struct sched *s, struct msg_spec *spec)
 	job->queue->nqueued++;
 	if (s->change_cb != NULL)
 		s->change_cb(job, -1, s->change_arg);
-	sched_ready_after(job, job->delay_ms);
+	if (spec->nafter > 0) {
+		job->after = xcalloc(spec->nafter, sizeof *job->after);
+		memcpy(job->after, spec->after, spec->nafter *
+		    sizeof *job->after);
+		job->nafter = spec->nafter;
+	}
+	if (spec->lock != NULL)
+		job->lock_name = xstrdup(spec->lock);
+	deps_link(job);
+	if (job->state == JOB_QUEUED)
+		sched_ready_after(job, job->delay_ms);
 	return (job);
 }
 
@@ -240,13 +264,14 @@ sched_add(struct sched *s, struct msg_spec *spec)
  * spec: a new job, or the earlier job of the same idempotency key.
  */
 int
-sched_submit(struct sched *s, struct msg_spec *specs, size_t n, int64_t *ids,
-    struct msg_error *err)
+sched_submit(struct sched *s, struct msg_spec *specs, size_t n, int group,
+    int64_t *ids, struct msg_error *err)
 {
-	char		 where[48];
-	int		*reuse;
-	size_t		 i, fresh = 0;
-	int		 r = -1;
+	struct job	**made;
+	char		  where[48];
+	int		 *reuse;
+	size_t		  i, fresh = 0, nmade = 0;
+	int		  r = -1;
 
 	reuse = xcalloc(n, sizeof *reuse);
 	for (i = 0; i < n; i++) {
@@ -269,12 +294,17 @@ sched_submit(struct sched *s, struct msg_spec *specs, size_t n, int64_t *ids,
 		    (long long)sched_queued(s), (long long)s->pending_limit);
 		goto out;
 	}
+	made = xcalloc(n, sizeof *made);
 	for (i = 0; i < n; i++) {
-		if (reuse[i] == 0)
-			ids[i] = sched_add(s, &specs[i])->id;
-		else if (reuse[i] == 2)
+		if (reuse[i] == 0) {
+			made[nmade] = sched_add(s, &specs[i]);
+			ids[i] = made[nmade++]->id;
+		} else if (reuse[i] == 2)
 			ids[i] = ids[ids[i]];
 	}
+	if (group && nmade > 0)
+		group_create(made, nmade);
+	free(made);
 	r = 0;
 out:
 	free(reuse);
@@ -286,7 +316,6 @@ sched_start(struct job *job)
 {
 	struct sched	*s = job->sched;
 
-	queue_remove(job->queue, job);
 	queue_take_token(job->queue);
 	job->attempts++;
 	TAILQ_INSERT_TAIL(&s->running, job, run_entry);
@@ -322,7 +351,9 @@ sched_pump_cb(int fd, short events, void *arg)
 	    s->counts[JOB_RUNNING] < s->limit)) {
 		if ((job = sched_next(s)) == NULL)
 			break;
-		sched_start(job);
+		queue_remove(job->queue, job);
+		if (lock_acquire(job))
+			sched_start(job);
 	}
 }
 
@@ -338,7 +369,7 @@ sched_timer_cb(int fd, short events, void *arg)
 		if ((left = job->not_before - job->sched->now()) > 0)
 			sched_timer_add(job, left);
 		else
-			sched_ready_after(job, 0);
+			sched_maybe_ready(job);
 		return;
 	}
 	if (job->state != JOB_RUNNING || job->stop != JOB_STOP_NONE)
@@ -359,6 +390,7 @@ sched_cancel(struct job *job, const char *reason)
 	if (job->state == JOB_QUEUED) {
 		sched_timer_del(job);
 		queue_remove(job->queue, job);
+		lock_forget(job);
 		job_set_error(job, "cancelled", "%s", reason);
 		job_set_state(job, JOB_CANCELLED);
 		return;
@@ -400,6 +432,7 @@ sched_job_finished(struct job *job, int state)
 
 	sched_timer_del(job);
 	TAILQ_REMOVE(&s->running, job, run_entry);
+	lock_release(job);
 	if (job->stop == JOB_STOP_CANCEL) {
 		state = JOB_CANCELLED;
 		job_set_error(job, "cancelled", "%s", job->stop_reason);
@@ -414,6 +447,68 @@ sched_job_finished(struct job *job, int state)
 	else
 		job_set_state(job, state);
 	sched_kick(s);
+}
+
+/* Fail a queued job without running it (a dependency failed). */
+void
+sched_fail_queued(struct job *job, const char *code, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	sched_timer_del(job);
+	queue_remove(job->queue, job);
+	lock_forget(job);
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
+	va_end(ap);
+	job_set_error(job, code, "%s", msg != NULL ? msg : code);
+	free(msg);
+	job_set_state(job, JOB_FAILED);
+}
+
+/*
+ * A job became final: settle what depends on it (dependents, its task
+ * group). Settling can make more jobs final; they are queued and settled
+ * in this loop, never by recursion, however long a chain is.
+ */
+void
+sched_final(struct job *job)
+{
+	struct sched	*s = job->sched;
+
+	TAILQ_INSERT_TAIL(&s->finals, job, final_entry);
+	if (s->resolving)
+		return;
+	s->resolving = 1;
+	while ((job = TAILQ_FIRST(&s->finals)) != NULL) {
+		TAILQ_REMOVE(&s->finals, job, final_entry);
+		deps_resolve(job);
+		group_member_final(job);
+	}
+	s->resolving = 0;
+}
+
+/* Why a queued job has not started, for people (status). */
+const char *
+sched_waiting_for(struct job *job)
+{
+	const struct kind	*kind = job->kind;
+
+	if (job->state != JOB_QUEUED)
+		return (NULL);
+	if (job->deps_left > 0)
+		return ("dependency");
+	if (job->lock_waiting)
+		return ("lock");
+	if (job->timer != NULL && evtimer_pending(job->timer, NULL))
+		return (job->attempts > 0 ? "retry" : "delay");
+	if (job->queue->paused)
+		return ("paused");
+	if (kind->can_start != NULL && !kind->can_start(job->sched))
+		return ("worker");
+	return ("slot");
 }
 
 /* Start nothing new from now on. */

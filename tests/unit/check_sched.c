@@ -4,6 +4,7 @@
  * timeout, retries, keys, the pending limit and rates.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -81,7 +82,7 @@ submit(const char *json, struct msg_error *err)
 	if (err == NULL)
 		err = &e;
 	ck_assert_int_eq(msg_spec_parse(json, &spec, err), 0);
-	r = sched_submit(s, &spec, 1, &id, err);
+	r = sched_submit(s, &spec, 1, 0, &id, err);
 	msg_spec_clear(&spec);
 	return (r == 0 ? id : -1);
 }
@@ -344,11 +345,11 @@ START_TEST(test_batch_all_or_nothing)
 	msg_spec_parse("{\"kind\":\"sleep\",\"args\":{\"ms\":1}}", &specs[1],
 	    &err);
 	msg_spec_parse("{\"kind\":\"nope\"}", &specs[2], &err);
-	ck_assert_int_eq(sched_submit(s, specs, 3, ids, &err), -1);
+	ck_assert_int_eq(sched_submit(s, specs, 3, 0, ids, &err), -1);
 	ck_assert_str_eq(err.code, "unknown_kind");
 	ck_assert_ptr_nonnull(strstr(err.message, "jobs[2]"));
 	ck_assert_ptr_null(RB_MIN(job_ids, &s->jobs));
-	ck_assert_int_eq(sched_submit(s, specs, 2, ids, &err), 0);
+	ck_assert_int_eq(sched_submit(s, specs, 2, 0, ids, &err), 0);
 	ck_assert_int_eq(ids[1], ids[0] + 1);
 	msg_spec_clear(&specs[0]);
 	msg_spec_clear(&specs[1]);
@@ -414,6 +415,147 @@ START_TEST(test_drain_and_cancel_running)
 }
 END_TEST
 
+/* Submit specs as one batch (group or not); ids in ids. */
+static void
+submit_batch(const char **json, size_t n, int group, int64_t *ids)
+{
+	struct msg_spec		 specs[8];
+	struct msg_error	 err;
+	size_t			 i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(msg_spec_parse(json[i], &specs[i], &err), 0);
+	ck_assert_int_eq(sched_submit(s, specs, n, group, ids, &err), 0);
+	for (i = 0; i < n; i++)
+		msg_spec_clear(&specs[i]);
+}
+
+START_TEST(test_after_success)
+{
+	char	 spec[128];
+	int64_t	 a, b;
+
+	a = submit("{\"kind\":\"sleep\",\"args\":{\"ms\":30}}", NULL);
+	snprintf(spec, sizeof spec, "{\"kind\":\"sleep\",\"after\":[%lld],"
+	    "\"args\":{\"ms\":1}}", (long long)a);
+	b = submit(spec, NULL);
+	run_pass();
+	ck_assert_int_eq(state_of(b), JOB_QUEUED);
+	ck_assert_str_eq(sched_waiting_for(sched_find(s, b)), "dependency");
+	run_until_finished(2);
+	ck_assert_int_eq(state_of(b), JOB_SUCCEEDED);
+	ck_assert_int_eq(rec.starts[1], b);
+	ck_assert_int_ge(sched_find(s, b)->started_at,
+	    sched_find(s, a)->finished_at);
+}
+END_TEST
+
+START_TEST(test_after_chain_fails)
+{
+	char		 spec[128];
+	struct job	*c;
+	int64_t		 a, b, cid;
+
+	a = submit("{\"kind\":\"sleep\",\"timeout_ms\":10,\"args\":"
+	    "{\"ms\":5000}}", NULL);
+	snprintf(spec, sizeof spec, "{\"kind\":\"sleep\",\"after\":[%lld],"
+	    "\"args\":{\"ms\":1}}", (long long)a);
+	b = submit(spec, NULL);
+	snprintf(spec, sizeof spec, "{\"kind\":\"sleep\",\"after\":[%lld],"
+	    "\"args\":{\"ms\":1}}", (long long)b);
+	cid = submit(spec, NULL);
+	run_until_finished(3);
+	ck_assert_int_eq(state_of(a), JOB_FAILED);
+	ck_assert_int_eq(state_of(b), JOB_FAILED);
+	c = sched_find(s, cid);
+	ck_assert_int_eq(c->state, JOB_FAILED);
+	ck_assert_str_eq(c->error_code, "dependency_failed");
+	ck_assert_int_eq(c->attempts, 0);
+	ck_assert_int_eq(rec.nstarts, 1);
+	/* after a job already failed: fails at submit */
+	snprintf(spec, sizeof spec, "{\"kind\":\"sleep\",\"after\":[%lld],"
+	    "\"args\":{\"ms\":1}}", (long long)a);
+	ck_assert_int_eq(state_of(submit(spec, NULL)), JOB_FAILED);
+}
+END_TEST
+
+START_TEST(test_after_unknown)
+{
+	struct msg_error	 err;
+
+	ck_assert_int_eq(submit("{\"kind\":\"sleep\",\"after\":[42],"
+	    "\"args\":{\"ms\":1}}", &err), -1);
+	ck_assert_str_eq(err.code, "not_found");
+}
+END_TEST
+
+START_TEST(test_lock_one_at_a_time)
+{
+	int	 i;
+
+	for (i = 0; i < 4; i++)
+		submit("{\"kind\":\"sleep\",\"lock\":\"L\",\"queue\":"
+		    "\"q\",\"args\":{\"ms\":10}}", NULL);
+	submit("{\"kind\":\"sleep\",\"args\":{\"ms\":10}}", NULL);
+	run_pass();
+	ck_assert_int_eq(s->counts[JOB_RUNNING], 2);
+	run_until_finished(5);
+	ck_assert_int_eq(rec.max_running, 2);
+	ck_assert_int_eq(s->counts[JOB_SUCCEEDED], 5);
+}
+END_TEST
+
+START_TEST(test_lock_released_by_cancel)
+{
+	int64_t	 a, b;
+
+	a = submit("{\"kind\":\"sleep\",\"lock\":\"L\",\"args\":"
+	    "{\"ms\":5000}}", NULL);
+	b = submit("{\"kind\":\"sleep\",\"lock\":\"L\",\"args\":"
+	    "{\"ms\":1}}", NULL);
+	run_pass();
+	ck_assert_int_eq(state_of(b), JOB_QUEUED);
+	ck_assert_str_eq(sched_waiting_for(sched_find(s, b)), "lock");
+	sched_cancel(sched_find(s, a), "by test");
+	run_until_finished(2);
+	ck_assert_int_eq(state_of(b), JOB_SUCCEEDED);
+}
+END_TEST
+
+START_TEST(test_group_failure_cancels)
+{
+	const char	*json[3] = {
+		"{\"kind\":\"sleep\",\"args\":{\"ms\":5000}}",
+		"{\"kind\":\"sleep\",\"timeout_ms\":10,\"args\":{\"ms\":5000}}",
+		"{\"kind\":\"sleep\",\"delay_ms\":5000,\"args\":{\"ms\":1}}",
+	};
+	int64_t		 ids[3];
+
+	submit_batch(json, 3, 1, ids);
+	run_until_finished(3);
+	ck_assert_int_eq(state_of(ids[0]), JOB_CANCELLED);
+	ck_assert_int_eq(state_of(ids[1]), JOB_FAILED);
+	ck_assert_int_eq(state_of(ids[2]), JOB_CANCELLED);
+	ck_assert_ptr_nonnull(strstr(sched_find(s, ids[0])->error_message,
+	    "2"));
+}
+END_TEST
+
+START_TEST(test_batch_without_group)
+{
+	const char	*json[2] = {
+		"{\"kind\":\"sleep\",\"args\":{\"ms\":30}}",
+		"{\"kind\":\"sleep\",\"timeout_ms\":5,\"args\":{\"ms\":5000}}",
+	};
+	int64_t		 ids[2];
+
+	submit_batch(json, 2, 0, ids);
+	run_until_finished(2);
+	ck_assert_int_eq(state_of(ids[0]), JOB_SUCCEEDED);
+	ck_assert_int_eq(state_of(ids[1]), JOB_FAILED);
+}
+END_TEST
+
 static Suite *
 sched_suite(void)
 {
@@ -439,6 +581,13 @@ sched_suite(void)
 	tcase_add_test(tc, test_keys);
 	tcase_add_test(tc, test_rate);
 	tcase_add_test(tc, test_drain_and_cancel_running);
+	tcase_add_test(tc, test_after_success);
+	tcase_add_test(tc, test_after_chain_fails);
+	tcase_add_test(tc, test_after_unknown);
+	tcase_add_test(tc, test_lock_one_at_a_time);
+	tcase_add_test(tc, test_lock_released_by_cancel);
+	tcase_add_test(tc, test_group_failure_cancels);
+	tcase_add_test(tc, test_batch_without_group);
 	suite_add_tcase(suite, tc);
 	return (suite);
 }

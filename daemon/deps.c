@@ -1,0 +1,101 @@
+/*
+ * Dependencies (`after`): a job starts only when every listed job has
+ * succeeded; when one fails or is cancelled, the job fails with
+ * dependency_failed without running, and so on down the chain. Ids must
+ * exist at submit, so no cycle can form. Each unresolved edge is a link in
+ * the dependency's list of dependents.
+ */
+#include <stdlib.h>
+
+#include "aiojobsd.h"
+#include "xmalloc.h"
+
+struct job_dep {
+	struct job		*job;	/* the dependent */
+	TAILQ_ENTRY(job_dep)	 entry;
+};
+
+/* Every id of a spec's `after` must name a job. */
+int
+deps_check(struct sched *s, struct msg_spec *spec, const char *where,
+    struct msg_error *err)
+{
+	size_t	 i;
+
+	for (i = 0; i < spec->nafter; i++) {
+		if (sched_find(s, spec->after[i]) == NULL) {
+			msg_error_set(err, MSG_E_NOT_FOUND, "field 'after': no "
+			    "job with id %lld%s", (long long)spec->after[i],
+			    where);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * Link a new job to its unfinished dependencies; a dependency that already
+ * failed or was cancelled fails the job at once.
+ */
+void
+deps_link(struct job *job)
+{
+	struct job	*dep;
+	struct job_dep	*d;
+	size_t		 i;
+
+	for (i = 0; i < job->nafter; i++) {
+		dep = sched_find(job->sched, job->after[i]);
+		if (dep->state == JOB_SUCCEEDED)
+			continue;
+		if (job_state_final(dep->state)) {
+			sched_fail_queued(job, "dependency_failed",
+			    "dependency %lld %s", (long long)dep->id,
+			    dep->state == JOB_FAILED ? "failed" :
+			    "was cancelled");
+			return;
+		}
+		d = xcalloc(1, sizeof *d);
+		d->job = job;
+		TAILQ_INSERT_TAIL(&dep->dependents, d, entry);
+		job->deps_left++;
+	}
+}
+
+/* A job became final: release or fail the jobs that wait for it. */
+void
+deps_resolve(struct job *dep)
+{
+	struct job_dep	*d;
+	struct job	*job;
+
+	while ((d = TAILQ_FIRST(&dep->dependents)) != NULL) {
+		TAILQ_REMOVE(&dep->dependents, d, entry);
+		job = d->job;
+		free(d);
+		if (job->state != JOB_QUEUED)
+			continue;	/* cancelled meanwhile */
+		if (dep->state != JOB_SUCCEEDED) {
+			sched_fail_queued(job, "dependency_failed",
+			    "dependency %lld %s", (long long)dep->id,
+			    dep->state == JOB_FAILED ? "failed" :
+			    "was cancelled");
+			continue;
+		}
+		if (--job->deps_left == 0)
+			sched_maybe_ready(job);
+	}
+}
+
+/* Drop the links of a job that is freed. */
+void
+deps_free(struct job *job)
+{
+	struct job_dep	*d;
+
+	while ((d = TAILQ_FIRST(&job->dependents)) != NULL) {
+		TAILQ_REMOVE(&job->dependents, d, entry);
+		free(d);
+	}
+	free(job->after);
+}

@@ -1,0 +1,132 @@
+/*
+ * Locks (asyncio.Lock across jobs): at most one running job holds a given
+ * lock name, across all queues. A job that would start while its lock is
+ * held waits in the lock's own queue (priority, then submission order) and
+ * goes back to its queue's ready set when the lock is released, which
+ * happens on every kind of end.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aiojobsd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct lock {
+	char			*name;
+	struct job		*holder;
+	struct job_lockq	 waiters;
+	RB_ENTRY(lock)		 entry;
+};
+RB_HEAD(locks, lock);
+
+int	lock_cmp(struct lock *, struct lock *);
+RB_PROTOTYPE(locks, lock, entry, lock_cmp)
+RB_GENERATE(locks, lock, entry, lock_cmp)
+RB_GENERATE(job_lockq, job, lock_entry, job_lockq_cmp)
+
+int
+lock_cmp(struct lock *a, struct lock *b)
+{
+	return (strcmp(a->name, b->name));
+}
+
+int
+job_lockq_cmp(struct job *a, struct job *b)
+{
+	return (job_ready_cmp(a, b));
+}
+
+struct locks *
+locks_create(void)
+{
+	struct locks	*l;
+
+	l = xcalloc(1, sizeof *l);
+	RB_INIT(l);
+	return (l);
+}
+
+void
+locks_free(struct locks *l)
+{
+	struct lock	*lk, *next;
+
+	if (l == NULL)
+		return;
+	RB_FOREACH_SAFE(lk, locks, l, next) {
+		RB_REMOVE(locks, l, lk);
+		free(lk->name);
+		free(lk);
+	}
+	free(l);
+}
+
+static struct lock *
+lock_get(struct locks *l, const char *name)
+{
+	struct lock	 find, *lk;
+
+	find.name = (char *)name;
+	if ((lk = RB_FIND(locks, l, &find)) != NULL)
+		return (lk);
+	lk = xcalloc(1, sizeof *lk);
+	lk->name = xstrdup(name);
+	RB_INIT(&lk->waiters);
+	RB_INSERT(locks, l, lk);
+	return (lk);
+}
+
+/*
+ * Take the job's lock before it starts: 1 if it may start (no lock, or
+ * the lock was free), 0 if it now waits for the lock.
+ */
+int
+lock_acquire(struct job *job)
+{
+	struct lock	*lk;
+
+	if (job->lock_name == NULL)
+		return (1);
+	lk = lock_get(job->sched->locks, job->lock_name);
+	job->lock = lk;
+	if (lk->holder == NULL || lk->holder == job) {
+		lk->holder = job;
+		return (1);
+	}
+	RB_INSERT(job_lockq, &lk->waiters, job);
+	job->lock_waiting = 1;
+	log_debug("job %lld: waits for lock %s (held by job %lld)",
+	    (long long)job->id, lk->name, (long long)lk->holder->id);
+	return (0);
+}
+
+/* The holder stopped running: the best waiter goes back to its queue. */
+void
+lock_release(struct job *job)
+{
+	struct lock	*lk = job->lock;
+	struct job	*next;
+
+	if (lk == NULL || lk->holder != job)
+		return;
+	lk->holder = NULL;
+	job->lock = NULL;
+	if ((next = RB_MIN(job_lockq, &lk->waiters)) == NULL)
+		return;
+	RB_REMOVE(job_lockq, &lk->waiters, next);
+	next->lock_waiting = 0;
+	sched_maybe_ready(next);
+}
+
+/* A waiting job leaves the lock's queue (cancelled or failed). */
+void
+lock_forget(struct job *job)
+{
+	if (job->lock_waiting) {
+		RB_REMOVE(job_lockq, &job->lock->waiters, job);
+		job->lock_waiting = 0;
+		job->lock = NULL;
+	}
+	lock_release(job);
+}
