@@ -146,6 +146,7 @@ struct sched {
 	int64_t			(*now)(void);	/* clock, ms; a test seam */
 	int64_t			 kill_grace_ms;	/* SIGTERM to SIGKILL */
 	struct pool		*pool;		/* cpu workers, or NULL */
+	struct http_env		*http;		/* http jobs, or NULL */
 	sched_change_cb		*change_cb;
 	void			*change_arg;
 };
@@ -194,6 +195,9 @@ struct aiojobsd {
 	char			*plugin_dir;
 	int64_t			 worker_memory_limit;
 	int64_t			 worker_cpu_limit;
+	char			*tls_ca_file;
+	int			 tls_verify;
+	int64_t			 http_connect_timeout_ms;
 	int			 verbose;
 
 	int64_t			 started_at;
@@ -227,6 +231,30 @@ struct exec_args {
 	size_t		  stdin_len;
 	int		  has_stdin;
 	int64_t		  max_output;
+};
+
+/* Decoded args of an http job (http_args.c). */
+struct http_args {
+	char		 *url;
+	int		  method;	/* enum evhttp_cmd_type */
+	const char	 *method_name;
+	char		**headers;	/* name, value, name, value... */
+	size_t		  nheaders;
+	char		 *body;
+	int64_t		  max_body;
+	int64_t		  follow_redirects;
+	int		  fail_on_status;
+};
+
+/* What http jobs share: resolver, TLS, settings (kind_http.c). */
+struct http_env {
+	struct evdns_base	*dns;
+	void			*tls;		/* SSL_CTX, made on first use */
+	char			*tls_ca_file;
+	int			 tls_verify;
+	int64_t			 connect_timeout_ms;
+	int			 max_conns;	/* open connections at most */
+	int			 nconns;
 };
 
 typedef void	proc_exit_cb(pid_t, int, void *);
@@ -349,6 +377,17 @@ RB_PROTOTYPE(job_lockq, job, lock_entry, job_lockq_cmp)
 void	 group_create(struct job **, size_t);
 void	 group_member_final(struct job *);
 void	 group_unref(struct job *);
+
+/* http_args.c */
+int	 http_args_parse(const char *, struct http_args *, struct msg_error *);
+int	 http_args_url(const char *, struct msg_error *);
+void	 http_args_free(struct http_args *);
+
+/* http_env.c */
+struct http_env *http_env_create(struct event_base *, const char *, int,
+	    int64_t, char **);
+void	 http_env_free(struct http_env *);
+void	*http_env_ssl(struct http_env *, const char *, char **);
 
 /* kind.c */
 const struct kind *kind_find(const char *);

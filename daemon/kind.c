@@ -5,11 +5,13 @@
 
 extern const struct kind kind_cpu;
 extern const struct kind kind_exec;
+extern const struct kind kind_http;
 extern const struct kind kind_sleep;
 
 static const struct kind *kinds[] = {
 	&kind_cpu,
 	&kind_exec,
+	&kind_http,
 	&kind_sleep,
 };
 

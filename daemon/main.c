@@ -41,6 +41,13 @@ static const char usage_text[] =
 "  --worker-cpu-limit SECONDS\n"
 "                          CPU time of each worker process, 0 = no limit\n"
 "                          (default 0)\n"
+"  --tls-ca-file FILE      trust these CA certificates for https jobs\n"
+"                          (default: the system trust store)\n"
+"  --no-tls-verify         do not verify https peers (testing only)\n"
+"  --http-connect-timeout DURATION\n"
+"                          connect and inactivity timeout of http jobs\n"
+"                          (default 30s; the job's timeout_ms bounds the\n"
+"                          whole request)\n"
 "  --shutdown-timeout DURATION\n"
 "                          how long SIGTERM lets running jobs finish\n"
 "                          (default 10s)\n"
@@ -54,7 +61,8 @@ static const char usage_text[] =
 enum {
 	OPT_URL = 256, OPT_EVENTS_URL, OPT_RUNDIR, OPT_LIMIT, OPT_PENDING,
 	OPT_MAXREQ, OPT_MAXHOLD, OPT_GRACE, OPT_SHUTDOWN, OPT_VERSION,
-	OPT_WORKERS, OPT_PLUGIN_DIR, OPT_WMEM, OPT_WCPU
+	OPT_WORKERS, OPT_PLUGIN_DIR, OPT_WMEM, OPT_WCPU, OPT_CAFILE,
+	OPT_NOVERIFY, OPT_HTTP_TIMEOUT
 };
 
 static const struct option options[] = {
@@ -71,6 +79,9 @@ static const struct option options[] = {
 	{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
 	{ "worker-memory-limit", required_argument, NULL, OPT_WMEM },
 	{ "worker-cpu-limit", required_argument, NULL, OPT_WCPU },
+	{ "tls-ca-file", required_argument, NULL, OPT_CAFILE },
+	{ "no-tls-verify", no_argument, NULL, OPT_NOVERIFY },
+	{ "http-connect-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -183,6 +194,16 @@ parse_args(struct aiojobsd *aj, int argc, char **argv)
 			aj->worker_memory_limit = parse_size(optarg,
 			    "--worker-memory-limit wants a size like 512M, not");
 			break;
+		case OPT_CAFILE:
+			free(aj->tls_ca_file);
+			aj->tls_ca_file = xstrdup(optarg);
+			break;
+		case OPT_NOVERIFY:
+			aj->tls_verify = 0;
+			break;
+		case OPT_HTTP_TIMEOUT:
+			aj->http_connect_timeout_ms = parse_duration(optarg);
+			break;
 		case OPT_WCPU:
 			aj->worker_cpu_limit = parse_count(optarg, 0, INT32_MAX,
 			    "--worker-cpu-limit wants seconds, not");
@@ -234,6 +255,8 @@ main(int argc, char **argv)
 	aj.workers = cores > 0 ? (int)cores : 1;
 	aj.plugin_dir = xstrdup(AIOJOBS_PLUGIN_DIR);
 	aj.worker_memory_limit = (int64_t)4 << 30;
+	aj.tls_verify = 1;
+	aj.http_connect_timeout_ms = 30000;
 	aj.limit = 100;
 	aj.pending_limit = 1000000;
 	aj.max_request_bytes = 1024 * 1024;
@@ -249,5 +272,6 @@ main(int argc, char **argv)
 	free(aj.url);
 	free(aj.events_url);
 	free(aj.plugin_dir);
+	free(aj.tls_ca_file);
 	return (rc);
 }

@@ -202,6 +202,10 @@ server_open(struct aiojobsd *aj, char **cause)
 {
 	if (server_rundir(aj, cause) != 0)
 		return (-1);
+	aj->sched->http = http_env_create(aj->base, aj->tls_ca_file,
+	    aj->tls_verify, aj->http_connect_timeout_ms, cause);
+	if (aj->sched->http == NULL)
+		return (-1);
 	if ((aj->control = control_create(aj, aj->url, cause)) == NULL)
 		return (-1);
 	if ((aj->events = events_create(aj, aj->events_url, cause)) == NULL)
@@ -218,6 +222,7 @@ server_close(struct aiojobsd *aj)
 	control_free(aj->control);
 	events_free(aj->events);
 	aj->events = NULL;
+	http_env_free(aj->sched->http);
 	sched_free(aj->sched);
 	pool_free(aj->pool);
 	for (i = 0; i < sizeof aj->signals / sizeof aj->signals[0]; i++) {

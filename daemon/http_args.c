@@ -1,0 +1,173 @@
+/* The arguments of an http job (PROTOCOL 3.3), checked and decoded. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/http.h>
+
+#include "aiojobsd.h"
+#include "xmalloc.h"
+
+#define HTTP_MAX_BODY_DEFAULT	(1024 * 1024)
+
+static const struct {
+	const char		*name;
+	enum evhttp_cmd_type	 cmd;
+} http_methods[] = {
+	{ "GET", EVHTTP_REQ_GET }, { "POST", EVHTTP_REQ_POST },
+	{ "HEAD", EVHTTP_REQ_HEAD }, { "PUT", EVHTTP_REQ_PUT },
+	{ "DELETE", EVHTTP_REQ_DELETE }, { "OPTIONS", EVHTTP_REQ_OPTIONS },
+	{ "PATCH", EVHTTP_REQ_PATCH }, { "TRACE", EVHTTP_REQ_TRACE },
+};
+
+static int
+http_args_fail(struct msg_error *err, const char *what)
+{
+	msg_error_set(err, MSG_E_BAD_REQUEST, "http: %s", what);
+	return (-1);
+}
+
+/* http:// or https:// with a host; the scheme decides the default port. */
+int
+http_args_url(const char *url, struct msg_error *err)
+{
+	struct evhttp_uri	*uri;
+	const char		*scheme, *host;
+	int			 ok;
+
+	if ((uri = evhttp_uri_parse(url)) == NULL)
+		return (http_args_fail(err, "field 'url' of 'args' is not a "
+		    "valid URL"));
+	scheme = evhttp_uri_get_scheme(uri);
+	host = evhttp_uri_get_host(uri);
+	ok = scheme != NULL && (strcasecmp(scheme, "http") == 0 ||
+	    strcasecmp(scheme, "https") == 0) && host != NULL && *host != '\0';
+	evhttp_uri_free(uri);
+	if (!ok)
+		return (http_args_fail(err, "field 'url' of 'args' must be an "
+		    "http:// or https:// URL with a host"));
+	return (0);
+}
+
+static int
+http_args_method(struct msg_in *in, struct http_args *ha,
+    struct msg_error *err)
+{
+	const char	*m = "GET";
+	size_t		 i;
+
+	if (msg_in_string(in, "method", &m, err) == -1)
+		return (http_args_fail(err, "field 'method' of 'args' must be "
+		    "a string"));
+	for (i = 0; i < sizeof http_methods / sizeof http_methods[0]; i++) {
+		if (strcasecmp(m, http_methods[i].name) == 0) {
+			ha->method = http_methods[i].cmd;
+			ha->method_name = http_methods[i].name;
+			return (0);
+		}
+	}
+	return (http_args_fail(err, "field 'method' of 'args': unknown "
+	    "method"));
+}
+
+/* Request headers: strings without CR or LF (no header injection). */
+static int
+http_args_headers(struct msg_in *in, struct http_args *ha,
+    struct msg_error *err)
+{
+	struct msg_in	*h, *e;
+	const char	*k, *v;
+	size_t		 n = 0;
+
+	if (!msg_in_has(in, "headers"))
+		return (0);
+	if ((h = msg_in_object(in, "headers")) == NULL)
+		return (http_args_fail(err, "field 'headers' of 'args' must be "
+		    "an object of strings"));
+	for (e = msg_in_first(h); e != NULL; e = msg_in_next(e))
+		n++;
+	ha->headers = xcalloc(2 * n + 1, sizeof *ha->headers);
+	for (e = msg_in_first(h); e != NULL; e = msg_in_next(e)) {
+		k = msg_in_key(e);
+		if ((v = msg_in_value_string(e)) == NULL)
+			return (http_args_fail(err, "values of 'headers' must "
+			    "be strings"));
+		if (*k == '\0' || strpbrk(k, "\r\n: ") != NULL ||
+		    strpbrk(v, "\r\n") != NULL)
+			return (http_args_fail(err, "a header name or value "
+			    "holds a line break, a colon or a space"));
+		ha->headers[ha->nheaders * 2] = xstrdup(k);
+		ha->headers[ha->nheaders * 2 + 1] = xstrdup(v);
+		ha->nheaders++;
+	}
+	return (0);
+}
+
+static int
+http_args_rest(struct msg_in *in, struct http_args *ha,
+    struct msg_error *err)
+{
+	const char	*s;
+	int		 r;
+
+	if ((r = msg_in_string(in, "body", &s, err)) == -1)
+		return (http_args_fail(err, "field 'body' of 'args' must be a "
+		    "string"));
+	if (r == 1)
+		ha->body = xstrdup(s);
+	ha->max_body = HTTP_MAX_BODY_DEFAULT;
+	if (msg_in_int(in, "max_body", &ha->max_body, err) == -1 ||
+	    ha->max_body < 0)
+		return (http_args_fail(err, "field 'max_body' of 'args' must "
+		    "be an integer >= 0"));
+	if (msg_in_int(in, "follow_redirects", &ha->follow_redirects,
+	    err) == -1 || ha->follow_redirects < 0 ||
+	    ha->follow_redirects > 100)
+		return (http_args_fail(err, "field 'follow_redirects' of "
+		    "'args' must be an integer from 0 to 100"));
+	ha->fail_on_status = 1;
+	if (msg_in_bool(in, "fail_on_status", &ha->fail_on_status, err) == -1)
+		return (http_args_fail(err, "field 'fail_on_status' of 'args' "
+		    "must be true or false"));
+	return (0);
+}
+
+/* Decode http args; on error err names the field. */
+int
+http_args_parse(const char *json, struct http_args *ha,
+    struct msg_error *err)
+{
+	struct msg_in	*in;
+	const char	*url;
+	int		 r = -1;
+
+	memset(ha, 0, sizeof *ha);
+	if ((in = msg_in_parse(json, strlen(json), err)) == NULL)
+		return (-1);
+	if (msg_in_string(in, "url", &url, err) != 1)
+		http_args_fail(err, "field 'url' of 'args' must be a string");
+	else if (http_args_url(url, err) == 0) {
+		ha->url = xstrdup(url);
+		if (http_args_method(in, ha, err) == 0 &&
+		    http_args_headers(in, ha, err) == 0 &&
+		    http_args_rest(in, ha, err) == 0)
+			r = 0;
+	}
+	msg_in_free(in);
+	if (r != 0)
+		http_args_free(ha);
+	return (r);
+}
+
+void
+http_args_free(struct http_args *ha)
+{
+	size_t	 i;
+
+	for (i = 0; i < 2 * ha->nheaders; i++)
+		free(ha->headers[i]);
+	free(ha->headers);
+	free(ha->url);
+	free(ha->body);
+	memset(ha, 0, sizeof *ha);
+}
