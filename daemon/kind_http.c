@@ -51,6 +51,7 @@ struct http_state {
 	int				 tls_done;
 	char				 tls_reason[160];
 	int				 cancelling;
+	int				 ended;	/* job finished, lookup pending */
 };
 
 static int	http_ssl_idx = -1;
@@ -121,7 +122,17 @@ http_result(struct http_state *st, struct evhttp_request *req)
 	return (msg_out_finish(o, 0));
 }
 
-/* Free the job's state and finish it; result may be NULL. */
+static void
+http_free(struct http_state *st)
+{
+	outbuf_free(&st->body);
+	http_args_free(&st->args);
+	free(st->url);
+	free(st->host);
+	free(st);
+}
+
+/* Finish the job and free its state (or leave that to the lookup). */
 static void
 http_end(struct http_state *st, int state, const char *result,
     const char *code, const char *fmt, ...)
@@ -142,12 +153,13 @@ http_end(struct http_state *st, int state, const char *result,
 		va_end(ap);
 	}
 	st->env->nconns--;
-	outbuf_free(&st->body);
-	http_args_free(&st->args);
-	free(st->url);
-	free(st->host);
-	free(st);
 	job->kdata = NULL;
+	st->job = NULL;
+	/* a cancelled lookup may still call back: free st from there */
+	if (st->dnsreq != NULL)
+		st->ended = 1;
+	else
+		http_free(st);
 	if (code == NULL)
 		job_finish(job, state, result, NULL, NULL);
 	else
@@ -488,6 +500,10 @@ http_dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 	const void		*addr;
 
 	st->dnsreq = NULL;
+	if (st->ended) {
+		http_free(st);	/* the job ended while the lookup ran */
+		return;
+	}
 	if (result == EVUTIL_EAI_CANCEL)
 		return;		/* http_cancel ends the job */
 	if (result != 0 || res == NULL) {
@@ -568,10 +584,8 @@ http_cancel(struct job *job)
 	struct evdns_getaddrinfo_request *dnsreq = st->dnsreq;
 
 	st->cancelling = 1;
-	if (dnsreq != NULL) {
-		st->dnsreq = NULL;
-		evdns_getaddrinfo_cancel(dnsreq);
-	}
+	if (dnsreq != NULL)
+		evdns_getaddrinfo_cancel(dnsreq);	/* calls back, maybe later */
 	/* libevent runs only the error callback of a cancelled request */
 	if (st->req != NULL)
 		evhttp_cancel_request(st->req);
