@@ -5,6 +5,7 @@
 #ifndef AIOJOBSD_H
 #define AIOJOBSD_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -294,6 +295,8 @@ void	 job_free(struct job *);
 const char *job_state_name(int);
 int	 job_state_final(int);
 void	 job_set_state(struct job *, int);
+void	 job_vset_error(struct job *, const char *, const char *, va_list)
+	    __attribute__((__format__(__printf__, 3, 0)));
 void	 job_set_error(struct job *, const char *, const char *, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
 void	 job_set_result(struct job *, const char *);

@@ -145,20 +145,28 @@ job_set_state(struct job *job, int state)
 		sched_final(job);
 }
 
+/* Set (code NULL: clear) the job's error; the message defaults to code. */
 void
-job_set_error(struct job *job, const char *code, const char *fmt, ...)
+job_vset_error(struct job *job, const char *code, const char *fmt,
+    va_list ap)
 {
-	va_list	 ap;
-
 	free(job->error_code);
 	free(job->error_message);
 	job->error_code = job->error_message = NULL;
 	if (code == NULL)
 		return;
 	job->error_code = xstrdup(code);
+	if (fmt == NULL || vasprintf(&job->error_message, fmt, ap) == -1)
+		job->error_message = xstrdup(code);
+}
+
+void
+job_set_error(struct job *job, const char *code, const char *fmt, ...)
+{
+	va_list	 ap;
+
 	va_start(ap, fmt);
-	if (vasprintf(&job->error_message, fmt, ap) == -1)
-		job->error_message = NULL;
+	job_vset_error(job, code, fmt, ap);
 	va_end(ap);
 }
 
@@ -200,18 +208,11 @@ job_finish(struct job *job, int state, const char *result, const char *code,
     const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*msg = NULL;
 
 	job_set_result(job, result);
-	if (code != NULL) {
-		va_start(ap, fmt);
-		if (vasprintf(&msg, fmt, ap) == -1)
-			msg = NULL;
-		va_end(ap);
-		job_set_error(job, code, "%s", msg != NULL ? msg : code);
-		free(msg);
-	} else
-		job_set_error(job, NULL, NULL);
+	va_start(ap, fmt);
+	job_vset_error(job, code, fmt, ap);
+	va_end(ap);
 	sched_job_finished(job, state);
 }
 

@@ -454,17 +454,13 @@ void
 sched_fail_queued(struct job *job, const char *code, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*msg;
 
 	sched_timer_del(job);
 	queue_remove(job->queue, job);
 	lock_forget(job);
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) == -1)
-		msg = NULL;
+	job_vset_error(job, code, fmt, ap);
 	va_end(ap);
-	job_set_error(job, code, "%s", msg != NULL ? msg : code);
-	free(msg);
 	job_set_state(job, JOB_FAILED);
 }
 
