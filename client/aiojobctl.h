@@ -96,9 +96,15 @@ int	 cmd_cancel(struct ctl *, int, char **);
 /* cmd_submit.c */
 int	 cmd_submit(struct ctl *, int, char **);
 
+/* cmd_submit_cpu.c */
+int	 cmd_submit_cpu_build(struct ctl *, int, char **, struct msg_out *);
+
 /* cmd_submit_exec.c */
 int	 cmd_submit_exec_build(struct ctl *, int, char **, struct msg_out *);
 int	 cmd_submit_exec_wait(struct ctl *, int64_t);
+
+/* cmd_submit_http.c */
+int	 cmd_submit_http_build(struct ctl *, int, char **, struct msg_out *);
 
 /* cmd_logs.c */
 #define CMD_LOGS_STDOUT		0x1

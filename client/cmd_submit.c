@@ -2,7 +2,7 @@
  * submit: a job from the command line (a kind with a command line form and
  * the spec options), or the specs of a JSON file; print the ids and, with
  * --wait, wait for the jobs as cmd_wait.c does, or as the kind says (exec
- * behaves like the command: cmd_submit_exec.c).
+ * behaves like the command: cmd_submit_exec.c). cpu: cmd_submit_cpu.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +47,8 @@ static int	cmd_submit_duration(struct ctl *, struct msg_out *,
 static const struct cmd_submit_kind cmd_submit_kinds[] = {
 	{ "sleep", 1, 1, cmd_submit_sleep, NULL },
 	{ "exec", 0, -1, cmd_submit_exec_build, cmd_submit_exec_wait },
+	{ "cpu", 0, -1, cmd_submit_cpu_build, NULL },
+	{ "http", 0, -1, cmd_submit_http_build, NULL },
 };
 #define CMD_SUBMIT_NKINDS \
 	(sizeof cmd_submit_kinds / sizeof cmd_submit_kinds[0])

@@ -49,6 +49,8 @@ struct kind {
 	void		(*cancel)(struct job *);
 	/* Whether a job of this kind could start now (NULL: always). */
 	int		(*can_start)(struct sched *);
+	/* Whether this daemon can run the kind at all (NULL: yes). */
+	int		(*usable)(struct sched *, struct msg_error *);
 };
 
 #define KIND_MAX	8

@@ -59,10 +59,21 @@ cpu_can_start(struct sched *s)
 	return (pool_has_idle(s->pool));
 }
 
+static int
+cpu_usable(struct sched *s, struct msg_error *err)
+{
+	if (s->pool != NULL)
+		return (1);
+	msg_error_set(err, MSG_E_BAD_REQUEST, "cpu jobs need worker "
+	    "processes; this daemon runs with --workers 0");
+	return (0);
+}
+
 const struct kind kind_cpu = {
 	.name = "cpu",
 	.validate = cpu_validate,
 	.start = cpu_start,
 	.cancel = pool_cancel,
 	.can_start = cpu_can_start,
+	.usable = cpu_usable,
 };

@@ -30,6 +30,7 @@
 #define WORKER_STARTING	1	/* spawned, no hello yet */
 #define WORKER_IDLE	2
 #define WORKER_BUSY	3
+#define WORKER_RETIRING	4	/* said its last reply; exit expected */
 
 #define POOL_BACKOFF_MIN_MS	100
 #define POOL_BACKOFF_MAX_MS	30000
@@ -145,7 +146,7 @@ pool_exit_cb(pid_t pid, int status, void *arg)
 		p->nidle--;
 	else if (w->state == WORKER_BUSY)
 		p->nbusy--;
-	if (job == NULL && !p->stopping)
+	if (job == NULL && !p->stopping && w->state != WORKER_RETIRING)
 		log_warnx("worker %d (pid %ld) %s", w->idx, (long)pid, how);
 	pool_worker_close(w);
 	w->state = WORKER_DOWN;
@@ -167,7 +168,10 @@ pool_idle(struct worker *w)
 	sched_kick(w->pool->sched);
 }
 
-/* A reply: "O<output JSON>" or "E<code> <message>". */
+/*
+ * A reply: "O<output JSON>" or "E<code> <message>"; in lower case when
+ * the worker retires after it (too much memory left in use).
+ */
 static void
 pool_reply(struct worker *w, const char *buf, size_t len)
 {
@@ -176,10 +180,16 @@ pool_reply(struct worker *w, const char *buf, size_t len)
 
 	w->job = NULL;
 	w->pool->nbusy--;
-	pool_idle(w);
+	if (buf[0] == 'o' || buf[0] == 'e') {
+		w->state = WORKER_RETIRING;
+		log_info("worker %d (pid %ld) holds too much memory; replacing "
+		    "it", w->idx, (long)w->pid);
+		kill(w->pid, SIGKILL);
+	} else
+		pool_idle(w);
 	job->kdata = NULL;
 	text = xstrndup(buf + 1, len - 1);
-	if (buf[0] == 'O')
+	if (buf[0] == 'O' || buf[0] == 'o')
 		job_finish(job, JOB_SUCCEEDED, text, NULL, NULL);
 	else {
 		if ((msg = strchr(text, ' ')) != NULL)
@@ -204,7 +214,7 @@ pool_read_cb(int fd, short events, void *arg)
 			log_debug("worker %d (pid %ld) ready", w->idx,
 			    (long)w->pid);
 			pool_idle(w);
-		} else if (n > 0 && (buf[0] == 'O' || buf[0] == 'E') &&
+		} else if (n > 0 && strchr("OEoe", buf[0]) != NULL &&
 		    w->state == WORKER_BUSY && w->job != NULL)
 			pool_reply(w, buf, (size_t)n);
 		else

@@ -186,7 +186,8 @@ sched_check_spec(struct sched *s, struct msg_spec *spec, const char *where,
 		    spec->kind, where);
 		return (-1);
 	}
-	if (kind->validate(spec->args, err) != 0) {
+	if ((kind->usable != NULL && !kind->usable(s, err)) ||
+	    kind->validate(spec->args, err) != 0) {
 		msg_error_append(err, where);
 		return (-1);
 	}

@@ -6,6 +6,7 @@
  * "E<code> <message>". It exits when the pipe inherited as fd 3 reaches EOF
  * (the dispatcher is gone). Functions may crash: the dispatcher notices.
  */
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include <errno.h>
@@ -31,11 +32,35 @@ struct worker_opts {
 	long long	 cpu_limit;
 };
 
+/* Whether a call left this worker holding over half its memory limit. */
+static int
+worker_bloated(const struct worker_opts *o)
+{
+	long	 pages = 0, rss = 0;
+	FILE	*f;
+
+	if (o->memory_limit <= 0 || (f = fopen("/proc/self/statm", "r")) == NULL)
+		return (0);
+	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+		rss = 0;
+	fclose(f);
+	return ((long long)rss * sysconf(_SC_PAGESIZE) > o->memory_limit / 2);
+}
+
+/*
+ * Send a reply. A worker that a call left bloated says so with the reply
+ * ('o' or 'e' instead of 'O' or 'E'); the dispatcher, once it has the
+ * reply, replaces it (exiting here could lose the reply: no linger).
+ */
 static void
-worker_reply(int sock, char kind, const char *a, const char *b)
+worker_reply(int sock, const struct worker_opts *o, char kind, const char *a,
+    const char *b)
 {
 	char	*msg;
 	int	 n;
+
+	if (o != NULL && kind != 'H' && worker_bloated(o))
+		kind = (char)(kind - 'A' + 'a');
 
 	n = asprintf(&msg, "%c%s%s%s", kind, a, b != NULL ? " " : "",
 	    b != NULL ? b : "");
@@ -55,7 +80,7 @@ worker_call(int sock, const struct worker_opts *o, const char *buf,
 
 	if ((args = cJSON_ParseWithLength(buf, len)) == NULL ||
 	    !cJSON_IsString(fn = cJSON_GetObjectItemCaseSensitive(args, "fn"))) {
-		worker_reply(sock, 'E', "fn_error", "bad arguments");
+		worker_reply(sock, o, 'E', "fn_error", "bad arguments");
 		cJSON_Delete(args);
 		return;
 	}
@@ -63,21 +88,21 @@ worker_call(int sock, const struct worker_opts *o, const char *buf,
 		input = cJSON_AddNullToObject(args, "input");
 	if ((f = fns_builtin(fn->valuestring)) == NULL &&
 	    (f = fns_plugin(o->plugin_dir, fn->valuestring, &error)) == NULL) {
-		worker_reply(sock, 'E', "unknown_fn", error != NULL ? error :
+		worker_reply(sock, o, 'E', "unknown_fn", error != NULL ? error :
 		    fn->valuestring);
 		goto out;
 	}
 	if ((out = f(input, &error)) == NULL) {
-		worker_reply(sock, 'E', "fn_error", error != NULL ? error :
+		worker_reply(sock, o, 'E', "fn_error", error != NULL ? error :
 		    "the function failed without a message");
 		goto out;
 	}
 	text = cJSON_PrintUnformatted(out);
 	cJSON_Delete(out);
 	if (text == NULL)
-		worker_reply(sock, 'E', "fn_error", "out of memory");
+		worker_reply(sock, o, 'E', "fn_error", "out of memory");
 	else
-		worker_reply(sock, 'O', text, NULL);
+		worker_reply(sock, o, 'O', text, NULL);
 	cJSON_free(text);
 out:
 	free(error);
@@ -93,11 +118,26 @@ worker_limits(const struct worker_opts *o)
 		rl.rlim_cur = rl.rlim_max = (rlim_t)o->memory_limit;
 		setrlimit(RLIMIT_AS, &rl);
 	}
-	if (o->cpu_limit > 0) {
-		rl.rlim_cur = rl.rlim_max = (rlim_t)o->cpu_limit;
-		setrlimit(RLIMIT_CPU, &rl);
-	}
 }
+
+/*
+ * RLIMIT_CPU counts the whole process: give each call its own budget by
+ * moving the soft limit (SIGXCPU) to what is used now plus the limit.
+ */
+static void
+worker_cpu_budget(const struct worker_opts *o)
+{
+	struct rusage	 ru;
+	struct rlimit	 rl;
+
+	if (o->cpu_limit <= 0 || getrusage(RUSAGE_SELF, &ru) == -1)
+		return;
+	getrlimit(RLIMIT_CPU, &rl);
+	rl.rlim_cur = (rlim_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	    o->cpu_limit + 1);
+	setrlimit(RLIMIT_CPU, &rl);
+}
+
 
 static void
 worker_loop(int sock, const struct worker_opts *o)
@@ -117,6 +157,7 @@ worker_loop(int sock, const struct worker_opts *o)
 		if (pfd[1].revents != 0)
 			_exit(0);	/* the dispatcher is gone */
 		while ((n = nn_recv(sock, &buf, NN_MSG, NN_DONTWAIT)) >= 0) {
+			worker_cpu_budget(o);
 			worker_call(sock, o, buf, (size_t)n);
 			nn_freemsg(buf);
 		}
@@ -166,6 +207,10 @@ worker_main(int argc, char **argv)
 		return (2);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* a busy worker never reads fd 3: die with the dispatcher anyway */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		return (0);
 	worker_limits(&o);
 	if ((sock = nn_socket(AF_SP, NN_PAIR)) < 0 ||
 	    nn_connect(sock, o.url) < 0) {
@@ -178,7 +223,7 @@ worker_main(int argc, char **argv)
 	nn_setsockopt(sock, NN_SOL_SOCKET, NN_SNDTIMEO, &sndtimeo,
 	    sizeof sndtimeo);
 	snprintf(hello, sizeof hello, "%ld", (long)getpid());
-	worker_reply(sock, 'H', hello, NULL);
+	worker_reply(sock, NULL, 'H', hello, NULL);
 	worker_loop(sock, &o);
 	return (0);
 }

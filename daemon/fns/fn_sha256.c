@@ -64,8 +64,12 @@ fn_sha256(const cJSON *input, char **error)
 		    "string 'path'");
 		return (NULL);
 	}
-	ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		fns_error(error, "sha256: out of memory");
+		return (NULL);
+	}
 	if (cJSON_IsString(data)) {
 		bytes = (double)strlen(data->valuestring);
 		EVP_DigestUpdate(ctx, data->valuestring, strlen(data->valuestring));
