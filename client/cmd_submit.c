@@ -31,6 +31,7 @@ struct cmd_submit_kind {
 struct cmd_submit_specopt {
 	const char	*option;
 	const char	*field;
+	int		 has_arg;
 	int64_t		 min;
 	int		(*add)(struct ctl *, struct msg_out *,
 			    const struct cmd_submit_specopt *, const char *);
@@ -43,6 +44,10 @@ static int	cmd_submit_int(struct ctl *, struct msg_out *,
 		    const struct cmd_submit_specopt *, const char *);
 static int	cmd_submit_duration(struct ctl *, struct msg_out *,
 		    const struct cmd_submit_specopt *, const char *);
+static int	cmd_submit_after(struct ctl *, struct msg_out *,
+		    const struct cmd_submit_specopt *, const char *);
+static int	cmd_submit_true(struct ctl *, struct msg_out *,
+		    const struct cmd_submit_specopt *, const char *);
 
 static const struct cmd_submit_kind cmd_submit_kinds[] = {
 	{ "sleep", 1, 1, cmd_submit_sleep, NULL },
@@ -54,13 +59,17 @@ static const struct cmd_submit_kind cmd_submit_kinds[] = {
 	(sizeof cmd_submit_kinds / sizeof cmd_submit_kinds[0])
 
 static const struct cmd_submit_specopt cmd_submit_specopts[] = {
-	{ "queue", "queue", 0, cmd_submit_string },
-	{ "priority", "priority", -MSG_INT_MAX, cmd_submit_int },
-	{ "delay", "delay_ms", 0, cmd_submit_duration },
-	{ "timeout", "timeout_ms", 0, cmd_submit_duration },
-	{ "name", "name", 0, cmd_submit_string },
-	{ "key", "key", 0, cmd_submit_string },
-	{ "retries", "retries", 0, cmd_submit_int },
+	{ "queue", "queue", 1, 0, cmd_submit_string },
+	{ "priority", "priority", 1, -MSG_INT_MAX, cmd_submit_int },
+	{ "delay", "delay_ms", 1, 0, cmd_submit_duration },
+	{ "timeout", "timeout_ms", 1, 0, cmd_submit_duration },
+	{ "name", "name", 1, 0, cmd_submit_string },
+	{ "key", "key", 1, 0, cmd_submit_string },
+	{ "retries", "retries", 1, 0, cmd_submit_int },
+	{ "backoff", "retry_backoff_ms", 1, 0, cmd_submit_duration },
+	{ "after", "after", 1, 0, cmd_submit_after },
+	{ "lock", "lock", 1, 0, cmd_submit_string },
+	{ "shield", "shield", 0, 0, cmd_submit_true },
 };
 #define CMD_SUBMIT_NSPECOPTS \
 	(sizeof cmd_submit_specopts / sizeof cmd_submit_specopts[0])
@@ -139,6 +148,37 @@ cmd_submit_duration(struct ctl *ctl, struct msg_out *o,
 	return (0);
 }
 
+/* --after ID,ID,...: job ids, positive integers. */
+static int
+cmd_submit_after(struct ctl *ctl, struct msg_out *o,
+    const struct cmd_submit_specopt *so, const char *s)
+{
+	char	*copy, *word, *last;
+	int64_t	 id;
+	int	 r = 0;
+
+	copy = xstrdup(s);
+	msg_out_array(o, so->field);
+	for (word = strtok_r(copy, ",", &last); word != NULL && r == 0;
+	    word = strtok_r(NULL, ",", &last)) {
+		if ((r = parse_int(ctl, "--after", word, 1, MSG_INT_MAX,
+		    &id)) == 0)
+			msg_out_int(o, NULL, id);
+	}
+	msg_out_close(o);
+	free(copy);
+	return (r != 0 ? CTL_EXIT_USAGE : 0);
+}
+
+/* A flag option: the field is true. */
+static int
+cmd_submit_true(struct ctl *ctl, struct msg_out *o,
+    const struct cmd_submit_specopt *so, const char *s)
+{
+	msg_out_bool(o, so->field, 1);
+	return (0);
+}
+
 /* The long options of submit: one per spec option, then the others. */
 static void
 cmd_submit_longopts(struct option *opts)
@@ -153,7 +193,8 @@ cmd_submit_longopts(struct option *opts)
 
 	for (i = 0; i < CMD_SUBMIT_NSPECOPTS; i++) {
 		opts[i].name = cmd_submit_specopts[i].option;
-		opts[i].has_arg = required_argument;
+		opts[i].has_arg = cmd_submit_specopts[i].has_arg ?
+		    required_argument : no_argument;
 		opts[i].flag = NULL;
 		opts[i].val = CMD_SUBMIT_OPT_SPEC + (int)i;
 	}
@@ -171,7 +212,8 @@ cmd_submit_opts(struct ctl *ctl, int argc, char **argv,
 	cmd_submit_longopts(opts);
 	while ((ch = ctl_getopt(ctl, argc, argv, "+:", opts)) != -1) {
 		if (ch >= CMD_SUBMIT_OPT_SPEC) {
-			s->values[ch - CMD_SUBMIT_OPT_SPEC] = optarg;
+			s->values[ch - CMD_SUBMIT_OPT_SPEC] = optarg != NULL ?
+			    optarg : "";
 			s->nvalues++;
 		} else if (ch == CMD_SUBMIT_OPT_WAIT)
 			s->wait = 1;
@@ -188,6 +230,28 @@ cmd_submit_opts(struct ctl *ctl, int argc, char **argv,
 	if (s->file == NULL && s->group)
 		return (ctl_usage_error(ctl, "--group needs --file"));
 	return (0);
+}
+
+/*
+ * A file may also hold {"jobs": [SPEC, ...], "group": bool}, the submit
+ * request's own shape: take the array and the group flag from it.
+ */
+static char *
+cmd_submit_unwrap(struct cmd_submit_state *s, const char *buf, size_t len)
+{
+	struct msg_in	*in;
+	char		*jobs = NULL;
+	int		 group = 0;
+
+	if ((in = msg_in_parse(buf, len, NULL)) == NULL)
+		return (NULL);
+	if (msg_in_array_len(in, "jobs") > 0) {
+		jobs = msg_in_text(in, "jobs", 0);
+		if (msg_in_bool(in, "group", &group, NULL) == 1 && group)
+			s->group = 1;
+	}
+	msg_in_free(in);
+	return (jobs);
 }
 
 static const struct cmd_submit_kind *
@@ -263,7 +327,7 @@ static int
 cmd_submit_file(struct ctl *ctl, struct cmd_submit_state *s, int nargs)
 {
 	struct msg_error	 err;
-	char			*buf;
+	char			*buf, *jobs;
 	size_t			 len;
 	int			 r, array;
 
@@ -272,6 +336,11 @@ cmd_submit_file(struct ctl *ctl, struct cmd_submit_state *s, int nargs)
 		    "arguments"));
 	if ((r = parse_file(NULL, s->file, CLIENT_MAX_SEND, &buf, &len)) != 0)
 		return (r);
+	if ((jobs = cmd_submit_unwrap(s, buf, len)) != NULL) {
+		free(buf);
+		buf = jobs;
+		len = strlen(jobs);
+	}
 	r = msg_specs_parse(buf, len, &s->specs, &s->nspecs, &array, &err);
 	free(buf);
 	if (r != 0) {

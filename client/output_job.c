@@ -104,6 +104,8 @@ output_view(struct msg_in *job)
 	snprintf(buf, sizeof buf, "%" PRId64, v.priority);
 	output_kv("priority", buf);
 	output_kv("state", output_str(v.state));
+	if (v.waiting_for != NULL)
+		output_kv("waiting", v.waiting_for);
 	snprintf(buf, sizeof buf, "%" PRId64, v.attempts);
 	output_kv("attempts", buf);
 	output_kv_time("submitted", v.submitted_at);

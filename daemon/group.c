@@ -47,7 +47,7 @@ group_member_final(struct job *job)
 	g->failed = 1;
 	log_info("job %lld failed: cancelling the rest of its group",
 	    (long long)job->id);
-	snprintf(reason, sizeof reason, "cancelled: group member %lld failed",
+	snprintf(reason, sizeof reason, "group member %lld failed",
 	    (long long)job->id);
 	for (i = 0; i < g->n; i++) {
 		other = sched_find(job->sched, g->ids[i]);

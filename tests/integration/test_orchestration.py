@@ -286,5 +286,36 @@ def test_waiting_for():
             d.ok({"op": "cancel", "id": j})
 
 
+def test_cli_orchestration_options():
+    with Daemon() as d:
+        rc, out, err = d.ctl("submit", "sleep", "300ms")
+        eq(rc, 0, "submit (%s)" % err)
+        a = int(out.strip())
+        rc, out, err = d.ctl("submit", "--after", str(a), "--lock", "K",
+                             "--shield", "--backoff", "2s", "--retries",
+                             "1", "sleep", "1ms")
+        eq(rc, 0, "submit with options (%s)" % err)
+        b = int(out.strip())
+        v = d.status(b)
+        eq((v["args"], v["state"], v["waiting_for"]),
+           ({"ms": 1}, "queued", "dependency"), "the dependent job")
+        rc, out, err = d.ctl("status", str(b))
+        check("dependency" in out, "status shows what it waits for: %r", out)
+        rc, out, err = d.ctl("--json", "status", str(b))
+        eq(json.loads(out)["job"]["waiting_for"], "dependency", "--json")
+        eq(d.wait_ids([b], timeout_s=10)["done"][0]["state"], "succeeded",
+           "ran after its dependency")
+        for bad in (["--after", "1,x"], ["--after", "0"], ["--backoff", "x"]):
+            rc, out, err = d.ctl("submit", *bad, "sleep", "1ms")
+            eq(rc, 2, "usage error for %s (%s)" % (bad, err))
+        group = json.dumps({"group": True, "jobs": [
+            sleep_spec(10000), exec_spec(["false"])]})
+        rc, out, err = d.ctl("submit", "--wait", "--file", "-", input=group)
+        eq(rc, 1, "a failed group (%s)" % err)
+        ids = [int(x) for x in out.split() if x.isdigit()][:2]
+        states = [v["state"] for v in d.wait_ids(ids)["done"]]
+        eq(states, ["cancelled", "failed"], "group from a file")
+
+
 if __name__ == "__main__":
     harness.main()
