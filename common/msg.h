@@ -46,6 +46,7 @@ struct msg_error {
 #define MSG_F_NAME		0x0800
 #define MSG_F_ACTION		0x1000
 #define MSG_F_RATE		0x2000
+#define MSG_F_OLDER_THAN	0x4000
 
 /* wait's return_when. */
 #define MSG_ALL_COMPLETED	0
@@ -90,6 +91,7 @@ struct msg_request {
 	char		*name;
 	char		*action;
 	double		 rate;
+	int64_t		 older_than_ms;
 };
 
 /* A job view, PROTOCOL section 3.2. Strings are borrowed, never owned. */

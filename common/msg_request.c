@@ -370,6 +370,9 @@ msg_decode_field(struct msg_in *in, unsigned int bit, struct msg_request *req,
 		if ((r = msg_in_enum(in, "action", msg_actions, &r, err)) == 1)
 			req->action = xstrdup(msg_in_str_or_null(in, "action"));
 		return (r);
+	case MSG_F_OLDER_THAN:
+		return (msg_in_int_min(in, "older_than_ms", 0,
+		    &req->older_than_ms, err));
 	case MSG_F_RATE:
 		if ((r = msg_in_double(in, "rate", &req->rate, err)) == 1 &&
 		    req->rate < 0) {
@@ -388,7 +391,7 @@ msg_field_name(unsigned int bit)
 	static const char *names[] = {
 		"job", "jobs", "group", "id", "ids", "state", "queue",
 		"limit", "before_id", "return_when", "timeout_ms", "name",
-		"action", "rate"
+		"action", "rate", "older_than_ms"
 	};
 	int	 i;
 
@@ -417,7 +420,7 @@ msg_request_decode(struct msg_in *in, unsigned int accept, unsigned int need,
 		return (-1);
 	if (msg_in_has(in, "token"))
 		req->token = xstrdup(token);
-	for (bit = 1; bit <= MSG_F_RATE; bit <<= 1) {
+	for (bit = 1; bit <= MSG_F_OLDER_THAN; bit <<= 1) {
 		if ((accept & bit) == 0)
 			continue;
 		if ((r = msg_decode_field(in, bit, req, err)) == -1)
@@ -425,7 +428,7 @@ msg_request_decode(struct msg_in *in, unsigned int accept, unsigned int need,
 		if (r == 1)
 			req->present |= bit;
 	}
-	for (bit = 1; bit <= MSG_F_RATE; bit <<= 1) {
+	for (bit = 1; bit <= MSG_F_OLDER_THAN; bit <<= 1) {
 		if ((need & bit) && (req->present & bit) == 0) {
 			msg_error_set(err, MSG_E_BAD_REQUEST,
 			    "field '%s' is required for op '%s'",

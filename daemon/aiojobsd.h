@@ -81,7 +81,10 @@ struct job {
 	int			 lock_waiting;
 	RB_ENTRY(job)		 lock_entry;
 	struct group		*group;
+	int64_t			 group_id;	/* its first member's id */
 	TAILQ_ENTRY(job)	 final_entry;	/* sched->finals */
+	int			 dirty;		/* changed since the last commit */
+	TAILQ_ENTRY(job)	 dirty_entry;
 
 	int			 state;
 	int			 ready;		/* in its queue's ready set */
@@ -150,6 +153,10 @@ struct sched {
 	int64_t			 kill_grace_ms;	/* SIGTERM to SIGKILL */
 	struct pool		*pool;		/* cpu workers, or NULL */
 	struct http_env		*http;		/* http jobs, or NULL */
+	struct store		*store;		/* or NULL: jobs in memory only */
+	struct jobq		 dirty;		/* to write at the next commit */
+	void			(*dirty_cb)(void *);	/* a commit is due */
+	void			*dirty_arg;
 	sched_change_cb		*change_cb;
 	void			*change_arg;
 };
@@ -163,6 +170,7 @@ struct creq {
 	int			 held;
 	struct msg_request	 req;
 	void			*wait;		/* op_wait's state while held */
+	char			*reply;		/* sent once committed */
 	TAILQ_ENTRY(creq)	 entry;
 };
 TAILQ_HEAD(creqs, creq);
@@ -201,6 +209,14 @@ struct aiojobsd {
 	char			*tls_ca_file;
 	int			 tls_verify;
 	int64_t			 http_connect_timeout_ms;
+	char			*state_dir;
+	int			 durability_safe;
+	int64_t			 retention_ms;	/* 0: keep forever */
+	struct event		*commit_ev;	/* end of a loop iteration */
+	struct event		*commit_retry;
+	struct event		*retention_timer;
+	struct creqs		 committing;	/* submits awaiting commit */
+	int			 store_failing;
 	int			 verbose;
 
 	int64_t			 started_at;
@@ -211,6 +227,28 @@ struct aiojobsd {
 	struct event		*waiters_ev;	/* re-check held waits */
 	struct event		*stop_ev;	/* end of the final drain */
 	int			 stopping;	/* final drain under way */
+};
+
+/* A job as the store keeps it (store.c); strings owned. */
+struct store_row {
+	int64_t		 id;
+	char		*key;
+	char		*spec;
+	char		*kind;
+	char		*name;
+	char		*queue;
+	int64_t		 priority;
+	int		 state;
+	int64_t		 attempts;
+	int64_t		 submitted_at;
+	int64_t		 started_at;	/* -1 for null */
+	int64_t		 finished_at;
+	int64_t		 not_before;
+	char		*args;
+	char		*result;
+	char		*error_code;
+	char		*error_message;
+	int64_t		 group_id;	/* 0 for none */
 };
 
 /* Captured output of one stream (outbuf.c). */
@@ -338,6 +376,12 @@ void	 sched_kick(struct sched *);
 void	 sched_job_finished(struct job *, int);
 void	 sched_drain(struct sched *);
 void	 sched_final(struct job *);
+void	 sched_forget(struct job *);
+struct job *sched_restore(struct sched *, struct msg_spec *,
+	    struct store_row *);
+void	 sched_ready_at(struct job *, int64_t);
+int64_t	 sched_backoff_ms(struct job *);
+int	 sched_state(struct sched *, int64_t);
 void	 sched_maybe_ready(struct job *);
 void	 sched_fail_queued(struct job *, const char *, const char *, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
@@ -394,6 +438,31 @@ struct http_env *http_env_create(struct event_base *, const char *, int,
 void	 http_env_free(struct http_env *);
 void	*http_env_ssl(struct http_env *, const char *, char **);
 
+/* store.c */
+struct store *store_open(const char *, int, char **);
+void	 store_close(struct store *);
+int	 store_put(struct store *, const struct store_row *, char **);
+int	 store_commit(struct store *, char **);
+int	 store_get(struct store *, int64_t, struct store_row *);
+int	 store_get_key(struct store *, const char *, struct store_row *);
+int	 store_each(struct store *, const char *, const int64_t *, int,
+	    int (*)(struct store_row *, void *), void *);
+int64_t	 store_int(struct store *, const char *, int64_t);
+void	 store_counts(struct store *, int64_t[JOB_NSTATES]);
+int64_t	 store_clean(struct store *, int64_t, int, int64_t, char **);
+int	 store_list(struct store *, int, const char *, int64_t, int64_t,
+	    int (*)(struct store_row *, void *), void *);
+void	 store_row_clear(struct store_row *);
+
+/* persist.c */
+void	 persist_mark(struct job *);
+int	 persist_flush(struct sched *, char **);
+int	 persist_commit(struct sched *, char **);
+int	 persist_recover(struct sched *, char **);
+int	 sched_lookup(struct sched *, int64_t, struct job **,
+	    struct store_row *);
+void	 row_view(struct store_row *, struct msg_view *);
+
 /* kind.c */
 const struct kind *kind_find(const char *);
 const struct kind *kind_at(int);
@@ -436,6 +505,7 @@ int	 op_cancel(struct aiojobsd *, struct creq *);
 int	 op_stats(struct aiojobsd *, struct creq *);
 int	 op_queue(struct aiojobsd *, struct creq *);
 int	 op_shutdown(struct aiojobsd *, struct creq *);
+int	 op_clean(struct aiojobsd *, struct creq *);
 
 /* wait.c: held wait and cancel requests */
 void	 wait_hold(struct aiojobsd *, struct creq *, int64_t *, size_t, int,
@@ -453,5 +523,13 @@ void	 events_publish(struct events *, struct job *);
 /* server.c */
 int	 server_run(struct aiojobsd *);
 void	 server_shutdown(struct aiojobsd *, int64_t);
+
+/* durable.c */
+int	 durable_open(struct aiojobsd *, char **);
+void	 durable_close(struct aiojobsd *);
+void	 durable_commit(struct aiojobsd *);
+void	 durable_reply(struct aiojobsd *, struct creq *, char *);
+void	 durable_retention_cb(int, short, void *);
+char	*durable_default_dir(const char *);
 
 #endif

@@ -23,7 +23,7 @@ deps_check(struct sched *s, struct msg_spec *spec, const char *where,
 	size_t	 i;
 
 	for (i = 0; i < spec->nafter; i++) {
-		if (sched_find(s, spec->after[i]) == NULL) {
+		if (sched_state(s, spec->after[i]) == -1) {
 			msg_error_set(err, MSG_E_NOT_FOUND, "field 'after': no "
 			    "job with id %lld%s", (long long)spec->after[i],
 			    where);
@@ -43,16 +43,20 @@ deps_link(struct job *job)
 	struct job	*dep;
 	struct job_dep	*d;
 	size_t		 i;
+	int		 state;
 
 	for (i = 0; i < job->nafter; i++) {
 		dep = sched_find(job->sched, job->after[i]);
-		if (dep->state == JOB_SUCCEEDED)
+		state = dep != NULL ? dep->state :
+		    sched_state(job->sched, job->after[i]);
+		if (state == JOB_SUCCEEDED)
 			continue;
-		if (job_state_final(dep->state)) {
+		if (dep == NULL || job_state_final(state)) {
+			/* gone from the store too (cleaned): cannot succeed */
 			sched_fail_queued(job, "dependency_failed",
-			    "dependency %lld %s", (long long)dep->id,
-			    dep->state == JOB_FAILED ? "failed" :
-			    "was cancelled");
+			    "dependency %lld %s", (long long)job->after[i],
+			    state == JOB_FAILED ? "failed" : state ==
+			    JOB_CANCELLED ? "was cancelled" : "is gone");
 			return;
 		}
 		d = xcalloc(1, sizeof *d);

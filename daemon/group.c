@@ -29,6 +29,10 @@ group_create(struct job **jobs, size_t n)
 	for (i = 0; i < n; i++) {
 		g->ids[i] = jobs[i]->id;
 		jobs[i]->group = g;
+		if (jobs[i]->group_id == 0) {
+			jobs[i]->group_id = jobs[0]->id;
+			persist_mark(jobs[i]);
+		}
 		g->refs++;
 	}
 }

@@ -139,6 +139,7 @@ job_set_state(struct job *job, int state)
 		job->started_at = job->sched->now();
 	if (job_state_final(state))
 		job->finished_at = job->sched->now();
+	persist_mark(job);
 	if (job->sched->change_cb != NULL)
 		job->sched->change_cb(job, old, job->sched->change_arg);
 	if (job_state_final(state))

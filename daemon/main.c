@@ -48,6 +48,14 @@ static const char usage_text[] =
 "                          connect and inactivity timeout of http jobs\n"
 "                          (default 30s; the job's timeout_ms bounds the\n"
 "                          whole request)\n"
+"  --state-dir DIR         where the job store (jobs.db) lives (default:\n"
+"                          $AIOJOBS_STATE_DIR, /var/lib/aiojobsd for root,\n"
+"                          $XDG_STATE_HOME/aiojobsd, ~/.local/state/aiojobsd)\n"
+"  --durability safe|fast  safe: every commit reaches the disk before a\n"
+"                          submit is answered (default); fast: survives a\n"
+"                          crash of the daemon, maybe not of the machine\n"
+"  --retention DURATION    finished jobs older than this are removed\n"
+"                          (default 7d; 0 keeps them)\n"
 "  --shutdown-timeout DURATION\n"
 "                          how long SIGTERM lets running jobs finish\n"
 "                          (default 10s)\n"
@@ -62,7 +70,8 @@ enum {
 	OPT_URL = 256, OPT_EVENTS_URL, OPT_RUNDIR, OPT_LIMIT, OPT_PENDING,
 	OPT_MAXREQ, OPT_MAXHOLD, OPT_GRACE, OPT_SHUTDOWN, OPT_VERSION,
 	OPT_WORKERS, OPT_PLUGIN_DIR, OPT_WMEM, OPT_WCPU, OPT_CAFILE,
-	OPT_NOVERIFY, OPT_HTTP_TIMEOUT
+	OPT_NOVERIFY, OPT_HTTP_TIMEOUT, OPT_STATE_DIR, OPT_DURABILITY,
+	OPT_RETENTION
 };
 
 static const struct option options[] = {
@@ -82,6 +91,9 @@ static const struct option options[] = {
 	{ "tls-ca-file", required_argument, NULL, OPT_CAFILE },
 	{ "no-tls-verify", no_argument, NULL, OPT_NOVERIFY },
 	{ "http-connect-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "durability", required_argument, NULL, OPT_DURABILITY },
+	{ "retention", required_argument, NULL, OPT_RETENTION },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -204,6 +216,20 @@ parse_args(struct aiojobsd *aj, int argc, char **argv)
 		case OPT_HTTP_TIMEOUT:
 			aj->http_connect_timeout_ms = parse_duration(optarg);
 			break;
+		case OPT_STATE_DIR:
+			free(aj->state_dir);
+			aj->state_dir = xstrdup(optarg);
+			break;
+		case OPT_DURABILITY:
+			if (strcmp(optarg, "safe") != 0 &&
+			    strcmp(optarg, "fast") != 0)
+				usage_error("--durability wants safe or fast, "
+				    "not", optarg);
+			aj->durability_safe = strcmp(optarg, "safe") == 0;
+			break;
+		case OPT_RETENTION:
+			aj->retention_ms = parse_duration(optarg);
+			break;
 		case OPT_WCPU:
 			aj->worker_cpu_limit = parse_count(optarg, 0, INT32_MAX,
 			    "--worker-cpu-limit wants seconds, not");
@@ -239,6 +265,8 @@ resolve_endpoints(struct aiojobsd *aj)
 		aj->url = endpoint_control_url(aj->rundir);
 	if (aj->events_url == NULL)
 		aj->events_url = endpoint_events_url(aj->rundir);
+	if (aj->state_dir == NULL)
+		aj->state_dir = durable_default_dir(aj->rundir);
 }
 
 int
@@ -256,6 +284,8 @@ main(int argc, char **argv)
 	aj.plugin_dir = xstrdup(AIOJOBS_PLUGIN_DIR);
 	aj.worker_memory_limit = (int64_t)4 << 30;
 	aj.tls_verify = 1;
+	aj.durability_safe = 1;
+	aj.retention_ms = (int64_t)7 * 24 * 3600 * 1000;
 	aj.http_connect_timeout_ms = 30000;
 	aj.limit = 100;
 	aj.pending_limit = 1000000;
@@ -273,5 +303,6 @@ main(int argc, char **argv)
 	free(aj.events_url);
 	free(aj.plugin_dir);
 	free(aj.tls_ca_file);
+	free(aj.state_dir);
 	return (rc);
 }

@@ -4,19 +4,24 @@
 int
 op_status(struct aiojobsd *aj, struct creq *cr)
 {
-	struct msg_out	*o;
-	struct msg_view	 v;
-	struct job	*job;
+	struct store_row	 row;
+	struct msg_out		*o;
+	struct msg_view		 v;
+	struct job		*job;
 
-	if ((job = sched_find(aj->sched, cr->req.id)) == NULL) {
+	if (!sched_lookup(aj->sched, cr->req.id, &job, &row)) {
 		control_error(cr, MSG_E_NOT_FOUND, "no job with id %lld",
 		    (long long)cr->req.id);
 		return (OP_DONE);
 	}
-	job_view(job, &v);
+	if (job != NULL)
+		job_view(job, &v);
+	else
+		row_view(&row, &v);
 	o = msg_out_new();
 	msg_out_bool(o, "ok", 1);
 	msg_out_view(o, "job", &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
+	store_row_clear(&row);
 	control_reply(cr, msg_out_finish(o, 0));
 	return (OP_DONE);
 }

@@ -5,7 +5,8 @@
 #include "xmalloc.h"
 
 static void
-op_submit_reply(struct creq *cr, int64_t *ids, size_t n, int batch)
+op_submit_reply(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
+    int batch)
 {
 	struct msg_out	*o;
 	size_t		 i;
@@ -20,7 +21,8 @@ op_submit_reply(struct creq *cr, int64_t *ids, size_t n, int batch)
 			msg_out_int(o, NULL, ids[i]);
 		msg_out_close(o);
 	}
-	control_reply(cr, msg_out_finish(o, 0));
+	/* durable once the transaction holding the jobs has committed */
+	durable_reply(aj, cr, msg_out_finish(o, 0));
 }
 
 int
@@ -41,7 +43,7 @@ op_submit(struct aiojobsd *aj, struct creq *cr)
 	    &err) != 0)
 		control_error(cr, err.code, "%s", err.message);
 	else
-		op_submit_reply(cr, ids, req->njobs, which == MSG_F_JOBS);
+		op_submit_reply(aj, cr, ids, req->njobs, which == MSG_F_JOBS);
 	free(ids);
 	return (OP_DONE);
 }

@@ -12,7 +12,7 @@ op_wait(struct aiojobsd *aj, struct creq *cr)
 	int64_t			 timeout = -1;
 
 	for (i = 0; i < req->nids; i++) {
-		if (sched_find(aj->sched, req->ids[i]) == NULL) {
+		if (sched_state(aj->sched, req->ids[i]) == -1) {
 			control_error(cr, MSG_E_NOT_FOUND,
 			    "no job with id %lld", (long long)req->ids[i]);
 			return (OP_DONE);

@@ -22,6 +22,7 @@ static const struct op_entry ops[] = {
 	{ "queue", 0, MSG_F_NAME | MSG_F_ACTION | MSG_F_LIMIT | MSG_F_RATE,
 	    MSG_F_NAME | MSG_F_ACTION, op_queue },
 	{ "shutdown", 0, MSG_F_TIMEOUT_MS, 0, op_shutdown },
+	{ "clean", 0, MSG_F_OLDER_THAN | MSG_F_STATE, 0, op_clean },
 };
 
 const struct op_entry *

@@ -16,6 +16,7 @@
 #include "xmalloc.h"
 
 static void	sched_pump_cb(int, short, void *);
+static void	sched_add_links(struct job *, struct msg_spec *);
 static void	sched_timer_cb(int, short, void *);
 
 struct sched *
@@ -35,6 +36,7 @@ sched_create(struct event_base *base, int64_t limit, int64_t pending_limit)
 	RB_INIT(&s->queues);
 	TAILQ_INIT(&s->running);
 	TAILQ_INIT(&s->finals);
+	TAILQ_INIT(&s->dirty);
 	s->locks = locks_create();
 	s->pump = event_new(base, -1, 0, sched_pump_cb, s);
 	return (s);
@@ -163,15 +165,24 @@ sched_maybe_ready(struct job *job)
 	sched_kick(job->sched);
 }
 
-/* Make a queued job ready now, or after ms. */
-static void
-sched_ready_after(struct job *job, int64_t ms)
+/* Make a queued job ready at a time of the protocol's clock (ms). */
+void
+sched_ready_at(struct job *job, int64_t when)
 {
-	job->not_before = job->sched->now() + ms;
+	int64_t	 ms = when - job->sched->now();
+
+	job->not_before = when;
 	if (ms > 0)
 		sched_timer_add(job, ms);
 	else
 		sched_maybe_ready(job);
+}
+
+/* Make a queued job ready now, or after ms. */
+static void
+sched_ready_after(struct job *job, int64_t ms)
+{
+	sched_ready_at(job, job->sched->now() + ms);
 }
 
 /* Check one spec of a submit; the message names its place in a batch. */
@@ -202,6 +213,7 @@ static int
 sched_check_key(struct sched *s, struct msg_spec *specs, size_t i,
     int64_t *id, struct msg_error *err)
 {
+	struct store_row row;
 	struct job	*job;
 	char		*text;
 	size_t		 j;
@@ -213,6 +225,11 @@ sched_check_key(struct sched *s, struct msg_spec *specs, size_t i,
 	if ((job = sched_find_key(s, specs[i].key)) != NULL) {
 		r = strcmp(job->spec, text) == 0 ? 1 : -1;
 		*id = job->id;
+	} else if (s->store != NULL &&
+	    store_get_key(s->store, specs[i].key, &row) == 1) {
+		r = strcmp(row.spec, text) == 0 ? 1 : -1;
+		*id = row.id;
+		store_row_clear(&row);
 	}
 	for (j = 0; r == 0 && j < i; j++) {
 		if (specs[j].key != NULL &&
@@ -244,8 +261,43 @@ sched_add(struct sched *s, struct msg_spec *spec)
 		RB_INSERT(job_keys, &s->keys, job);
 	s->counts[JOB_QUEUED]++;
 	job->queue->nqueued++;
+	persist_mark(job);
 	if (s->change_cb != NULL)
 		s->change_cb(job, -1, s->change_arg);
+	sched_add_links(job, spec);
+	deps_link(job);
+	if (job->state == JOB_QUEUED)
+		sched_ready_after(job, job->delay_ms);
+	return (job);
+}
+
+/* A job of the store back in memory, as it was (persist.c). */
+struct job *
+sched_restore(struct sched *s, struct msg_spec *spec, struct store_row *r)
+{
+	struct job	*job;
+
+	job = job_create(s, spec, kind_find(spec->kind),
+	    sched_queue(s, spec->queue, 1));
+	job->id = r->id;
+	job->attempts = r->attempts;
+	job->submitted_at = r->submitted_at;
+	job->started_at = r->started_at;
+	job->not_before = r->not_before > 0 ? r->not_before : 0;
+	job->group_id = r->group_id;
+	RB_INSERT(job_ids, &s->jobs, job);
+	if (job->key != NULL)
+		RB_INSERT(job_keys, &s->keys, job);
+	s->counts[JOB_QUEUED]++;
+	job->queue->nqueued++;
+	sched_add_links(job, spec);
+	return (job);
+}
+
+/* What a job keeps of its spec for dependencies and locks. */
+static void
+sched_add_links(struct job *job, struct msg_spec *spec)
+{
 	if (spec->nafter > 0) {
 		job->after = xcalloc(spec->nafter, sizeof *job->after);
 		memcpy(job->after, spec->after, spec->nafter *
@@ -254,10 +306,6 @@ sched_add(struct sched *s, struct msg_spec *spec)
 	}
 	if (spec->lock != NULL)
 		job->lock_name = xstrdup(spec->lock);
-	deps_link(job);
-	if (job->state == JOB_QUEUED)
-		sched_ready_after(job, job->delay_ms);
-	return (job);
 }
 
 /*
@@ -404,15 +452,24 @@ sched_cancel(struct job *job, const char *reason)
 	job->kind->cancel(job);
 }
 
-/* Retry a failed job after its backoff: retry k waits backoff * 2^(k-1). */
-static void
-sched_retry(struct job *job)
+/* The wait before the next retry: retry k waits backoff * 2^(k-1). */
+int64_t
+sched_backoff_ms(struct job *job)
 {
 	int64_t	 ms = job->retry_backoff_ms;
 	int64_t	 k;
 
 	for (k = 1; k < job->attempts && ms < INT64_MAX / 4; k++)
 		ms *= 2;
+	return (ms);
+}
+
+/* Retry a failed job after its backoff. */
+static void
+sched_retry(struct job *job)
+{
+	int64_t	 ms = sched_backoff_ms(job);
+
 	log_info("job %lld: attempt %lld failed (%s), retrying in %lld ms",
 	    (long long)job->id, (long long)job->attempts, job->error_code,
 	    (long long)ms);
@@ -506,6 +563,36 @@ sched_waiting_for(struct job *job)
 	if (kind->can_start != NULL && !kind->can_start(job->sched))
 		return ("worker");
 	return ("slot");
+}
+
+/* The state of a job in memory or in the store, or -1 if there is none. */
+int
+sched_state(struct sched *s, int64_t id)
+{
+	struct store_row	 row;
+	struct job		*job;
+	int			 state = -1;
+
+	if (sched_lookup(s, id, &job, &row))
+		state = job != NULL ? job->state : row.state;
+	store_row_clear(&row);
+	return (state);
+}
+
+/* A finished job leaves memory (it is in the store). */
+void
+sched_forget(struct job *job)
+{
+	struct sched	*s = job->sched;
+
+	RB_REMOVE(job_ids, &s->jobs, job);
+	if (job->key != NULL)
+		RB_REMOVE(job_keys, &s->keys, job);
+	if (job->timer != NULL)
+		event_free(job->timer);
+	deps_free(job);
+	group_unref(job);
+	job_free(job);
 }
 
 /* Start nothing new from now on. */

@@ -70,6 +70,7 @@ server_stop(struct aiojobsd *aj)
 	aj->stopping = 1;
 	log_info("all jobs stopped; %lld queued jobs stay queued",
 	    (long long)aj->sched->counts[JOB_QUEUED]);
+	durable_commit(aj);
 	control_reply_held(aj->control);
 	evtimer_add(aj->stop_ev, &tv);
 }
@@ -206,6 +207,8 @@ server_open(struct aiojobsd *aj, char **cause)
 	    aj->tls_verify, aj->http_connect_timeout_ms, cause);
 	if (aj->sched->http == NULL)
 		return (-1);
+	if (durable_open(aj, cause) != 0)
+		return (-1);
 	if ((aj->control = control_create(aj, aj->url, cause)) == NULL)
 		return (-1);
 	if ((aj->events = events_create(aj, aj->events_url, cause)) == NULL)
@@ -223,6 +226,7 @@ server_close(struct aiojobsd *aj)
 	events_free(aj->events);
 	aj->events = NULL;
 	http_env_free(aj->sched->http);
+	durable_close(aj);
 	sched_free(aj->sched);
 	pool_free(aj->pool);
 	for (i = 0; i < sizeof aj->signals / sizeof aj->signals[0]; i++) {

@@ -51,10 +51,10 @@ wait_done(struct wait *w)
 }
 
 static void
-wait_count(struct wait *w, struct job *job)
+wait_count(struct wait *w, int state)
 {
 	w->ndone++;
-	if (job->state != JOB_SUCCEEDED)
+	if (state != JOB_SUCCEEDED)
 		w->nbad++;
 }
 
@@ -67,38 +67,54 @@ wait_job_final(struct job *job)
 	while ((l = TAILQ_FIRST(&job->waits)) != NULL) {
 		TAILQ_REMOVE(&job->waits, l, entry);
 		l->job = NULL;
-		wait_count(l->wait, job);
+		wait_count(l->wait, job->state);
 	}
+}
+
+/* Add the view of a job (memory or store) if it is final: 1 if so. */
+static int
+wait_out_final(struct msg_out *o, const char *key, struct sched *s,
+    int64_t id, int any)
+{
+	struct store_row	 row;
+	struct msg_view		 v;
+	struct job		*job;
+	int			 r = 0;
+
+	if (!sched_lookup(s, id, &job, &row))
+		return (0);
+	if (job != NULL)
+		job_view(job, &v);
+	else
+		row_view(&row, &v);
+	if (any || job_state_final(job != NULL ? job->state : row.state)) {
+		msg_out_view(o, key, &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
+		r = 1;
+	}
+	store_row_clear(&row);
+	return (r);
 }
 
 static char *
 wait_reply_text(struct wait *w)
 {
+	struct sched	*s = w->aj->sched;
 	struct msg_out	*o;
-	struct msg_view	 v;
-	struct job	*job;
 	size_t		 i;
 
 	o = msg_out_new();
 	msg_out_bool(o, "ok", 1);
 	if (w->cancel) {
-		job_view(sched_find(w->aj->sched, w->ids[0]), &v);
-		msg_out_view(o, "job", &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
+		wait_out_final(o, "job", s, w->ids[0], 1);
 		return (msg_out_finish(o, 0));
 	}
 	msg_out_array(o, "done");
-	for (i = 0; i < w->nids; i++) {
-		job = sched_find(w->aj->sched, w->ids[i]);
-		if (job == NULL || !job_state_final(job->state))
-			continue;
-		job_view(job, &v);
-		msg_out_view(o, NULL, &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
-	}
+	for (i = 0; i < w->nids; i++)
+		wait_out_final(o, NULL, s, w->ids[i], 0);
 	msg_out_close(o);
 	msg_out_array(o, "pending");
 	for (i = 0; i < w->nids; i++) {
-		job = sched_find(w->aj->sched, w->ids[i]);
-		if (job != NULL && !job_state_final(job->state))
+		if (!job_state_final(sched_state(s, w->ids[i])))
 			msg_out_int(o, NULL, w->ids[i]);
 	}
 	msg_out_close(o);
@@ -129,8 +145,9 @@ wait_link_jobs(struct wait *w)
 	w->links = xcalloc(w->nids, sizeof *w->links);
 	for (i = 0; i < w->nids; i++) {
 		job = sched_find(w->aj->sched, w->ids[i]);
-		if (job_state_final(job->state)) {
-			wait_count(w, job);
+		if (job == NULL || job_state_final(job->state)) {
+			wait_count(w, job != NULL ? job->state :
+			    sched_state(w->aj->sched, w->ids[i]));
 			continue;
 		}
 		l = &w->links[w->nlinks++];

@@ -3,7 +3,7 @@
 
 AIOJOBS_PACKAGES="gcc meson ninja-build pkg-config python3 libevent-dev
 libnanomsg-dev nanomsg-utils libcjson-dev check libsubunit-dev libinih-dev
-libbsd-dev libssl-dev openssl"
+libbsd-dev libssl-dev openssl libsqlite3-dev"
 
 deps_install() {
 	missing=""

@@ -1,0 +1,191 @@
+/*
+ * The daemon's side of durability: opening the store and recovering at
+ * start, the once-per-iteration commit (a lowest-priority event, so every
+ * change of the iteration is in it) after which submits are answered,
+ * retrying when the store cannot write (disk full), and retention.
+ */
+#include <sys/stat.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "aiojobsd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define DURABLE_PRIO		2	/* the lowest */
+#define DURABLE_RETRY_MS	1000
+#define RETENTION_EVERY_MS	60000
+#define RETENTION_BATCH		1000
+
+/* The state directory when none is given (PROTOCOL's rules, in spirit). */
+char *
+durable_default_dir(const char *rundir)
+{
+	const char	*s;
+	char		*dir;
+
+	if ((s = getenv("AIOJOBS_STATE_DIR")) != NULL && *s != '\0')
+		return (xstrdup(s));
+	if (geteuid() == 0)
+		return (xstrdup("/var/lib/aiojobsd"));
+	if ((s = getenv("XDG_STATE_HOME")) != NULL && *s != '\0') {
+		xasprintf(&dir, "%s/aiojobsd", s);
+		return (dir);
+	}
+	if ((s = getenv("HOME")) != NULL && *s != '\0') {
+		xasprintf(&dir, "%s/.local/state/aiojobsd", s);
+		return (dir);
+	}
+	xasprintf(&dir, "%s/state", rundir);
+	return (dir);
+}
+
+static void
+durable_dirty_cb(void *arg)
+{
+	struct aiojobsd	*aj = arg;
+
+	if (!aj->store_failing)
+		event_active(aj->commit_ev, EV_TIMEOUT, 1);
+}
+
+static void
+durable_commit_cb(int fd, short events, void *arg)
+{
+	durable_commit(arg);
+}
+
+static void
+durable_retry_cb(int fd, short events, void *arg)
+{
+	struct aiojobsd	*aj = arg;
+
+	aj->store_failing = 0;
+	durable_commit(aj);
+}
+
+static void
+durable_timer(struct event *ev, int64_t ms)
+{
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(ev, &tv);
+}
+
+int
+durable_open(struct aiojobsd *aj, char **cause)
+{
+	struct sched	*s = aj->sched;
+
+	if ((s->store = store_open(aj->state_dir, aj->durability_safe,
+	    cause)) == NULL)
+		return (-1);
+	TAILQ_INIT(&aj->committing);
+	aj->commit_ev = event_new(aj->base, -1, 0, durable_commit_cb, aj);
+	event_priority_set(aj->commit_ev, DURABLE_PRIO);
+	aj->commit_retry = evtimer_new(aj->base, durable_retry_cb, aj);
+	aj->retention_timer = evtimer_new(aj->base, durable_retention_cb, aj);
+	s->dirty_cb = durable_dirty_cb;
+	s->dirty_arg = aj;
+	if (persist_recover(s, cause) != 0)
+		return (-1);
+	if (aj->retention_ms > 0)
+		durable_timer(aj->retention_timer, 1000);
+	log_info("job store %s/jobs.db (durability %s, retention %lld s)",
+	    aj->state_dir, aj->durability_safe ? "safe" : "fast",
+	    (long long)aj->retention_ms / 1000);
+	return (0);
+}
+
+void
+durable_close(struct aiojobsd *aj)
+{
+	if (aj->commit_ev == NULL)
+		return;
+	event_free(aj->commit_ev);
+	event_free(aj->commit_retry);
+	event_free(aj->retention_timer);
+	store_close(aj->sched->store);
+	aj->sched->store = NULL;
+}
+
+/*
+ * Commit what this iteration changed, then answer the submits waiting for
+ * it. A store that cannot write fails those submits with internal (their
+ * jobs stay in memory, marked, and are written once the store works) and
+ * is tried again a second later.
+ */
+void
+durable_commit(struct aiojobsd *aj)
+{
+	struct creq	*cr;
+	char		*cause = NULL;
+
+	if (aj->sched->store == NULL || aj->store_failing)
+		return;
+	if (persist_commit(aj->sched, &cause) != 0) {
+		log_warnx("%s; retrying in %d ms", cause, DURABLE_RETRY_MS);
+		aj->store_failing = 1;
+		durable_timer(aj->commit_retry, DURABLE_RETRY_MS);
+		while ((cr = TAILQ_FIRST(&aj->committing)) != NULL) {
+			TAILQ_REMOVE(&aj->committing, cr, entry);
+			free(cr->reply);
+			cr->reply = NULL;
+			control_error(cr, MSG_E_INTERNAL, "the job store cannot "
+			    "write (%s); the job is not durable yet, retry with "
+			    "the same key", cause);
+		}
+		free(cause);
+		return;
+	}
+	while ((cr = TAILQ_FIRST(&aj->committing)) != NULL) {
+		TAILQ_REMOVE(&aj->committing, cr, entry);
+		control_reply(cr, cr->reply);
+		cr->reply = NULL;
+	}
+}
+
+/* Answer a submit once the transaction holding its jobs has committed. */
+void
+durable_reply(struct aiojobsd *aj, struct creq *cr, char *reply)
+{
+	if (aj->sched->store == NULL) {
+		control_reply(cr, reply);
+		return;
+	}
+	cr->reply = reply;
+	TAILQ_INSERT_TAIL(&aj->committing, cr, entry);
+	event_active(aj->commit_ev, EV_TIMEOUT, 1);
+}
+
+/* Retention: delete old finished jobs in small batches. */
+void
+durable_retention_cb(int fd, short events, void *arg)
+{
+	struct aiojobsd	*aj = arg;
+	struct sched	*s = aj->sched;
+	char		*cause = NULL;
+	int64_t		 n, counts[JOB_NSTATES] = { 0 };
+	int		 i;
+
+	if (persist_flush(s, &cause) != 0 || (n = store_clean(s->store,
+	    now_ms() - aj->retention_ms, -1, RETENTION_BATCH, &cause)) < 0) {
+		log_warnx("retention: %s", cause);
+		free(cause);
+		durable_timer(aj->retention_timer, RETENTION_EVERY_MS);
+		return;
+	}
+	if (n > 0) {
+		log_info("retention: removed %lld finished jobs", (long long)n);
+		store_counts(s->store, counts);
+		for (i = JOB_SUCCEEDED; i < JOB_NSTATES; i++)
+			s->counts[i] = counts[i];
+		event_active(aj->commit_ev, EV_TIMEOUT, 1);
+	}
+	durable_timer(aj->retention_timer, n == RETENTION_BATCH ? 1000 :
+	    RETENTION_EVERY_MS);
+}

@@ -1,0 +1,253 @@
+/*
+ * Durability: the scheduler marks every job it changes; once per loop
+ * iteration (a lowest-priority event, server.c) the marked jobs are
+ * written and committed in one transaction, and only then are submits
+ * answered and finished jobs dropped from memory. Lookups fall back to
+ * the store for jobs no longer in memory. At start, queued and running
+ * jobs come back from the store.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aiojobsd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* The job as a row; the strings are the job's (do not clear the row). */
+static void
+persist_row(struct job *job, struct store_row *r)
+{
+	memset(r, 0, sizeof *r);
+	r->id = job->id;
+	r->key = job->key;
+	r->spec = job->spec;
+	r->kind = (char *)job->kind->name;
+	r->name = job->name;
+	r->queue = job->queue->name;
+	r->priority = job->priority;
+	r->state = job->state;
+	r->attempts = job->attempts;
+	r->submitted_at = job->submitted_at;
+	r->started_at = job->started_at;
+	r->finished_at = job->finished_at;
+	r->not_before = job->state == JOB_QUEUED ? job->not_before : -1;
+	r->args = job->args;
+	r->result = job->result;
+	r->error_code = job->error_code;
+	r->error_message = job->error_message;
+	r->group_id = job->group_id;
+}
+
+/* The job changed: write it at the next commit. */
+void
+persist_mark(struct job *job)
+{
+	struct sched	*s = job->sched;
+
+	if (s->store == NULL || job->dirty)
+		return;
+	job->dirty = 1;
+	TAILQ_INSERT_TAIL(&s->dirty, job, dirty_entry);
+	if (s->dirty_cb != NULL)
+		s->dirty_cb(s->dirty_arg);
+}
+
+/* Write the changed jobs into the open transaction (reads then see them). */
+int
+persist_flush(struct sched *s, char **cause)
+{
+	struct store_row	 r;
+	struct job		*job;
+
+	if (s->store == NULL)
+		return (0);
+	TAILQ_FOREACH(job, &s->dirty, dirty_entry) {
+		persist_row(job, &r);
+		if (store_put(s->store, &r, cause) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Write and commit. On success the jobs are clean and finished ones leave
+ * memory; on failure (disk full...) they stay marked for the next try.
+ */
+int
+persist_commit(struct sched *s, char **cause)
+{
+	struct job	*job;
+	char		*ignore = NULL;
+
+	if (s->store == NULL)
+		return (0);
+	if (persist_flush(s, cause) != 0) {
+		store_commit(s->store, &ignore);	/* rolls back on failure */
+		free(ignore);
+		return (-1);
+	}
+	if (store_commit(s->store, cause) != 0)
+		return (-1);
+	while ((job = TAILQ_FIRST(&s->dirty)) != NULL) {
+		TAILQ_REMOVE(&s->dirty, job, dirty_entry);
+		job->dirty = 0;
+		if (job_state_final(job->state))
+			sched_forget(job);
+	}
+	return (0);
+}
+
+/*
+ * A job by id, in memory (*jobp) or, finished, in the store (row filled,
+ * *jobp NULL; clear the row). Returns 1 if found, 0 if not.
+ */
+int
+sched_lookup(struct sched *s, int64_t id, struct job **jobp,
+    struct store_row *row)
+{
+	memset(row, 0, sizeof *row);
+	if ((*jobp = sched_find(s, id)) != NULL)
+		return (1);
+	if (s->store == NULL)
+		return (0);
+	return (store_get(s->store, id, row) == 1);
+}
+
+/* A stored job as a view; the strings are the row's. */
+void
+row_view(struct store_row *r, struct msg_view *v)
+{
+	memset(v, 0, sizeof *v);
+	v->id = r->id;
+	v->kind = r->kind;
+	v->name = r->name;
+	v->queue = r->queue;
+	v->priority = r->priority;
+	v->state = r->state >= 0 && r->state < JOB_NSTATES ?
+	    job_state_name(r->state) : "failed";
+	v->attempts = r->attempts;
+	v->submitted_at = r->submitted_at;
+	v->started_at = r->started_at;
+	v->finished_at = r->finished_at;
+	v->args = r->args;
+	v->result = r->result;
+	v->error_code = r->error_code;
+	v->error_message = r->error_message;
+}
+
+/* Groups being rebuilt at start: their first member's id, members. */
+struct persist_group {
+	int64_t			  id;
+	struct job		**jobs;
+	size_t			  n;
+	struct persist_group	 *next;
+};
+
+struct persist_recovery {
+	struct sched		*s;
+	struct persist_group	*groups;
+	int64_t			 restored;
+	int64_t			 interrupted;
+};
+
+static void
+persist_group_add(struct persist_recovery *pr, struct job *job)
+{
+	struct persist_group	*g;
+
+	for (g = pr->groups; g != NULL && g->id != job->group_id; g = g->next)
+		;
+	if (g == NULL) {
+		g = xcalloc(1, sizeof *g);
+		g->id = job->group_id;
+		g->next = pr->groups;
+		pr->groups = g;
+	}
+	g->jobs = xreallocarray(g->jobs, g->n + 1, sizeof *g->jobs);
+	g->jobs[g->n++] = job;
+}
+
+/* A job that was running when the daemon stopped: retry or fail it. */
+static void
+persist_interrupted(struct job *job)
+{
+	if (job->attempts <= job->retries) {
+		log_info("job %lld: interrupted in attempt %lld, retrying",
+		    (long long)job->id, (long long)job->attempts);
+		job->not_before = job->sched->now() + sched_backoff_ms(job);
+		persist_mark(job);
+		return;
+	}
+	job_set_error(job, "interrupted", "the daemon stopped while the job "
+	    "was running (attempt %lld)", (long long)job->attempts);
+	log_info("job %lld: interrupted, no retries left", (long long)job->id);
+	job->finished_at = job->sched->now();
+	job_set_state(job, JOB_FAILED);
+}
+
+static int
+persist_restore_cb(struct store_row *r, void *arg)
+{
+	struct persist_recovery	*pr = arg;
+	struct msg_spec		 spec;
+	struct msg_error	 err;
+	struct job		*job;
+
+	if (msg_spec_parse(r->spec, &spec, &err) != 0 ||
+	    kind_find(spec.kind) == NULL) {
+		log_warnx("job %lld: cannot restore it: %s", (long long)r->id,
+		    err.message);
+		return (0);
+	}
+	free(spec.key);
+	spec.key = r->key != NULL ? xstrdup(r->key) : NULL;
+	job = sched_restore(pr->s, &spec, r);
+	msg_spec_clear(&spec);
+	pr->restored++;
+	if (job->group_id > 0)
+		persist_group_add(pr, job);
+	if (r->state == JOB_RUNNING) {
+		pr->interrupted++;
+		persist_interrupted(job);
+	}
+	if (job->state == JOB_QUEUED) {
+		deps_link(job);
+		if (job->state == JOB_QUEUED)
+			sched_ready_at(job, job->not_before);
+	}
+	return (0);
+}
+
+/* Bring back the queued and running jobs of the store. */
+int
+persist_recover(struct sched *s, char **cause)
+{
+	struct persist_recovery	 pr;
+	struct persist_group	*g, *next;
+	int64_t			 counts[JOB_NSTATES] = { 0 };
+	int			 i;
+
+	memset(&pr, 0, sizeof pr);
+	pr.s = s;
+	s->next_id = store_int(s->store, "SELECT max(id) FROM jobs", 0) + 1;
+	store_counts(s->store, counts);
+	for (i = JOB_SUCCEEDED; i < JOB_NSTATES; i++)
+		s->counts[i] = counts[i];
+	if (store_each(s->store, "WHERE state IN (0, 1) ORDER BY id", NULL, 0,
+	    persist_restore_cb, &pr) != 0) {
+		xasprintf(cause, "job store: cannot read the queued jobs");
+		return (-1);
+	}
+	for (g = pr.groups; g != NULL; g = next) {
+		next = g->next;
+		group_create(g->jobs, g->n);
+		free(g->jobs);
+		free(g);
+	}
+	if (pr.restored > 0)
+		log_info("restored %lld queued jobs (%lld were running); next "
+		    "id %lld", (long long)pr.restored, (long long)pr.interrupted,
+		    (long long)s->next_id);
+	sched_kick(s);
+	return (0);
+}

@@ -1,0 +1,461 @@
+/*
+ * The job store: SQLite in WAL mode, written only from the dispatcher.
+ * Callers write whole job rows (store_put) into the transaction that is
+ * open for this loop iteration and commit once (store_commit): group
+ * commit, so throughput never falls to one fsync per job. Reads on the same
+ * connection see what this iteration wrote.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "aiojobsd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define STORE_VERSION	1
+
+#define STORE_COLS "id, key, spec, kind, name, queue, priority, state, " \
+	"attempts, submitted_at, started_at, finished_at, not_before, args, " \
+	"result, error_code, error_message, group_id"
+
+static const char *store_schema[STORE_VERSION] = {
+	/* version 1 */
+	"CREATE TABLE jobs ("
+	" id INTEGER PRIMARY KEY, key TEXT UNIQUE, spec TEXT NOT NULL,"
+	" kind TEXT NOT NULL, name TEXT, queue TEXT NOT NULL,"
+	" priority INTEGER NOT NULL, state INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL, submitted_at INTEGER NOT NULL,"
+	" started_at INTEGER, finished_at INTEGER, not_before INTEGER,"
+	" args TEXT NOT NULL, result TEXT, error_code TEXT,"
+	" error_message TEXT, group_id INTEGER);"
+	"CREATE INDEX jobs_state ON jobs (state);"
+	"CREATE INDEX jobs_finished ON jobs (finished_at)"
+	" WHERE finished_at IS NOT NULL;",
+};
+
+struct store {
+	sqlite3		*db;
+	char		*path;
+	int		 in_txn;
+	sqlite3_stmt	*put;
+	sqlite3_stmt	*get;
+	sqlite3_stmt	*get_key;
+};
+
+static int
+store_fail(struct store *st, const char *what, char **cause)
+{
+	if (cause != NULL)
+		xasprintf(cause, "job store %s: %s: %s", st->path, what,
+		    sqlite3_errmsg(st->db));
+	return (-1);
+}
+
+static int
+store_exec(struct store *st, const char *sql, char **cause)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return (store_fail(st, sql, cause));
+	return (0);
+}
+
+static int
+store_user_version(struct store *st, int *v)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s,
+	    NULL) != SQLITE_OK)
+		return (-1);
+	r = sqlite3_step(s);
+	*v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return (r == SQLITE_ROW ? 0 : -1);
+}
+
+/* Bring the schema to STORE_VERSION, one migration step at a time. */
+static int
+store_migrate(struct store *st, char **cause)
+{
+	char	 sql[64];
+	int	 v;
+
+	if (store_user_version(st, &v) != 0)
+		return (store_fail(st, "reading the schema version", cause));
+	if (v > STORE_VERSION) {
+		xasprintf(cause, "job store %s has schema version %d, newer "
+		    "than this aiojobsd knows (%d): run a newer aiojobsd, or "
+		    "move the file away to start with an empty store",
+		    st->path, v, STORE_VERSION);
+		return (-1);
+	}
+	for (; v < STORE_VERSION; v++) {
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+		if (store_exec(st, "BEGIN", cause) != 0 ||
+		    store_exec(st, store_schema[v], cause) != 0 ||
+		    store_exec(st, sql, cause) != 0 ||
+		    store_exec(st, "COMMIT", cause) != 0)
+			return (-1);
+		log_info("job store %s: schema version %d", st->path, v + 1);
+	}
+	return (0);
+}
+
+static int
+store_prepare(struct store *st, char **cause)
+{
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO jobs ("
+	    STORE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)", -1, &st->put,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM jobs "
+	    "WHERE id = ?1", -1, &st->get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM jobs "
+	    "WHERE key = ?1", -1, &st->get_key, NULL) != SQLITE_OK)
+		return (store_fail(st, "preparing statements", cause));
+	return (0);
+}
+
+/*
+ * Open (or create) <dir>/jobs.db. A damaged or newer database stops
+ * start-up with a message saying what to do.
+ */
+struct store *
+store_open(const char *dir, int safe, char **cause)
+{
+	struct store	*st;
+	char		*sql;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		xasprintf(cause, "state directory %s: %s", dir,
+		    strerror(errno));
+		return (NULL);
+	}
+	st = xcalloc(1, sizeof *st);
+	xasprintf(&st->path, "%s/jobs.db", dir);
+	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		store_fail(st, "opening", cause);
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, 0);
+	xasprintf(&sql, "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s;"
+	    " PRAGMA foreign_keys = OFF", safe ? "FULL" : "NORMAL");
+	if (store_exec(st, sql, cause) != 0 ||
+	    store_exec(st, "PRAGMA quick_check", cause) != 0 ||
+	    store_migrate(st, cause) != 0 || store_prepare(st, cause) != 0) {
+		free(sql);
+		if (cause != NULL && strstr(*cause, "newer") == NULL) {
+			char *c = *cause;
+
+			xasprintf(cause, "%s (if the file is damaged, move it "
+			    "away to start with an empty store)", c);
+			free(c);
+		}
+		goto fail;
+	}
+	free(sql);
+	return (st);
+fail:
+	store_close(st);
+	return (NULL);
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->in_txn)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_finalize(st->put);
+	sqlite3_finalize(st->get);
+	sqlite3_finalize(st->get_key);
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+static void
+store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+static void
+store_bind_time(sqlite3_stmt *s, int i, int64_t v)
+{
+	if (v < 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, v);
+}
+
+/* Write a whole job row into this iteration's transaction. */
+int
+store_put(struct store *st, const struct store_row *r, char **cause)
+{
+	sqlite3_stmt	*s = st->put;
+	int		 rc;
+
+	if (!st->in_txn) {
+		if (store_exec(st, "BEGIN", cause) != 0)
+			return (-1);
+		st->in_txn = 1;
+	}
+	sqlite3_bind_int64(s, 1, r->id);
+	store_bind_text(s, 2, r->key);
+	store_bind_text(s, 3, r->spec);
+	store_bind_text(s, 4, r->kind);
+	store_bind_text(s, 5, r->name);
+	store_bind_text(s, 6, r->queue);
+	sqlite3_bind_int64(s, 7, r->priority);
+	sqlite3_bind_int(s, 8, r->state);
+	sqlite3_bind_int64(s, 9, r->attempts);
+	sqlite3_bind_int64(s, 10, r->submitted_at);
+	store_bind_time(s, 11, r->started_at);
+	store_bind_time(s, 12, r->finished_at);
+	store_bind_time(s, 13, r->not_before);
+	store_bind_text(s, 14, r->args);
+	store_bind_text(s, 15, r->result);
+	store_bind_text(s, 16, r->error_code);
+	store_bind_text(s, 17, r->error_message);
+	store_bind_time(s, 18, r->group_id > 0 ? r->group_id : -1);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE)
+		return (store_fail(st, "writing a job", cause));
+	return (0);
+}
+
+/* Commit this iteration's transaction; on failure roll it back. */
+int
+store_commit(struct store *st, char **cause)
+{
+	if (!st->in_txn)
+		return (0);
+	st->in_txn = 0;
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return (0);
+	store_fail(st, "commit", cause);
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return (-1);
+}
+
+static char *
+store_col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char	*t = sqlite3_column_text(s, i);
+
+	return (t == NULL ? NULL : xstrdup((const char *)t));
+}
+
+static int64_t
+store_col_time(sqlite3_stmt *s, int i)
+{
+	return (sqlite3_column_type(s, i) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(s, i));
+}
+
+static void
+store_row_read(sqlite3_stmt *s, struct store_row *r)
+{
+	memset(r, 0, sizeof *r);
+	r->id = sqlite3_column_int64(s, 0);
+	r->key = store_col_text(s, 1);
+	r->spec = store_col_text(s, 2);
+	r->kind = store_col_text(s, 3);
+	r->name = store_col_text(s, 4);
+	r->queue = store_col_text(s, 5);
+	r->priority = sqlite3_column_int64(s, 6);
+	r->state = sqlite3_column_int(s, 7);
+	r->attempts = sqlite3_column_int64(s, 8);
+	r->submitted_at = sqlite3_column_int64(s, 9);
+	r->started_at = store_col_time(s, 10);
+	r->finished_at = store_col_time(s, 11);
+	r->not_before = store_col_time(s, 12);
+	r->args = store_col_text(s, 13);
+	r->result = store_col_text(s, 14);
+	r->error_code = store_col_text(s, 15);
+	r->error_message = store_col_text(s, 16);
+	r->group_id = store_col_time(s, 17);
+}
+
+void
+store_row_clear(struct store_row *r)
+{
+	free(r->key);
+	free(r->spec);
+	free(r->kind);
+	free(r->name);
+	free(r->queue);
+	free(r->args);
+	free(r->result);
+	free(r->error_code);
+	free(r->error_message);
+	memset(r, 0, sizeof *r);
+}
+
+static int
+store_get_one(struct store *st, sqlite3_stmt *s, struct store_row *r)
+{
+	int	 rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		store_row_read(s, r);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		log_warnx("job store: %s", sqlite3_errmsg(st->db));
+	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* A job by id: 1 and the row, 0 if there is none, -1 on error. */
+int
+store_get(struct store *st, int64_t id, struct store_row *r)
+{
+	sqlite3_bind_int64(st->get, 1, id);
+	return (store_get_one(st, st->get, r));
+}
+
+int
+store_get_key(struct store *st, const char *key, struct store_row *r)
+{
+	sqlite3_bind_text(st->get_key, 1, key, -1, SQLITE_STATIC);
+	return (store_get_one(st, st->get_key, r));
+}
+
+/* Call cb for the rows of a query (ordered as it says) until cb stops. */
+int
+store_each(struct store *st, const char *where, const int64_t *params,
+    int nparams, int (*cb)(struct store_row *, void *), void *arg)
+{
+	struct store_row	 r;
+	sqlite3_stmt		*s;
+	char			*sql;
+	int			 i, rc, stop = 0;
+
+	xasprintf(&sql, "SELECT " STORE_COLS " FROM jobs %s", where);
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	free(sql);
+	if (rc != SQLITE_OK) {
+		log_warnx("job store: %s", sqlite3_errmsg(st->db));
+		return (-1);
+	}
+	for (i = 0; i < nparams; i++)
+		sqlite3_bind_int64(s, i + 1, params[i]);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_row_read(s, &r);
+		stop = cb(&r, arg);
+		store_row_clear(&r);
+	}
+	sqlite3_finalize(s);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* A single integer of a query, or dflt. */
+int64_t
+store_int(struct store *st, const char *sql, int64_t dflt)
+{
+	sqlite3_stmt	*s;
+	int64_t		 v = dflt;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return (dflt);
+	if (sqlite3_step(s) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return (v);
+}
+
+/* Jobs of each state, for stats after a restart. */
+void
+store_counts(struct store *st, int64_t counts[JOB_NSTATES])
+{
+	sqlite3_stmt	*s;
+	int		 state;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT state, count(*) FROM jobs "
+	    "GROUP BY state", -1, &s, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		state = sqlite3_column_int(s, 0);
+		if (state >= 0 && state < JOB_NSTATES)
+			counts[state] = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+}
+
+/*
+ * Delete at most limit final jobs that finished before cutoff (state -1:
+ * any final state); returns how many, or -1. Part of the open transaction.
+ */
+int64_t
+store_clean(struct store *st, int64_t cutoff, int state, int64_t limit,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if (!st->in_txn) {
+		if (store_exec(st, "BEGIN", cause) != 0)
+			return (-1);
+		st->in_txn = 1;
+	}
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM jobs WHERE id IN (SELECT "
+	    "id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?1 "
+	    "AND state >= ?2 AND (?3 < 0 OR state = ?3) ORDER BY finished_at "
+	    "LIMIT ?4)", -1, &s, NULL) != SQLITE_OK)
+		return (store_fail(st, "cleaning", cause));
+	sqlite3_bind_int64(s, 1, cutoff);
+	sqlite3_bind_int(s, 2, JOB_SUCCEEDED);
+	sqlite3_bind_int(s, 3, state);
+	sqlite3_bind_int64(s, 4, limit);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return (store_fail(st, "cleaning", cause));
+	return (sqlite3_changes(st->db));
+}
+
+/*
+ * Jobs newest first, filtered by state (-1: any) and queue (NULL: any),
+ * below before_id (0: from the newest), at most limit (0: all).
+ */
+int
+store_list(struct store *st, int state, const char *queue, int64_t before_id,
+    int64_t limit, int (*cb)(struct store_row *, void *), void *arg)
+{
+	struct store_row	 r;
+	sqlite3_stmt		*s;
+	int			 rc, stop = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM jobs "
+	    "WHERE (?1 < 0 OR state = ?1) AND (?2 IS NULL OR queue = ?2) AND "
+	    "(?3 = 0 OR id < ?3) ORDER BY id DESC LIMIT ?4", -1, &s,
+	    NULL) != SQLITE_OK)
+		return (store_fail(st, "listing", NULL));
+	sqlite3_bind_int(s, 1, state);
+	store_bind_text(s, 2, queue);
+	sqlite3_bind_int64(s, 3, before_id);
+	sqlite3_bind_int64(s, 4, limit == 0 ? -1 : limit);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_row_read(s, &r);
+		stop = cb(&r, arg);
+		store_row_clear(&r);
+	}
+	sqlite3_finalize(s);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1);
+}
