@@ -61,34 +61,31 @@ struct job {
 	struct sched		*sched;
 	const struct kind	*kind;
 	struct queue		*queue;
-	int			 kidx;		/* index of kind in kind.c */
 	char			*args;
 	char			*name;
 	char			*key;
-	char			*spec;		/* canonical spec, for keys */
 	int64_t			 priority;
 	int64_t			 delay_ms;
 	int64_t			 timeout_ms;
 	int64_t			 retries;
 	int64_t			 retry_backoff_ms;
-	int			 shield;
 	int64_t			*after;		/* dependencies, as submitted */
 	size_t			 nafter;
 	size_t			 deps_left;	/* not yet succeeded */
 	TAILQ_HEAD(, job_dep)	 dependents;	/* jobs waiting for this one */
 	char			*lock_name;
 	struct lock		*lock;		/* held or waited for */
-	int			 lock_waiting;
-	RB_ENTRY(job)		 lock_entry;
 	struct group		*group;
 	int64_t			 group_id;	/* its first member's id */
-	TAILQ_ENTRY(job)	 final_entry;	/* sched->finals */
-	int			 dirty;		/* changed since the last commit */
-	TAILQ_ENTRY(job)	 dirty_entry;
 
-	int			 state;
-	int			 ready;		/* in its queue's ready set */
-	int			 stop;		/* JOB_STOP_* while stopping */
+	uint8_t			 kidx;		/* index of kind in kind.c */
+	uint8_t			 state;
+	uint8_t			 stop;		/* JOB_STOP_* while stopping */
+	unsigned int		 shield:1;
+	unsigned int		 ready:1;	/* in its queue's ready set */
+	unsigned int		 lock_waiting:1;	/* in its lock's queue */
+	unsigned int		 dirty:1;	/* changed since the last commit */
+	unsigned int		 stored:1;	/* its row is committed */
 	char			*stop_reason;
 	int64_t			 attempts;
 	int64_t			 not_before;	/* delay or backoff end */
@@ -104,8 +101,11 @@ struct job {
 
 	RB_ENTRY(job)		 id_entry;
 	RB_ENTRY(job)		 key_entry;
+	/* the queue's ready set, or the lock's waiters: never both */
 	RB_ENTRY(job)		 ready_entry;
+	/* sched->running, or sched->finals once final: never both */
 	TAILQ_ENTRY(job)	 run_entry;
+	TAILQ_ENTRY(job)	 dirty_entry;
 	TAILQ_HEAD(, wait_link)	 waits;		/* held waits on this job */
 };
 TAILQ_HEAD(jobq, job);
@@ -341,6 +341,7 @@ void	 job_set_error(struct job *, const char *, const char *, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
 void	 job_set_result(struct job *, const char *);
 void	 job_view(struct job *, struct msg_view *);
+char	*job_spec_text(struct job *);
 void	 job_finish(struct job *, int, const char *, const char *,
 	    const char *, ...) __attribute__((__format__(__printf__, 5, 6)));
 struct event_base *job_base(struct job *);
@@ -420,7 +421,7 @@ int	 lock_acquire(struct job *);
 void	 lock_release(struct job *);
 void	 lock_forget(struct job *);
 int	 job_lockq_cmp(struct job *, struct job *);
-RB_PROTOTYPE(job_lockq, job, lock_entry, job_lockq_cmp)
+RB_PROTOTYPE(job_lockq, job, ready_entry, job_lockq_cmp)
 
 /* group.c */
 void	 group_create(struct job **, size_t);
@@ -442,6 +443,7 @@ void	*http_env_ssl(struct http_env *, const char *, char **);
 struct store *store_open(const char *, int, char **);
 void	 store_close(struct store *);
 int	 store_put(struct store *, const struct store_row *, char **);
+int	 store_update(struct store *, const struct store_row *, char **);
 int	 store_commit(struct store *, char **);
 int	 store_get(struct store *, int64_t, struct store_row *);
 int	 store_get_key(struct store *, const char *, struct store_row *);

@@ -58,14 +58,13 @@ job_create(struct sched *s, const struct msg_spec *spec,
 	job = xcalloc(1, sizeof *job);
 	job->sched = s;
 	job->kind = kind;
-	job->kidx = kind_index(kind);
+	job->kidx = (uint8_t)kind_index(kind);
 	job->queue = q;
 	job->args = xstrdup(spec->args);
 	job->name = spec->name != NULL ? xstrdup(spec->name) : NULL;
 	job->key = spec->key != NULL ? xstrdup(spec->key) : NULL;
-	job->spec = msg_spec_encode(spec, 0);
-	job->priority = spec->priority;
 	job->delay_ms = spec->delay_ms;
+	job->priority = spec->priority;
 	job->timeout_ms = spec->timeout_ms;
 	job->retries = spec->retries;
 	job->retry_backoff_ms = spec->retry_backoff_ms;
@@ -88,7 +87,6 @@ job_free(struct job *job)
 	free(job->args);
 	free(job->name);
 	free(job->key);
-	free(job->spec);
 	free(job->stop_reason);
 	free(job->result);
 	free(job->error_code);
@@ -176,6 +174,33 @@ job_set_result(struct job *job, const char *result)
 {
 	free(job->result);
 	job->result = result != NULL ? xstrdup(result) : NULL;
+}
+
+/*
+ * The job's canonical spec (as msg_spec_encode writes it, key aside),
+ * rebuilt from its fields: the store's copy and key comparisons use it,
+ * and memory keeps no second copy of what the job already holds.
+ */
+char *
+job_spec_text(struct job *job)
+{
+	struct msg_spec	 spec;
+
+	memset(&spec, 0, sizeof spec);
+	spec.kind = (char *)job->kind->name;
+	spec.args = job->args;
+	spec.name = job->name;
+	spec.queue = job->queue->name;
+	spec.priority = job->priority;
+	spec.delay_ms = job->delay_ms;
+	spec.timeout_ms = job->timeout_ms;
+	spec.retries = job->retries;
+	spec.retry_backoff_ms = job->retry_backoff_ms;
+	spec.after = job->after;
+	spec.nafter = job->nafter;
+	spec.lock = job->lock_name;
+	spec.shield = job->shield;
+	return (msg_spec_encode(&spec, 0));
 }
 
 /* The job as a protocol view; strings are borrowed from the job. */

@@ -23,7 +23,7 @@ RB_HEAD(locks, lock);
 int	lock_cmp(struct lock *, struct lock *);
 RB_PROTOTYPE(locks, lock, entry, lock_cmp)
 RB_GENERATE(locks, lock, entry, lock_cmp)
-RB_GENERATE(job_lockq, job, lock_entry, job_lockq_cmp)
+RB_GENERATE(job_lockq, job, ready_entry, job_lockq_cmp)
 
 int
 lock_cmp(struct lock *a, struct lock *b)

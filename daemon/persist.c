@@ -13,14 +13,14 @@
 #include "log.h"
 #include "xmalloc.h"
 
-/* The job as a row; the strings are the job's (do not clear the row). */
+/* The job as a row; the strings are the job's but the spec (free it). */
 static void
 persist_row(struct job *job, struct store_row *r)
 {
 	memset(r, 0, sizeof *r);
 	r->id = job->id;
 	r->key = job->key;
-	r->spec = job->spec;
+	r->spec = job->stored ? NULL : job_spec_text(job);
 	r->kind = (char *)job->kind->name;
 	r->name = job->name;
 	r->queue = job->queue->name;
@@ -58,12 +58,16 @@ persist_flush(struct sched *s, char **cause)
 {
 	struct store_row	 r;
 	struct job		*job;
+	int			 rc;
 
 	if (s->store == NULL)
 		return (0);
 	TAILQ_FOREACH(job, &s->dirty, dirty_entry) {
 		persist_row(job, &r);
-		if (store_put(s->store, &r, cause) != 0)
+		rc = job->stored ? store_update(s->store, &r, cause) :
+		    store_put(s->store, &r, cause);
+		free(r.spec);
+		if (rc != 0)
 			return (-1);
 	}
 	return (0);
@@ -91,8 +95,11 @@ persist_commit(struct sched *s, char **cause)
 	while ((job = TAILQ_FIRST(&s->dirty)) != NULL) {
 		TAILQ_REMOVE(&s->dirty, job, dirty_entry);
 		job->dirty = 0;
-		if (job_state_final(job->state))
+		if (job_state_final(job->state)) {
 			sched_forget(job);
+			continue;
+		}
+		job->stored = 1;	/* from now on, updates only */
 	}
 	return (0);
 }

@@ -215,7 +215,7 @@ sched_check_key(struct sched *s, struct msg_spec *specs, size_t i,
 {
 	struct store_row row;
 	struct job	*job;
-	char		*text;
+	char		*text, *other;
 	size_t		 j;
 	int		 r = 0;
 
@@ -223,8 +223,10 @@ sched_check_key(struct sched *s, struct msg_spec *specs, size_t i,
 		return (0);
 	text = msg_spec_encode(&specs[i], 0);
 	if ((job = sched_find_key(s, specs[i].key)) != NULL) {
-		r = strcmp(job->spec, text) == 0 ? 1 : -1;
+		other = job_spec_text(job);
+		r = strcmp(other, text) == 0 ? 1 : -1;
 		*id = job->id;
+		free(other);
 	} else if (s->store != NULL &&
 	    store_get_key(s->store, specs[i].key, &row) == 1) {
 		r = strcmp(row.spec, text) == 0 ? 1 : -1;
@@ -234,8 +236,7 @@ sched_check_key(struct sched *s, struct msg_spec *specs, size_t i,
 	for (j = 0; r == 0 && j < i; j++) {
 		if (specs[j].key != NULL &&
 		    strcmp(specs[j].key, specs[i].key) == 0) {
-			char *other = msg_spec_encode(&specs[j], 0);
-
+			other = msg_spec_encode(&specs[j], 0);
 			r = strcmp(other, text) == 0 ? 2 : -1;
 			*id = (int64_t)j;
 			free(other);
@@ -267,7 +268,7 @@ sched_add(struct sched *s, struct msg_spec *spec)
 	sched_add_links(job, spec);
 	deps_link(job);
 	if (job->state == JOB_QUEUED)
-		sched_ready_after(job, job->delay_ms);
+		sched_ready_after(job, spec->delay_ms);
 	return (job);
 }
 
@@ -285,6 +286,7 @@ sched_restore(struct sched *s, struct msg_spec *spec, struct store_row *r)
 	job->started_at = r->started_at;
 	job->not_before = r->not_before > 0 ? r->not_before : 0;
 	job->group_id = r->group_id;
+	job->stored = 1;
 	RB_INSERT(job_ids, &s->jobs, job);
 	if (job->key != NULL)
 		RB_INSERT(job_keys, &s->keys, job);
@@ -532,12 +534,12 @@ sched_final(struct job *job)
 {
 	struct sched	*s = job->sched;
 
-	TAILQ_INSERT_TAIL(&s->finals, job, final_entry);
+	TAILQ_INSERT_TAIL(&s->finals, job, run_entry);
 	if (s->resolving)
 		return;
 	s->resolving = 1;
 	while ((job = TAILQ_FIRST(&s->finals)) != NULL) {
-		TAILQ_REMOVE(&s->finals, job, final_entry);
+		TAILQ_REMOVE(&s->finals, job, run_entry);
 		deps_resolve(job);
 		group_member_final(job);
 	}

@@ -44,6 +44,7 @@ struct store {
 	char		*path;
 	int		 in_txn;
 	sqlite3_stmt	*put;
+	sqlite3_stmt	*update;
 	sqlite3_stmt	*get;
 	sqlite3_stmt	*get_key;
 };
@@ -115,6 +116,11 @@ store_prepare(struct store *st, char **cause)
 	    STORE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
 	    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)", -1, &st->put,
 	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "UPDATE jobs SET state = ?2, "
+	    "attempts = ?3, started_at = ?4, finished_at = ?5, "
+	    "not_before = ?6, result = ?7, error_code = ?8, "
+	    "error_message = ?9, group_id = ?10 WHERE id = ?1", -1,
+	    &st->update, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM jobs "
 	    "WHERE id = ?1", -1, &st->get, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM jobs "
@@ -176,6 +182,7 @@ store_close(struct store *st)
 	if (st->in_txn)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_finalize(st->put);
+	sqlite3_finalize(st->update);
 	sqlite3_finalize(st->get);
 	sqlite3_finalize(st->get_key);
 	sqlite3_close(st->db);
@@ -231,6 +238,36 @@ store_put(struct store *st, const struct store_row *r, char **cause)
 	store_bind_text(s, 16, r->error_code);
 	store_bind_text(s, 17, r->error_message);
 	store_bind_time(s, 18, r->group_id > 0 ? r->group_id : -1);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE)
+		return (store_fail(st, "writing a job", cause));
+	return (0);
+}
+
+/* Write what changes in a stored job's row (not its spec or args). */
+int
+store_update(struct store *st, const struct store_row *r, char **cause)
+{
+	sqlite3_stmt	*s = st->update;
+	int		 rc;
+
+	if (!st->in_txn) {
+		if (store_exec(st, "BEGIN", cause) != 0)
+			return (-1);
+		st->in_txn = 1;
+	}
+	sqlite3_bind_int64(s, 1, r->id);
+	sqlite3_bind_int(s, 2, r->state);
+	sqlite3_bind_int64(s, 3, r->attempts);
+	store_bind_time(s, 4, r->started_at);
+	store_bind_time(s, 5, r->finished_at);
+	store_bind_time(s, 6, r->not_before);
+	store_bind_text(s, 7, r->result);
+	store_bind_text(s, 8, r->error_code);
+	store_bind_text(s, 9, r->error_message);
+	store_bind_time(s, 10, r->group_id > 0 ? r->group_id : -1);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
