@@ -1,0 +1,239 @@
+/*
+ * The job store through its API: rows written and read back, updates,
+ * commits, keys, listing, cleaning, counts, and the refusals at open (a
+ * newer schema, a damaged file).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "aiojobsd.h"
+
+static char	 dir[64];
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/ajstoreXXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+	char	 cmd[128];
+
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static struct store *
+open_store(void)
+{
+	struct store	*st;
+	char		*cause = NULL;
+
+	st = store_open(dir, 1, &cause);
+	ck_assert_msg(st != NULL, "%s", cause != NULL ? cause : "?");
+	return (st);
+}
+
+static void
+row_init(struct store_row *r, int64_t id, int state, const char *key)
+{
+	memset(r, 0, sizeof *r);
+	r->id = id;
+	r->key = (char *)key;
+	r->spec = "{\"kind\":\"sleep\"}";
+	r->kind = "sleep";
+	r->queue = "default";
+	r->state = state;
+	r->submitted_at = 1000 + id;
+	r->started_at = r->finished_at = r->not_before = -1;
+	r->args = "{\"ms\":1}";
+}
+
+START_TEST(test_put_get_commit)
+{
+	struct store		*st = open_store();
+	struct store_row	 r, got;
+	char			*cause = NULL;
+
+	row_init(&r, 7, JOB_QUEUED, "k7");
+	ck_assert_int_eq(store_put(st, &r, &cause), 0);
+	ck_assert_int_eq(store_get(st, 7, &got), 1);	/* same transaction */
+	ck_assert_str_eq(got.key, "k7");
+	ck_assert_int_eq(got.started_at, -1);
+	store_row_clear(&got);
+	ck_assert_int_eq(store_commit(st, &cause), 0);
+	store_close(st);
+	st = open_store();				/* after a reopen */
+	ck_assert_int_eq(store_get(st, 7, &got), 1);
+	ck_assert_str_eq(got.args, "{\"ms\":1}");
+	ck_assert_int_eq(got.submitted_at, 1007);
+	store_row_clear(&got);
+	ck_assert_int_eq(store_get(st, 8, &got), 0);
+	ck_assert_int_eq(store_get_key(st, "k7", &got), 1);
+	ck_assert_int_eq(got.id, 7);
+	store_row_clear(&got);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_update_keeps_spec)
+{
+	struct store		*st = open_store();
+	struct store_row	 r, got;
+	char			*cause = NULL;
+
+	row_init(&r, 1, JOB_QUEUED, NULL);
+	store_put(st, &r, &cause);
+	store_commit(st, &cause);
+	r.spec = r.args = NULL;
+	r.state = JOB_FAILED;
+	r.attempts = 2;
+	r.finished_at = 5000;
+	r.error_code = "timeout";
+	r.error_message = "timed out";
+	ck_assert_int_eq(store_update(st, &r, &cause), 0);
+	ck_assert_int_eq(store_commit(st, &cause), 0);
+	ck_assert_int_eq(store_get(st, 1, &got), 1);
+	ck_assert_int_eq(got.state, JOB_FAILED);
+	ck_assert_int_eq(got.attempts, 2);
+	ck_assert_str_eq(got.spec, "{\"kind\":\"sleep\"}");
+	ck_assert_str_eq(got.error_code, "timeout");
+	store_row_clear(&got);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_uncommitted_is_lost)
+{
+	struct store		*st = open_store();
+	struct store_row	 r, got;
+	char			*cause = NULL;
+
+	row_init(&r, 3, JOB_QUEUED, NULL);
+	store_put(st, &r, &cause);
+	store_close(st);				/* no commit */
+	st = open_store();
+	ck_assert_int_eq(store_get(st, 3, &got), 0);
+	store_close(st);
+}
+END_TEST
+
+static int
+count_cb(struct store_row *r, void *arg)
+{
+	(*(int *)arg)++;
+	return (0);
+}
+
+START_TEST(test_list_counts_clean)
+{
+	struct store		*st = open_store();
+	struct store_row	 r;
+	char			*cause = NULL;
+	int64_t			 counts[JOB_NSTATES] = { 0 };
+	int			 i, n = 0;
+
+	for (i = 1; i <= 10; i++) {
+		row_init(&r, i, i <= 4 ? JOB_QUEUED : i <= 8 ? JOB_SUCCEEDED :
+		    JOB_FAILED, NULL);
+		if (i > 4)
+			r.finished_at = 100 * i;
+		store_put(st, &r, &cause);
+	}
+	store_commit(st, &cause);
+	store_counts(st, counts);
+	ck_assert_int_eq(counts[JOB_QUEUED], 4);
+	ck_assert_int_eq(counts[JOB_SUCCEEDED], 4);
+	ck_assert_int_eq(counts[JOB_FAILED], 2);
+	store_list(st, JOB_SUCCEEDED, NULL, 0, 0, count_cb, &n);
+	ck_assert_int_eq(n, 4);
+	n = 0;
+	store_list(st, -1, "default", 6, 3, count_cb, &n);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(store_int(st, "SELECT max(id) FROM jobs", 0), 10);
+	/* finished before 750: ids 5, 6, 7 */
+	ck_assert_int_eq(store_clean(st, 750, -1, 100, &cause), 3);
+	ck_assert_int_eq(store_clean(st, 100000, JOB_FAILED, 100, &cause), 2);
+	store_commit(st, &cause);
+	memset(counts, 0, sizeof counts);
+	store_counts(st, counts);
+	ck_assert_int_eq(counts[JOB_QUEUED], 4);
+	ck_assert_int_eq(counts[JOB_SUCCEEDED], 1);
+	ck_assert_int_eq(counts[JOB_FAILED], 0);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+	struct store	*st;
+	sqlite3		*db;
+	char		 path[128], *cause = NULL;
+
+	snprintf(path, sizeof path, "%s/jobs.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+	sqlite3_close(db);
+	st = store_open(dir, 1, &cause);
+	ck_assert_ptr_null(st);
+	ck_assert_ptr_nonnull(strstr(cause, "newer"));
+	free(cause);
+}
+END_TEST
+
+START_TEST(test_damaged_refused)
+{
+	struct store	*st;
+	FILE		*f;
+	char		 path[128], *cause = NULL;
+	int		 i;
+
+	snprintf(path, sizeof path, "%s/jobs.db", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	for (i = 0; i < 1000; i++)
+		fputs("this is not a database ", f);
+	fclose(f);
+	st = store_open(dir, 1, &cause);
+	ck_assert_ptr_null(st);
+	ck_assert_ptr_nonnull(strstr(cause, "jobs.db"));
+	ck_assert_ptr_nonnull(strstr(cause, "move it away"));
+	free(cause);
+}
+END_TEST
+
+static Suite *
+store_suite(void)
+{
+	Suite	*suite = suite_create("store");
+	TCase	*tc = tcase_create("store");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_put_get_commit);
+	tcase_add_test(tc, test_update_keeps_spec);
+	tcase_add_test(tc, test_uncommitted_is_lost);
+	tcase_add_test(tc, test_list_counts_clean);
+	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_damaged_refused);
+	suite_add_tcase(suite, tc);
+	return (suite);
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(store_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? 0 : 1);
+}
