@@ -138,6 +138,15 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "Print job events as they happen, those whose topic starts with a\n"
 	  "PREFIX (job.failed, job.): all by default. Stop with ^C.\n",
 	  0, -1, cmd_watch },
+	{ "clean", "[--older-than D] [--state S]",
+	  "Delete finished jobs from the daemon's store now (it also removes\n"
+	  "them after its --retention); print how many were removed.\n"
+	  "\n"
+	  "  --older-than D    only jobs that finished more than D ago\n"
+	  "                    (default: any age)\n"
+	  "  --state S         only jobs in state S (succeeded, failed,\n"
+	  "                    cancelled; default: all three)\n",
+	  0, 0, cmd_clean },
 	{ "shutdown", "[--timeout T]",
 	  "Stop aiojobsd gracefully: running jobs get T (default 10s) to end.\n",
 	  0, 0, cmd_shutdown },

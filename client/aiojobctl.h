@@ -82,6 +82,9 @@ int	 parse_duration(struct ctl *, const char *, const char *, int64_t *);
 int	 parse_rate(struct ctl *, const char *, double *);
 int	 parse_file(const char *, const char *, size_t, char **, size_t *);
 
+/* cmd_clean.c */
+int	 cmd_clean(struct ctl *, int, char **);
+
 /* cmd_daemon.c */
 int	 cmd_ping(struct ctl *, int, char **);
 int	 cmd_stats(struct ctl *, int, char **);

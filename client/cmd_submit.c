@@ -2,7 +2,8 @@
  * submit: a job from the command line (a kind with a command line form and
  * the spec options), or the specs of a JSON file; print the ids and, with
  * --wait, wait for the jobs as cmd_wait.c does, or as the kind says (exec
- * behaves like the command: cmd_submit_exec.c). cpu: cmd_submit_cpu.c.
+ * behaves like the command: cmd_submit_exec.c). cpu: cmd_submit_cpu.c;
+ * http: cmd_submit_http.c.
  */
 #include <stdio.h>
 #include <stdlib.h>

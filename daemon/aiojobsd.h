@@ -51,6 +51,8 @@ struct kind {
 	int		(*can_start)(struct sched *);
 	/* Whether this daemon can run the kind at all (NULL: yes). */
 	int		(*usable)(struct sched *, struct msg_error *);
+	/* What a job waits for when can_start says no (waiting_for). */
+	const char	*waits_for;
 };
 
 #define KIND_MAX	8

@@ -123,7 +123,7 @@ void
 durable_commit(struct aiojobsd *aj)
 {
 	struct creq	*cr;
-	char		*cause = NULL;
+	char		*cause = NULL, *reply;
 
 	if (aj->sched->store == NULL || aj->store_failing)
 		return;
@@ -144,8 +144,9 @@ durable_commit(struct aiojobsd *aj)
 	}
 	while ((cr = TAILQ_FIRST(&aj->committing)) != NULL) {
 		TAILQ_REMOVE(&aj->committing, cr, entry);
-		control_reply(cr, cr->reply);
+		reply = cr->reply;
 		cr->reply = NULL;
+		control_reply(cr, reply);	/* frees cr */
 	}
 }
 

@@ -23,6 +23,8 @@
 /* File descriptors kept free for everything but http connections. */
 #define HTTP_FD_RESERVE	256
 
+static SSL_CTX	*http_env_ctx(struct http_env *, char **);
+
 static int
 http_env_max_conns(void)
 {
@@ -63,6 +65,11 @@ http_env_create(struct event_base *base, const char *ca_file, int verify,
 	env->tls_verify = verify;
 	env->connect_timeout_ms = connect_timeout_ms;
 	env->max_conns = http_env_max_conns();
+	/* now, so that a bad tls_ca_file stops start-up, not each job */
+	if (http_env_ctx(env, cause) == NULL) {
+		http_env_free(env);
+		return (NULL);
+	}
 	return (env);
 }
 
@@ -102,8 +109,9 @@ http_env_ctx(struct http_env *env, char **cause)
 	env->tls = ctx;
 	return (ctx);
 fail:
-	xasprintf(cause, "TLS set-up: %s", ERR_error_string(ERR_get_error(),
-	    NULL));
+	xasprintf(cause, "TLS set-up%s%s: %s", env->tls_ca_file != NULL ?
+	    " with tls_ca_file " : "", env->tls_ca_file != NULL ?
+	    env->tls_ca_file : "", ERR_error_string(ERR_get_error(), NULL));
 	return (NULL);
 }
 

@@ -76,4 +76,5 @@ const struct kind kind_cpu = {
 	.cancel = pool_cancel,
 	.can_start = cpu_can_start,
 	.usable = cpu_usable,
+	.waits_for = "worker",
 };

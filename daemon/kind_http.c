@@ -8,6 +8,7 @@
  */
 #include <sys/socket.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -52,7 +53,11 @@ struct http_state {
 	char				 tls_reason[160];
 	int				 cancelling;
 	int				 ended;	/* job finished, lookup pending */
+	int				 in_lookup;	/* inside evdns_getaddrinfo */
 };
+
+/* Response headers larger than this fail the request. */
+#define HTTP_MAX_HEADERS	(64 * 1024)
 
 static int	http_ssl_idx = -1;
 
@@ -155,8 +160,8 @@ http_end(struct http_state *st, int state, const char *result,
 	st->env->nconns--;
 	job->kdata = NULL;
 	st->job = NULL;
-	/* a cancelled lookup may still call back: free st from there */
-	if (st->dnsreq != NULL)
+	/* a lookup may still call back, or be calling: free st after it */
+	if (st->dnsreq != NULL || st->in_lookup)
 		st->ended = 1;
 	else
 		http_free(st);
@@ -207,6 +212,22 @@ http_release(struct http_state *st, int now)
 	st->evcon = NULL;
 }
 
+/* The errors a connect really reports; anything else is left over. */
+static const char *
+http_errno_text(int e)
+{
+	switch (e) {
+	case ECONNREFUSED:
+	case ECONNRESET:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case ETIMEDOUT:
+	case EADDRNOTAVAIL:
+		return (strerror(e));
+	}
+	return ("connection refused or closed before a response");
+}
+
 /* Why a request failed, as a job error. */
 static void
 http_fail(struct http_state *st)
@@ -217,16 +238,20 @@ http_fail(struct http_state *st)
 		http_end(st, JOB_FAILED, NULL, "timeout", "%s:%d: no answer "
 		    "within %lld ms", st->host, st->port,
 		    (long long)st->env->connect_timeout_ms);
+	else if (st->error == EVREQ_HTTP_DATA_TOO_LONG)
+		http_end(st, JOB_FAILED, NULL, "connect_failed", "%s:%d: response "
+		    "headers larger than %d bytes", st->host, st->port,
+		    HTTP_MAX_HEADERS);
+	else if (st->error == EVREQ_HTTP_INVALID_HEADER)
+		http_end(st, JOB_FAILED, NULL, "connect_failed", "%s:%d: not a "
+		    "valid HTTP response", st->host, st->port);
 	else if (st->https && st->tls_started && !st->tls_done)
 		http_end(st, JOB_FAILED, NULL, "tls_failed", "%s:%d: TLS: %s",
 		    st->host, st->port, st->tls_reason[0] != '\0' ?
 		    st->tls_reason : "handshake failed");
 	else if (!st->got_headers)
-		http_end(st, JOB_FAILED, NULL, "connect_failed", "cannot connect "
-		    "to %s:%d%s%s", st->host, st->port, st->sock_errno != 0 &&
-		    st->sock_errno != ENOTCONN ? ": " : "",
-		    st->sock_errno != 0 && st->sock_errno != ENOTCONN ?
-		    strerror(st->sock_errno) : "");
+		http_end(st, JOB_FAILED, NULL, "connect_failed", "%s:%d: %s",
+		    st->host, st->port, http_errno_text(st->sock_errno));
 	else
 		http_end(st, JOB_FAILED, NULL, "connect_failed", "%s:%d: "
 		    "connection lost while reading the response", st->host,
@@ -248,6 +273,10 @@ http_location(struct http_state *st, struct evhttp_request *req)
 	if (strncasecmp(loc, "http://", 7) == 0 ||
 	    strncasecmp(loc, "https://", 8) == 0)
 		return (xstrdup(loc));
+	/* another scheme (RFC 3986 "scheme:"): not ours to follow */
+	if (isalpha((unsigned char)loc[0]) && loc[strspn(loc, "abcdefghijklm"
+	    "nopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")] == ':')
+		return (NULL);
 	if ((base = evhttp_uri_parse(st->url)) == NULL)
 		return (NULL);
 	if (loc[0] == '/' && loc[1] == '/')
@@ -431,13 +460,17 @@ http_tls_bev(struct http_state *st)
 static void
 http_add_headers(struct http_state *st, struct evkeyvalq *out)
 {
-	char	 host[300];
-	size_t	 i;
+	char		 host[300];
+	size_t		 i;
+
+	const char	*lb = strchr(st->host, ':') != NULL ? "[" : "";
+	const char	*rb = *lb != '\0' ? "]" : "";
 
 	if ((st->https && st->port == 443) || (!st->https && st->port == 80))
-		snprintf(host, sizeof host, "%s", st->host);
+		snprintf(host, sizeof host, "%s%s%s", lb, st->host, rb);
 	else
-		snprintf(host, sizeof host, "%s:%d", st->host, st->port);
+		snprintf(host, sizeof host, "%s%s%s:%d", lb, st->host, rb,
+		    st->port);
 	evhttp_add_header(out, "Host", host);
 	evhttp_add_header(out, "Connection", "close");
 	evhttp_add_header(out, "User-Agent", "aiojobsd/" AIOJOBS_VERSION);
@@ -446,8 +479,9 @@ http_add_headers(struct http_state *st, struct evkeyvalq *out)
 		evhttp_add_header(out, st->args.headers[2 * i],
 		    st->args.headers[2 * i + 1]);
 	}
-	if (st->args.body != NULL &&
-	    evhttp_find_header(out, "Content-Length") == NULL) {
+	/* the body's real length, whatever a header said */
+	evhttp_remove_header(out, "Content-Length");
+	if (st->args.body != NULL) {
 		snprintf(host, sizeof host, "%zu", strlen(st->args.body));
 		evhttp_add_header(out, "Content-Length", host);
 	}
@@ -476,6 +510,7 @@ http_send(struct http_state *st, const char *ip)
 	st->evcon = evhttp_connection_base_bufferevent_new(job_base(st->job),
 	    st->env->dns, bev, ip, (unsigned short)st->port);
 	evhttp_connection_set_retries(st->evcon, 0);
+	evhttp_connection_set_max_headers_size(st->evcon, HTTP_MAX_HEADERS);
 	st->sent_at = http_mono_ms();
 	tv.tv_sec = st->env->connect_timeout_ms / 1000;
 	tv.tv_usec = (st->env->connect_timeout_ms % 1000) * 1000;
@@ -524,6 +559,7 @@ http_dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 static void
 http_begin(struct http_state *st)
 {
+	struct evdns_getaddrinfo_request *req;
 	struct evutil_addrinfo	 hints;
 	struct evhttp_uri	*uri;
 	struct msg_error	 err;
@@ -537,6 +573,11 @@ http_begin(struct http_state *st)
 	}
 	free(st->host);
 	st->host = xstrdup(evhttp_uri_get_host(uri));
+	len = strlen(st->host);
+	if (len > 2 && st->host[0] == '[' && st->host[len - 1] == ']') {
+		memmove(st->host, st->host + 1, len - 2);	/* IPv6 literal */
+		st->host[len - 2] = '\0';
+	}
 	st->https = strcasecmp(evhttp_uri_get_scheme(uri), "https") == 0;
 	st->port = evhttp_uri_get_port(uri);
 	if (st->port <= 0)
@@ -555,8 +596,15 @@ http_begin(struct http_state *st)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
-	st->dnsreq = evdns_getaddrinfo(st->env->dns, st->host, NULL, &hints,
+	/* numeric hosts and /etc/hosts names call back before this returns */
+	st->in_lookup = 1;
+	req = evdns_getaddrinfo(st->env->dns, st->host, NULL, &hints,
 	    http_dns_cb, st);
+	st->in_lookup = 0;
+	if (st->ended)
+		http_free(st);		/* the callback ended the job */
+	else
+		st->dnsreq = req;
 }
 
 static void
@@ -599,4 +647,5 @@ const struct kind kind_http = {
 	.start = http_start,
 	.cancel = http_cancel,
 	.can_start = http_can_start,
+	.waits_for = "connection",
 };

@@ -563,7 +563,7 @@ sched_waiting_for(struct job *job)
 	if (job->queue->paused)
 		return ("paused");
 	if (kind->can_start != NULL && !kind->can_start(job->sched))
-		return ("worker");
+		return (kind->waits_for);
 	return ("slot");
 }
 
