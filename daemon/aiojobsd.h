@@ -454,6 +454,10 @@ int	 store_each(struct store *, const char *, const int64_t *, int,
 int64_t	 store_int(struct store *, const char *, int64_t);
 void	 store_counts(struct store *, int64_t[JOB_NSTATES]);
 int64_t	 store_clean(struct store *, int64_t, int, int64_t, char **);
+int	 store_put_queue(struct store *, const char *, int64_t, double, int,
+	    char **);
+int	 store_each_queue(struct store *, void (*)(const char *, int64_t,
+	    double, int, void *), void *);
 int	 store_list(struct store *, int, const char *, int64_t, int64_t,
 	    int (*)(struct store_row *, void *), void *);
 void	 store_row_clear(struct store_row *);
@@ -532,6 +536,7 @@ void	 server_shutdown(struct aiojobsd *, int64_t);
 int	 durable_open(struct aiojobsd *, char **);
 void	 durable_close(struct aiojobsd *);
 void	 durable_commit(struct aiojobsd *);
+void	 durable_commit_soon(struct aiojobsd *);
 void	 durable_reply(struct aiojobsd *, struct creq *, char *);
 void	 durable_retention_cb(int, short, void *);
 char	*durable_default_dir(const char *);

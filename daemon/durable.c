@@ -150,6 +150,14 @@ durable_commit(struct aiojobsd *aj)
 	}
 }
 
+/* Commit at the end of this loop iteration. */
+void
+durable_commit_soon(struct aiojobsd *aj)
+{
+	if (aj->commit_ev != NULL)
+		event_active(aj->commit_ev, EV_TIMEOUT, 1);
+}
+
 /* Answer a submit once the transaction holding its jobs has committed. */
 void
 durable_reply(struct aiojobsd *aj, struct creq *cr, char *reply)
@@ -163,6 +171,17 @@ durable_reply(struct aiojobsd *aj, struct creq *cr, char *reply)
 	event_active(aj->commit_ev, EV_TIMEOUT, 1);
 }
 
+/* Sweep often enough for a short retention, at most once a second. */
+static int64_t
+durable_retention_every(struct aiojobsd *aj)
+{
+	int64_t	 ms = aj->retention_ms;
+
+	if (ms > RETENTION_EVERY_MS)
+		ms = RETENTION_EVERY_MS;
+	return (ms < 1000 ? 1000 : ms);
+}
+
 /* Retention: delete old finished jobs in small batches. */
 void
 durable_retention_cb(int fd, short events, void *arg)
@@ -173,11 +192,14 @@ durable_retention_cb(int fd, short events, void *arg)
 	int64_t		 n, counts[JOB_NSTATES] = { 0 };
 	int		 i;
 
-	if (persist_flush(s, &cause) != 0 || (n = store_clean(s->store,
+	/* commit first: a changed job written again would come back */
+	durable_commit(aj);
+	if (aj->store_failing || (n = store_clean(s->store,
 	    now_ms() - aj->retention_ms, -1, RETENTION_BATCH, &cause)) < 0) {
-		log_warnx("retention: %s", cause);
+		log_warnx("retention: %s", cause != NULL ? cause : "the job "
+		    "store cannot write");
 		free(cause);
-		durable_timer(aj->retention_timer, RETENTION_EVERY_MS);
+		durable_timer(aj->retention_timer, durable_retention_every(aj));
 		return;
 	}
 	if (n > 0) {
@@ -188,5 +210,5 @@ durable_retention_cb(int fd, short events, void *arg)
 		event_active(aj->commit_ev, EV_TIMEOUT, 1);
 	}
 	durable_timer(aj->retention_timer, n == RETENTION_BATCH ? 1000 :
-	    RETENTION_EVERY_MS);
+	    durable_retention_every(aj));
 }

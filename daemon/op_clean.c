@@ -27,10 +27,14 @@ op_clean(struct aiojobsd *aj, struct creq *cr)
 		    "finished jobs are cleaned (succeeded, failed, cancelled)");
 		return (OP_DONE);
 	}
-	if (s->store != NULL && (persist_flush(s, &cause) != 0 ||
+	/* commit first: a changed job written again would come back */
+	if (s->store != NULL)
+		durable_commit(aj);
+	if (s->store != NULL && (aj->store_failing ||
 	    (n = store_clean(s->store, now_ms() - req->older_than_ms, state,
 	    INT64_MAX, &cause)) < 0)) {
-		control_error(cr, MSG_E_INTERNAL, "%s", cause);
+		control_error(cr, MSG_E_INTERNAL, "%s", cause != NULL ? cause :
+		    "the job store cannot write");
 		free(cause);
 		return (OP_DONE);
 	}

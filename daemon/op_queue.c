@@ -1,4 +1,5 @@
 /* queue: pause, resume, or set the limit and rate of a named queue. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "aiojobsd.h"
@@ -27,6 +28,7 @@ op_queue(struct aiojobsd *aj, struct creq *cr)
 {
 	struct msg_request	*req = &cr->req;
 	struct queue		*q;
+	char			*cause = NULL;
 
 	if (strcmp(req->action, "set") == 0 &&
 	    (req->present & (MSG_F_LIMIT | MSG_F_RATE)) == 0) {
@@ -45,6 +47,15 @@ op_queue(struct aiojobsd *aj, struct creq *cr)
 		queue_set_rate(q, req->rate);
 	log_info("queue %s: %s, limit %lld, rate %g", q->name,
 	    q->paused ? "paused" : "running", (long long)q->limit, q->rate);
+	if (aj->sched->store != NULL) {
+		if (store_put_queue(aj->sched->store, q->name, q->limit, q->rate,
+		    q->paused, &cause) != 0) {
+			control_error(cr, MSG_E_INTERNAL, "%s", cause);
+			free(cause);
+			return (OP_DONE);
+		}
+		durable_commit_soon(aj);
+	}
 	sched_kick(aj->sched);
 	op_queue_reply(cr, q);
 	return (OP_DONE);

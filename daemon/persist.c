@@ -153,7 +153,9 @@ struct persist_group {
 struct persist_recovery {
 	struct sched		*s;
 	struct persist_group	*groups;
-	int64_t			 restored;
+	struct job		**jobs;		/* restored, in id order */
+	int			*was_running;
+	size_t			 njobs;
 	int64_t			 interrupted;
 };
 
@@ -210,19 +212,52 @@ persist_restore_cb(struct store_row *r, void *arg)
 	spec.key = r->key != NULL ? xstrdup(r->key) : NULL;
 	job = sched_restore(pr->s, &spec, r);
 	msg_spec_clear(&spec);
-	pr->restored++;
 	if (job->group_id > 0)
 		persist_group_add(pr, job);
-	if (r->state == JOB_RUNNING) {
-		pr->interrupted++;
-		persist_interrupted(job);
+	pr->jobs = xreallocarray(pr->jobs, pr->njobs + 1, sizeof *pr->jobs);
+	pr->was_running = xreallocarray(pr->was_running, pr->njobs + 1,
+	    sizeof *pr->was_running);
+	pr->jobs[pr->njobs] = job;
+	pr->was_running[pr->njobs++] = r->state == JOB_RUNNING;
+	return (0);
+}
+
+static void
+persist_queue_cb(const char *name, int64_t limit, double rate, int paused,
+    void *arg)
+{
+	struct queue	*q = sched_queue(arg, name, 1);
+
+	q->limit = limit;
+	q->paused = paused;
+	queue_set_rate(q, rate);
+}
+
+/*
+ * Once every job and group is back: settle interrupted jobs (a failure
+ * now cancels its group, fails its dependents) and make the rest ready.
+ */
+static void
+persist_settle(struct persist_recovery *pr)
+{
+	struct job	*job;
+	size_t		 i;
+
+	for (i = 0; i < pr->njobs; i++) {
+		job = pr->jobs[i];
+		if (pr->was_running[i] && job->state == JOB_QUEUED) {
+			pr->interrupted++;
+			persist_interrupted(job);
+		}
 	}
-	if (job->state == JOB_QUEUED) {
+	for (i = 0; i < pr->njobs; i++) {
+		job = pr->jobs[i];
+		if (job->state != JOB_QUEUED || job->ready)
+			continue;
 		deps_link(job);
 		if (job->state == JOB_QUEUED)
 			sched_ready_at(job, job->not_before);
 	}
-	return (0);
 }
 
 /* Bring back the queued and running jobs of the store. */
@@ -236,7 +271,10 @@ persist_recover(struct sched *s, char **cause)
 
 	memset(&pr, 0, sizeof pr);
 	pr.s = s;
-	s->next_id = store_int(s->store, "SELECT max(id) FROM jobs", 0) + 1;
+	/* the high-water mark: ids of cleaned jobs are never given again */
+	s->next_id = store_int(s->store, "SELECT max(seq) FROM sqlite_sequence "
+	    "WHERE name = 'jobs'", 0) + 1;
+	store_each_queue(s->store, persist_queue_cb, s);
 	store_counts(s->store, counts);
 	for (i = JOB_SUCCEEDED; i < JOB_NSTATES; i++)
 		s->counts[i] = counts[i];
@@ -251,10 +289,13 @@ persist_recover(struct sched *s, char **cause)
 		free(g->jobs);
 		free(g);
 	}
-	if (pr.restored > 0)
-		log_info("restored %lld queued jobs (%lld were running); next "
-		    "id %lld", (long long)pr.restored, (long long)pr.interrupted,
+	persist_settle(&pr);
+	if (pr.njobs > 0)
+		log_info("restored %zu queued jobs (%lld were running); next "
+		    "id %lld", pr.njobs, (long long)pr.interrupted,
 		    (long long)s->next_id);
+	free(pr.jobs);
+	free(pr.was_running);
 	sched_kick(s);
 	return (0);
 }

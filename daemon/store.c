@@ -27,7 +27,8 @@
 static const char *store_schema[STORE_VERSION] = {
 	/* version 1 */
 	"CREATE TABLE jobs ("
-	" id INTEGER PRIMARY KEY, key TEXT UNIQUE, spec TEXT NOT NULL,"
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"	/* ids never reused */
+	" key TEXT UNIQUE, spec TEXT NOT NULL,"
 	" kind TEXT NOT NULL, name TEXT, queue TEXT NOT NULL,"
 	" priority INTEGER NOT NULL, state INTEGER NOT NULL,"
 	" attempts INTEGER NOT NULL, submitted_at INTEGER NOT NULL,"
@@ -36,7 +37,10 @@ static const char *store_schema[STORE_VERSION] = {
 	" error_message TEXT, group_id INTEGER);"
 	"CREATE INDEX jobs_state ON jobs (state);"
 	"CREATE INDEX jobs_finished ON jobs (finished_at)"
-	" WHERE finished_at IS NOT NULL;",
+	" WHERE finished_at IS NOT NULL;"
+	"CREATE TABLE queues ("
+	" name TEXT PRIMARY KEY, lim INTEGER NOT NULL, rate REAL NOT NULL,"
+	" paused INTEGER NOT NULL);",
 };
 
 struct store {
@@ -399,6 +403,52 @@ store_each(struct store *st, const char *where, const int64_t *params,
 	}
 	sqlite3_finalize(s);
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1);
+}
+
+/* Keep a queue's settings (pause, limit, rate) across restarts. */
+int
+store_put_queue(struct store *st, const char *name, int64_t limit,
+    double rate, int paused, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if (!st->in_txn) {
+		if (store_exec(st, "BEGIN", cause) != 0)
+			return (-1);
+		st->in_txn = 1;
+	}
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO queues (name, "
+	    "lim, rate, paused) VALUES (?1, ?2, ?3, ?4)", -1, &s,
+	    NULL) != SQLITE_OK)
+		return (store_fail(st, "writing a queue", cause));
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, limit);
+	sqlite3_bind_double(s, 3, rate);
+	sqlite3_bind_int(s, 4, paused);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return (store_fail(st, "writing a queue", cause));
+	return (0);
+}
+
+/* Call cb(name, limit, rate, paused, arg) for every kept queue. */
+int
+store_each_queue(struct store *st, void (*cb)(const char *, int64_t, double,
+    int, void *), void *arg)
+{
+	sqlite3_stmt	*s;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT name, lim, rate, paused FROM "
+	    "queues", -1, &s, NULL) != SQLITE_OK)
+		return (-1);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(s, 0),
+		    sqlite3_column_int64(s, 1), sqlite3_column_double(s, 2),
+		    sqlite3_column_int(s, 3), arg);
+	sqlite3_finalize(s);
+	return (0);
 }
 
 /* A single integer of a query, or dflt. */
