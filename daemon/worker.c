@@ -114,6 +114,13 @@ worker_limits(const struct worker_opts *o)
 {
 	struct rlimit	 rl;
 
+#if defined(__SANITIZE_ADDRESS__)
+	/* AddressSanitizer reserves terabytes of address space */
+	if (o->memory_limit > 0)
+		fprintf(stderr, "aiojobsd worker: no address-space limit in an "
+		    "AddressSanitizer build\n");
+	return;
+#endif
 	if (o->memory_limit > 0) {
 		rl.rlim_cur = rl.rlim_max = (rlim_t)o->memory_limit;
 		setrlimit(RLIMIT_AS, &rl);

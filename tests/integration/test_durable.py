@@ -483,7 +483,7 @@ def test_finished_jobs_read_back_from_store():
             rss1 = proc_kib(d.pid, "VmRSS")
             print("  VmRSS %d KiB -> %d KiB over 30,000 finished jobs"
                   % (rss0, rss1))
-            check(rss1 - rss0 < 12 * 1024, "RSS grew by %d KiB over 30,000 "
+            harness.check_memory(rss1 - rss0 < 12 * 1024, "RSS grew by %d KiB over 30,000 "
                   "finished jobs: are they kept in memory?", rss1 - rss0)
             eq(stats(d)["succeeded"], 31021, "succeeded count")
         with Daemon(state_dir=sd) as d:
@@ -663,7 +663,7 @@ def test_memory_100k_queued():
         hwm = proc_kib(d.pid, "VmHWM")
         print("  100,000 queued jobs in %.1f s: VmRSS %.1f MiB, VmHWM %.1f "
               "MiB" % (dt, rss / 1024, hwm / 1024))
-        check(rss < 400 * 1024, "VmRSS %d KiB with 100,000 queued jobs", rss)
+        harness.check_memory(rss < 400 * 1024, "VmRSS %d KiB with 100,000 queued jobs", rss)
         eq(stats(d)["queued"], 100000, "queued")
 
 

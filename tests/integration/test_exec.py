@@ -172,7 +172,7 @@ def test_huge_output_bounded_memory():
         eq(v["result"]["stdout_bytes"], 100 << 20, "all bytes counted")
         eq(v["result"]["stdout_truncated"], True, "truncated")
         grown = rss_kib(d.pid) - before
-        check(grown < 64 * 1024, "daemon RSS grew by %d KiB", grown)
+        harness.check_memory(grown < 64 * 1024, "daemon RSS grew by %d KiB", grown)
 
 
 def test_timeout_kills_group():

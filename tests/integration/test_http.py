@@ -576,7 +576,7 @@ def test_huge_body_bounded_memory():
         eq((r["body"], r["body_bytes"], r["body_truncated"]),
            ("s" * 1000, n, True), "256 MiB counted, 1000 bytes kept")
         grown = rss_kib(d.pid) - before
-        check(grown < 32 * 1024, "daemon RSS grew by %d KiB", grown)
+        harness.check_memory(grown < 32 * 1024, "daemon RSS grew by %d KiB", grown)
 
 
 # ---------------------------------------------------------------------------
