@@ -212,18 +212,39 @@ store_bind_time(sqlite3_stmt *s, int i, int64_t v)
 		sqlite3_bind_int64(s, i, v);
 }
 
+/* Open this iteration's transaction if it is not open yet. */
+static int
+store_begin(struct store *st, char **cause)
+{
+	if (st->in_txn)
+		return (0);
+	if (store_exec(st, "BEGIN", cause) != 0)
+		return (-1);
+	st->in_txn = 1;
+	return (0);
+}
+
+/* Run a prepared write and make it ready for the next use. */
+static int
+store_run(struct store *st, sqlite3_stmt *s, const char *what, char **cause)
+{
+	int	 rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE)
+		return (store_fail(st, what, cause));
+	return (0);
+}
+
 /* Write a whole job row into this iteration's transaction. */
 int
 store_put(struct store *st, const struct store_row *r, char **cause)
 {
 	sqlite3_stmt	*s = st->put;
-	int		 rc;
 
-	if (!st->in_txn) {
-		if (store_exec(st, "BEGIN", cause) != 0)
-			return (-1);
-		st->in_txn = 1;
-	}
+	if (store_begin(st, cause) != 0)
+		return (-1);
 	sqlite3_bind_int64(s, 1, r->id);
 	store_bind_text(s, 2, r->key);
 	store_bind_text(s, 3, r->spec);
@@ -242,12 +263,7 @@ store_put(struct store *st, const struct store_row *r, char **cause)
 	store_bind_text(s, 16, r->error_code);
 	store_bind_text(s, 17, r->error_message);
 	store_bind_time(s, 18, r->group_id > 0 ? r->group_id : -1);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE)
-		return (store_fail(st, "writing a job", cause));
-	return (0);
+	return (store_run(st, s, "writing a job", cause));
 }
 
 /* Write what changes in a stored job's row (not its spec or args). */
@@ -255,13 +271,9 @@ int
 store_update(struct store *st, const struct store_row *r, char **cause)
 {
 	sqlite3_stmt	*s = st->update;
-	int		 rc;
 
-	if (!st->in_txn) {
-		if (store_exec(st, "BEGIN", cause) != 0)
-			return (-1);
-		st->in_txn = 1;
-	}
+	if (store_begin(st, cause) != 0)
+		return (-1);
 	sqlite3_bind_int64(s, 1, r->id);
 	sqlite3_bind_int(s, 2, r->state);
 	sqlite3_bind_int64(s, 3, r->attempts);
@@ -272,12 +284,7 @@ store_update(struct store *st, const struct store_row *r, char **cause)
 	store_bind_text(s, 8, r->error_code);
 	store_bind_text(s, 9, r->error_message);
 	store_bind_time(s, 10, r->group_id > 0 ? r->group_id : -1);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE)
-		return (store_fail(st, "writing a job", cause));
-	return (0);
+	return (store_run(st, s, "updating a job", cause));
 }
 
 /* Commit this iteration's transaction; on failure roll it back. */
@@ -413,11 +420,8 @@ store_put_queue(struct store *st, const char *name, int64_t limit,
 	sqlite3_stmt	*s;
 	int		 rc;
 
-	if (!st->in_txn) {
-		if (store_exec(st, "BEGIN", cause) != 0)
-			return (-1);
-		st->in_txn = 1;
-	}
+	if (store_begin(st, cause) != 0)
+		return (-1);
 	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO queues (name, "
 	    "lim, rate, paused) VALUES (?1, ?2, ?3, ?4)", -1, &s,
 	    NULL) != SQLITE_OK)
@@ -496,11 +500,8 @@ store_clean(struct store *st, int64_t cutoff, int state, int64_t limit,
 	sqlite3_stmt	*s;
 	int		 rc;
 
-	if (!st->in_txn) {
-		if (store_exec(st, "BEGIN", cause) != 0)
-			return (-1);
-		st->in_txn = 1;
-	}
+	if (store_begin(st, cause) != 0)
+		return (-1);
 	if (sqlite3_prepare_v2(st->db, "DELETE FROM jobs WHERE id IN (SELECT "
 	    "id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?1 "
 	    "AND state >= ?2 AND (?3 < 0 OR state = ?3) ORDER BY finished_at "
