@@ -215,6 +215,7 @@ struct aiojobsd {
 	int			 durability_safe;
 	int64_t			 retention_ms;	/* 0: keep forever */
 	struct event		*commit_ev;	/* end of a loop iteration */
+	struct event		*commit_timer;	/* grouped commit */
 	struct event		*commit_retry;
 	struct event		*retention_timer;
 	struct creqs		 committing;	/* submits awaiting commit */
@@ -408,6 +409,9 @@ void	 outbuf_free(struct outbuf *);
 int	 exec_args_parse(const char *, struct exec_args *, struct msg_error *);
 void	 exec_args_free(struct exec_args *);
 char	**exec_args_envp(struct exec_args *, char **);
+
+/* exec_path.c */
+const char *exec_path_find(const char *, int64_t);
 
 /* deps.c */
 int	 deps_check(struct sched *, struct msg_spec *, const char *,

@@ -1,7 +1,8 @@
 /*
  * The daemon's side of durability: opening the store and recovering at
- * start, the once-per-iteration commit (a lowest-priority event, so every
- * change of the iteration is in it) after which submits are answered,
+ * start, the commit at the end of a loop iteration with a submit (a
+ * lowest-priority event, so every change of the iteration is in it) after
+ * which submits are answered, a grouped commit for other changes,
  * retrying when the store cannot write (disk full), and retention.
  */
 #include <sys/stat.h>
@@ -18,6 +19,12 @@
 
 #define DURABLE_PRIO		2	/* the lowest */
 #define DURABLE_RETRY_MS	1000
+/*
+ * Changes no one waits on (jobs starting, finishing) are committed within
+ * this long, many loop turns in one fsync; a submit's commit is not
+ * delayed (durable_reply).
+ */
+#define DURABLE_GROUP_MS	250
 #define RETENTION_EVERY_MS	60000
 #define RETENTION_BATCH		1000
 
@@ -48,9 +55,10 @@ static void
 durable_dirty_cb(void *arg)
 {
 	struct aiojobsd	*aj = arg;
+	struct timeval	 tv = { 0, DURABLE_GROUP_MS * 1000 };
 
-	if (!aj->store_failing)
-		event_active(aj->commit_ev, EV_TIMEOUT, 1);
+	if (!aj->store_failing && !evtimer_pending(aj->commit_timer, NULL))
+		evtimer_add(aj->commit_timer, &tv);
 }
 
 static void
@@ -88,6 +96,8 @@ durable_open(struct aiojobsd *aj, char **cause)
 	aj->commit_ev = event_new(aj->base, -1, 0, durable_commit_cb, aj);
 	event_priority_set(aj->commit_ev, DURABLE_PRIO);
 	aj->commit_retry = evtimer_new(aj->base, durable_retry_cb, aj);
+	aj->commit_timer = evtimer_new(aj->base, durable_commit_cb, aj);
+	event_priority_set(aj->commit_timer, DURABLE_PRIO);
 	aj->retention_timer = evtimer_new(aj->base, durable_retention_cb, aj);
 	s->dirty_cb = durable_dirty_cb;
 	s->dirty_arg = aj;
@@ -107,6 +117,7 @@ durable_close(struct aiojobsd *aj)
 	if (aj->commit_ev == NULL)
 		return;
 	event_free(aj->commit_ev);
+	event_free(aj->commit_timer);
 	event_free(aj->commit_retry);
 	event_free(aj->retention_timer);
 	store_close(aj->sched->store);
@@ -127,6 +138,7 @@ durable_commit(struct aiojobsd *aj)
 
 	if (aj->sched->store == NULL || aj->store_failing)
 		return;
+	evtimer_del(aj->commit_timer);
 	if (persist_commit(aj->sched, &cause) != 0) {
 		log_warnx("%s; retrying in %d ms", cause, DURABLE_RETRY_MS);
 		aj->store_failing = 1;

@@ -317,17 +317,19 @@ exec_spawn(struct exec_state *st, struct exec_args *ea)
 {
 	posix_spawn_file_actions_t	 fa;
 	posix_spawnattr_t		 attr;
+	const char			*path;
 	char				**envp;
 	int				 child[3], i, r;
 
+	if ((path = exec_path_find(ea->argv[0], now_ms())) == NULL)
+		return (ENOENT);
 	if (exec_pipes(st, ea, child) == -1)
 		r = errno;
 	else {
 		exec_file_actions(&fa, ea, child);
 		exec_attr(&attr);
 		envp = exec_args_envp(ea, environ);
-		r = posix_spawnp(&st->pid, ea->argv[0], &fa, &attr, ea->argv,
-		    envp);
+		r = posix_spawn(&st->pid, path, &fa, &attr, ea->argv, envp);
 		free(envp);
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&attr);
