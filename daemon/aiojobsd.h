@@ -173,6 +173,7 @@ struct creq {
 	struct msg_request	 req;
 	void			*wait;		/* op_wait's state while held */
 	char			*reply;		/* sent once committed */
+	int			 shows;		/* a read: sent even if not */
 	TAILQ_ENTRY(creq)	 entry;
 };
 TAILQ_HEAD(creqs, creq);
@@ -542,6 +543,7 @@ void	 durable_close(struct aiojobsd *);
 void	 durable_commit(struct aiojobsd *);
 void	 durable_commit_soon(struct aiojobsd *);
 void	 durable_reply(struct aiojobsd *, struct creq *, char *);
+void	 durable_reply_seen(struct aiojobsd *, struct creq *, char *);
 void	 durable_retention_cb(int, short, void *);
 char	*durable_default_dir(const char *);
 

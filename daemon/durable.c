@@ -145,8 +145,13 @@ durable_commit(struct aiojobsd *aj)
 		durable_timer(aj->commit_retry, DURABLE_RETRY_MS);
 		while ((cr = TAILQ_FIRST(&aj->committing)) != NULL) {
 			TAILQ_REMOVE(&aj->committing, cr, entry);
-			free(cr->reply);
+			reply = cr->reply;
 			cr->reply = NULL;
+			if (cr->shows) {	/* reads work on a full disk */
+				control_reply(cr, reply);
+				continue;
+			}
+			free(reply);
 			control_error(cr, MSG_E_INTERNAL, "the job store cannot "
 			    "write (%s); the job is not durable yet, retry with "
 			    "the same key", cause);
@@ -168,6 +173,23 @@ durable_commit_soon(struct aiojobsd *aj)
 {
 	if (aj->commit_ev != NULL)
 		event_active(aj->commit_ev, EV_TIMEOUT, 1);
+}
+
+/*
+ * Answer a request that shows jobs (status, list, wait, cancel): what a
+ * client has seen must survive a crash, so while changes are waiting for
+ * their commit the answer waits for it too (the end of this turn).
+ */
+void
+durable_reply_seen(struct aiojobsd *aj, struct creq *cr, char *reply)
+{
+	if (aj->sched->store == NULL || aj->store_failing ||
+	    TAILQ_EMPTY(&aj->sched->dirty))
+		control_reply(cr, reply);
+	else {
+		cr->shows = 1;
+		durable_reply(aj, cr, reply);
+	}
 }
 
 /* Answer a submit once the transaction holding its jobs has committed. */

@@ -107,6 +107,6 @@ op_list(struct aiojobsd *aj, struct creq *cr)
 		}
 	}
 	msg_out_close(ol.o);
-	control_reply(cr, msg_out_finish(ol.o, 0));
+	durable_reply_seen(aj, cr, msg_out_finish(ol.o, 0));
 	return (OP_DONE);
 }

@@ -22,6 +22,6 @@ op_status(struct aiojobsd *aj, struct creq *cr)
 	msg_out_bool(o, "ok", 1);
 	msg_out_view(o, "job", &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
 	store_row_clear(&row);
-	control_reply(cr, msg_out_finish(o, 0));
+	durable_reply_seen(aj, cr, msg_out_finish(o, 0));
 	return (OP_DONE);
 }

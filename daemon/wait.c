@@ -125,7 +125,18 @@ wait_reply_text(struct wait *w)
 void
 wait_reply_now(struct creq *cr)
 {
-	control_reply(cr, wait_reply_text(cr->wait));
+	struct wait	*w = cr->wait;
+	char		*text = wait_reply_text(w);
+
+	/* the reply is out of the held list once it waits for a commit */
+	if (cr->held) {
+		TAILQ_REMOVE(&cr->control->held, cr, entry);
+		cr->control->nheld--;
+		cr->held = 0;
+	}
+	if (w->timer != NULL)
+		evtimer_del(w->timer);
+	durable_reply_seen(w->aj, cr, text);
 }
 
 static void
