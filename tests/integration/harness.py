@@ -602,9 +602,7 @@ class Daemon:
         return self.ok({"op": "submit", "job": job})["id"]
 
     def submit_sleep(self, ms, **fields):
-        spec = {"kind": "sleep", "args": {"ms": ms}}
-        spec.update(fields)
-        return self.ok({"op": "submit", "job": spec})["id"]
+        return self.ok({"op": "submit", "job": sleep_spec(ms, **fields)})["id"]
 
     def status(self, job_id):
         return self.ok({"op": "status", "id": job_id})["job"]
@@ -730,6 +728,33 @@ def expect_error(reply, code, contains=None):
             raise AssertionError("error message %r does not mention %r"
                                  % (err["message"], contains))
     return err
+
+
+def sleep_spec(ms, **fields):
+    """A sleep job spec with extra spec fields."""
+    spec = {"kind": "sleep", "args": {"ms": ms}}
+    spec.update(fields)
+    return spec
+
+
+def show(rc, out, err):
+    """An aiojobctl run, for failure messages."""
+    return "rc %s, stdout %r, stderr %r" % (rc, out[-2000:], err[-2000:])
+
+
+def ok_ctl(d, *args, **kw):
+    """Run aiojobctl against d; it must exit 0. Returns stdout."""
+    rc, out, err = d.ctl(*args, **kw)
+    eq(rc, 0, "aiojobctl %s (%s)" % (" ".join(map(str, args)),
+                                     show(rc, out, err)))
+    return out
+
+
+def submitted_id(out):
+    """The id that aiojobctl submit printed, and nothing else."""
+    m = re.fullmatch(r"\s*(\d+)\s*", out)
+    check(m is not None, "submit did not print just an id: %r", out)
+    return int(m.group(1))
 
 
 def poll_until(fn, timeout_s, interval=0.01, what="condition"):

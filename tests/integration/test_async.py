@@ -9,13 +9,8 @@ import time
 sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from harness import sleep_spec  # noqa: E402
 from harness import Daemon, RawReqClient, ReqClient, check, eq  # noqa: E402
-
-
-def sleep_spec(ms, **fields):
-    spec = {"kind": "sleep", "args": {"ms": ms}}
-    spec.update(fields)
-    return spec
 
 
 def timed_ping(url):

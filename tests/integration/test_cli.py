@@ -16,24 +16,8 @@ import time
 sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from harness import show, ok_ctl, submitted_id  # noqa: E402
 from harness import Daemon, check, clean_env, eq, run_ctl  # noqa: E402
-
-
-def show(rc, out, err):
-    return "rc %s, stdout %r, stderr %r" % (rc, out[-2000:], err[-2000:])
-
-
-def ok_ctl(d, *args, **kw):
-    rc, out, err = d.ctl(*args, **kw)
-    eq(rc, 0, "aiojobctl %s (%s)" % (" ".join(map(str, args)),
-                                     show(rc, out, err)))
-    return out
-
-
-def submitted_id(out):
-    m = re.fullmatch(r"\s*(\d+)\s*", out)
-    check(m is not None, "submit did not print just an id: %r", out)
-    return int(m.group(1))
 
 
 def test_ping():

@@ -24,6 +24,7 @@ import time
 sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from harness import show  # noqa: E402
 from harness import (Daemon, check, eq, expect_error, max_overlap,  # noqa: E402
                      poll_until)
 
@@ -521,10 +522,6 @@ def test_no_workers_refuses_cpu_jobs():
             "ms": 1})}), "bad_request", "--workers 0")
         eq(d.ok({"op": "stats"})["workers"], {"total": 0, "busy": 0},
            "workers")
-
-
-def show(rc, out, err):
-    return "rc %s, stdout %r, stderr %r" % (rc, out[-2000:], err[-2000:])
 
 
 def test_cli_submit_cpu():

@@ -20,16 +20,11 @@ import time
 sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from harness import sleep_spec  # noqa: E402
 from harness import (Daemon, ReqClient, check, eq, expect_error,  # noqa: E402
                      poll_until, run_daemon_expect_exit)
 
 LONG = 10 * 60 * 1000       # a delay that never passes during a test
-
-
-def sleep_spec(ms, **fields):
-    spec = {"kind": "sleep", "args": {"ms": ms}}
-    spec.update(fields)
-    return spec
 
 
 def exec_spec(script, **fields):

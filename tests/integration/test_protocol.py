@@ -10,6 +10,7 @@ import time
 sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from harness import sleep_spec  # noqa: E402
 from harness import (Daemon, ReqClient, check, eq, expect_error,  # noqa: E402
                      max_overlap, poll_until)
 
@@ -21,12 +22,6 @@ STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 def is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-def sleep_spec(ms, **fields):
-    spec = {"kind": "sleep", "args": {"ms": ms}}
-    spec.update(fields)
-    return spec
 
 
 def pause(d, name):
