@@ -337,6 +337,7 @@ struct job *job_create(struct sched *, const struct msg_spec *,
 	    const struct kind *, struct queue *);
 void	 job_free(struct job *);
 const char *job_state_name(int);
+int	 job_state_by_name(const char *);
 int	 job_state_final(int);
 void	 job_set_state(struct job *, int);
 void	 job_vset_error(struct job *, const char *, const char *, va_list)
@@ -472,6 +473,7 @@ void	 persist_mark(struct job *);
 int	 persist_flush(struct sched *, char **);
 int	 persist_commit(struct sched *, char **);
 int	 persist_recover(struct sched *, char **);
+void	 persist_recount(struct sched *);
 int	 sched_lookup(struct sched *, int64_t, struct job **,
 	    struct store_row *);
 void	 row_view(struct store_row *, struct msg_view *);
@@ -545,6 +547,7 @@ void	 durable_commit_soon(struct aiojobsd *);
 void	 durable_reply(struct aiojobsd *, struct creq *, char *);
 void	 durable_reply_seen(struct aiojobsd *, struct creq *, char *);
 void	 durable_retention_cb(int, short, void *);
+int64_t	 durable_clean(struct aiojobsd *, int64_t, int, int64_t, char **);
 char	*durable_default_dir(const char *);
 
 #endif

@@ -216,33 +216,48 @@ durable_retention_every(struct aiojobsd *aj)
 	return (ms < 1000 ? 1000 : ms);
 }
 
+/*
+ * Delete at most limit finished jobs that finished before cutoff (state
+ * -1: any final state); returns how many, or -1 with cause. Pending
+ * changes are committed first: a changed job written again would come
+ * back after its deletion.
+ */
+int64_t
+durable_clean(struct aiojobsd *aj, int64_t cutoff, int state, int64_t limit,
+    char **cause)
+{
+	struct sched	*s = aj->sched;
+	int64_t		 n;
+
+	if (s->store == NULL)
+		return (0);
+	durable_commit(aj);
+	if (aj->store_failing) {
+		xasprintf(cause, "the job store cannot write");
+		return (-1);
+	}
+	if ((n = store_clean(s->store, cutoff, state, limit, cause)) > 0) {
+		persist_recount(s);
+		durable_commit_soon(aj);
+	}
+	return (n);
+}
+
 /* Retention: delete old finished jobs in small batches. */
 void
 durable_retention_cb(int fd, short events, void *arg)
 {
 	struct aiojobsd	*aj = arg;
-	struct sched	*s = aj->sched;
 	char		*cause = NULL;
-	int64_t		 n, counts[JOB_NSTATES] = { 0 };
-	int		 i;
+	int64_t		 n;
 
-	/* commit first: a changed job written again would come back */
-	durable_commit(aj);
-	if (aj->store_failing || (n = store_clean(s->store,
-	    now_ms() - aj->retention_ms, -1, RETENTION_BATCH, &cause)) < 0) {
-		log_warnx("retention: %s", cause != NULL ? cause : "the job "
-		    "store cannot write");
+	n = durable_clean(aj, now_ms() - aj->retention_ms, -1, RETENTION_BATCH,
+	    &cause);
+	if (n < 0) {
+		log_warnx("retention: %s", cause);
 		free(cause);
-		durable_timer(aj->retention_timer, durable_retention_every(aj));
-		return;
-	}
-	if (n > 0) {
+	} else if (n > 0)
 		log_info("retention: removed %lld finished jobs", (long long)n);
-		store_counts(s->store, counts);
-		for (i = JOB_SUCCEEDED; i < JOB_NSTATES; i++)
-			s->counts[i] = counts[i];
-		event_active(aj->commit_ev, EV_TIMEOUT, 1);
-	}
 	durable_timer(aj->retention_timer, n == RETENTION_BATCH ? 1000 :
 	    durable_retention_every(aj));
 }

@@ -101,6 +101,19 @@ job_state_name(int state)
 	return (job_state_names[state]);
 }
 
+/* The state of a name, or -1. */
+int
+job_state_by_name(const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < JOB_NSTATES; i++) {
+		if (strcmp(job_state_names[i], name) == 0)
+			return (i);
+	}
+	return (-1);
+}
+
 int
 job_state_final(int state)
 {

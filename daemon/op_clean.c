@@ -4,7 +4,6 @@
  * the background.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "aiojobsd.h"
 
@@ -12,36 +11,23 @@ int
 op_clean(struct aiojobsd *aj, struct creq *cr)
 {
 	struct msg_request	*req = &cr->req;
-	struct sched		*s = aj->sched;
 	struct msg_out		*o;
 	char			*cause = NULL;
-	int64_t			 n = 0, counts[JOB_NSTATES] = { 0 };
-	int			 i, state = -1;
+	int64_t			 n;
+	int			 state = -1;
 
-	for (i = JOB_SUCCEEDED; req->state != NULL && i < JOB_NSTATES; i++) {
-		if (strcmp(req->state, job_state_name(i)) == 0)
-			state = i;
-	}
-	if (req->state != NULL && state == -1) {
+	if (req->state != NULL &&
+	    !job_state_final(state = job_state_by_name(req->state))) {
 		control_error(cr, MSG_E_BAD_REQUEST, "field 'state': only "
 		    "finished jobs are cleaned (succeeded, failed, cancelled)");
 		return (OP_DONE);
 	}
-	/* commit first: a changed job written again would come back */
-	if (s->store != NULL)
-		durable_commit(aj);
-	if (s->store != NULL && (aj->store_failing ||
-	    (n = store_clean(s->store, now_ms() - req->older_than_ms, state,
-	    INT64_MAX, &cause)) < 0)) {
-		control_error(cr, MSG_E_INTERNAL, "%s", cause != NULL ? cause :
-		    "the job store cannot write");
+	n = durable_clean(aj, now_ms() - req->older_than_ms, state, INT64_MAX,
+	    &cause);
+	if (n < 0) {
+		control_error(cr, MSG_E_INTERNAL, "%s", cause);
 		free(cause);
 		return (OP_DONE);
-	}
-	if (s->store != NULL) {
-		store_counts(s->store, counts);
-		for (i = JOB_SUCCEEDED; i < JOB_NSTATES; i++)
-			s->counts[i] = counts[i];
 	}
 	o = msg_out_new();
 	msg_out_bool(o, "ok", 1);

@@ -82,7 +82,7 @@ op_list(struct aiojobsd *aj, struct creq *cr)
 	struct op_list		 ol;
 	char			*cause = NULL;
 	int64_t			 limit;
-	int			 state = -1, i;
+	int			 state = -1;
 
 	limit = (req->present & MSG_F_LIMIT) ? req->limit : OP_LIST_DEFAULT;
 	ol.o = msg_out_new();
@@ -92,10 +92,8 @@ op_list(struct aiojobsd *aj, struct creq *cr)
 	if (aj->sched->store == NULL)
 		op_list_memory(aj->sched, req, limit, ol.o);
 	else {
-		for (i = 0; req->state != NULL && i < JOB_NSTATES; i++) {
-			if (strcmp(req->state, job_state_name(i)) == 0)
-				state = i;
-		}
+		if (req->state != NULL)
+			state = job_state_by_name(req->state);
 		if (persist_flush(aj->sched, &cause) != 0 ||
 		    store_list(aj->sched->store, state, req->queue,
 		    req->before_id, limit, op_list_row_cb, &ol) != 0) {

@@ -142,6 +142,18 @@ row_view(struct store_row *r, struct msg_view *v)
 	v->error_message = r->error_message;
 }
 
+/* The counts of finished jobs are the store's (after a restart, a clean). */
+void
+persist_recount(struct sched *s)
+{
+	int64_t	 counts[JOB_NSTATES] = { 0 };
+	int	 i;
+
+	store_counts(s->store, counts);
+	for (i = JOB_SUCCEEDED; i < JOB_NSTATES; i++)
+		s->counts[i] = counts[i];
+}
+
 /* Groups being rebuilt at start: their first member's id, members. */
 struct persist_group {
 	int64_t			  id;
@@ -266,8 +278,6 @@ persist_recover(struct sched *s, char **cause)
 {
 	struct persist_recovery	 pr;
 	struct persist_group	*g, *next;
-	int64_t			 counts[JOB_NSTATES] = { 0 };
-	int			 i;
 
 	memset(&pr, 0, sizeof pr);
 	pr.s = s;
@@ -275,9 +285,7 @@ persist_recover(struct sched *s, char **cause)
 	s->next_id = store_int(s->store, "SELECT max(seq) FROM sqlite_sequence "
 	    "WHERE name = 'jobs'", 0) + 1;
 	store_each_queue(s->store, persist_queue_cb, s);
-	store_counts(s->store, counts);
-	for (i = JOB_SUCCEEDED; i < JOB_NSTATES; i++)
-		s->counts[i] = counts[i];
+	persist_recount(s);
 	if (store_each(s->store, "WHERE state IN (0, 1) ORDER BY id", NULL, 0,
 	    persist_restore_cb, &pr) != 0) {
 		xasprintf(cause, "job store: cannot read the queued jobs");
