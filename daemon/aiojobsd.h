@@ -365,7 +365,6 @@ RB_PROTOTYPE(queues, queue, entry, queue_cmp)
 void	 queue_push(struct queue *, struct job *);
 void	 queue_remove(struct queue *, struct job *);
 struct job *queue_next(struct queue *);
-int	 queue_empty(struct queue *);
 void	 queue_take_token(struct queue *);
 void	 queue_set_rate(struct queue *, double);
 
@@ -399,7 +398,6 @@ int64_t	 sched_queued(struct sched *);
 void	 proc_watch(pid_t, proc_exit_cb *, void *);
 void	 proc_reap(void);
 void	 proc_forget(pid_t);
-size_t	 proc_count(void);
 
 /* outbuf.c */
 void	 outbuf_init(struct outbuf *, size_t);

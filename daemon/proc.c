@@ -83,15 +83,3 @@ proc_forget(pid_t pid)
 		free(p);
 	}
 }
-
-/* How many children are being watched. */
-size_t
-proc_count(void)
-{
-	struct proc	*p;
-	size_t		 n = 0;
-
-	RB_FOREACH(p, procs, &procs)
-		n++;
-	return (n);
-}

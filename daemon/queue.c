@@ -72,18 +72,6 @@ queue_remove(struct queue *q, struct job *job)
 	job->ready = 0;
 }
 
-int
-queue_empty(struct queue *q)
-{
-	int	 i;
-
-	for (i = 0; i < kind_count(); i++) {
-		if (!RB_EMPTY(&q->ready[i]))
-			return (0);
-	}
-	return (1);
-}
-
 static double
 queue_burst(struct queue *q)
 {
