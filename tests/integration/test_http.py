@@ -728,7 +728,8 @@ def test_no_fd_growth():
     c = certs()
     with Blackhole() as bh, HTTPServer(cert=c["wrong"]) as wrong, \
             HTTPServer() as s, \
-            Daemon("--limit", "0", "--tls-ca-file", c["ca"]) as d:
+            Daemon("--limit", "0", "--workers", "0", "--tls-ca-file",
+                   c["ca"]) as d:
         port = closed_port()
         refused = spec("http://127.0.0.1:%d/" % port)
         silent = spec(bh.url(), timeout_ms=300)
