@@ -13,6 +13,7 @@
 #include <bsd/sys/queue.h>
 #include <bsd/sys/tree.h>
 
+#include "config.h"
 #include "msg.h"
 
 struct event;
@@ -196,32 +197,15 @@ struct aiojobsd {
 	struct events		*events;
 	struct pool		*pool;
 
-	char			*rundir;
-	char			*url;
-	char			*events_url;
-	int64_t			 limit;
-	int64_t			 pending_limit;
-	int64_t			 max_request_bytes;
-	int64_t			 max_hold_ms;
-	int64_t			 kill_grace_ms;
-	int64_t			 shutdown_timeout_ms;
-	int			 workers;
-	char			*plugin_dir;
-	int64_t			 worker_memory_limit;
-	int64_t			 worker_cpu_limit;
-	char			*tls_ca_file;
-	int			 tls_verify;
-	int64_t			 http_connect_timeout_ms;
-	char			*state_dir;
-	int			 durability_safe;
-	int64_t			 retention_ms;	/* 0: keep forever */
+	struct config		 conf;
+	struct config_args	 args;		/* flags, over the file */
+	char			*config_path;	/* file to re-read, or NULL */
 	struct event		*commit_ev;	/* end of a loop iteration */
 	struct event		*commit_timer;	/* grouped commit */
 	struct event		*commit_retry;
 	struct event		*retention_timer;
 	struct creqs		 committing;	/* submits awaiting commit */
 	int			 store_failing;
-	int			 verbose;
 
 	int64_t			 started_at;
 	int			 shutting_down;
@@ -546,6 +530,5 @@ void	 durable_reply(struct aiojobsd *, struct creq *, char *);
 void	 durable_reply_seen(struct aiojobsd *, struct creq *, char *);
 void	 durable_retention_cb(int, short, void *);
 int64_t	 durable_clean(struct aiojobsd *, int64_t, int, int64_t, char **);
-char	*durable_default_dir(const char *);
 
 #endif

@@ -40,7 +40,7 @@ control_create(struct aiojobsd *aj, const char *url, char **cause)
 {
 	struct control	*c;
 	size_t		 sz = sizeof(int);
-	int		 sock, fd, max = control_rcvmax(aj->max_request_bytes);
+	int		 sock, fd, max = control_rcvmax(aj->conf.max_request_bytes);
 
 	if (endpoint_check_bind(url, cause) != 0)
 		return (NULL);
@@ -157,10 +157,10 @@ control_handle(struct control *c, struct creq *cr, const char *body,
 		control_creq_free(cr);
 		return;
 	}
-	if ((int64_t)len > aj->max_request_bytes) {
+	if ((int64_t)len > aj->conf.max_request_bytes) {
 		control_error(cr, MSG_E_TOO_LARGE, "request of %zu bytes is "
 		    "larger than max_request_bytes (%lld)", len,
-		    (long long)aj->max_request_bytes);
+		    (long long)aj->conf.max_request_bytes);
 		return;
 	}
 	ops_dispatch(aj, cr, body, len);

@@ -28,29 +28,6 @@
 #define RETENTION_EVERY_MS	60000
 #define RETENTION_BATCH		1000
 
-/* The state directory when none is given (PROTOCOL's rules, in spirit). */
-char *
-durable_default_dir(const char *rundir)
-{
-	const char	*s;
-	char		*dir;
-
-	if ((s = getenv("AIOJOBS_STATE_DIR")) != NULL && *s != '\0')
-		return (xstrdup(s));
-	if (geteuid() == 0)
-		return (xstrdup("/var/lib/aiojobsd"));
-	if ((s = getenv("XDG_STATE_HOME")) != NULL && *s != '\0') {
-		xasprintf(&dir, "%s/aiojobsd", s);
-		return (dir);
-	}
-	if ((s = getenv("HOME")) != NULL && *s != '\0') {
-		xasprintf(&dir, "%s/.local/state/aiojobsd", s);
-		return (dir);
-	}
-	xasprintf(&dir, "%s/state", rundir);
-	return (dir);
-}
-
 static void
 durable_dirty_cb(void *arg)
 {
@@ -89,7 +66,7 @@ durable_open(struct aiojobsd *aj, char **cause)
 {
 	struct sched	*s = aj->sched;
 
-	if ((s->store = store_open(aj->state_dir, aj->durability_safe,
+	if ((s->store = store_open(aj->conf.state_dir, aj->conf.durability_safe,
 	    cause)) == NULL)
 		return (-1);
 	TAILQ_INIT(&aj->committing);
@@ -103,11 +80,11 @@ durable_open(struct aiojobsd *aj, char **cause)
 	s->dirty_arg = aj;
 	if (persist_recover(s, cause) != 0)
 		return (-1);
-	if (aj->retention_ms > 0)
+	if (aj->conf.retention_ms > 0)
 		durable_timer(aj->retention_timer, 1000);
 	log_info("job store %s/jobs.db (durability %s, retention %lld s)",
-	    aj->state_dir, aj->durability_safe ? "safe" : "fast",
-	    (long long)aj->retention_ms / 1000);
+	    aj->conf.state_dir, aj->conf.durability_safe ? "safe" : "fast",
+	    (long long)aj->conf.retention_ms / 1000);
 	return (0);
 }
 
@@ -209,7 +186,7 @@ durable_reply(struct aiojobsd *aj, struct creq *cr, char *reply)
 static int64_t
 durable_retention_every(struct aiojobsd *aj)
 {
-	int64_t	 ms = aj->retention_ms;
+	int64_t	 ms = aj->conf.retention_ms;
 
 	if (ms > RETENTION_EVERY_MS)
 		ms = RETENTION_EVERY_MS;
@@ -251,7 +228,7 @@ durable_retention_cb(int fd, short events, void *arg)
 	char		*cause = NULL;
 	int64_t		 n;
 
-	n = durable_clean(aj, now_ms() - aj->retention_ms, -1, RETENTION_BATCH,
+	n = durable_clean(aj, now_ms() - aj->conf.retention_ms, -1, RETENTION_BATCH,
 	    &cause);
 	if (n < 0) {
 		log_warnx("retention: %s", cause);

@@ -1,4 +1,4 @@
-/* aiojobsd: command line, defaults, then the server. */
+/* aiojobsd: command line and configuration file, then the server. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "aiojobsd.h"
-#include "duration.h"
 #include "endpoint.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -17,6 +16,12 @@ static const char usage_text[] =
 "Runs the job daemon in the foreground until SIGTERM, SIGINT or a shutdown\n"
 "request. Clients talk to it with aiojobctl or the protocol directly.\n"
 "\n"
+"  -c, --config FILE       configuration file (default: $AIOJOBS_CONFIG,\n"
+"                          $CONFIGURATION_DIRECTORY/aiojobsd.conf,\n"
+"                          " AIOJOBS_SYSCONFDIR "/aiojobsd/aiojobsd.conf for root,\n"
+"                          ~/.config/aiojobsd/aiojobsd.conf); flags win\n"
+"  --check-config          check the configuration, print the effective\n"
+"                          one and exit\n"
 "  --rundir DIR            run directory for the default ipc endpoints\n"
 "                          (default: $AIOJOBS_RUNDIR, /run/aiojobsd for root,\n"
 "                          $XDG_RUNTIME_DIR/aiojobsd, /tmp/aiojobsd-UID)\n"
@@ -24,6 +29,9 @@ static const char usage_text[] =
 "                          ipc://RUNDIR/aiojobsd.sock)\n"
 "  --events-url URL        event endpoint (default: $AIOJOBS_EVENTS_URL,\n"
 "                          ipc://RUNDIR/events.sock)\n"
+"  --metrics-listen HOST:PORT\n"
+"                          serve Prometheus /metrics and /healthz over\n"
+"                          http there (default: off)\n"
 "  --limit N               running jobs at most, 0 = unlimited (default 100)\n"
 "  --pending-limit N       queued jobs at most before submit answers\n"
 "                          queue_full, 0 = unlimited (default 1000000)\n"
@@ -60,186 +68,102 @@ static const char usage_text[] =
 "  --shutdown-timeout DURATION\n"
 "                          how long SIGTERM lets running jobs finish\n"
 "                          (default 10s)\n"
-"  -v, --verbose           log every job state change\n"
-"  -q, --quiet             log warnings only\n"
+"  --log-level LEVEL       warn, info or debug (default info)\n"
+"  -v, --verbose           log every job state change (--log-level debug)\n"
+"  -q, --quiet             log warnings only (--log-level warn)\n"
 "  --version               print the version and exit\n"
 "  -h, --help              print this help and exit\n"
 "\n"
-"Durations: 250ms, 2s, 1m, 1h (a bare number is seconds).\n";
+"Durations: 250ms, 2s, 1m, 1h (a bare number is seconds). Every flag\n"
+"but --config has a key in the file; see aiojobsd.conf(5). SIGHUP\n"
+"re-reads the file.\n";
 
+/* Long options after the key table's flags. */
 enum {
-	OPT_URL = 256, OPT_EVENTS_URL, OPT_RUNDIR, OPT_LIMIT, OPT_PENDING,
-	OPT_MAXREQ, OPT_MAXHOLD, OPT_GRACE, OPT_SHUTDOWN, OPT_VERSION,
-	OPT_WORKERS, OPT_PLUGIN_DIR, OPT_WMEM, OPT_WCPU, OPT_CAFILE,
-	OPT_NOVERIFY, OPT_HTTP_TIMEOUT, OPT_STATE_DIR, OPT_DURABILITY,
-	OPT_RETENTION
+	OPT_CONFIG = 1, OPT_CHECK, OPT_VERSION, OPT_NOVERIFY, OPT_KEY = 256
 };
 
-static const struct option options[] = {
-	{ "url", required_argument, NULL, OPT_URL },
-	{ "events-url", required_argument, NULL, OPT_EVENTS_URL },
-	{ "rundir", required_argument, NULL, OPT_RUNDIR },
-	{ "limit", required_argument, NULL, OPT_LIMIT },
-	{ "pending-limit", required_argument, NULL, OPT_PENDING },
-	{ "max-request-bytes", required_argument, NULL, OPT_MAXREQ },
-	{ "max-hold", required_argument, NULL, OPT_MAXHOLD },
-	{ "kill-grace", required_argument, NULL, OPT_GRACE },
-	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN },
-	{ "workers", required_argument, NULL, OPT_WORKERS },
-	{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
-	{ "worker-memory-limit", required_argument, NULL, OPT_WMEM },
-	{ "worker-cpu-limit", required_argument, NULL, OPT_WCPU },
-	{ "tls-ca-file", required_argument, NULL, OPT_CAFILE },
-	{ "no-tls-verify", no_argument, NULL, OPT_NOVERIFY },
-	{ "http-connect-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
-	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-	{ "durability", required_argument, NULL, OPT_DURABILITY },
-	{ "retention", required_argument, NULL, OPT_RETENTION },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
+struct main_opts {
+	char		*config;
+	int		 check;
 };
 
-static __attribute__((__noreturn__)) void
-usage_error(const char *what, const char *arg)
+static struct option *
+main_options(void)
 {
-	fprintf(stderr, "aiojobsd: %s '%s'\nTry 'aiojobsd --help'.\n", what,
-	    arg);
-	exit(2);
+	static const struct option fixed[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "no-tls-verify", no_argument, NULL, OPT_NOVERIFY },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+	};
+	size_t		 nfixed = sizeof fixed / sizeof fixed[0], i, n = 0;
+	struct option	*o;
+
+	o = xcalloc(config_nkeys() + nfixed + 1, sizeof *o);
+	for (i = 0; i < config_nkeys(); i++) {
+		if (config_key_flag((int)i) == NULL)
+			continue;
+		o[n].name = config_key_flag((int)i);
+		o[n].has_arg = required_argument;
+		o[n].val = OPT_KEY + (int)i;
+		n++;
+	}
+	memcpy(o + n, fixed, sizeof fixed);
+	return (o);
 }
 
-static int64_t
-parse_count(const char *s, int64_t min, int64_t max, const char *what)
+/* Check a flag's value now, and keep it to go over the file's values. */
+static void
+main_arg(struct aiojobsd *aj, const char *flag, const char *section,
+    const char *name, const char *value)
 {
-	char		*end;
-	long long	 v;
+	struct config_arg	*a;
+	char			*cause;
 
-	v = strtoll(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v < min || v > max)
-		usage_error(what, s);
-	return (v);
-}
-
-static int64_t
-parse_duration(const char *s)
-{
-	int64_t	 ms;
-	char	*cause;
-
-	if (duration_parse(s, &ms, &cause) != 0) {
-		fprintf(stderr, "aiojobsd: %s\nTry 'aiojobsd --help'.\n",
-		    cause);
+	a = xcalloc(1, sizeof *a);
+	a->key = config_key_find(section, name);
+	a->value = xstrdup(value);
+	TAILQ_INSERT_TAIL(&aj->args, a, entry);
+	if (config_set(&aj->conf, section, name, value, &cause) != 0) {
+		fprintf(stderr, "aiojobsd: option %s%s: %s\nTry 'aiojobsd "
+		    "--help'.\n", *flag == '-' ? "" : "--", flag, cause);
 		exit(2);
 	}
-	return (ms);
-}
-
-/* A size in bytes: 4096, 512K, 64M, 2G. */
-static int64_t
-parse_size(const char *s, const char *what)
-{
-	static const char	 units[] = "KMGT";
-	const char		*u;
-	char			*end;
-	long long		 v;
-	int64_t			 mult = 1;
-
-	v = strtoll(s, &end, 10);
-	if (*end != '\0' && end[1] == '\0' &&
-	    (u = strchr(units, *end)) != NULL) {
-		mult <<= 10 * (u - units + 1);
-		end++;
-	}
-	if (*s == '\0' || *end != '\0' || v < 0 || v > INT64_MAX / mult)
-		usage_error(what, s);
-	return (v * mult);
 }
 
 static void
-parse_args(struct aiojobsd *aj, int argc, char **argv)
+parse_args(struct aiojobsd *aj, struct main_opts *mo, int argc, char **argv)
 {
-	int	 ch;
+	struct option	*options = main_options();
+	int		 ch, k;
 
-	while ((ch = getopt_long(argc, argv, "vqh", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:vqh", options, NULL)) != -1) {
+		if (ch >= OPT_KEY) {
+			k = ch - OPT_KEY;
+			main_arg(aj, config_key_flag(k), config_key_section(k),
+			    config_key_name(k), optarg);
+			continue;
+		}
 		switch (ch) {
-		case OPT_URL:
-			aj->url = xstrdup(optarg);
+		case 'c':
+			free(mo->config);
+			mo->config = xstrdup(optarg);
 			break;
-		case OPT_EVENTS_URL:
-			aj->events_url = xstrdup(optarg);
-			break;
-		case OPT_RUNDIR:
-			aj->rundir = xstrdup(optarg);
-			break;
-		case OPT_LIMIT:
-			aj->limit = parse_count(optarg, 0, INT32_MAX,
-			    "--limit wants 0 or more, not");
-			break;
-		case OPT_PENDING:
-			aj->pending_limit = parse_count(optarg, 0, INT64_MAX,
-			    "--pending-limit wants 0 or more, not");
-			break;
-		case OPT_MAXREQ:
-			aj->max_request_bytes = parse_count(optarg, 1024,
-			    64 * 1024 * 1024, "--max-request-bytes wants "
-			    "1024 to 67108864, not");
-			break;
-		case OPT_MAXHOLD:
-			aj->max_hold_ms = parse_duration(optarg);
-			break;
-		case OPT_GRACE:
-			aj->kill_grace_ms = parse_duration(optarg);
-			break;
-		case OPT_SHUTDOWN:
-			aj->shutdown_timeout_ms = parse_duration(optarg);
-			break;
-		case OPT_WORKERS:
-			aj->workers = parse_count(optarg, 0, 1024,
-			    "--workers wants 0 to 1024, not");
-			break;
-		case OPT_PLUGIN_DIR:
-			free(aj->plugin_dir);
-			aj->plugin_dir = xstrdup(optarg);
-			break;
-		case OPT_WMEM:
-			aj->worker_memory_limit = parse_size(optarg,
-			    "--worker-memory-limit wants a size like 512M, not");
-			break;
-		case OPT_CAFILE:
-			free(aj->tls_ca_file);
-			aj->tls_ca_file = xstrdup(optarg);
+		case OPT_CHECK:
+			mo->check = 1;
 			break;
 		case OPT_NOVERIFY:
-			aj->tls_verify = 0;
-			break;
-		case OPT_HTTP_TIMEOUT:
-			aj->http_connect_timeout_ms = parse_duration(optarg);
-			break;
-		case OPT_STATE_DIR:
-			free(aj->state_dir);
-			aj->state_dir = xstrdup(optarg);
-			break;
-		case OPT_DURABILITY:
-			if (strcmp(optarg, "safe") != 0 &&
-			    strcmp(optarg, "fast") != 0)
-				usage_error("--durability wants safe or fast, "
-				    "not", optarg);
-			aj->durability_safe = strcmp(optarg, "safe") == 0;
-			break;
-		case OPT_RETENTION:
-			aj->retention_ms = parse_duration(optarg);
-			break;
-		case OPT_WCPU:
-			aj->worker_cpu_limit = parse_count(optarg, 0, INT32_MAX,
-			    "--worker-cpu-limit wants seconds, not");
+			main_arg(aj, "--no-tls-verify", "http", "tls_verify", "false");
 			break;
 		case 'v':
-			aj->verbose = LOG_LEVEL_DEBUG;
+			main_arg(aj, "-v", "daemon", "log_level", "debug");
 			break;
 		case 'q':
-			aj->verbose = LOG_LEVEL_WARN;
+			main_arg(aj, "-q", "daemon", "log_level", "warn");
 			break;
 		case OPT_VERSION:
 			printf("aiojobsd %s\n", AIOJOBS_VERSION);
@@ -252,58 +176,59 @@ parse_args(struct aiojobsd *aj, int argc, char **argv)
 			exit(2);
 		}
 	}
-	if (optind != argc)
-		usage_error("unexpected argument", argv[optind]);
+	free(options);
+	if (optind != argc) {
+		fprintf(stderr, "aiojobsd: unexpected argument '%s'\n"
+		    "Try 'aiojobsd --help'.\n", argv[optind]);
+		exit(2);
+	}
 }
 
-/* Endpoints by PROTOCOL section 1: flag, then environment, then rundir. */
+/* Defaults, then the file, then the flags again; exits on errors. */
 static void
-resolve_endpoints(struct aiojobsd *aj)
+main_config(struct aiojobsd *aj, struct main_opts *mo)
 {
-	if (aj->rundir == NULL)
-		aj->rundir = endpoint_rundir();
-	if (aj->url == NULL)
-		aj->url = endpoint_control_url(aj->rundir);
-	if (aj->events_url == NULL)
-		aj->events_url = endpoint_events_url(aj->rundir);
-	if (aj->state_dir == NULL)
-		aj->state_dir = durable_default_dir(aj->rundir);
+	char	*path, *cause;
+	int	 given = mo->config != NULL;
+
+	path = given ? xstrdup(mo->config) : config_default_path();
+	aj->conf.path_given = given;
+	if (path != NULL && (config_load(&aj->conf, path, given, &cause) != 0 ||
+	    config_apply_args(&aj->conf, &aj->args, &cause) != 0)) {
+		fprintf(stderr, "aiojobsd: %s\n", cause);
+		exit(1);
+	}
+	if (aj->conf.path == NULL && given)
+		aj->conf.path = xstrdup(path);
+	aj->config_path = path;
+	config_resolve(&aj->conf);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct aiojobsd	 aj;
-	long		 cores;
-	int		 rc;
+	struct aiojobsd		 aj;
+	struct main_opts	 mo;
+	int			 rc;
 
 	if (argc > 1 && strcmp(argv[1], "--worker") == 0)
 		return (worker_main(argc - 1, argv + 1));
 	memset(&aj, 0, sizeof aj);
-	cores = sysconf(_SC_NPROCESSORS_ONLN);
-	aj.workers = cores > 0 ? (int)cores : 1;
-	aj.plugin_dir = xstrdup(AIOJOBS_PLUGIN_DIR);
-	aj.worker_memory_limit = (int64_t)4 << 30;
-	aj.tls_verify = 1;
-	aj.durability_safe = 1;
-	aj.retention_ms = (int64_t)7 * 24 * 3600 * 1000;
-	aj.http_connect_timeout_ms = 30000;
-	aj.limit = 100;
-	aj.pending_limit = 1000000;
-	aj.max_request_bytes = 1024 * 1024;
-	aj.max_hold_ms = 30000;
-	aj.kill_grace_ms = 5000;
-	aj.shutdown_timeout_ms = 10000;
-	aj.verbose = LOG_LEVEL_INFO;
-	parse_args(&aj, argc, argv);
-	log_init("aiojobsd", aj.verbose);
-	resolve_endpoints(&aj);
-	rc = server_run(&aj);
-	free(aj.rundir);
-	free(aj.url);
-	free(aj.events_url);
-	free(aj.plugin_dir);
-	free(aj.tls_ca_file);
-	free(aj.state_dir);
+	memset(&mo, 0, sizeof mo);
+	TAILQ_INIT(&aj.args);
+	config_defaults(&aj.conf);
+	parse_args(&aj, &mo, argc, argv);
+	main_config(&aj, &mo);
+	if (mo.check) {
+		config_print(&aj.conf, stdout);
+		rc = 0;
+	} else {
+		log_init("aiojobsd", aj.conf.log_level);
+		rc = server_run(&aj);
+	}
+	config_clear(&aj.conf);
+	config_args_free(&aj.args);
+	free(aj.config_path);
+	free(mo.config);
 	return (rc);
 }

@@ -120,7 +120,7 @@ server_signal_cb(int sig, short events, void *arg)
 	case SIGTERM:
 	case SIGINT:
 		log_info("%s received", strsignal(sig));
-		server_shutdown(aj, aj->shutdown_timeout_ms);
+		server_shutdown(aj, aj->conf.shutdown_timeout_ms);
 		break;
 	case SIGCHLD:
 		proc_reap();
@@ -164,17 +164,17 @@ server_rundir(struct aiojobsd *aj, char **cause)
 {
 	struct stat	 sb;
 
-	if (mkdir(aj->rundir, 0700) == -1 && errno != EEXIST) {
-		xasprintf(cause, "mkdir %s: %s", aj->rundir, strerror(errno));
+	if (mkdir(aj->conf.rundir, 0700) == -1 && errno != EEXIST) {
+		xasprintf(cause, "mkdir %s: %s", aj->conf.rundir, strerror(errno));
 		return (-1);
 	}
-	if (stat(aj->rundir, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
-		xasprintf(cause, "%s is not a directory", aj->rundir);
+	if (stat(aj->conf.rundir, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		xasprintf(cause, "%s is not a directory", aj->conf.rundir);
 		return (-1);
 	}
 	if (sb.st_uid == geteuid() && (sb.st_mode & 077) != 0 &&
-	    chmod(aj->rundir, 0700) == -1) {
-		xasprintf(cause, "chmod %s: %s", aj->rundir, strerror(errno));
+	    chmod(aj->conf.rundir, 0700) == -1) {
+		xasprintf(cause, "chmod %s: %s", aj->conf.rundir, strerror(errno));
 		return (-1);
 	}
 	return (0);
@@ -185,15 +185,15 @@ server_pool(struct aiojobsd *aj)
 {
 	struct pool_opts	 o;
 
-	if (aj->workers == 0)
+	if (aj->conf.workers == 0)
 		return;
 	memset(&o, 0, sizeof o);
-	o.workers = aj->workers;
-	o.rundir = aj->rundir;
-	o.plugin_dir = aj->plugin_dir;
+	o.workers = aj->conf.workers;
+	o.rundir = aj->conf.rundir;
+	o.plugin_dir = aj->conf.plugin_dir;
 	o.exe = "/proc/self/exe";
-	o.memory_limit = aj->worker_memory_limit;
-	o.cpu_limit = aj->worker_cpu_limit;
+	o.memory_limit = aj->conf.worker_memory_limit;
+	o.cpu_limit = aj->conf.worker_cpu_limit;
 	aj->pool = pool_create(aj->base, aj->sched, &o);
 	aj->sched->pool = aj->pool;
 }
@@ -203,15 +203,15 @@ server_open(struct aiojobsd *aj, char **cause)
 {
 	if (server_rundir(aj, cause) != 0)
 		return (-1);
-	aj->sched->http = http_env_create(aj->base, aj->tls_ca_file,
-	    aj->tls_verify, aj->http_connect_timeout_ms, cause);
+	aj->sched->http = http_env_create(aj->base, aj->conf.tls_ca_file,
+	    aj->conf.tls_verify, aj->conf.http_connect_timeout_ms, cause);
 	if (aj->sched->http == NULL)
 		return (-1);
 	if (durable_open(aj, cause) != 0)
 		return (-1);
-	if ((aj->control = control_create(aj, aj->url, cause)) == NULL)
+	if ((aj->control = control_create(aj, aj->conf.url, cause)) == NULL)
 		return (-1);
-	if ((aj->events = events_create(aj, aj->events_url, cause)) == NULL)
+	if ((aj->events = events_create(aj, aj->conf.events_url, cause)) == NULL)
 		return (-1);
 	server_pool(aj);
 	return (0);
@@ -256,8 +256,8 @@ server_run(struct aiojobsd *aj)
 	aj->waiters_ev = event_new(aj->base, -1, 0, server_waiters_cb, aj);
 	event_priority_set(aj->waiters_ev, SERVER_PRIO_LOW);
 	aj->stop_ev = evtimer_new(aj->base, server_stop_cb, aj);
-	aj->sched = sched_create(aj->base, aj->limit, aj->pending_limit);
-	aj->sched->kill_grace_ms = aj->kill_grace_ms;
+	aj->sched = sched_create(aj->base, aj->conf.limit, aj->conf.pending_limit);
+	aj->sched->kill_grace_ms = aj->conf.kill_grace_ms;
 	sched_set_change_cb(aj->sched, server_job_changed, aj);
 	server_signals(aj);
 	if (server_open(aj, &cause) != 0) {
@@ -267,9 +267,9 @@ server_run(struct aiojobsd *aj)
 		goto out;
 	}
 	log_info("aiojobsd %s listening on %s, events on %s (limit %lld, "
-	    "pending limit %lld, %d workers)", AIOJOBS_VERSION, aj->url,
-	    aj->events_url, (long long)aj->limit,
-	    (long long)aj->pending_limit, aj->workers);
+	    "pending limit %lld, %lld workers)", AIOJOBS_VERSION, aj->conf.url,
+	    aj->conf.events_url, (long long)aj->conf.limit,
+	    (long long)aj->conf.pending_limit, (long long)aj->conf.workers);
 	event_base_dispatch(aj->base);
 	log_info("stopped");
 out:

@@ -179,7 +179,7 @@ wait_hold(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
 {
 	struct wait	*w;
 	struct timeval	 tv;
-	int64_t		 ms = aj->max_hold_ms;
+	int64_t		 ms = aj->conf.max_hold_ms;
 
 	w = xcalloc(1, sizeof *w);
 	w->aj = aj;
@@ -198,7 +198,7 @@ wait_hold(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
 	if (timeout_ms > 0 && timeout_ms < ms)
 		ms = timeout_ms;
 	if (cancel)
-		ms = aj->kill_grace_ms + aj->max_hold_ms;
+		ms = aj->conf.kill_grace_ms + aj->conf.max_hold_ms;
 	w->timer = evtimer_new(aj->base, wait_timer_cb, cr);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;

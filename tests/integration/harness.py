@@ -338,6 +338,8 @@ def clean_env(**extra):
     for k in ("AIOJOBS_URL", "AIOJOBS_EVENTS_URL", "AIOJOBS_RUNDIR",
               "AIOJOBS_TOKEN", "AIOJOBS_CONFIG"):
         env.pop(k, None)
+    # A configuration file installed on this machine must not leak in.
+    env["AIOJOBS_CONFIG"] = "/dev/null"
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

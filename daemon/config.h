@@ -1,0 +1,98 @@
+/*
+ * The daemon's configuration: defaults, then the file (aiojobsd.conf,
+ * parsed with inih), then command-line flags. One key table drives all
+ * three and SIGHUP reload; see config.c.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <bsd/sys/queue.h>
+
+/* One [queue.NAME] section; only the keys it names are applied. */
+#define CONFIG_Q_LIMIT		0x1
+#define CONFIG_Q_RATE		0x2
+#define CONFIG_Q_PAUSED		0x4
+
+struct config_queue {
+	char				*name;
+	int				 set;	/* CONFIG_Q_* */
+	int64_t				 limit;
+	double				 rate;
+	int				 paused;
+	TAILQ_ENTRY(config_queue)	 entry;
+};
+TAILQ_HEAD(config_queues, config_queue);
+
+/* A flag given on the command line, re-applied over the file on reload. */
+struct config_arg {
+	int			 key;	/* index in the key table */
+	char			*value;
+	TAILQ_ENTRY(config_arg)	 entry;
+};
+TAILQ_HEAD(config_args, config_arg);
+
+struct config {
+	char			*path;		/* file read, NULL for none */
+	int			 path_given;	/* missing file is an error */
+
+	/* [daemon] */
+	int			 log_level;	/* LOG_LEVEL_* */
+	int64_t			 limit;
+	int64_t			 pending_limit;
+	int64_t			 max_request_bytes;
+	int64_t			 max_hold_ms;
+	int64_t			 kill_grace_ms;
+	int64_t			 shutdown_timeout_ms;
+
+	/* [endpoints] */
+	char			*rundir;
+	char			*url;
+	char			*events_url;
+	char			*metrics_listen;	/* host:port, NULL off */
+
+	/* [pool] */
+	int64_t			 workers;
+	char			*plugin_dir;
+	int64_t			 worker_memory_limit;
+	int64_t			 worker_cpu_limit;
+
+	/* [http] */
+	char			*tls_ca_file;
+	int			 tls_verify;
+	int64_t			 http_connect_timeout_ms;
+
+	/* [store] */
+	char			*state_dir;
+	int			 durability_safe;
+	int64_t			 retention_ms;	/* 0: keep forever */
+
+	struct config_queues	 queues;
+};
+
+void	 config_defaults(struct config *);
+void	 config_clear(struct config *);
+int	 config_load(struct config *, const char *, int, char **);
+int	 config_set(struct config *, const char *, const char *,
+	     const char *, char **);
+int	 config_key_find(const char *, const char *);
+void	 config_resolve(struct config *);
+int	 config_apply_args(struct config *, const struct config_args *,
+	     char **);
+void	 config_args_free(struct config_args *);
+void	 config_format(const struct config *, int, char *, size_t);
+void	 config_print(const struct config *, FILE *);
+char	*config_default_path(void);
+char	*config_state_dir(const char *);
+
+size_t	 config_nkeys(void);
+const char *config_key_name(int);
+const char *config_key_section(int);
+const char *config_key_flag(int);
+int	 config_reloadable(int);
+int	 config_key_equal(const struct config *, const struct config *, int);
+void	 config_key_copy(struct config *, const struct config *, int);
+
+#endif
