@@ -196,6 +196,7 @@ struct aiojobsd {
 	struct control		*control;
 	struct events		*events;
 	struct pool		*pool;
+	struct metrics		*metrics;	/* or NULL: off */
 
 	struct config		 conf;
 	struct config_args	 args;		/* flags, over the file */
@@ -215,6 +216,8 @@ struct aiojobsd {
 	struct event		*waiters_ev;	/* re-check held waits */
 	struct event		*stop_ev;	/* end of the final drain */
 	int			 stopping;	/* final drain under way */
+	struct event		*notify_status_ev;	/* STATUS= refresh */
+	struct event		*notify_watchdog_ev;	/* WATCHDOG=1 */
 };
 
 /* A job as the store keeps it (store.c); strings owned. */
@@ -315,6 +318,7 @@ struct op_entry {
 
 /* util.c */
 int64_t	 now_ms(void);
+int	 mkdirs(const char *);
 
 /* job.c */
 struct job *job_create(struct sched *, const struct msg_spec *,
@@ -470,6 +474,7 @@ int	 kind_index(const struct kind *);
 struct pool *pool_create(struct event_base *, struct sched *,
 	    const struct pool_opts *);
 void	 pool_free(struct pool *);
+void	 pool_resize(struct pool *, int);
 int	 pool_total(struct pool *);
 int	 pool_busy(struct pool *);
 int	 pool_has_idle(struct pool *);
@@ -520,6 +525,19 @@ void	 events_publish(struct events *, struct job *);
 /* server.c */
 int	 server_run(struct aiojobsd *);
 void	 server_shutdown(struct aiojobsd *, int64_t);
+void	 server_pool(struct aiojobsd *);
+
+/* reload.c */
+void	 reload_config(struct aiojobsd *);
+void	 reload_queues(struct aiojobsd *);
+
+/* notify.c */
+void	 notify_ready(struct aiojobsd *);
+void	 notify_reloading(struct aiojobsd *);
+void	 notify_stopping(struct aiojobsd *);
+void	 notify_free(struct aiojobsd *);
+int	 notify_env_private(const char *);
+char	**notify_environ(char **);
 
 /* durable.c */
 int	 durable_open(struct aiojobsd *, char **);
@@ -529,6 +547,14 @@ void	 durable_commit_soon(struct aiojobsd *);
 void	 durable_reply(struct aiojobsd *, struct creq *, char *);
 void	 durable_reply_seen(struct aiojobsd *, struct creq *, char *);
 void	 durable_retention_cb(int, short, void *);
+void	 durable_retention_set(struct aiojobsd *);
 int64_t	 durable_clean(struct aiojobsd *, int64_t, int, int64_t, char **);
+
+/* metrics.c */
+int	 metrics_create(struct aiojobsd *, char **);
+void	 metrics_free(struct aiojobsd *);
+void	 metrics_job_changed(struct metrics *, struct job *, int);
+void	 metrics_commit_begin(struct metrics *);
+void	 metrics_commit_end(struct metrics *);
 
 #endif

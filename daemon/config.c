@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,6 @@
 #include "msg.h"
 #include "xmalloc.h"
 
-#define CONFIG_LINE_MAX		4096
 #define CONFIG_QUEUE_PREFIX	"queue."
 
 enum config_type {
@@ -100,7 +100,8 @@ static const struct config_key config_keys[] = {
 static const char *const config_log_levels[] = { "warn", "info", "debug" };
 
 #define FIELD(c, k, t)	((t *)(void *)((char *)(c) + (k)->off))
-#define CFIELD(c, k, t)	((const t *)(const void *)((const char *)(c) + (k)->off))
+#define CFIELD(c, k, t)	\
+	((const t *)(const void *)((const char *)(c) + (k)->off))
 
 void
 config_defaults(struct config *c)
@@ -125,18 +126,22 @@ config_defaults(struct config *c)
 	c->retention_ms = (int64_t)7 * 24 * 3600 * 1000;
 }
 
-static void
-config_queue_free(struct config_queue *q)
+void
+config_queues_clear(struct config_queues *queues)
 {
-	free(q->name);
-	free(q);
+	struct config_queue	*q;
+
+	while ((q = TAILQ_FIRST(queues)) != NULL) {
+		TAILQ_REMOVE(queues, q, entry);
+		free(q->name);
+		free(q);
+	}
 }
 
 void
 config_clear(struct config *c)
 {
-	struct config_queue	*q;
-	size_t			 i;
+	size_t	 i;
 
 	for (i = 0; i < CONFIG_NKEYS; i++) {
 		if (config_keys[i].type == CT_STRING ||
@@ -145,10 +150,7 @@ config_clear(struct config *c)
 			*FIELD(c, &config_keys[i], char *) = NULL;
 		}
 	}
-	while ((q = TAILQ_FIRST(&c->queues)) != NULL) {
-		TAILQ_REMOVE(&c->queues, q, entry);
-		config_queue_free(q);
-	}
+	config_queues_clear(&c->queues);
 	free(c->path);
 	c->path = NULL;
 }
@@ -415,6 +417,7 @@ config_set_queue(struct config *c, const char *qname, const char *name,
 		errno = 0;
 		d = strtod(value, &end);
 		if (!isdigit((unsigned char)*value) || *end != '\0' ||
+		    value[strspn(value, "0123456789.")] != '\0' ||
 		    errno != 0 || !isfinite(d)) {
 			xasprintf(cause, "rate wants starts per second (0 for "
 			    "any), not '%s'", value);
@@ -477,35 +480,102 @@ config_set(struct config *c, const char *section, const char *name,
 	return (-1);
 }
 
-/* inih reads through this so errors carry the right line number. */
+/*
+ * inih reads through this so errors carry the right line number and
+ * section names are not cut to inih's short buffer. Lines are at most
+ * what inih was built for (200 bytes in Debian's build).
+ */
 struct config_reader {
 	FILE		*f;
 	struct config	*c;
 	int		 line;
-	char		*cause;		/* first error, without file:line */
+	char		*section;	/* the current [section], whole */
+	char		*cause;		/* first error, no file:line */
 	int		 cause_line;
 };
+
+static int
+config_reader_error(struct config_reader *r, const char *fmt, ...)
+    __attribute__((__format__(__printf__, 2, 3)));
+
+static int
+config_reader_error(struct config_reader *r, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&r->cause, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	r->cause_line = r->line;
+	return (-1);
+}
+
+/* Is this a section we know? Checked at its header, keys or not. */
+static int
+config_check_section(struct config_reader *r, const char *name)
+{
+	size_t	 i, n = strlen(CONFIG_QUEUE_PREFIX);
+
+	if (strncmp(name, CONFIG_QUEUE_PREFIX, n) == 0) {
+		if (name[n] == '\0' || strlen(name + n) > MSG_QUEUE_MAX)
+			return (config_reader_error(r, "a queue name is 1 to "
+			    "%d bytes long", MSG_QUEUE_MAX));
+		return (0);
+	}
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		if (strcmp(config_keys[i].section, name) == 0)
+			return (0);
+	}
+	return (config_reader_error(r, "unknown section [%s] (daemon, "
+	    "endpoints, pool, http, store, queue.NAME)", name));
+}
+
+/* A [section] line: remember its whole name. */
+static int
+config_read_section(struct config_reader *r, const char *line)
+{
+	const char	*end;
+
+	line += strspn(line, " \t");
+	if (*line != '[')
+		return (0);
+	if ((end = strchr(line, ']')) == NULL)
+		return (config_reader_error(r, "syntax error (no ']' after "
+		    "the section name)"));
+	free(r->section);
+	r->section = xstrndup(line + 1, end - line - 1);
+	return (config_check_section(r, r->section));
+}
 
 static char *
 config_read_line(char *buf, int size, void *arg)
 {
 	struct config_reader	*r = arg;
-	size_t			 n;
+	int			 ch = EOF, nul = 0, n = 0;
 
-	if (r->cause != NULL || fgets(buf, size, r->f) == NULL)
+	if (r->cause != NULL)
 		return (NULL);
+	while (n < size - 1 && (ch = getc(r->f)) != EOF) {
+		nul |= ch == '\0';
+		buf[n++] = (char)ch;
+		if (ch == '\n')
+			break;
+	}
+	if (n == 0)
+		return (NULL);
+	buf[n] = '\0';
 	r->line++;
-	n = strlen(buf);
-	if (n == (size_t)size - 1 && buf[n - 1] != '\n' && !feof(r->f)) {
-		xasprintf(&r->cause, "line longer than %d bytes", size - 2);
-		r->cause_line = r->line;
+	if (nul) {
+		config_reader_error(r, "NUL byte in the line");
 		return (NULL);
 	}
-	if (memchr(buf, '\0', n) != NULL || strlen(buf) != n) {
-		xasprintf(&r->cause, "NUL byte in the file");
-		r->cause_line = r->line;
+	if (buf[n - 1] != '\n' && (ch = getc(r->f)) != EOF) {
+		config_reader_error(r, "line longer than %d bytes", size - 2);
 		return (NULL);
 	}
+	if (config_read_section(r, buf) != 0)
+		return (NULL);
 	return (buf);
 }
 
@@ -517,7 +587,8 @@ config_handler(void *arg, const char *section, const char *name,
 
 	if (r->cause != NULL)
 		return (0);
-	if (config_set(r->c, section, name, value, &r->cause) != 0) {
+	if (config_set(r->c, r->section != NULL ? r->section : "", name,
+	    value, &r->cause) != 0) {
 		r->cause_line = r->line;
 		return (0);
 	}
@@ -546,14 +617,18 @@ config_load(struct config *c, const char *path, int must_exist, char **cause)
 	if (ferror(r.f) && r.cause == NULL) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		fclose(r.f);
+		free(r.section);
 		return (-1);
 	}
 	fclose(r.f);
-	if (r.cause != NULL) {
+	free(r.section);
+	/* inih goes on after a syntax error: report the first error */
+	if (r.cause != NULL && (line <= 0 || line >= r.cause_line)) {
 		xasprintf(cause, "%s:%d: %s", path, r.cause_line, r.cause);
 		free(r.cause);
 		return (-1);
 	}
+	free(r.cause);
 	if (line != 0) {
 		xasprintf(cause, "%s:%d: %s", path, line, line < 0 ?
 		    "out of memory" : "syntax error (want [section] or "
@@ -770,6 +845,16 @@ config_key_copy(struct config *dst, const struct config *src, int i)
 	}
 }
 
+/* A rate in as few digits as read back to the same double. */
+static const char *
+config_format_rate(double d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.15g", d);
+	if (strtod(buf, NULL) != d)
+		snprintf(buf, len, "%.17g", d);
+	return (buf);
+}
+
 /* The effective configuration, as a file that would produce it. */
 void
 config_print(const struct config *c, FILE *f)
@@ -795,7 +880,8 @@ config_print(const struct config *c, FILE *f)
 		if (q->set & CONFIG_Q_LIMIT)
 			fprintf(f, "limit = %lld\n", (long long)q->limit);
 		if (q->set & CONFIG_Q_RATE)
-			fprintf(f, "rate = %g\n", q->rate);
+			fprintf(f, "rate = %s\n", config_format_rate(q->rate,
+			    buf, sizeof buf));
 		if (q->set & CONFIG_Q_PAUSED)
 			fprintf(f, "paused = %s\n", q->paused ? "true" :
 			    "false");

@@ -74,6 +74,7 @@ struct config {
 
 void	 config_defaults(struct config *);
 void	 config_clear(struct config *);
+void	 config_queues_clear(struct config_queues *);
 int	 config_load(struct config *, const char *, int, char **);
 int	 config_set(struct config *, const char *, const char *,
 	     const char *, char **);

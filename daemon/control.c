@@ -40,7 +40,8 @@ control_create(struct aiojobsd *aj, const char *url, char **cause)
 {
 	struct control	*c;
 	size_t		 sz = sizeof(int);
-	int		 sock, fd, max = control_rcvmax(aj->conf.max_request_bytes);
+	int		 sock, fd;
+	int		 max = control_rcvmax(aj->conf.max_request_bytes);
 
 	if (endpoint_check_bind(url, cause) != 0)
 		return (NULL);

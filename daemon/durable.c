@@ -80,8 +80,7 @@ durable_open(struct aiojobsd *aj, char **cause)
 	s->dirty_arg = aj;
 	if (persist_recover(s, cause) != 0)
 		return (-1);
-	if (aj->conf.retention_ms > 0)
-		durable_timer(aj->retention_timer, 1000);
+	durable_retention_set(aj);
 	log_info("job store %s/jobs.db (durability %s, retention %lld s)",
 	    aj->conf.state_dir, aj->conf.durability_safe ? "safe" : "fast",
 	    (long long)aj->conf.retention_ms / 1000);
@@ -116,6 +115,7 @@ durable_commit(struct aiojobsd *aj)
 	if (aj->sched->store == NULL || aj->store_failing)
 		return;
 	evtimer_del(aj->commit_timer);
+	metrics_commit_begin(aj->metrics);
 	if (persist_commit(aj->sched, &cause) != 0) {
 		log_warnx("%s; retrying in %d ms", cause, DURABLE_RETRY_MS);
 		aj->store_failing = 1;
@@ -136,6 +136,7 @@ durable_commit(struct aiojobsd *aj)
 		free(cause);
 		return;
 	}
+	metrics_commit_end(aj->metrics);
 	while ((cr = TAILQ_FIRST(&aj->committing)) != NULL) {
 		TAILQ_REMOVE(&aj->committing, cr, entry);
 		reply = cr->reply;
@@ -220,6 +221,16 @@ durable_clean(struct aiojobsd *aj, int64_t cutoff, int state, int64_t limit,
 	return (n);
 }
 
+/* Start, restart or stop the retention sweep (0 keeps every job). */
+void
+durable_retention_set(struct aiojobsd *aj)
+{
+	if (aj->conf.retention_ms > 0)
+		durable_timer(aj->retention_timer, 1000);
+	else
+		evtimer_del(aj->retention_timer);
+}
+
 /* Retention: delete old finished jobs in small batches. */
 void
 durable_retention_cb(int fd, short events, void *arg)
@@ -228,8 +239,8 @@ durable_retention_cb(int fd, short events, void *arg)
 	char		*cause = NULL;
 	int64_t		 n;
 
-	n = durable_clean(aj, now_ms() - aj->conf.retention_ms, -1, RETENTION_BATCH,
-	    &cause);
+	n = durable_clean(aj, now_ms() - aj->conf.retention_ms, -1,
+	    RETENTION_BATCH, &cause);
 	if (n < 0) {
 		log_warnx("retention: %s", cause);
 		free(cause);

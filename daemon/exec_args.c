@@ -139,6 +139,9 @@ exec_args_free(struct exec_args *ea)
 /*
  * The child's environment: the daemon's (unless clear_env) with the job's
  * variables added or replacing. The strings are borrowed; free the array.
+ * systemd's NOTIFY_SOCKET and WATCHDOG_* are the daemon's, not the job's:
+ * a job that saw them would take itself for the service and send systemd
+ * notifications of its own.
  */
 char **
 exec_args_envp(struct exec_args *ea, char **environ_in)
@@ -157,7 +160,7 @@ exec_args_envp(struct exec_args *ea, char **environ_in)
 			klen = strcspn(ea->env[j], "=") + 1;
 			replaced = strncmp(environ_in[i], ea->env[j], klen) == 0;
 		}
-		if (!replaced)
+		if (!replaced && !notify_env_private(environ_in[i]))
 			envp[n++] = environ_in[i];
 	}
 	for (j = 0; j < ea->nenv; j++)

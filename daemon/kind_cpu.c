@@ -62,10 +62,11 @@ cpu_can_start(struct sched *s)
 static int
 cpu_usable(struct sched *s, struct msg_error *err)
 {
-	if (s->pool != NULL)
+	if (pool_total(s->pool) > 0)
 		return (1);
 	msg_error_set(err, MSG_E_BAD_REQUEST, "cpu jobs need worker "
-	    "processes; this daemon runs with --workers 0");
+	    "processes; this daemon runs with --workers 0 ([pool] "
+	    "workers = 0)");
 	return (0);
 }
 

@@ -18,7 +18,8 @@ static const char usage_text[] =
 "\n"
 "  -c, --config FILE       configuration file (default: $AIOJOBS_CONFIG,\n"
 "                          $CONFIGURATION_DIRECTORY/aiojobsd.conf,\n"
-"                          " AIOJOBS_SYSCONFDIR "/aiojobsd/aiojobsd.conf for root,\n"
+"                          " AIOJOBS_SYSCONFDIR "/aiojobsd/aiojobsd.conf\n"
+"                          for root,\n"
 "                          ~/.config/aiojobsd/aiojobsd.conf); flags win\n"
 "  --check-config          check the configuration, print the effective\n"
 "                          one and exit\n"
@@ -100,7 +101,8 @@ main_options(void)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 	};
-	size_t		 nfixed = sizeof fixed / sizeof fixed[0], i, n = 0;
+	size_t		 nfixed = sizeof fixed / sizeof fixed[0];
+	size_t		 i, n = 0;
 	struct option	*o;
 
 	o = xcalloc(config_nkeys() + nfixed + 1, sizeof *o);
@@ -157,7 +159,8 @@ parse_args(struct aiojobsd *aj, struct main_opts *mo, int argc, char **argv)
 			mo->check = 1;
 			break;
 		case OPT_NOVERIFY:
-			main_arg(aj, "--no-tls-verify", "http", "tls_verify", "false");
+			main_arg(aj, "--no-tls-verify", "http", "tls_verify",
+			    "false");
 			break;
 		case 'v':
 			main_arg(aj, "-v", "daemon", "log_level", "debug");
@@ -188,10 +191,14 @@ parse_args(struct aiojobsd *aj, struct main_opts *mo, int argc, char **argv)
 static void
 main_config(struct aiojobsd *aj, struct main_opts *mo)
 {
-	char	*path, *cause;
-	int	 given = mo->config != NULL;
+	const char	*env = getenv("AIOJOBS_CONFIG");
+	char		*path, *cause;
+	int		 given;
 
-	path = given ? xstrdup(mo->config) : config_default_path();
+	/* a file someone named must exist; the default one may not */
+	given = mo->config != NULL || (env != NULL && *env != '\0');
+	path = mo->config != NULL ? xstrdup(mo->config) :
+	    config_default_path();
 	aj->conf.path_given = given;
 	if (path != NULL && (config_load(&aj->conf, path, given, &cause) != 0 ||
 	    config_apply_args(&aj->conf, &aj->args, &cause) != 0)) {

@@ -4,7 +4,8 @@
  * over its own PAIR socket in the run directory. The pool knows which
  * worker runs which job: a crash fails exactly that job, cancel and timeout
  * kill exactly that worker, and every dead worker is replaced (with a
- * back-off when workers keep dying before they are ready).
+ * back-off when workers keep dying before they are ready). SIGHUP may
+ * change the number of workers: surplus ones finish their job first.
  */
 #include <sys/wait.h>
 
@@ -51,8 +52,9 @@ struct worker {
 struct pool {
 	struct event_base	*base;
 	struct sched		*sched;
-	struct pool_opts	 opts;
-	struct worker		*workers;
+	struct pool_opts	 opts;		/* opts.workers: the target */
+	struct worker		**workers;	/* slots; NULL when gone */
+	int			 nslots;
 	int			 nbusy;
 	int			 nidle;
 	int			 fails;	/* workers that died before hello */
@@ -61,6 +63,7 @@ struct pool {
 };
 
 static void	pool_spawn(struct worker *);
+static void	pool_worker_free(struct worker *);
 
 /* Close a worker's socket, pipe and event; the process is gone or going. */
 static void
@@ -102,8 +105,8 @@ pool_respawn_cb(int fd, short events, void *arg)
 	int		 i;
 
 	for (i = 0; i < p->opts.workers && !p->stopping; i++) {
-		if (p->workers[i].state == WORKER_DOWN)
-			pool_spawn(&p->workers[i]);
+		if (p->workers[i]->state == WORKER_DOWN)
+			pool_spawn(p->workers[i]);
 	}
 }
 
@@ -152,12 +155,15 @@ pool_exit_cb(pid_t pid, int status, void *arg)
 	w->state = WORKER_DOWN;
 	w->pid = -1;
 	w->job = NULL;
-	pool_schedule_respawn(p);
+	if (w->idx < p->opts.workers)
+		pool_schedule_respawn(p);
 	if (job != NULL) {
 		job->kdata = NULL;
 		job_finish(job, JOB_FAILED, NULL, "worker_crashed",
 		    "worker %d (pid %ld) %s", w->idx, (long)pid, how);
 	}
+	if (w->idx >= p->opts.workers)
+		pool_worker_free(w);	/* the pool shrank */
 }
 
 static void
@@ -180,7 +186,10 @@ pool_reply(struct worker *w, const char *buf, size_t len)
 
 	w->job = NULL;
 	w->pool->nbusy--;
-	if (buf[0] == 'o' || buf[0] == 'e') {
+	if (w->idx >= w->pool->opts.workers) {
+		w->state = WORKER_RETIRING;
+		kill(w->pid, SIGKILL);
+	} else if (buf[0] == 'o' || buf[0] == 'e') {
 		w->state = WORKER_RETIRING;
 		log_info("worker %d (pid %ld) holds too much memory; replacing "
 		    "it", w->idx, (long)w->pid);
@@ -261,6 +270,7 @@ pool_exec(struct worker *w, int childfd)
 	    w->url, "--parent-fd", "3", "--plugin-dir", (char *)o->plugin_dir,
 	    "--memory-limit", mem, "--cpu-limit", cpu, NULL };
 	extern char			**environ;
+	char				**envp;
 	int				 r;
 
 	snprintf(mem, sizeof mem, "%lld", (long long)o->memory_limit);
@@ -278,7 +288,10 @@ pool_exec(struct worker *w, int childfd)
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setsigmask(&attr, &none);
-	r = posix_spawn(&w->pid, o->exe, &fa, &attr, argv, environ);
+	/* without NOTIFY_SOCKET: a plugin must not speak to systemd for us */
+	envp = notify_environ(environ);
+	r = posix_spawn(&w->pid, o->exe, &fa, &attr, argv, envp);
+	free(envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	return (r);
@@ -310,27 +323,98 @@ pool_spawn(struct worker *w)
 	proc_watch(w->pid, pool_exit_cb, w);
 }
 
+/* A new worker in slot idx, spawned now. */
+static void
+pool_worker_add(struct pool *p, int idx)
+{
+	struct worker	*w;
+
+	w = xcalloc(1, sizeof *w);
+	w->pool = p;
+	w->idx = idx;
+	w->sock = w->pipefd = -1;
+	w->pid = -1;
+	p->workers[idx] = w;
+	pool_spawn(w);
+}
+
+/* Forget a worker whose process is gone (or never was). */
+static void
+pool_worker_free(struct worker *w)
+{
+	struct pool	*p = w->pool;
+
+	pool_worker_close(w);
+	p->workers[w->idx] = NULL;
+	while (p->nslots > p->opts.workers && p->workers[p->nslots - 1] == NULL)
+		p->nslots--;
+	free(w);
+}
+
 struct pool *
 pool_create(struct event_base *base, struct sched *s,
     const struct pool_opts *opts)
 {
 	struct pool	*p;
-	int		 i;
 
 	p = xcalloc(1, sizeof *p);
 	p->base = base;
 	p->sched = s;
 	p->opts = *opts;
+	p->opts.workers = 0;
 	p->respawn_timer = evtimer_new(base, pool_respawn_cb, p);
-	p->workers = xcalloc((size_t)opts->workers, sizeof *p->workers);
-	for (i = 0; i < opts->workers; i++) {
-		p->workers[i].pool = p;
-		p->workers[i].idx = i;
-		p->workers[i].sock = p->workers[i].pipefd = -1;
-		p->workers[i].pid = -1;
-		pool_spawn(&p->workers[i]);
-	}
+	pool_resize(p, opts->workers);
 	return (p);
+}
+
+/* Retire a worker beyond the target: at once unless it runs a job. */
+static void
+pool_retire(struct worker *w)
+{
+	switch (w->state) {
+	case WORKER_DOWN:
+		pool_worker_free(w);
+		break;
+	case WORKER_IDLE:
+		w->pool->nidle--;
+		/* FALLTHROUGH */
+	case WORKER_STARTING:
+		w->state = WORKER_RETIRING;
+		kill(w->pid, SIGKILL);	/* reaped: pool_exit_cb frees it */
+		break;
+	case WORKER_BUSY:		/* pool_reply retires it */
+	case WORKER_RETIRING:
+		break;
+	}
+}
+
+/*
+ * Change the number of workers. New ones start now; surplus ones stop
+ * when idle, or after the job they run, never killing a job.
+ */
+void
+pool_resize(struct pool *p, int n)
+{
+	int	 i, old = p->opts.workers;
+
+	if (n > p->nslots) {
+		p->workers = xreallocarray(p->workers, (size_t)n,
+		    sizeof *p->workers);
+		for (i = p->nslots; i < n; i++)
+			p->workers[i] = NULL;
+		p->nslots = n;
+	}
+	p->opts.workers = n;
+	for (i = 0; i < n; i++) {
+		if (p->workers[i] == NULL)
+			pool_worker_add(p, i);
+	}
+	for (i = n; i < p->nslots; i++) {
+		if (p->workers[i] != NULL)
+			pool_retire(p->workers[i]);
+	}
+	if (old != 0 || n != 0)
+		log_debug("pool: %d workers (was %d)", n, old);
 }
 
 /* Stop every worker and wait for it: the loop is over, blocking is fine. */
@@ -343,8 +427,9 @@ pool_free(struct pool *p)
 	if (p == NULL)
 		return;
 	p->stopping = 1;
-	for (i = 0; i < p->opts.workers; i++) {
-		w = &p->workers[i];
+	for (i = 0; i < p->nslots; i++) {
+		if ((w = p->workers[i]) == NULL)
+			continue;
 		pool_worker_close(w);	/* the pipe's EOF stops an idle one */
 		if (w->pid > 0) {
 			kill(w->pid, SIGKILL);
@@ -353,6 +438,7 @@ pool_free(struct pool *p)
 			    errno == EINTR)
 				;
 		}
+		free(w);
 	}
 	event_free(p->respawn_timer);
 	free(p->workers);
@@ -385,8 +471,8 @@ pool_run(struct pool *p, struct job *job)
 	int		 i;
 
 	for (i = 0; i < p->opts.workers && w == NULL; i++) {
-		if (p->workers[i].state == WORKER_IDLE)
-			w = &p->workers[i];
+		if (p->workers[i]->state == WORKER_IDLE)
+			w = p->workers[i];
 	}
 	if (w == NULL) {
 		job_finish(job, JOB_FAILED, NULL, "worker_crashed",

@@ -32,6 +32,7 @@ server_job_changed(struct job *job, int old, void *arg)
 	struct aiojobsd	*aj = arg;
 
 	events_publish(aj->events, job);
+	metrics_job_changed(aj->metrics, job, old);
 	if (job_state_final(job->state))
 		wait_job_final(job);
 	if (old == JOB_RUNNING || job_state_final(job->state))
@@ -103,6 +104,7 @@ server_shutdown(struct aiojobsd *aj, int64_t timeout_ms)
 	sched_drain(aj->sched);
 	log_info("shutting down: %lld running jobs get %lld ms to finish",
 	    (long long)aj->sched->counts[JOB_RUNNING], (long long)timeout_ms);
+	notify_stopping(aj);
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
 	aj->shutdown_timer = evtimer_new(aj->base, server_shutdown_timer_cb,
@@ -126,7 +128,7 @@ server_signal_cb(int sig, short events, void *arg)
 		proc_reap();
 		break;
 	case SIGHUP:
-		log_info("SIGHUP: nothing to reload without a config file");
+		reload_config(aj);
 		break;
 	}
 }
@@ -164,8 +166,9 @@ server_rundir(struct aiojobsd *aj, char **cause)
 {
 	struct stat	 sb;
 
-	if (mkdir(aj->conf.rundir, 0700) == -1 && errno != EEXIST) {
-		xasprintf(cause, "mkdir %s: %s", aj->conf.rundir, strerror(errno));
+	if (mkdirs(aj->conf.rundir) != 0) {
+		xasprintf(cause, "mkdir %s: %s", aj->conf.rundir,
+		    strerror(errno));
 		return (-1);
 	}
 	if (stat(aj->conf.rundir, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
@@ -174,17 +177,23 @@ server_rundir(struct aiojobsd *aj, char **cause)
 	}
 	if (sb.st_uid == geteuid() && (sb.st_mode & 077) != 0 &&
 	    chmod(aj->conf.rundir, 0700) == -1) {
-		xasprintf(cause, "chmod %s: %s", aj->conf.rundir, strerror(errno));
+		xasprintf(cause, "chmod %s: %s", aj->conf.rundir,
+		    strerror(errno));
 		return (-1);
 	}
 	return (0);
 }
 
-static void
+/* Start the worker pool, or resize it to the configured count. */
+void
 server_pool(struct aiojobsd *aj)
 {
 	struct pool_opts	 o;
 
+	if (aj->pool != NULL) {
+		pool_resize(aj->pool, (int)aj->conf.workers);
+		return;
+	}
 	if (aj->conf.workers == 0)
 		return;
 	memset(&o, 0, sizeof o);
@@ -211,9 +220,13 @@ server_open(struct aiojobsd *aj, char **cause)
 		return (-1);
 	if ((aj->control = control_create(aj, aj->conf.url, cause)) == NULL)
 		return (-1);
-	if ((aj->events = events_create(aj, aj->conf.events_url, cause)) == NULL)
+	if (metrics_create(aj, cause) != 0)
+		return (-1);
+	aj->events = events_create(aj, aj->conf.events_url, cause);
+	if (aj->events == NULL)
 		return (-1);
 	server_pool(aj);
+	reload_queues(aj);
 	return (0);
 }
 
@@ -223,6 +236,7 @@ server_close(struct aiojobsd *aj)
 	size_t	 i;
 
 	control_free(aj->control);
+	metrics_free(aj);
 	events_free(aj->events);
 	aj->events = NULL;
 	http_env_free(aj->sched->http);
@@ -237,6 +251,7 @@ server_close(struct aiojobsd *aj)
 		event_free(aj->shutdown_timer);
 	event_free(aj->waiters_ev);
 	event_free(aj->stop_ev);
+	notify_free(aj);
 	event_base_free(aj->base);
 }
 
@@ -256,7 +271,8 @@ server_run(struct aiojobsd *aj)
 	aj->waiters_ev = event_new(aj->base, -1, 0, server_waiters_cb, aj);
 	event_priority_set(aj->waiters_ev, SERVER_PRIO_LOW);
 	aj->stop_ev = evtimer_new(aj->base, server_stop_cb, aj);
-	aj->sched = sched_create(aj->base, aj->conf.limit, aj->conf.pending_limit);
+	aj->sched = sched_create(aj->base, aj->conf.limit,
+	    aj->conf.pending_limit);
 	aj->sched->kill_grace_ms = aj->conf.kill_grace_ms;
 	sched_set_change_cb(aj->sched, server_job_changed, aj);
 	server_signals(aj);
@@ -270,6 +286,7 @@ server_run(struct aiojobsd *aj)
 	    "pending limit %lld, %lld workers)", AIOJOBS_VERSION, aj->conf.url,
 	    aj->conf.events_url, (long long)aj->conf.limit,
 	    (long long)aj->conf.pending_limit, (long long)aj->conf.workers);
+	notify_ready(aj);
 	event_base_dispatch(aj->base);
 	log_info("stopped");
 out:

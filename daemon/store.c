@@ -143,7 +143,7 @@ store_open(const char *dir, int safe, char **cause)
 	struct store	*st;
 	char		*sql;
 
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+	if (mkdirs(dir) != 0) {
 		xasprintf(cause, "state directory %s: %s", dir,
 		    strerror(errno));
 		return (NULL);

@@ -3,7 +3,7 @@
 
 AIOJOBS_PACKAGES="gcc meson ninja-build pkg-config python3 libevent-dev
 libnanomsg-dev nanomsg-utils libcjson-dev check libsubunit-dev libinih-dev
-libbsd-dev libssl-dev openssl libsqlite3-dev"
+libbsd-dev libssl-dev openssl libsqlite3-dev libsystemd-dev scdoc"
 
 deps_install() {
 	missing=""

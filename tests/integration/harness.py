@@ -759,6 +759,43 @@ def submitted_id(out):
     return int(m.group(1))
 
 
+def workers_of(pid):
+    """The live CPU workers of a daemon: its children run with --worker."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                cmdline = f.read().split(b"\0")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if (int(fields[1]) == pid and b"--worker" in cmdline
+                and fields[0] not in ("Z", "X")):
+            out.append(int(name))
+    return sorted(out)
+
+
+def small_tmpfs(test, size="2m"):
+    """Mount a small tmpfs for a disk-full test: (top dir, mount point),
+    or None with a SKIP line where mounting is not permitted."""
+    top = tempfile.mkdtemp(prefix="ajfull", dir="/tmp")
+    mnt = os.path.join(top, "state")
+    os.mkdir(mnt)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                        "size=%s,mode=0700" % size, "tmpfs", mnt],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        print("SKIP: %s: cannot mount a tmpfs (%s)"
+              % (test, p.stderr.strip() or "exit %d" % p.returncode))
+        shutil.rmtree(top, ignore_errors=True)
+        return None
+    return top, mnt
+
+
 def poll_until(fn, timeout_s, interval=0.01, what="condition"):
     """Call fn() until it returns a true value; bounded in time."""
     deadline = time.monotonic() + timeout_s

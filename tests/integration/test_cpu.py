@@ -24,7 +24,7 @@ import time
 sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import show  # noqa: E402
+from harness import show, workers_of  # noqa: E402
 from harness import (Daemon, check, eq, expect_error, max_overlap,  # noqa: E402
                      poll_until)
 
@@ -115,26 +115,6 @@ def proc_state(pid):
 
 def alive(pid):
     return proc_state(pid) not in (None, "Z", "X")
-
-
-def workers_of(pid):
-    """The live CPU workers of a daemon: its children run with --worker."""
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-            with open("/proc/%s/cmdline" % name, "rb") as f:
-                cmdline = f.read().split(b"\0")
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if (int(fields[1]) == pid and b"--worker" in cmdline
-                and fields[0] not in ("Z", "X")):
-            out.append(int(name))
-    return sorted(out)
 
 
 def wait_pool_idle(d, total, timeout_s=10.0):

@@ -518,16 +518,10 @@ def submit_until_internal(d, keys):
 
 
 def test_disk_full():
-    top = tempfile.mkdtemp(prefix="ajfull", dir="/tmp")
-    mnt = os.path.join(top, "state")
-    os.mkdir(mnt)
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700",
-                        "tmpfs", mnt], capture_output=True, text=True)
-    if p.returncode != 0:
-        print("SKIP: test_disk_full: cannot mount a tmpfs (%s)"
-              % (p.stderr.strip() or "exit %d" % p.returncode))
-        shutil.rmtree(top, ignore_errors=True)
+    fs = harness.small_tmpfs("test_disk_full")
+    if fs is None:
         return
+    top, mnt = fs
     keys = iter(range(10 ** 9))
     try:
         with Daemon(state_dir=mnt, expect_exit=None) as d:

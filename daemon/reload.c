@@ -1,0 +1,117 @@
+/*
+ * SIGHUP: read the configuration file again, put the command-line flags
+ * back over it, and apply what can change while jobs run (limits, log
+ * level, retention, worker count, queues). Nothing running or queued is
+ * touched; keys that need a restart are only reported. A file that does
+ * not parse leaves the running configuration as it was.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aiojobsd.h"
+#include "log.h"
+
+/* Put the [queue.NAME] sections into effect; at start and on reload. */
+void
+reload_queues(struct aiojobsd *aj)
+{
+	struct config_queue	*cq;
+	struct queue		*q;
+	char			*cause;
+
+	TAILQ_FOREACH(cq, &aj->conf.queues, entry) {
+		q = sched_queue(aj->sched, cq->name, 1);
+		if (cq->set & CONFIG_Q_LIMIT)
+			q->limit = cq->limit;
+		if (cq->set & CONFIG_Q_RATE)
+			queue_set_rate(q, cq->rate);
+		if (cq->set & CONFIG_Q_PAUSED)
+			q->paused = cq->paused;
+		log_debug("queue %s: %s, limit %lld, rate %g (configured)",
+		    q->name, q->paused ? "paused" : "running",
+		    (long long)q->limit, q->rate);
+		if (aj->sched->store == NULL)
+			continue;
+		if (store_put_queue(aj->sched->store, q->name, q->limit,
+		    q->rate, q->paused, &cause) != 0) {
+			log_warnx("queue %s: %s", q->name, cause);
+			free(cause);
+		}
+	}
+	if (aj->sched->store != NULL)
+		durable_commit_soon(aj);
+	sched_kick(aj->sched);
+}
+
+/* The running daemon follows its (changed) configuration. */
+static void
+reload_apply(struct aiojobsd *aj)
+{
+	log_set_level(aj->conf.log_level);
+	aj->sched->limit = aj->conf.limit;
+	aj->sched->pending_limit = aj->conf.pending_limit;
+	aj->sched->kill_grace_ms = aj->conf.kill_grace_ms;
+	if (aj->sched->store != NULL)
+		durable_retention_set(aj);
+	server_pool(aj);
+	reload_queues(aj);
+}
+
+/* Compare key by key: take what may change now, report the rest. */
+static void
+reload_keys(struct aiojobsd *aj, struct config *nc)
+{
+	char	 was[256], now[256];
+	int	 i, n = (int)config_nkeys();
+
+	for (i = 0; i < n; i++) {
+		if (config_key_equal(&aj->conf, nc, i))
+			continue;
+		config_format(&aj->conf, i, was, sizeof was);
+		config_format(nc, i, now, sizeof now);
+		if (!config_reloadable(i)) {
+			log_warnx("reload: [%s] %s changed to '%s'; it takes "
+			    "effect after a restart (still '%s')",
+			    config_key_section(i), config_key_name(i), now,
+			    was);
+			continue;
+		}
+		log_info("reload: [%s] %s = %s (was %s)",
+		    config_key_section(i), config_key_name(i), now, was);
+		config_key_copy(&aj->conf, nc, i);
+	}
+}
+
+void
+reload_config(struct aiojobsd *aj)
+{
+	struct config	 nc;
+	char		*cause = NULL;
+
+	if (aj->shutting_down) {
+		log_info("SIGHUP ignored: shutting down");
+		return;
+	}
+	if (aj->config_path == NULL) {
+		log_info("SIGHUP: no configuration file to read");
+		return;
+	}
+	notify_reloading(aj);
+	config_defaults(&nc);
+	if (config_load(&nc, aj->config_path, aj->conf.path_given,
+	    &cause) != 0 || config_apply_args(&nc, &aj->args, &cause) != 0) {
+		log_warnx("reload failed, configuration unchanged: %s", cause);
+		free(cause);
+		config_clear(&nc);
+		notify_ready(aj);
+		return;
+	}
+	config_resolve(&nc);
+	reload_keys(aj, &nc);
+	config_queues_clear(&aj->conf.queues);
+	TAILQ_CONCAT(&aj->conf.queues, &nc.queues, entry);
+	config_clear(&nc);
+	reload_apply(aj);
+	log_info("configuration reloaded from %s", aj->config_path);
+	notify_ready(aj);
+}
