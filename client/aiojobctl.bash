@@ -47,6 +47,8 @@ _aiojobctl_value()
 	--file|--stdin-file|--data-file)
 		_aiojobctl_files -f "$2"
 		[[ $2 == "" || $2 == - ]] && COMPREPLY+=(-) ;;
+	--token-file)
+		_aiojobctl_files -f "$2" ;;
 	--cwd)
 		_aiojobctl_files -d "$2" ;;
 	--method)
@@ -66,7 +68,8 @@ _aiojobctl_value()
 _aiojobctl_takes_value()
 {
 	case $1 in
-	--url|--events-url|--queue|--priority|--delay|--timeout|--name|\
+	--url|--events-url|--token|--token-file|--queue|--priority|\
+	--delay|--timeout|--name|\
 	--key|--retries|--backoff|--after|--lock|--file|--input|--env|\
 	--cwd|--stdin-file|--max-output|--method|--header|--data|\
 	--data-file|--max-body|--follow|--state|--limit|--before|\
@@ -199,8 +202,8 @@ _aiojobctl()
 	if [[ -z $cmd ]]; then
 		_aiojobctl_value "$prev" "$cur" && return
 		if [[ $cur == -* ]]; then
-			_aiojobctl_words "--url --events-url --json --help
-			    --version" "$cur"
+			_aiojobctl_words "--url --events-url --token-file
+			    --json --help --version" "$cur"
 		else
 			_aiojobctl_words "$_aiojobctl_cmds" "$cur"
 		fi

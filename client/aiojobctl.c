@@ -112,7 +112,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "  --state S         only jobs in state S (queued, running, succeeded,\n"
 	  "                    failed, cancelled)\n"
 	  "  --queue Q         only jobs of queue Q\n"
-	  "  --limit N         at most N jobs (default 100)\n"
+	  "  --limit N         at most N jobs (default 100, at most 10000)\n"
 	  "  --before ID       only jobs older than job ID\n",
 	  0, 0, cmd_list },
 	{ "wait", "[--any | --first-exception] [--timeout T] ID...",
@@ -189,8 +189,9 @@ ctl_usage(FILE *f)
 {
 	size_t	 i;
 
-	fprintf(f, "usage: aiojobctl [--url URL] [--events-url URL] [--json] "
-	    "SUBCOMMAND [ARGS...]\n"
+	fprintf(f, "usage: aiojobctl [--url URL] [--events-url URL] "
+	    "[--token-file FILE] [--json]\n"
+	    "                 SUBCOMMAND [ARGS...]\n"
 	    "       aiojobctl --help | --version\n\nsubcommands:\n");
 	for (i = 0; i < CTL_NCMDS; i++)
 		fprintf(f, "  %s%s%s\n", ctl_cmds[i].name,
@@ -199,6 +200,12 @@ ctl_usage(FILE *f)
 	    "  --url URL         control endpoint (default: $AIOJOBS_URL, else\n"
 	    "                    ipc://RUNDIR/aiojobsd.sock)\n"
 	    "  --events-url URL  event endpoint for watch ($AIOJOBS_EVENTS_URL)\n"
+	    "  --token-file FILE send the token in FILE in each request, for\n"
+	    "                    endpoints that need one (default:\n"
+	    "                    $AIOJOBS_TOKEN, else the file in\n"
+	    "                    $AIOJOBS_TOKEN_FILE); --token TOKEN works too,\n"
+	    "                    but others see command lines (ps): prefer the\n"
+	    "                    file or the environment\n"
 	    "  --json            print the daemon's replies as JSON, one a line\n"
 	    "\n"
 	    "Each subcommand takes --help. Exit status: 0 success, 1 a job\n"
@@ -298,6 +305,8 @@ ctl_global_opts(struct ctl *ctl, int argc, char **argv)
 	static const struct option	 opts[] = {
 		{ "url", required_argument, NULL, 'u' },
 		{ "events-url", required_argument, NULL, 'e' },
+		{ "token", required_argument, NULL, 't' },
+		{ "token-file", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -310,6 +319,10 @@ ctl_global_opts(struct ctl *ctl, int argc, char **argv)
 			ctl->url = optarg;
 		else if (ch == 'e')
 			ctl->events_url = optarg;
+		else if (ch == 't')
+			ctl->token = optarg;
+		else if (ch == 'T')
+			ctl->token_file = optarg;
 		else if (ch == 'j')
 			ctl->json = 1;
 		else if (ch == 'h') {

@@ -35,6 +35,8 @@ struct ctl_cmd {
 struct ctl {
 	const char		*url;		/* --url, NULL for the default */
 	const char		*events_url;	/* --events-url */
+	const char		*token;		/* --token */
+	const char		*token_file;	/* --token-file */
 	int			 json;
 	char			*rundir;
 	char			*control;	/* the control URL in use */

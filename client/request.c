@@ -3,6 +3,7 @@
  * check the reply; a client error or an error reply becomes a message on
  * stderr and an exit code.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,64 @@ request_bad_url(const char *url, const char *cause)
 	return (CTL_EXIT_USAGE);
 }
 
+/* The token in a file, without one trailing newline; NULL if unread. */
+static char *
+request_token_file(const char *path)
+{
+	FILE	*f;
+	char	*token = NULL;
+	size_t	 size = 0;
+	ssize_t	 n;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		ctl_warnx("token file %s: %s", path, strerror(errno));
+		return (NULL);
+	}
+	n = getdelim(&token, &size, '\0', f);
+	fclose(f);
+	if (n <= 0 || (n == 1 && token[0] == '\n')) {
+		ctl_warnx("token file %s is empty", path);
+		free(token);
+		return (NULL);
+	}
+	if (token[n - 1] == '\n')
+		token[n - 1] = '\0';
+	return (token);
+}
+
+/*
+ * The token to send: --token-file or --token, else $AIOJOBS_TOKEN, else
+ * the file $AIOJOBS_TOKEN_FILE. 0, or an exit code.
+ */
+static int
+request_token(struct ctl *ctl)
+{
+	const char	*env = getenv("AIOJOBS_TOKEN");
+	const char	*file = getenv("AIOJOBS_TOKEN_FILE");
+	char		*token = NULL;
+
+	if (ctl->token != NULL && ctl->token_file != NULL) {
+		ctl_warnx("--token and --token-file: give one of them");
+		return (CTL_EXIT_USAGE);
+	}
+	if (ctl->token_file != NULL)
+		token = request_token_file(ctl->token_file);
+	else if (ctl->token != NULL)
+		token = xstrdup(ctl->token);
+	else if (env != NULL && *env != '\0')
+		token = xstrdup(env);
+	else if (file != NULL && *file != '\0')
+		token = request_token_file(file);
+	else
+		return (0);
+	if (token == NULL)
+		return (CTL_EXIT_USAGE);
+	client_set_token(ctl->client, token);
+	explicit_bzero(token, strlen(token));
+	free(token);
+	return (0);
+}
+
 /* Open the control socket on first use. */
 static int
 request_connect(struct ctl *ctl)
@@ -41,7 +100,7 @@ request_connect(struct ctl *ctl)
 		ctl->control = ctl->url != NULL ? xstrdup(ctl->url) :
 		    endpoint_control_url(ctl->rundir);
 	if ((ctl->client = client_open(ctl->control, &cause)) != NULL)
-		return (0);
+		return (request_token(ctl));
 	r = request_bad_url(ctl->control, cause);
 	free(cause);
 	return (r);

@@ -24,6 +24,7 @@
 struct client {
 	char	*url;
 	int	 sock;
+	char	*token;		/* sent in every request, or NULL */
 };
 
 /* Whether something listens at an ipc path; 0 with a cause if not. */
@@ -48,6 +49,9 @@ client_probe_ipc(const char *path, char **cause)
 	close(fd);
 	return (1);
 }
+
+static int	client_send(struct client *, const char *, int, char **,
+		    char **);
 
 struct client *
 client_open(const char *url, char **cause)
@@ -85,7 +89,20 @@ client_close(struct client *c)
 		return;
 	nn_close(c->sock);
 	free(c->url);
+	if (c->token != NULL)
+		explicit_bzero(c->token, strlen(c->token));
+	free(c->token);
 	free(c);
+}
+
+/* Send this token (a copy) in every request from now on. */
+void
+client_set_token(struct client *c, const char *token)
+{
+	if (c->token != NULL)
+		explicit_bzero(c->token, strlen(c->token));
+	free(c->token);
+	c->token = token != NULL ? xstrdup(token) : NULL;
 }
 
 const char *
@@ -101,6 +118,27 @@ client_url(struct client *c)
 int
 client_request(struct client *c, const char *req, int timeout_ms,
     char **reply, char **cause)
+{
+	char	*with;
+	int	 r;
+
+	if (c->token == NULL)
+		return (client_send(c, req, timeout_ms, reply, cause));
+	if ((with = msg_request_add_token(req, c->token)) == NULL) {
+		*reply = NULL;
+		xasprintf(cause, "the request is not a JSON object");
+		return (CLIENT_ERROR);
+	}
+	r = client_send(c, with, timeout_ms, reply, cause);
+	explicit_bzero(with, strlen(with));
+	free(with);
+	return (r);
+}
+
+/* client_request without a token. */
+static int
+client_send(struct client *c, const char *req, int timeout_ms, char **reply,
+    char **cause)
 {
 	const char	*path;
 	char		*buf;

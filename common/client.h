@@ -18,6 +18,7 @@ struct client;
 
 struct client	*client_open(const char *, char **);
 void		 client_close(struct client *);
+void		 client_set_token(struct client *, const char *);
 const char	*client_url(struct client *);
 int		 client_request(struct client *, const char *, int, char **,
 		    char **);

@@ -121,11 +121,24 @@ endpoint_check_bind(const char *url, char **cause)
 int
 endpoint_restrict(const char *url, char **cause)
 {
+	return (endpoint_restrict_to(url, 0600, -1, cause));
+}
+
+/* Give a bound ipc socket file a mode, and a group unless gid is -1. */
+int
+endpoint_restrict_to(const char *url, int mode, long gid, char **cause)
+{
 	const char	*path;
 
 	if ((path = endpoint_ipc_path(url)) == NULL)
 		return (0);
-	if (chmod(path, 0600) == -1) {
+	if (gid != -1 && chown(path, (uid_t)-1, (gid_t)gid) == -1) {
+		xasprintf(cause, "chown %s to group %ld: %s%s", path, gid,
+		    strerror(errno), errno == EPERM ? " (the daemon's user "
+		    "must be a member of socket_group)" : "");
+		return (-1);
+	}
+	if (chmod(path, (mode_t)mode) == -1) {
 		xasprintf(cause, "chmod %s: %s", path, strerror(errno));
 		return (-1);
 	}

@@ -21,8 +21,25 @@
 #define MSG_E_CONFLICT		"conflict"
 #define MSG_E_INTERNAL		"internal"
 
+/*
+ * Limits on what one request can make the daemon hold (docs/protocol.md,
+ * "Limits"). Each is checked when the request is decoded, whatever the
+ * endpoint, and a request over one is bad_request naming the field and the
+ * limit. They bound what a job keeps in memory and in the store, which
+ * max_request_bytes alone does not: many small requests add up.
+ */
+#define MSG_KIND_MAX		64	/* bytes in a kind name */
 #define MSG_NAME_MAX		256	/* bytes in a job name */
-#define MSG_QUEUE_MAX		128	/* bytes in a queue or lock name */
+#define MSG_QUEUE_MAX		128	/* bytes in a queue name */
+#define MSG_LOCK_MAX		128	/* bytes in a lock name */
+#define MSG_KEY_MAX		256	/* bytes in an idempotency key */
+#define MSG_TOKEN_MAX		4096	/* bytes in a token, as in a token file */
+#define MSG_AFTER_MAX		10000	/* ids in a job's "after" */
+#define MSG_ARGS_MAX		(16 * 1024 * 1024) /* a job's args, as JSON */
+#define MSG_ARGS_DEPTH_MAX	100	/* levels in args; a reply adds 3 */
+#define MSG_JOBS_MAX		10000	/* job specs in one submit */
+#define MSG_IDS_MAX		10000	/* job ids in one wait */
+#define MSG_DEPTH_MAX		1000	/* JSON nesting, CJSON_NESTING_LIMIT */
 #define MSG_INT_MAX		9007199254740991LL	/* exact in a double */
 
 /* An error to report: a protocol code and a message for people. */
@@ -150,6 +167,7 @@ const char *msg_request_op(struct msg_in *, struct msg_error *);
 int	 msg_request_decode(struct msg_in *, unsigned int, unsigned int,
 	    struct msg_request *, struct msg_error *);
 void	 msg_request_clear(struct msg_request *);
+char	*msg_request_add_token(const char *, const char *);
 int	 msg_spec_decode(struct msg_in *, struct msg_spec *,
 	    struct msg_error *);
 void	 msg_spec_clear(struct msg_spec *);

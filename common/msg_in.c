@@ -12,6 +12,10 @@
 #include "msg_private.h"
 #include "xmalloc.h"
 
+#if CJSON_NESTING_LIMIT != MSG_DEPTH_MAX
+#error "MSG_DEPTH_MAX must be cJSON's nesting limit"
+#endif
+
 void
 msg_error_set(struct msg_error *err, const char *code, const char *fmt, ...)
 {
@@ -85,6 +89,33 @@ msg_utf8_valid(const unsigned char *p, size_t len)
 	return (1);
 }
 
+/*
+ * How deep JSON text nests arrays and objects (0 for a scalar), counted on
+ * the text: for limits, and to say why a parse failed.
+ */
+size_t
+msg_json_depth(const char *buf, size_t len)
+{
+	size_t	 i, depth = 0, max = 0;
+	int	 in_string = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (buf[i] == '\\')
+				i++;
+			else if (buf[i] == '"')
+				in_string = 0;
+		} else if (buf[i] == '"')
+			in_string = 1;
+		else if (buf[i] == '[' || buf[i] == '{') {
+			if (++depth > max)
+				max = depth;
+		} else if ((buf[i] == ']' || buf[i] == '}') && depth > 0)
+			depth--;
+	}
+	return (max);
+}
+
 /* Parse one JSON object; a single trailing NUL or newline is tolerated. */
 struct msg_in *
 msg_in_parse(const char *buf, size_t len, struct msg_error *err)
@@ -104,6 +135,12 @@ msg_in_parse(const char *buf, size_t len, struct msg_error *err)
 		return (NULL);
 	}
 	j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	if (j == NULL && msg_json_depth(buf, len) > MSG_DEPTH_MAX) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "not JSON: arrays and "
+		    "objects nest deeper than the limit of %d levels",
+		    MSG_DEPTH_MAX);
+		return (NULL);
+	}
 	if (j == NULL) {
 		msg_error_set(err, MSG_E_BAD_REQUEST, "not JSON: syntax error "
 		    "at byte %zu", (size_t)(cJSON_GetErrorPtr() != NULL ?

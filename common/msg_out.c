@@ -63,11 +63,25 @@ msg_out_bool(struct msg_out *o, const char *key, int v)
 	msg_out_add(o, key, cJSON_CreateBool(v));
 }
 
+/*
+ * A string. Requests are checked UTF-8, but a message that quotes one cut
+ * at a byte count ('%.64s') may end inside a character: replies stay
+ * well-formed either way.
+ */
 void
 msg_out_string(struct msg_out *o, const char *key, const char *v)
 {
-	msg_out_add(o, key, v == NULL ? cJSON_CreateNull() :
-	    cJSON_CreateString(v));
+	size_t	 len;
+
+	if (v == NULL) {
+		msg_out_add(o, key, cJSON_CreateNull());
+		return;
+	}
+	len = strlen(v);
+	if (!msg_utf8_valid((const unsigned char *)v, len))
+		msg_out_bytes(o, key, v, len);
+	else
+		msg_out_add(o, key, cJSON_CreateString(v));
 }
 
 /*

@@ -55,6 +55,29 @@ msg_in_int_min(struct msg_in *in, const char *key, int64_t min, int64_t *v,
 	return (1);
 }
 
+/* A limit on the length of a field (msg.h); the message names both. */
+static int
+msg_check_bytes(const char *key, size_t len, size_t max,
+    struct msg_error *err)
+{
+	if (len <= max)
+		return (0);
+	msg_error_set(err, MSG_E_BAD_REQUEST,
+	    "field '%s' is %zu bytes long; at most %zu", key, len, max);
+	return (-1);
+}
+
+/* A limit on the entries of an array field (msg.h). */
+static int
+msg_check_count(const char *key, size_t n, size_t max, struct msg_error *err)
+{
+	if (n <= max)
+		return (0);
+	msg_error_set(err, MSG_E_BAD_REQUEST,
+	    "field '%s' has %zu entries; at most %zu", key, n, max);
+	return (-1);
+}
+
 /* A string of 1 to max bytes, copied. */
 static int
 msg_in_name(struct msg_in *in, const char *key, size_t max, char **v,
@@ -65,11 +88,13 @@ msg_in_name(struct msg_in *in, const char *key, size_t max, char **v,
 
 	if ((r = msg_in_string(in, key, &s, err)) != 1)
 		return (r);
-	if (*s == '\0' || strlen(s) > max) {
+	if (*s == '\0') {
 		msg_error_set(err, MSG_E_BAD_REQUEST,
-		    "field '%s' must be 1 to %zu bytes long", key, max);
+		    "field '%s' must not be empty (1 to %zu bytes)", key, max);
 		return (-1);
 	}
+	if (msg_check_bytes(key, strlen(s), max, err) != 0)
+		return (-1);
 	*v = xstrdup(s);
 	return (1);
 }
@@ -115,7 +140,7 @@ msg_spec_decode(struct msg_in *in, struct msg_spec *s, struct msg_error *err)
 		    "a job spec must be an object");
 		return (-1);
 	}
-	if (msg_in_name(in, "kind", 64, &s->kind, err) != 1) {
+	if (msg_in_name(in, "kind", MSG_KIND_MAX, &s->kind, err) != 1) {
 		if (s->kind == NULL && msg_in_has(in, "kind") == 0)
 			msg_error_set(err, MSG_E_BAD_REQUEST,
 			    "field 'kind' is required");
@@ -145,9 +170,9 @@ msg_spec_decode(struct msg_in *in, struct msg_spec *s, struct msg_error *err)
 	    msg_in_int_min(in, "retry_backoff_ms", 0, &s->retry_backoff_ms,
 	    err) == -1 ||
 	    msg_in_ids(in, "after", &s->after, &s->nafter, err) == -1 ||
-	    msg_in_name(in, "lock", MSG_QUEUE_MAX, &s->lock, err) == -1 ||
+	    msg_in_name(in, "lock", MSG_LOCK_MAX, &s->lock, err) == -1 ||
 	    msg_in_bool(in, "shield", &s->shield, err) == -1 ||
-	    msg_in_name(in, "key", MSG_NAME_MAX, &s->key, err) == -1)
+	    msg_in_name(in, "key", MSG_KEY_MAX, &s->key, err) == -1)
 		goto fail;
 	if (s->queue == NULL)
 		s->queue = xstrdup("default");
@@ -281,6 +306,46 @@ msg_request_op(struct msg_in *in, struct msg_error *err)
 	return (NULL);
 }
 
+/*
+ * The limits a submitted spec must keep beside those of msg_spec_decode.
+ * Only new submissions are held to them: a job the store kept from before
+ * (under other limits) is still restored.
+ */
+static int
+msg_spec_limits(const struct msg_spec *s, struct msg_error *err)
+{
+	size_t	 depth;
+
+	if (msg_check_count("after", s->nafter, MSG_AFTER_MAX, err) != 0)
+		return (-1);
+	if (strlen(s->args) > MSG_ARGS_MAX) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "field 'args' is %zu "
+		    "bytes long as JSON; at most %d", strlen(s->args),
+		    MSG_ARGS_MAX);
+		return (-1);
+	}
+	if ((depth = msg_json_depth(s->args, strlen(s->args))) >
+	    MSG_ARGS_DEPTH_MAX) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "field 'args' nests "
+		    "arrays and objects %zu levels deep; at most %d", depth,
+		    MSG_ARGS_DEPTH_MAX);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Decode one submitted spec; 0 on success. */
+static int
+msg_decode_spec(struct msg_in *in, struct msg_spec *s, struct msg_error *err)
+{
+	if (msg_spec_decode(in, s, err) != 0)
+		return (-1);
+	if (msg_spec_limits(s, err) == 0)
+		return (0);
+	msg_spec_clear(s);
+	return (-1);
+}
+
 static int
 msg_decode_specs(struct msg_in *in, const char *key, struct msg_request *req,
     struct msg_error *err)
@@ -299,7 +364,7 @@ msg_decode_specs(struct msg_in *in, const char *key, struct msg_request *req,
 	if (strcmp(key, "job") == 0) {
 		req->jobs = xcalloc(1, sizeof *req->jobs);
 		req->njobs = 1;
-		if (msg_spec_decode(IN(j), &req->jobs[0], err) == 0)
+		if (msg_decode_spec(IN(j), &req->jobs[0], err) == 0)
 			return (1);
 		msg_error_append(err, " (in 'job')");
 		return (-1);
@@ -309,10 +374,13 @@ msg_decode_specs(struct msg_in *in, const char *key, struct msg_request *req,
 		    "field 'jobs' must be a non-empty array of job specs");
 		return (-1);
 	}
+	if (msg_check_count("jobs", (size_t)cJSON_GetArraySize(j),
+	    MSG_JOBS_MAX, err) != 0)
+		return (-1);
 	req->jobs = xcalloc(cJSON_GetArraySize(j), sizeof *req->jobs);
 	n = 0;
 	cJSON_ArrayForEach(e, j) {
-		if (msg_spec_decode(IN(e), &req->jobs[n], err) != 0) {
+		if (msg_decode_spec(IN(e), &req->jobs[n], err) != 0) {
 			snprintf(where, sizeof where, " (in jobs[%zu])", n);
 			msg_error_append(err, where);
 			return (-1);
@@ -344,6 +412,9 @@ msg_decode_field(struct msg_in *in, unsigned int bit, struct msg_request *req,
 			    "field 'ids' must not be empty");
 			return (-1);
 		}
+		if (r == 1 && msg_check_count("ids", req->nids, MSG_IDS_MAX,
+		    err) != 0)
+			return (-1);
 		return (r);
 	case MSG_F_STATE:
 		if ((r = msg_in_enum(in, "state", msg_states, &r, err)) == 1)
@@ -416,9 +487,11 @@ msg_request_decode(struct msg_in *in, unsigned int accept, unsigned int need,
 	if ((op = msg_request_op(in, err)) == NULL)
 		return (-1);
 	req->op = xstrdup(op);
-	if (msg_in_string(in, "token", &token, err) == -1)
+	if ((r = msg_in_string(in, "token", &token, err)) == -1 ||
+	    (r == 1 && msg_check_bytes("token", strlen(token), MSG_TOKEN_MAX,
+	    err) != 0))
 		return (-1);
-	if (msg_in_has(in, "token"))
+	if (r == 1)
 		req->token = xstrdup(token);
 	for (bit = 1; bit <= MSG_F_OLDER_THAN; bit <<= 1) {
 		if ((accept & bit) == 0)
@@ -455,4 +528,30 @@ msg_request_clear(struct msg_request *req)
 	free(req->name);
 	free(req->action);
 	memset(req, 0, sizeof *req);
+}
+
+/*
+ * A request's text with a "token" member added (replacing any), for the
+ * client library; NULL when the text is not a JSON object.
+ */
+char *
+msg_request_add_token(const char *req, const char *token)
+{
+	cJSON	*j;
+	char	*s, *copy;
+
+	if ((j = cJSON_Parse(req)) == NULL)
+		return (NULL);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return (NULL);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "token");
+	if (cJSON_AddStringToObject(j, "token", token) == NULL ||
+	    (s = cJSON_PrintUnformatted(j)) == NULL)
+		abort();
+	cJSON_Delete(j);
+	copy = xstrdup(s);
+	cJSON_free(s);
+	return (copy);
 }

@@ -58,6 +58,9 @@ struct kind {
 
 #define KIND_MAX	8
 
+/* Named queues at most (each lives until the daemon stops). */
+#define SCHED_QUEUES_MAX	10000
+
 /* A job. Owned by the scheduler from submit on. */
 struct job {
 	int64_t			 id;
@@ -147,6 +150,7 @@ struct sched {
 	struct job_ids		 jobs;
 	struct job_keys		 keys;
 	struct queues		 queues;
+	int64_t			 nqueues;
 	struct jobq		 running;
 	struct jobq		 finals;	/* final, consequences pending */
 	int			 resolving;
@@ -179,21 +183,30 @@ struct creq {
 };
 TAILQ_HEAD(creqs, creq);
 
-/* The control endpoint: a raw REP socket. */
+#define CONTROL_TOKEN_MD	32	/* SHA-256 */
+
+/* A control endpoint: a raw REP socket, and what its clients may do. */
 struct control {
 	struct aiojobsd		*aj;
 	int			 sock;
 	char			*url;
+	char			*name;		/* for messages */
+	int			 has_token;
+	unsigned char		 token_md[CONTROL_TOKEN_MD];
+	int			 allow_exec;
+	unsigned int		 kinds;		/* a bit per kind index */
 	struct event		*ev;
 	struct creqs		 held;
 	size_t			 nheld;
+	TAILQ_ENTRY(control)	 entry;
 };
+TAILQ_HEAD(controls, control);
 
 /* The daemon. */
 struct aiojobsd {
 	struct event_base	*base;
 	struct sched		*sched;
-	struct control		*control;
+	struct controls		 controls;	/* the default one first */
 	struct events		*events;
 	struct pool		*pool;
 	struct metrics		*metrics;	/* or NULL: off */
@@ -363,6 +376,8 @@ void	 sched_set_change_cb(struct sched *, sched_change_cb *, void *);
 int	 sched_submit(struct sched *, struct msg_spec *, size_t, int,
 	    int64_t *, struct msg_error *);
 struct job *sched_find(struct sched *, int64_t);
+int	 sched_queue_allowed(struct sched *, const char *,
+	    struct msg_error *);
 struct queue *sched_queue(struct sched *, const char *, int);
 void	 sched_cancel(struct job *, const char *);
 void	 sched_kick(struct sched *);
@@ -485,8 +500,13 @@ void	 pool_cancel(struct job *);
 int	 worker_main(int, char **);
 
 /* control.c */
-struct control *control_create(struct aiojobsd *, const char *, char **);
+struct control *control_create(struct aiojobsd *,
+	    const struct config_listen *, char **);
 void	 control_free(struct control *);
+int	 control_authorize(struct control *, struct msg_in *,
+	    struct msg_error *);
+int	 control_permit(struct control *, const struct msg_request *,
+	    struct msg_error *);
 void	 control_reply(struct creq *, char *);
 void	 control_error(struct creq *, const char *, const char *, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
@@ -495,6 +515,8 @@ void	 control_reply_held(struct control *);
 
 /* ops.c */
 void	 ops_dispatch(struct aiojobsd *, struct creq *, const char *, size_t);
+const struct op_entry *ops_decode(struct msg_in *, struct msg_request *,
+	    struct msg_error *);
 const struct op_entry *ops_find(const char *);
 
 /* op_*.c */

@@ -3,11 +3,19 @@
  * its command-line flag, its type and range, and whether SIGHUP can apply
  * it. The file is parsed by inih; this module only checks and stores
  * values, so the file, the flags and a reload all go through config_set().
+ * [queue.NAME] and [listen.NAME] sections are lists beside the table; the
+ * endpoints' token files and group are read by config_prepare at start.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +26,7 @@
 
 #include <ini.h>
 
+#include "aiojobsd.h"
 #include "config.h"
 #include "duration.h"
 #include "endpoint.h"
@@ -26,6 +35,11 @@
 #include "xmalloc.h"
 
 #define CONFIG_QUEUE_PREFIX	"queue."
+/* 107 bytes of sun_path less "/aiojobsd.sock" */
+#define CONFIG_RUNDIR_MAX	93
+#define CONFIG_LISTEN_PREFIX	"listen."
+#define CONFIG_LISTEN_NAME_MAX	64
+#define CONFIG_TOKEN_MAX	4096	/* bytes in a token file */
 
 enum config_type {
 	CT_COUNT,
@@ -36,6 +50,8 @@ enum config_type {
 	CT_DURABILITY,
 	CT_LOG_LEVEL,
 	CT_LISTEN,
+	CT_URLS,	/* control endpoints to add, one listen = per URL */
+	CT_MODE,	/* socket file mode: 0600 or 0660, 0 by the group */
 };
 
 struct config_key {
@@ -67,12 +83,21 @@ static const struct config_key config_keys[] = {
 	{ "daemon", "shutdown_timeout", "shutdown-timeout", CT_DURATION,
 	  OFF(shutdown_timeout_ms), 0, INT64_MAX, 1 },
 
-	{ "endpoints", "rundir", "rundir", CT_STRING, OFF(rundir), 0, 0, 0 },
+	/* rundir: its ipc socket paths must fit in sun_path (107 bytes) */
+	{ "endpoints", "rundir", "rundir", CT_STRING, OFF(rundir), 0,
+	  CONFIG_RUNDIR_MAX, 0 },
 	{ "endpoints", "url", "url", CT_STRING, OFF(url), 0, 0, 0 },
 	{ "endpoints", "events_url", "events-url", CT_STRING,
 	  OFF(events_url), 0, 0, 0 },
 	{ "endpoints", "metrics_listen", "metrics-listen", CT_LISTEN,
 	  OFF(metrics_listen), 0, 0, 0 },
+	{ "endpoints", "listen", "listen", CT_URLS, OFF(listens), 0, 0, 0 },
+	{ "endpoints", "control_token_file", NULL, CT_STRING,
+	  OFF(control_token_file), 0, 0, 0 },
+	{ "endpoints", "socket_group", NULL, CT_STRING, OFF(socket_group),
+	  0, 0, 0 },
+	{ "endpoints", "socket_mode", NULL, CT_MODE, OFF(socket_mode),
+	  0, 0, 0 },
 
 	{ "pool", "workers", "workers", CT_COUNT, OFF(workers), 0, 1024, 1 },
 	{ "pool", "plugin_dir", "plugin-dir", CT_STRING, OFF(plugin_dir),
@@ -110,6 +135,8 @@ config_defaults(struct config *c)
 
 	memset(c, 0, sizeof *c);
 	TAILQ_INIT(&c->queues);
+	TAILQ_INIT(&c->listens);
+	c->socket_gid = -1;
 	c->log_level = LOG_LEVEL_INFO;
 	c->limit = 100;
 	c->pending_limit = 1000000;
@@ -138,6 +165,38 @@ config_queues_clear(struct config_queues *queues)
 	}
 }
 
+/* Free a secret, overwriting it first. */
+static void
+config_free_secret(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+static void
+config_listen_free(struct config_listen *l)
+{
+	free(l->name);
+	free(l->url);
+	config_free_secret(l->token);
+	free(l->token_file);
+	config_free_secret(l->secret);
+	free(l);
+}
+
+void
+config_listens_clear(struct config_listens *listens)
+{
+	struct config_listen	*l;
+
+	while ((l = TAILQ_FIRST(listens)) != NULL) {
+		TAILQ_REMOVE(listens, l, entry);
+		config_listen_free(l);
+	}
+}
+
 void
 config_clear(struct config *c)
 {
@@ -151,6 +210,9 @@ config_clear(struct config *c)
 		}
 	}
 	config_queues_clear(&c->queues);
+	config_listens_clear(&c->listens);
+	config_free_secret(c->control_token);
+	c->control_token = NULL;
 	free(c->path);
 	c->path = NULL;
 }
@@ -279,6 +341,76 @@ config_check_listen(const char *s)
 	return (0);
 }
 
+/* A control endpoint's URL: tcp://HOST:PORT or ipc://PATH. */
+static int
+config_check_url(const char *key, const char *url, char **cause)
+{
+	char	*why;
+
+	if (strncmp(url, "tcp://", 6) == 0 && config_check_listen(url + 6) == 0)
+		return (0);
+	if (strncmp(url, "ipc://", 6) == 0) {
+		if (endpoint_check(url, &why) == 0)
+			return (0);
+		xasprintf(cause, "%s: %s", key, why);
+		free(why);
+		return (-1);
+	}
+	xasprintf(cause, "%s wants tcp://HOST:PORT or ipc://PATH, not '%s'",
+	    key, url);
+	return (-1);
+}
+
+/* A new endpoint at the end of the list, with the default policy. */
+static struct config_listen *
+config_listen_new(struct config *c, const char *name, const char *url)
+{
+	struct config_listen	*l;
+
+	l = xcalloc(1, sizeof *l);
+	l->name = name != NULL ? xstrdup(name) : NULL;
+	l->url = url != NULL ? xstrdup(url) : NULL;
+	l->allow_exec = -1;
+	l->kinds = CONFIG_KINDS_ALL;
+	TAILQ_INSERT_TAIL(&c->listens, l, entry);
+	return (l);
+}
+
+/* The URLs of listen = (and --listen): "" forgets them, else adds. */
+static int
+config_set_urls(struct config *c, const char *key, const char *value,
+    char **cause)
+{
+	struct config_listen	*l, *next;
+	char			*copy, *p, *url;
+	int			 r = 0;
+
+	if (*value == '\0') {
+		TAILQ_FOREACH_SAFE(l, &c->listens, entry, next) {
+			if (l->name == NULL) {
+				TAILQ_REMOVE(&c->listens, l, entry);
+				config_listen_free(l);
+			}
+		}
+		return (0);
+	}
+	copy = p = xstrdup(value);
+	while (r == 0 && (url = strsep(&p, " \t")) != NULL) {
+		if (*url == '\0')
+			continue;
+		if ((r = config_check_url(key, url, cause)) != 0)
+			break;
+		TAILQ_FOREACH(l, &c->listens, entry) {
+			if (l->name == NULL && strcmp(l->url, url) == 0)
+				break;
+		}
+		if (l == NULL)	/* flags are applied twice: once is enough */
+			config_listen_new(c, NULL, url);
+	}
+	free(copy);
+	return (r);
+}
+
 static int
 config_range(const struct config_key *k, int64_t v, const char *value,
     char **cause)
@@ -292,6 +424,40 @@ config_range(const struct config_key *k, int64_t v, const char *value,
 		xasprintf(cause, "%s wants %lld to %lld, not '%s'", k->name,
 		    (long long)k->min, (long long)k->max, value);
 	return (-1);
+}
+
+/*
+ * A text value must read back from what --check-config prints: inih takes
+ * " ;" for a comment, and its lines hold INI_MAX_LINE - 2 bytes.
+ */
+static int
+config_check_text(const struct config_key *k, const char *value,
+    char **cause)
+{
+	const char	*p;
+
+	if (*value == ';' || *value == '#') {
+		xasprintf(cause, "%s cannot start with '%c'", k->name, *value);
+		return (-1);
+	}
+	for (p = value; *p != '\0'; p++) {
+		if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
+			xasprintf(cause, "%s cannot hold ' ;' (a comment in "
+			    "the file)", k->name);
+			return (-1);
+		}
+	}
+	if (k->max > 0 && strlen(value) > (size_t)k->max) {
+		xasprintf(cause, "%s is at most %lld bytes long", k->name,
+		    (long long)k->max);
+		return (-1);
+	}
+	if (strlen(k->name) + 3 + strlen(value) > INI_MAX_LINE - 2) {
+		xasprintf(cause, "%s is too long: a line of the file holds %d "
+		    "bytes", k->name, INI_MAX_LINE - 2);
+		return (-1);
+	}
+	return (0);
 }
 
 /* Check and store one value of key i. */
@@ -334,6 +500,8 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 		*FIELD(c, k, int64_t) = v;
 		return (0);
 	case CT_LISTEN:
+		if (config_check_text(k, value, cause) != 0)
+			return (-1);
 		if (*value != '\0' && config_check_listen(value) != 0) {
 			xasprintf(cause, "%s wants HOST:PORT (e.g. "
 			    "127.0.0.1:9464), not '%s'", k->name, value);
@@ -341,6 +509,8 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 		}
 		/* FALLTHROUGH */
 	case CT_STRING:
+		if (config_check_text(k, value, cause) != 0)
+			return (-1);
 		free(*FIELD(c, k, char *));
 		*FIELD(c, k, char *) = *value == '\0' ? NULL : xstrdup(value);
 		return (0);
@@ -351,6 +521,24 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 			return (-1);
 		}
 		*FIELD(c, k, int) = b;
+		return (0);
+	case CT_URLS:
+		return (config_set_urls(c, k->name, value, cause));
+	case CT_MODE:
+		if (*value == '\0')
+			v = 0;
+		else if (strcmp(value, "0600") == 0 ||
+		    strcmp(value, "600") == 0)
+			v = 0600;
+		else if (strcmp(value, "0660") == 0 ||
+		    strcmp(value, "660") == 0)
+			v = 0660;
+		else {
+			xasprintf(cause, "%s wants 0600 or 0660, not '%s'",
+			    k->name, value);
+			return (-1);
+		}
+		*FIELD(c, k, int64_t) = v;
 		return (0);
 	case CT_DURABILITY:
 		if (strcmp(value, "safe") != 0 && strcmp(value, "fast") != 0) {
@@ -417,7 +605,7 @@ config_set_queue(struct config *c, const char *qname, const char *name,
 		errno = 0;
 		d = strtod(value, &end);
 		if (!isdigit((unsigned char)*value) || *end != '\0' ||
-		    value[strspn(value, "0123456789.")] != '\0' ||
+		    value[strspn(value, "0123456789.eE+-")] != '\0' ||
 		    errno != 0 || !isfinite(d)) {
 			xasprintf(cause, "rate wants starts per second (0 for "
 			    "any), not '%s'", value);
@@ -443,6 +631,162 @@ config_set_queue(struct config *c, const char *qname, const char *name,
 	return (0);
 }
 
+/* A [listen.NAME] name: 1 to 64 letters, digits, '-' and '_'. */
+static int
+config_check_listen_name(const char *name, char **cause)
+{
+	size_t	 n = strlen(name);
+
+	if (n == 0 || n > CONFIG_LISTEN_NAME_MAX ||
+	    name[strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")] != '\0') {
+		xasprintf(cause, "an endpoint name ([listen.NAME]) is 1 to %d "
+		    "letters, digits, '-' or '_'", CONFIG_LISTEN_NAME_MAX);
+		return (-1);
+	}
+	return (0);
+}
+
+/* The [listen.NAME] of that name, made when new. */
+static struct config_listen *
+config_listen(struct config *c, const char *name)
+{
+	struct config_listen	*l;
+
+	TAILQ_FOREACH(l, &c->listens, entry) {
+		if (l->name != NULL && strcmp(l->name, name) == 0)
+			return (l);
+	}
+	return (config_listen_new(c, name, NULL));
+}
+
+/* The names of the kinds in a mask, "cpu, exec, ..." */
+void
+config_kind_names(unsigned int kinds, char *buf, size_t len)
+{
+	size_t	 off = 0;
+	int	 i, n;
+
+	buf[0] = '\0';
+	for (i = 0; i < kind_count() && off < len; i++) {
+		if ((kinds & (1U << i)) == 0)
+			continue;
+		n = snprintf(buf + off, len - off, "%s%s", off == 0 ? "" :
+		    ", ", kind_at(i)->name);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+/* allow_kinds: names from the kind table, split by commas or spaces. */
+static int
+config_parse_kinds(const char *value, unsigned int *kinds, char **cause)
+{
+	const struct kind	*k;
+	char			*copy, *p, *w, all[256];
+	int			 r = 0;
+
+	*kinds = 0;
+	copy = p = xstrdup(value);
+	while ((w = strsep(&p, ", \t")) != NULL) {
+		if (*w == '\0')
+			continue;
+		if ((k = kind_find(w)) == NULL) {
+			r = -1;
+			break;
+		}
+		*kinds |= 1U << kind_index(k);
+	}
+	if (r == 0 && *kinds != 0) {
+		free(copy);
+		return (0);
+	}
+	config_kind_names(CONFIG_KINDS_ALL, all, sizeof all);
+	if (r != 0)
+		xasprintf(cause, "allow_kinds: unknown kind '%s' (kinds: %s)",
+		    w, all);
+	else
+		xasprintf(cause, "allow_kinds wants one or more of %s", all);
+	free(copy);
+	return (-1);
+}
+
+/* token = or token_file =, one or the other. */
+static int
+config_set_token(struct config_listen *l, const char *name,
+    const char *value, char **cause)
+{
+	int	 literal = strcmp(name, "token") == 0;
+
+	if (*value == '\0') {
+		xasprintf(cause, "%s must not be empty", name);
+		return (-1);
+	}
+	if (literal ? l->token_file != NULL : l->token != NULL) {
+		xasprintf(cause, "[listen.%s] has both token and token_file; "
+		    "set one", l->name);
+		return (-1);
+	}
+	if (literal && !msg_utf8_valid((const unsigned char *)value,
+	    strlen(value))) {
+		xasprintf(cause, "token must be UTF-8 text");
+		return (-1);
+	}
+	if (literal) {
+		config_free_secret(l->token);
+		l->token = xstrdup(value);
+	} else {
+		free(l->token_file);
+		l->token_file = xstrdup(value);
+	}
+	return (0);
+}
+
+/* One key of a [listen.NAME] section. */
+static int
+config_set_listen(struct config *c, const char *lname, const char *name,
+    const char *value, char **cause)
+{
+	struct config_listen	*l;
+	unsigned int		 kinds;
+	int			 b;
+
+	if (config_check_listen_name(lname, cause) != 0)
+		return (-1);
+	l = config_listen(c, lname);
+	if (strcmp(name, "url") == 0) {
+		if (config_check_url(name, value, cause) != 0)
+			return (-1);
+		free(l->url);
+		l->url = xstrdup(value);
+	} else if (strcmp(name, "token") == 0 ||
+	    strcmp(name, "token_file") == 0)
+		return (config_set_token(l, name, value, cause));
+	else if (strcmp(name, "allow_kinds") == 0) {
+		if (config_parse_kinds(value, &kinds, cause) != 0)
+			return (-1);
+		l->kinds = kinds;
+	} else if (strcmp(name, "allow_exec") == 0 ||
+	    strcmp(name, "insecure_no_token") == 0) {
+		if (config_parse_bool(value, &b) != 0) {
+			xasprintf(cause, "%s wants true or false, not '%s'",
+			    name, value);
+			return (-1);
+		}
+		if (strcmp(name, "allow_exec") == 0)
+			l->allow_exec = b;
+		else
+			l->insecure_no_token = b;
+	} else {
+		xasprintf(cause, "unknown key '%s' in [listen.%s] (url, token, "
+		    "token_file, allow_exec, allow_kinds, insecure_no_token)",
+		    name, lname);
+		return (-1);
+	}
+	return (0);
+}
+
 /* One key = value of the file (or a flag, with its key's section). */
 int
 config_set(struct config *c, const char *section, const char *name,
@@ -458,6 +802,9 @@ config_set(struct config *c, const char *section, const char *name,
 	}
 	if (strncmp(section, CONFIG_QUEUE_PREFIX, n) == 0)
 		return (config_set_queue(c, section + n, name, value, cause));
+	n = strlen(CONFIG_LISTEN_PREFIX);
+	if (strncmp(section, CONFIG_LISTEN_PREFIX, n) == 0)
+		return (config_set_listen(c, section + n, name, value, cause));
 	if ((k = config_key_find(section, name)) != -1)
 		return (config_set_key(c, k, value, cause));
 	for (i = 0; i < CONFIG_NKEYS; i++) {
@@ -466,7 +813,7 @@ config_set(struct config *c, const char *section, const char *name,
 	}
 	if (i == CONFIG_NKEYS) {
 		xasprintf(cause, "unknown section [%s] (daemon, endpoints, "
-		    "pool, http, store, queue.NAME)", section);
+		    "pool, http, store, queue.NAME, listen.NAME)", section);
 		return (-1);
 	}
 	for (i = 0; i < CONFIG_NKEYS; i++) {
@@ -515,7 +862,9 @@ config_reader_error(struct config_reader *r, const char *fmt, ...)
 static int
 config_check_section(struct config_reader *r, const char *name)
 {
-	size_t	 i, n = strlen(CONFIG_QUEUE_PREFIX);
+	struct config_listen	*l;
+	size_t			 i, n = strlen(CONFIG_QUEUE_PREFIX);
+	char			*why;
 
 	if (strncmp(name, CONFIG_QUEUE_PREFIX, n) == 0) {
 		if (name[n] == '\0' || strlen(name + n) > MSG_QUEUE_MAX)
@@ -523,12 +872,24 @@ config_check_section(struct config_reader *r, const char *name)
 			    "%d bytes long", MSG_QUEUE_MAX));
 		return (0);
 	}
+	n = strlen(CONFIG_LISTEN_PREFIX);
+	if (strncmp(name, CONFIG_LISTEN_PREFIX, n) == 0) {
+		if (config_check_listen_name(name + n, &why) != 0) {
+			config_reader_error(r, "%s", why);
+			free(why);
+			return (-1);
+		}
+		l = config_listen(r->c, name + n);
+		if (l->line == 0)
+			l->line = r->line;
+		return (0);
+	}
 	for (i = 0; i < CONFIG_NKEYS; i++) {
 		if (strcmp(config_keys[i].section, name) == 0)
 			return (0);
 	}
 	return (config_reader_error(r, "unknown section [%s] (daemon, "
-	    "endpoints, pool, http, store, queue.NAME)", name));
+	    "endpoints, pool, http, store, queue.NAME, listen.NAME)", name));
 }
 
 /* A [section] line: remember its whole name. */
@@ -603,6 +964,7 @@ int
 config_load(struct config *c, const char *path, int must_exist, char **cause)
 {
 	struct config_reader	 r;
+	struct config_listen	*l;
 	int			 line;
 
 	memset(&r, 0, sizeof r);
@@ -634,6 +996,14 @@ config_load(struct config *c, const char *path, int must_exist, char **cause)
 		    "out of memory" : "syntax error (want [section] or "
 		    "key = value)");
 		return (-1);
+	}
+	TAILQ_FOREACH(l, &c->listens, entry) {
+		if (l->name != NULL && l->url == NULL) {
+			xasprintf(cause, "%s:%d: [listen.%s] has no url "
+			    "(tcp://HOST:PORT or ipc://PATH)", path, l->line,
+			    l->name);
+			return (-1);
+		}
 	}
 	free(c->path);
 	c->path = xstrdup(path);
@@ -774,12 +1144,33 @@ config_format_size(int64_t v, char *buf, size_t len)
 	snprintf(buf, len, "%lld", (long long)v);
 }
 
+/* The URLs of listen =, separated by spaces. */
+static void
+config_format_urls(const struct config *c, char *buf, size_t len)
+{
+	const struct config_listen	*l;
+	size_t				 off = 0;
+	int				 n;
+
+	buf[0] = '\0';
+	TAILQ_FOREACH(l, &c->listens, entry) {
+		if (l->name != NULL || off >= len)
+			continue;
+		n = snprintf(buf + off, len - off, "%s%s", off == 0 ? "" : " ",
+		    l->url);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
 /* The value of key i as the file would spell it. */
 void
 config_format(const struct config *c, int i, char *buf, size_t len)
 {
 	const struct config_key	*k = &config_keys[i];
 	const char		*s;
+	int64_t			 v;
 
 	switch (k->type) {
 	case CT_COUNT:
@@ -805,6 +1196,16 @@ config_format(const struct config *c, int i, char *buf, size_t len)
 	case CT_LOG_LEVEL:
 		snprintf(buf, len, "%s", config_log_levels[*CFIELD(c, k, int)]);
 		break;
+	case CT_URLS:
+		config_format_urls(c, buf, len);
+		break;
+	case CT_MODE:
+		v = *CFIELD(c, k, int64_t);
+		if (v == 0)
+			snprintf(buf, len, "%s", "");
+		else
+			snprintf(buf, len, "%04llo", (long long)v);
+		break;
 	}
 }
 
@@ -822,14 +1223,24 @@ config_key_equal(const struct config *a, const struct config *b, int i)
 void
 config_key_copy(struct config *dst, const struct config *src, int i)
 {
-	const struct config_key	*k = &config_keys[i];
-	const char		*s;
+	const struct config_key		*k = &config_keys[i];
+	const struct config_listen	*l;
+	const char			*s;
+	char				*why = NULL;
 
 	switch (k->type) {
 	case CT_COUNT:
 	case CT_SIZE:
 	case CT_DURATION:
+	case CT_MODE:
 		*FIELD(dst, k, int64_t) = *CFIELD(src, k, int64_t);
+		break;
+	case CT_URLS:
+		config_set_urls(dst, k->name, "", &why);
+		TAILQ_FOREACH(l, &src->listens, entry) {
+			if (l->name == NULL)
+				config_listen_new(dst, NULL, l->url);
+		}
 		break;
 	case CT_STRING:
 	case CT_LISTEN:
@@ -853,6 +1264,33 @@ config_format_rate(double d, char *buf, size_t len)
 	if (strtod(buf, NULL) != d)
 		snprintf(buf, len, "%.17g", d);
 	return (buf);
+}
+
+/*
+ * The [listen.NAME] sections, each key spelt out. A literal token is
+ * printed too, as the file has it: what is printed must load again.
+ */
+static void
+config_print_listens(const struct config *c, FILE *f)
+{
+	const struct config_listen	*l;
+	char				 buf[256];
+
+	TAILQ_FOREACH(l, &c->listens, entry) {
+		if (l->name == NULL)
+			continue;
+		fprintf(f, "\n[listen.%s]\nurl = %s\n", l->name, l->url);
+		if (l->token != NULL)
+			fprintf(f, "token = %s\n", l->token);
+		if (l->token_file != NULL)
+			fprintf(f, "token_file = %s\n", l->token_file);
+		fprintf(f, "allow_exec = %s\n", config_listen_exec(l) ?
+		    "true" : "false");
+		config_kind_names(l->kinds, buf, sizeof buf);
+		fprintf(f, "allow_kinds = %s\n", buf);
+		fprintf(f, "insecure_no_token = %s\n", l->insecure_no_token ?
+		    "true" : "false");
+	}
 }
 
 /* The effective configuration, as a file that would produce it. */
@@ -886,6 +1324,7 @@ config_print(const struct config *c, FILE *f)
 			fprintf(f, "paused = %s\n", q->paused ? "true" :
 			    "false");
 	}
+	config_print_listens(c, f);
 }
 
 /* Put the command-line flags back over what the file said. */
@@ -912,4 +1351,261 @@ config_args_free(struct config_args *args)
 		free(a->value);
 		free(a);
 	}
+}
+
+/* Whether an endpoint takes exec jobs: as configured, else ipc only. */
+int
+config_listen_exec(const struct config_listen *l)
+{
+	if (l->allow_exec != -1)
+		return (l->allow_exec);
+	return (endpoint_ipc_path(l->url) != NULL);
+}
+
+/* An endpoint as messages name it: NAME, or the URL of listen =. */
+const char *
+config_listen_name(const struct config_listen *l)
+{
+	return (l->name != NULL ? l->name : l->url);
+}
+
+static int
+config_str_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
+}
+
+/* Whether two configurations have the same [listen.NAME] sections. */
+int
+config_listens_equal(const struct config *a, const struct config *b)
+{
+	const struct config_listen	*x, *y;
+
+	y = TAILQ_FIRST(&b->listens);
+	TAILQ_FOREACH(x, &a->listens, entry) {
+		if (x->name == NULL)
+			continue;
+		while (y != NULL && y->name == NULL)
+			y = TAILQ_NEXT(y, entry);
+		if (y == NULL || !config_str_equal(x->name, y->name) ||
+		    !config_str_equal(x->url, y->url) ||
+		    !config_str_equal(x->token, y->token) ||
+		    !config_str_equal(x->token_file, y->token_file) ||
+		    x->allow_exec != y->allow_exec || x->kinds != y->kinds ||
+		    x->insecure_no_token != y->insecure_no_token)
+			return (0);
+		y = TAILQ_NEXT(y, entry);
+	}
+	while (y != NULL && y->name == NULL)
+		y = TAILQ_NEXT(y, entry);
+	return (y == NULL);
+}
+
+/*
+ * Whether a tcp:// URL binds a loopback address only: 127.0.0.0/8, ::1
+ * or localhost. Anything else (0.0.0.0, *, an interface name, another
+ * address) may be reachable from other machines.
+ */
+int
+config_url_loopback(const char *url)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	const char	*h, *colon;
+	char		 host[256];
+	size_t		 n;
+
+	if (strncmp(url, "tcp://", 6) != 0)
+		return (0);
+	h = url + 6;
+	if ((colon = strrchr(h, ':')) == NULL)
+		return (0);
+	n = (size_t)(colon - h);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof host)
+		return (0);
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (strcasecmp(host, "localhost") == 0)
+		return (1);
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return ((ntohl(a4.s_addr) >> 24) == 127);
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return (IN6_IS_ADDR_LOOPBACK(&a6));
+	return (0);
+}
+
+/* The mode of the daemon's ipc socket files. */
+int
+config_socket_mode(const struct config *c)
+{
+	if (c->socket_mode != 0)
+		return ((int)c->socket_mode);
+	return (c->socket_group != NULL ? 0660 : 0600);
+}
+
+/*
+ * Read a token file: only the daemon's user (or root) may own it and
+ * nobody else may read or write it. One trailing newline is dropped.
+ */
+static int
+config_read_token(const char *path, char **token, char **cause)
+{
+	struct stat	 sb;
+	char		 buf[CONFIG_TOKEN_MAX + 2];
+	ssize_t		 n = 0;
+	size_t		 len = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		xasprintf(cause, "token file %s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &sb) == -1) {
+		xasprintf(cause, "token file %s: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		xasprintf(cause, "token file %s is not a regular file", path);
+		close(fd);
+		return (-1);
+	}
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		xasprintf(cause, "token file %s is owned by uid %lu, not by "
+		    "the daemon's user (uid %lu) or root", path,
+		    (unsigned long)sb.st_uid, (unsigned long)geteuid());
+		close(fd);
+		return (-1);
+	}
+	if ((sb.st_mode & 077) != 0) {
+		xasprintf(cause, "token file %s has mode %04o: its group or "
+		    "others can read or change it (chmod 600 %s)", path,
+		    (unsigned int)(sb.st_mode & 07777), path);
+		close(fd);
+		return (-1);
+	}
+	while (len < sizeof buf &&
+	    (n = read(fd, buf + len, sizeof buf - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (n == -1)
+		xasprintf(cause, "token file %s: %s", path, strerror(errno));
+	else {
+		if (len > 0 && buf[len - 1] == '\n')
+			len--;
+		if (len == 0)
+			xasprintf(cause, "token file %s is empty", path);
+		else if (len > CONFIG_TOKEN_MAX)
+			xasprintf(cause, "token file %s is longer than %d "
+			    "bytes", path, CONFIG_TOKEN_MAX);
+		else if (memchr(buf, '\0', len) != NULL ||
+		    !msg_utf8_valid((unsigned char *)buf, len))
+			xasprintf(cause, "token file %s is not UTF-8 text",
+			    path);
+		else
+			*token = xstrndup(buf, len);
+	}
+	explicit_bzero(buf, sizeof buf);
+	return (*token != NULL ? 0 : -1);
+}
+
+/* socket_group: a group name, or a numeric gid. */
+static int
+config_socket_gid(struct config *c, char **cause)
+{
+	struct group	*gr;
+	int64_t		 v;
+
+	c->socket_gid = -1;
+	if (c->socket_group == NULL)
+		return (0);
+	if ((gr = getgrnam(c->socket_group)) != NULL)
+		c->socket_gid = gr->gr_gid;
+	else if (config_parse_int(c->socket_group, &v) == 0 &&
+	    v < UINT32_MAX)
+		c->socket_gid = v;
+	else {
+		xasprintf(cause, "socket_group: unknown group '%s'",
+		    c->socket_group);
+		return (-1);
+	}
+	return (0);
+}
+
+/* One extra endpoint: its token, and whether it may go without one. */
+static int
+config_prepare_listen(struct config_listen *l, char **cause)
+{
+	const char	*name = config_listen_name(l);
+	char		*why;
+
+	config_free_secret(l->secret);
+	l->secret = NULL;
+	if (l->token_file != NULL) {
+		if (config_read_token(l->token_file, &l->secret, &why) != 0) {
+			xasprintf(cause, "endpoint %s: %s", name, why);
+			free(why);
+			return (-1);
+		}
+	} else if (l->token != NULL)
+		l->secret = xstrdup(l->token);
+	if (l->secret != NULL || l->insecure_no_token ||
+	    strncmp(l->url, "tcp://", 6) != 0 || config_url_loopback(l->url))
+		return (0);
+	if (l->name == NULL)
+		xasprintf(cause, "endpoint %s is not on a loopback address "
+		    "and has no token: use a [listen.NAME] section with "
+		    "token_file (or insecure_no_token = true)", l->url);
+	else
+		xasprintf(cause, "endpoint %s (%s) is not on a loopback "
+		    "address and has no token: set token_file in [listen.%s] "
+		    "(or insecure_no_token = true to let anyone who can reach "
+		    "it in)", name, l->url, name);
+	return (-1);
+}
+
+/*
+ * What the endpoints need at start, after config_resolve: the socket
+ * group, the tokens read from their files, the refusal of an endpoint
+ * open to the network without a token, and no URL bound twice.
+ */
+int
+config_prepare(struct config *c, char **cause)
+{
+	struct config_listen	*l, *m;
+
+	if (config_socket_gid(c, cause) != 0)
+		return (-1);
+	config_free_secret(c->control_token);
+	c->control_token = NULL;
+	if (c->control_token_file != NULL && config_read_token(
+	    c->control_token_file, &c->control_token, cause) != 0)
+		return (-1);
+	TAILQ_FOREACH(l, &c->listens, entry) {
+		if (config_prepare_listen(l, cause) != 0)
+			return (-1);
+		if (strcmp(l->url, c->url) == 0 ||
+		    strcmp(l->url, c->events_url) == 0) {
+			xasprintf(cause, "endpoint %s: %s is already the %s "
+			    "endpoint", config_listen_name(l), l->url,
+			    strcmp(l->url, c->url) == 0 ? "control" : "event");
+			return (-1);
+		}
+		for (m = TAILQ_NEXT(l, entry); m != NULL;
+		    m = TAILQ_NEXT(m, entry)) {
+			if (strcmp(l->url, m->url) == 0) {
+				xasprintf(cause, "endpoints %s and %s both "
+				    "listen on %s", config_listen_name(l),
+				    config_listen_name(m), l->url);
+				return (-1);
+			}
+		}
+	}
+	return (0);
 }

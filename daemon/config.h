@@ -26,6 +26,26 @@ struct config_queue {
 };
 TAILQ_HEAD(config_queues, config_queue);
 
+/*
+ * An extra control endpoint: one [listen.NAME] section, or a URL of
+ * [endpoints] listen / --listen (name NULL, the default policy).
+ */
+#define CONFIG_KINDS_ALL	(~0U)
+
+struct config_listen {
+	char				*name;	/* NULL: listen = URL */
+	char				*url;
+	char				*token;	/* token = (literal) */
+	char				*token_file;
+	char				*secret;	/* the token in force */
+	int				 allow_exec;	/* -1: ipc yes */
+	unsigned int			 kinds;	/* bit per kind index */
+	int				 insecure_no_token;
+	int				 line;	/* of its [section] */
+	TAILQ_ENTRY(config_listen)	 entry;
+};
+TAILQ_HEAD(config_listens, config_listen);
+
 /* A flag given on the command line, re-applied over the file on reload. */
 struct config_arg {
 	int			 key;	/* index in the key table */
@@ -52,6 +72,10 @@ struct config {
 	char			*url;
 	char			*events_url;
 	char			*metrics_listen;	/* host:port, NULL off */
+	struct config_listens	 listens;	/* [listen.NAME], listen = */
+	char			*control_token_file;
+	char			*socket_group;
+	int64_t			 socket_mode;	/* 0: by socket_group */
 
 	/* [pool] */
 	int64_t			 workers;
@@ -70,6 +94,10 @@ struct config {
 	int64_t			 retention_ms;	/* 0: keep forever */
 
 	struct config_queues	 queues;
+
+	/* filled by config_prepare at start, from the keys above */
+	char			*control_token;	/* NULL: none */
+	int64_t			 socket_gid;	/* -1: the daemon's own */
 };
 
 void	 config_defaults(struct config *);
@@ -83,6 +111,14 @@ void	 config_resolve(struct config *);
 int	 config_apply_args(struct config *, const struct config_args *,
 	     char **);
 void	 config_args_free(struct config_args *);
+int	 config_prepare(struct config *, char **);
+void	 config_listens_clear(struct config_listens *);
+int	 config_listens_equal(const struct config *, const struct config *);
+int	 config_listen_exec(const struct config_listen *);
+const char *config_listen_name(const struct config_listen *);
+int	 config_url_loopback(const char *);
+int	 config_socket_mode(const struct config *);
+void	 config_kind_names(unsigned int, char *, size_t);
 void	 config_format(const struct config *, int, char *, size_t);
 void	 config_print(const struct config *, FILE *);
 char	*config_default_path(void);

@@ -1,7 +1,8 @@
 /*
- * The control endpoint: a raw REP socket, so a request can be answered
+ * The control endpoints: raw REP sockets, so a request can be answered
  * later (a held wait) while others are served. Each request keeps its
- * routing header until its reply is sent with it.
+ * routing header until its reply is sent with it. Each endpoint has a
+ * policy: a token its requests must carry, the kinds of jobs it takes.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include <event2/event.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "aiojobsd.h"
 #include "endpoint.h"
@@ -35,12 +38,53 @@ control_rcvmax(int64_t max_request)
 	return (max > 1024 * 1024 * 1024 ? 1024 * 1024 * 1024 : (int)max);
 }
 
+/* The SHA-256 of a token: what requests are compared against. */
+static void
+control_token_md(const char *token, unsigned char *md)
+{
+	unsigned int	 len = CONTROL_TOKEN_MD;
+
+	if (EVP_Digest(token, strlen(token), md, &len, EVP_sha256(),
+	    NULL) != 1 || len != CONTROL_TOKEN_MD)
+		fatalx("SHA-256 of a token failed");
+}
+
+/* Take an endpoint's policy, and say at start what it lets in. */
+static void
+control_policy(struct control *c, const struct config_listen *l)
+{
+	const struct kind	*exec = kind_find("exec");
+	int			 tcp = strncmp(l->url, "tcp://", 6) == 0;
+	char			 kinds[256];
+
+	c->name = xstrdup(config_listen_name(l));
+	c->allow_exec = config_listen_exec(l);
+	c->kinds = l->kinds;
+	if (!c->allow_exec && exec != NULL)
+		c->kinds &= ~(1U << kind_index(exec));
+	if (l->secret != NULL) {
+		c->has_token = 1;
+		control_token_md(l->secret, c->token_md);
+	}
+	config_kind_names(c->kinds, kinds, sizeof kinds);
+	log_info("endpoint %s%s%s: %s, kinds %s", c->name, l->name != NULL ?
+	    " on " : "", l->name != NULL ? l->url : "", c->has_token ?
+	    "token" : tcp ? "no token (any local user)" : "no token",
+	    kinds);
+	if (tcp && !c->has_token && !config_url_loopback(l->url))
+		log_warnx("endpoint %s takes requests without a token from "
+		    "anyone who can reach %s (insecure_no_token)", c->name,
+		    l->url);
+}
+
 struct control *
-control_create(struct aiojobsd *aj, const char *url, char **cause)
+control_create(struct aiojobsd *aj, const struct config_listen *l,
+    char **cause)
 {
 	struct control	*c;
+	const char	*url = l->url;
 	size_t		 sz = sizeof(int);
-	int		 sock, fd;
+	int		 sock, fd, no = 0;
 	int		 max = control_rcvmax(aj->conf.max_request_bytes);
 
 	if (endpoint_check_bind(url, cause) != 0)
@@ -50,6 +94,8 @@ control_create(struct aiojobsd *aj, const char *url, char **cause)
 		return (NULL);
 	}
 	nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max, sizeof max);
+	if (strncmp(url, "tcp://[", 7) == 0)	/* an IPv6 address */
+		nn_setsockopt(sock, NN_SOL_SOCKET, NN_IPV4ONLY, &no, sizeof no);
 	if (nn_bind(sock, url) < 0) {
 		if (nn_errno() == EADDRINUSE)
 			xasprintf(cause, "%s: address in use: another aiojobsd "
@@ -60,7 +106,8 @@ control_create(struct aiojobsd *aj, const char *url, char **cause)
 		nn_close(sock);
 		return (NULL);
 	}
-	if (endpoint_restrict(url, cause) != 0) {
+	if (endpoint_restrict_to(url, config_socket_mode(&aj->conf),
+	    (long)aj->conf.socket_gid, cause) != 0) {
 		nn_close(sock);
 		return (NULL);
 	}
@@ -70,6 +117,7 @@ control_create(struct aiojobsd *aj, const char *url, char **cause)
 	c->aj = aj;
 	c->sock = sock;
 	c->url = xstrdup(url);
+	control_policy(c, l);
 	TAILQ_INIT(&c->held);
 	c->ev = event_new(aj->base, fd, EV_READ | EV_PERSIST, control_read_cb,
 	    c);
@@ -108,7 +156,76 @@ control_free(struct control *c)
 	    errno != ENOENT)
 		log_warn("unlink %s", path);
 	free(c->url);
+	free(c->name);
 	free(c);
+}
+
+/*
+ * The token check of an endpoint that has one, before anything else.
+ * Both sides are hashed with SHA-256 and the digests compared with
+ * CRYPTO_memcmp: two buffers of the same length, compared in a time that
+ * does not depend on where they differ, so neither the token's bytes nor
+ * its length leak through the time a reply takes. (Hashing the request's
+ * token takes time in its own length, which its sender knows already.)
+ */
+int
+control_authorize(struct control *c, struct msg_in *in,
+    struct msg_error *err)
+{
+	unsigned char	 md[CONTROL_TOKEN_MD];
+	const char	*token;
+
+	if (!c->has_token)
+		return (0);
+	if (msg_in_string(in, "token", &token, NULL) != 1) {
+		msg_error_set(err, MSG_E_UNAUTHORIZED, "token missing: "
+		    "endpoint %s needs a \"token\" string in every request",
+		    c->name);
+		return (-1);
+	}
+	control_token_md(token, md);
+	if (CRYPTO_memcmp(md, c->token_md, sizeof md) != 0) {
+		msg_error_set(err, MSG_E_UNAUTHORIZED, "token wrong for "
+		    "endpoint %s", c->name);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Whether the endpoint takes jobs of these kinds; a batch is refused as
+ * a whole, naming the first job it may not take. Unknown kinds are left
+ * for submit to refuse (unknown_kind).
+ */
+int
+control_permit(struct control *c, const struct msg_request *req,
+    struct msg_error *err)
+{
+	const struct kind	*k;
+	char			 where[32], why[300], kinds[256];
+	size_t			 i;
+
+	for (i = 0; i < req->njobs; i++) {
+		if (req->jobs[i].kind == NULL ||
+		    (k = kind_find(req->jobs[i].kind)) == NULL ||
+		    (c->kinds & (1U << kind_index(k))) != 0)
+			continue;
+		if (req->present & MSG_F_JOBS)
+			snprintf(where, sizeof where, "jobs[%zu]: ", i);
+		else
+			where[0] = '\0';
+		if (strcmp(k->name, "exec") == 0 && !c->allow_exec)
+			snprintf(why, sizeof why, "allow_exec is off");
+		else {
+			config_kind_names(c->kinds, kinds, sizeof kinds);
+			snprintf(why, sizeof why, "allow_kinds: %s", kinds);
+		}
+		msg_error_set(err, MSG_E_FORBIDDEN, "%s%s jobs are not allowed "
+		    "on endpoint %s (%s)%s", where, k->name, c->name, why,
+		    where[0] != '\0' ? "; the batch was refused" : "");
+		return (-1);
+	}
+	return (0);
 }
 
 /* Find the SP routing header in a received control chunk. */
@@ -158,6 +275,7 @@ control_handle(struct control *c, struct creq *cr, const char *body,
 		control_creq_free(cr);
 		return;
 	}
+	/* on every endpoint, before its token is checked */
 	if ((int64_t)len > aj->conf.max_request_bytes) {
 		control_error(cr, MSG_E_TOO_LARGE, "request of %zu bytes is "
 		    "larger than max_request_bytes (%lld)", len,

@@ -43,7 +43,8 @@ events_create(struct aiojobsd *aj, const char *url, char **cause)
 		nn_close(sock);
 		return (NULL);
 	}
-	if (endpoint_restrict(url, cause) != 0) {
+	if (endpoint_restrict_to(url, config_socket_mode(&aj->conf),
+	    (long)aj->conf.socket_gid, cause) != 0) {
 		nn_close(sock);
 		return (NULL);
 	}

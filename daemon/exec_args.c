@@ -1,4 +1,6 @@
 /* The arguments of an exec job (PROTOCOL 3.3), checked and decoded. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,11 +9,75 @@
 
 #define EXEC_MAX_OUTPUT_DEFAULT	(1024 * 1024)
 
+/*
+ * Limits on what an exec job holds (docs/protocol.md, "Limits"), checked
+ * when it is submitted. Linux itself takes at most 2 MiB of argv and
+ * environment together (ARG_MAX), and 128 KiB in one string.
+ */
+#define EXEC_ARGV_MAX		4096		/* argv entries */
+#define EXEC_ARGV_BYTES_MAX	(1024 * 1024)	/* argv strings in all */
+#define EXEC_ENV_MAX		1024		/* env variables */
+#define EXEC_ENV_BYTES_MAX	(256 * 1024)	/* "NAME=value" in all */
+#define EXEC_CWD_MAX		4096		/* bytes, PATH_MAX */
+#define EXEC_STDIN_MAX		(8 * 1024 * 1024)
+#define EXEC_MAX_OUTPUT_MAX	(64 * 1024 * 1024)	/* max_output */
+
 static int
-exec_args_fail(struct msg_error *err, const char *what)
+exec_args_fail(struct msg_error *err, const char *fmt, ...)
+    __attribute__((__format__(__printf__, 2, 3)));
+
+static int
+exec_args_fail(struct msg_error *err, const char *fmt, ...)
 {
+	char	 what[400];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
 	msg_error_set(err, MSG_E_BAD_REQUEST, "exec: %s", what);
 	return (-1);
+}
+
+/* A limit on a field of 'args'; the message names the field and limit. */
+static int
+exec_args_limit(struct msg_error *err, const char *field, size_t n,
+    size_t max, const char *unit)
+{
+	if (n <= max)
+		return (0);
+	return (exec_args_fail(err, "field '%s' of 'args' has %zu %s; at "
+	    "most %zu", field, n, unit, max));
+}
+
+/* The limits of a decoded exec job; 0 when it keeps them. */
+static int
+exec_args_limits(struct exec_args *ea, struct msg_error *err)
+{
+	size_t	 i, argv_bytes = 0, env_bytes = 0;
+
+	for (i = 0; i < ea->argc; i++)
+		argv_bytes += strlen(ea->argv[i]);
+	for (i = 0; i < ea->nenv; i++)
+		env_bytes += strlen(ea->env[i]);
+	if (exec_args_limit(err, "argv", ea->argc, EXEC_ARGV_MAX,
+	    "entries") != 0 ||
+	    exec_args_limit(err, "argv", argv_bytes, EXEC_ARGV_BYTES_MAX,
+	    "bytes in all") != 0 ||
+	    exec_args_limit(err, "env", ea->nenv, EXEC_ENV_MAX,
+	    "entries") != 0 ||
+	    exec_args_limit(err, "env", env_bytes, EXEC_ENV_BYTES_MAX,
+	    "bytes in all (NAME=value)") != 0 ||
+	    exec_args_limit(err, "cwd", ea->cwd == NULL ? 0 : strlen(ea->cwd),
+	    EXEC_CWD_MAX, "bytes") != 0 ||
+	    exec_args_limit(err, "stdin", ea->stdin_len, EXEC_STDIN_MAX,
+	    "bytes") != 0)
+		return (-1);
+	if (ea->max_output > EXEC_MAX_OUTPUT_MAX)
+		return (exec_args_fail(err, "field 'max_output' of 'args' is "
+		    "%lld; at most %d", (long long)ea->max_output,
+		    EXEC_MAX_OUTPUT_MAX));
+	return (0);
 }
 
 static int
@@ -94,7 +160,11 @@ exec_args_rest(struct msg_in *in, struct exec_args *ea, struct msg_error *err)
 	return (0);
 }
 
-/* Decode exec args; on error err says which field is wrong. */
+/*
+ * Decode exec args; on error err says which field is wrong. The limits
+ * are checked when err is given (at submit): a job accepted before is
+ * started (err NULL) whatever the limits are now.
+ */
 int
 exec_args_parse(const char *json, struct exec_args *ea, struct msg_error *err)
 {
@@ -106,7 +176,8 @@ exec_args_parse(const char *json, struct exec_args *ea, struct msg_error *err)
 		return (-1);
 	if (exec_args_argv(in, ea, err) == 0 &&
 	    exec_args_env(in, ea, err) == 0 &&
-	    exec_args_rest(in, ea, err) == 0)
+	    exec_args_rest(in, ea, err) == 0 &&
+	    (err == NULL || exec_args_limits(ea, err) == 0))
 		r = 0;
 	msg_in_free(in);
 	if (r != 0)

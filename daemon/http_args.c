@@ -10,6 +10,16 @@
 
 #define HTTP_MAX_BODY_DEFAULT	(1024 * 1024)
 
+/*
+ * Limits on what an http job holds (docs/protocol.md, "Limits"), checked
+ * when it is submitted.
+ */
+#define HTTP_URL_MAX		8192		/* bytes in the URL */
+#define HTTP_HEADERS_MAX	100		/* request headers */
+#define HTTP_HEADERS_BYTES_MAX	(64 * 1024)	/* names and values */
+#define HTTP_BODY_MAX		(8 * 1024 * 1024) /* request body */
+#define HTTP_MAX_BODY_MAX	(64 * 1024 * 1024) /* max_body */
+
 static const struct {
 	const char		*name;
 	enum evhttp_cmd_type	 cmd;
@@ -25,6 +35,42 @@ http_args_fail(struct msg_error *err, const char *what)
 {
 	msg_error_set(err, MSG_E_BAD_REQUEST, "http: %s", what);
 	return (-1);
+}
+
+/* A limit on a field of 'args'; the message names the field and limit. */
+static int
+http_args_limit(struct msg_error *err, const char *field, size_t n,
+    size_t max, const char *unit)
+{
+	if (n <= max)
+		return (0);
+	msg_error_set(err, MSG_E_BAD_REQUEST, "http: field '%s' of 'args' "
+	    "has %zu %s; at most %zu", field, n, unit, max);
+	return (-1);
+}
+
+/* The limits of decoded http args; 0 when they keep them. */
+static int
+http_args_limits(struct http_args *ha, struct msg_error *err)
+{
+	size_t	 i, bytes = 0;
+
+	for (i = 0; i < 2 * ha->nheaders; i++)
+		bytes += strlen(ha->headers[i]);
+	if (http_args_limit(err, "headers", ha->nheaders, HTTP_HEADERS_MAX,
+	    "entries") != 0 ||
+	    http_args_limit(err, "headers", bytes, HTTP_HEADERS_BYTES_MAX,
+	    "bytes in names and values") != 0 ||
+	    http_args_limit(err, "body", ha->body == NULL ? 0 :
+	    strlen(ha->body), HTTP_BODY_MAX, "bytes") != 0)
+		return (-1);
+	if (ha->max_body > HTTP_MAX_BODY_MAX) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "http: field 'max_body' "
+		    "of 'args' is %lld; at most %d", (long long)ha->max_body,
+		    HTTP_MAX_BODY_MAX);
+		return (-1);
+	}
+	return (0);
 }
 
 /* http:// or https:// with a host; the scheme decides the default port. */
@@ -132,7 +178,11 @@ http_args_rest(struct msg_in *in, struct http_args *ha,
 	return (0);
 }
 
-/* Decode http args; on error err names the field. */
+/*
+ * Decode http args; on error err names the field. The limits are checked
+ * when err is given (at submit): a job accepted before is started (err
+ * NULL) whatever the limits are now.
+ */
 int
 http_args_parse(const char *json, struct http_args *ha,
     struct msg_error *err)
@@ -146,11 +196,13 @@ http_args_parse(const char *json, struct http_args *ha,
 		return (-1);
 	if (msg_in_string(in, "url", &url, err) != 1)
 		http_args_fail(err, "field 'url' of 'args' must be a string");
-	else if (http_args_url(url, err) == 0) {
+	else if ((err == NULL || http_args_limit(err, "url", strlen(url),
+	    HTTP_URL_MAX, "bytes") == 0) && http_args_url(url, err) == 0) {
 		ha->url = xstrdup(url);
 		if (http_args_method(in, ha, err) == 0 &&
 		    http_args_headers(in, ha, err) == 0 &&
-		    http_args_rest(in, ha, err) == 0)
+		    http_args_rest(in, ha, err) == 0 &&
+		    (err == NULL || http_args_limits(ha, err) == 0))
 			r = 0;
 	}
 	msg_in_free(in);

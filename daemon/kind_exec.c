@@ -369,12 +369,17 @@ exec_start(struct job *job)
 	struct exec_args	 ea;
 	int			 i, r;
 
+	/* checked at submit; a stored job may come from another version */
+	if (exec_args_parse(job->args, &ea, NULL) != 0) {
+		job_finish(job, JOB_FAILED, NULL, MSG_E_BAD_REQUEST,
+		    "the job's stored args do not parse");
+		return;
+	}
 	st = xcalloc(1, sizeof *st);
 	st->job = job;
 	st->in_fd = st->streams[0].fd = st->streams[1].fd = -1;
 	st->kill_timer = evtimer_new(base, exec_kill_cb, st);
 	job->kdata = st;
-	exec_args_parse(job->args, &ea, NULL);
 	if ((r = exec_spawn(st, &ea)) != 0) {
 		exec_spawn_failed(st, &ea, r);
 		exec_args_free(&ea);

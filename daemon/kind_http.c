@@ -611,14 +611,21 @@ static void
 http_start(struct job *job)
 {
 	struct http_state	*st;
+	struct http_args	 ha;
 
+	/* checked at submit; a stored job may come from another version */
+	if (http_args_parse(job->args, &ha, NULL) != 0) {
+		job_finish(job, JOB_FAILED, NULL, MSG_E_BAD_REQUEST,
+		    "the job's stored args do not parse");
+		return;
+	}
 	st = xcalloc(1, sizeof *st);
 	st->job = job;
 	st->env = job->sched->http;
 	st->env->nconns++;
 	st->error = -1;
 	job->kdata = st;
-	http_args_parse(job->args, &st->args, NULL);
+	st->args = ha;
 	outbuf_init(&st->body, (size_t)st->args.max_body);
 	st->url = xstrdup(st->args.url);
 	http_begin(st);

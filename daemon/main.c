@@ -33,6 +33,11 @@ static const char usage_text[] =
 "  --metrics-listen HOST:PORT\n"
 "                          serve Prometheus /metrics and /healthz over\n"
 "                          http there (default: off)\n"
+"  --listen URL            another control endpoint, tcp://HOST:PORT or\n"
+"                          ipc://PATH (may be repeated; adds to the\n"
+"                          file's): no token, no exec jobs on tcp; tokens\n"
+"                          and other policies are set in [listen.NAME]\n"
+"                          sections of the file\n"
 "  --limit N               running jobs at most, 0 = unlimited (default 100)\n"
 "  --pending-limit N       queued jobs at most before submit answers\n"
 "                          queue_full, 0 = unlimited (default 1000000)\n"
@@ -209,6 +214,10 @@ main_config(struct aiojobsd *aj, struct main_opts *mo)
 		aj->conf.path = xstrdup(path);
 	aj->config_path = path;
 	config_resolve(&aj->conf);
+	if (config_prepare(&aj->conf, &cause) != 0) {
+		fprintf(stderr, "aiojobsd: %s\n", cause);
+		exit(1);
+	}
 }
 
 int

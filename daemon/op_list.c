@@ -9,6 +9,8 @@
 #include "aiojobsd.h"
 
 #define OP_LIST_DEFAULT	100
+/* A page: building a reply takes ~2.5 KB per job until it is sent. */
+#define OP_LIST_MAX	10000
 
 struct op_list {
 	struct msg_out	*o;
@@ -85,6 +87,14 @@ op_list(struct aiojobsd *aj, struct creq *cr)
 	int			 state = -1;
 
 	limit = (req->present & MSG_F_LIMIT) ? req->limit : OP_LIST_DEFAULT;
+	if (limit > OP_LIST_MAX) {
+		control_error(cr, MSG_E_BAD_REQUEST, "field 'limit' is %lld; "
+		    "at most %d jobs per page (page on with 'before_id')",
+		    (long long)limit, OP_LIST_MAX);
+		return (OP_DONE);
+	}
+	if (limit == 0)
+		limit = OP_LIST_MAX;
 	ol.o = msg_out_new();
 	ol.s = aj->sched;
 	msg_out_bool(ol.o, "ok", 1);

@@ -28,12 +28,17 @@ op_queue(struct aiojobsd *aj, struct creq *cr)
 {
 	struct msg_request	*req = &cr->req;
 	struct queue		*q;
+	struct msg_error	 err;
 	char			*cause = NULL;
 
 	if (strcmp(req->action, "set") == 0 &&
 	    (req->present & (MSG_F_LIMIT | MSG_F_RATE)) == 0) {
 		control_error(cr, MSG_E_BAD_REQUEST,
 		    "action 'set' needs a 'limit' or a 'rate'");
+		return (OP_DONE);
+	}
+	if (!sched_queue_allowed(aj->sched, req->name, &err)) {
+		control_error(cr, err.code, "%s", err.message);
 		return (OP_DONE);
 	}
 	q = sched_queue(aj->sched, req->name, 1);

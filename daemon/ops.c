@@ -1,7 +1,8 @@
 /*
- * The table of operations. Checks common to all of them (JSON, op name,
- * field types, required fields, shutting down) happen here, once, before
- * the handler runs.
+ * The table of operations. Checks common to all of them (JSON, the
+ * endpoint's token, op name, field types, required fields, the kinds the
+ * endpoint takes, shutting down) happen here, once, before the handler
+ * runs.
  */
 #include <string.h>
 
@@ -37,6 +38,25 @@ ops_find(const char *name)
 	return (NULL);
 }
 
+/* The op a parsed request names, its fields decoded into req. */
+const struct op_entry *
+ops_decode(struct msg_in *in, struct msg_request *req, struct msg_error *err)
+{
+	const struct op_entry	*op;
+	const char		*name;
+
+	if ((name = msg_request_op(in, err)) == NULL)
+		return (NULL);
+	if ((op = ops_find(name)) == NULL) {
+		msg_error_set(err, MSG_E_UNKNOWN_OP, "unknown op '%.64s'",
+		    name);
+		return (NULL);
+	}
+	if (msg_request_decode(in, op->accept, op->need, req, err) != 0)
+		return (NULL);
+	return (op);
+}
+
 /* Decode a request, run its handler; the handler replies now or later. */
 void
 ops_dispatch(struct aiojobsd *aj, struct creq *cr, const char *body,
@@ -45,20 +65,18 @@ ops_dispatch(struct aiojobsd *aj, struct creq *cr, const char *body,
 	const struct op_entry	*op;
 	struct msg_in		*in;
 	struct msg_error	 err;
-	const char		*name;
 
 	if ((in = msg_in_parse(body, len, &err)) == NULL)
 		goto fail;
-	if ((name = msg_request_op(in, &err)) == NULL)
+	if (control_authorize(cr->control, in, &err) != 0)
 		goto fail;
-	if ((op = ops_find(name)) == NULL) {
-		msg_error_set(&err, MSG_E_UNKNOWN_OP, "unknown op '%.64s'",
-		    name);
-		goto fail;
-	}
-	if (msg_request_decode(in, op->accept, op->need, &cr->req, &err) != 0)
+	if ((op = ops_decode(in, &cr->req, &err)) == NULL)
 		goto fail;
 	msg_in_free(in);
+	if (control_permit(cr->control, &cr->req, &err) != 0) {
+		control_error(cr, err.code, "%s", err.message);
+		return;
+	}
 	if ((op->flags & OP_F_MUTATES) && aj->shutting_down) {
 		control_error(cr, MSG_E_SHUTTING_DOWN,
 		    "the daemon is shutting down");

@@ -108,6 +108,9 @@ reload_config(struct aiojobsd *aj)
 	}
 	config_resolve(&nc);
 	reload_keys(aj, &nc);
+	if (!config_listens_equal(&aj->conf, &nc))
+		log_warnx("reload: the [listen.NAME] endpoints changed; they "
+		    "take effect after a restart");
 	config_queues_clear(&aj->conf.queues);
 	TAILQ_CONCAT(&aj->conf.queues, &nc.queues, entry);
 	config_clear(&nc);

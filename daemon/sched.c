@@ -111,6 +111,7 @@ sched_queue(struct sched *s, const char *name, int create)
 		return (q);
 	q = queue_create(s, name);
 	RB_INSERT(queues, &s->queues, q);
+	s->nqueues++;
 	return (q);
 }
 
@@ -185,6 +186,21 @@ sched_ready_after(struct job *job, int64_t ms)
 	sched_ready_at(job, job->sched->now() + ms);
 }
 
+/*
+ * Queues live until the daemon stops (and in the store): a client making
+ * up a new name per job must not grow that set without bound.
+ */
+int
+sched_queue_allowed(struct sched *s, const char *name, struct msg_error *err)
+{
+	if (s->nqueues < SCHED_QUEUES_MAX || sched_queue(s, name, 0) != NULL)
+		return (1);
+	msg_error_set(err, MSG_E_BAD_REQUEST, "queue '%s' would be queue "
+	    "number %d; at most %d queues exist at once", name,
+	    SCHED_QUEUES_MAX + 1, SCHED_QUEUES_MAX);
+	return (0);
+}
+
 /* Check one spec of a submit; the message names its place in a batch. */
 static int
 sched_check_spec(struct sched *s, struct msg_spec *spec, const char *where,
@@ -198,6 +214,7 @@ sched_check_spec(struct sched *s, struct msg_spec *spec, const char *where,
 		return (-1);
 	}
 	if ((kind->usable != NULL && !kind->usable(s, err)) ||
+	    !sched_queue_allowed(s, spec->queue, err) ||
 	    kind->validate(spec->args, err) != 0) {
 		msg_error_append(err, where);
 		return (-1);

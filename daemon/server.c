@@ -67,12 +67,14 @@ static void
 server_stop(struct aiojobsd *aj)
 {
 	struct timeval	 tv = { 0, SERVER_DRAIN_MS * 1000 };
+	struct control	*c;
 
 	aj->stopping = 1;
 	log_info("all jobs stopped; %lld queued jobs stay queued",
 	    (long long)aj->sched->counts[JOB_QUEUED]);
 	durable_commit(aj);
-	control_reply_held(aj->control);
+	TAILQ_FOREACH(c, &aj->controls, entry)
+		control_reply_held(c);
 	evtimer_add(aj->stop_ev, &tv);
 }
 
@@ -160,11 +162,17 @@ server_raise_nofile(void)
 	}
 }
 
-/* Create the run directory (0700): default endpoints and workers live there. */
+/*
+ * Create the run directory (0700): default endpoints and workers live
+ * there. When the sockets are for a group too (socket_group, socket_mode
+ * 0660) it is 0750 and of that group, so the group can reach them.
+ */
 static int
 server_rundir(struct aiojobsd *aj, char **cause)
 {
 	struct stat	 sb;
+	long		 gid = (long)aj->conf.socket_gid;
+	mode_t		 mode = 0700;
 
 	if (mkdirs(aj->conf.rundir) != 0) {
 		xasprintf(cause, "mkdir %s: %s", aj->conf.rundir,
@@ -175,8 +183,17 @@ server_rundir(struct aiojobsd *aj, char **cause)
 		xasprintf(cause, "%s is not a directory", aj->conf.rundir);
 		return (-1);
 	}
-	if (sb.st_uid == geteuid() && (sb.st_mode & 077) != 0 &&
-	    chmod(aj->conf.rundir, 0700) == -1) {
+	if (config_socket_mode(&aj->conf) & 070)
+		mode = 0750;
+	if (sb.st_uid == geteuid() && gid != -1 && sb.st_gid != (gid_t)gid &&
+	    chown(aj->conf.rundir, (uid_t)-1, (gid_t)gid) == -1) {
+		xasprintf(cause, "chown %s to group %ld: %s", aj->conf.rundir,
+		    gid, strerror(errno));
+		return (-1);
+	}
+	if (sb.st_uid == geteuid() && (sb.st_mode & 0777) != mode &&
+	    ((sb.st_mode & 077) != 0 || mode != 0700) &&
+	    chmod(aj->conf.rundir, mode) == -1) {
 		xasprintf(cause, "chmod %s: %s", aj->conf.rundir,
 		    strerror(errno));
 		return (-1);
@@ -207,6 +224,30 @@ server_pool(struct aiojobsd *aj)
 	aj->sched->pool = aj->pool;
 }
 
+/* The default control endpoint, with full access, then [listen.NAME]. */
+static int
+server_controls(struct aiojobsd *aj, char **cause)
+{
+	struct config_listen	 dflt, *l;
+	struct control		*c;
+
+	memset(&dflt, 0, sizeof dflt);
+	dflt.name = (char *)"control";
+	dflt.url = aj->conf.url;
+	dflt.secret = aj->conf.control_token;
+	dflt.allow_exec = 1;
+	dflt.kinds = CONFIG_KINDS_ALL;
+	if ((c = control_create(aj, &dflt, cause)) == NULL)
+		return (-1);
+	TAILQ_INSERT_TAIL(&aj->controls, c, entry);
+	TAILQ_FOREACH(l, &aj->conf.listens, entry) {
+		if ((c = control_create(aj, l, cause)) == NULL)
+			return (-1);
+		TAILQ_INSERT_TAIL(&aj->controls, c, entry);
+	}
+	return (0);
+}
+
 static int
 server_open(struct aiojobsd *aj, char **cause)
 {
@@ -218,7 +259,7 @@ server_open(struct aiojobsd *aj, char **cause)
 		return (-1);
 	if (durable_open(aj, cause) != 0)
 		return (-1);
-	if ((aj->control = control_create(aj, aj->conf.url, cause)) == NULL)
+	if (server_controls(aj, cause) != 0)
 		return (-1);
 	if (metrics_create(aj, cause) != 0)
 		return (-1);
@@ -233,9 +274,13 @@ server_open(struct aiojobsd *aj, char **cause)
 static void
 server_close(struct aiojobsd *aj)
 {
-	size_t	 i;
+	struct control	*c;
+	size_t		 i;
 
-	control_free(aj->control);
+	while ((c = TAILQ_FIRST(&aj->controls)) != NULL) {
+		TAILQ_REMOVE(&aj->controls, c, entry);
+		control_free(c);
+	}
 	metrics_free(aj);
 	events_free(aj->events);
 	aj->events = NULL;
@@ -263,6 +308,7 @@ server_run(struct aiojobsd *aj)
 	int	 rc = 0;
 
 	umask(077);
+	TAILQ_INIT(&aj->controls);
 	server_raise_nofile();
 	aj->started_at = now_ms();
 	if ((aj->base = event_base_new()) == NULL)

@@ -14,7 +14,7 @@
 #include "aiojobsd.h"
 #include "xmalloc.h"
 
-/* More held requests than this are answered at once, as if timed out. */
+/* Beyond this many held requests on an endpoint, answer as if timed out. */
 #define WAIT_MAX_HELD	4096
 
 /* One id of a wait that was not final when the wait began. */
@@ -191,7 +191,7 @@ wait_hold(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
 	cr->wait = w;
 	wait_link_jobs(w);
 	if (wait_done(w) || timeout_ms == 0 || aj->stopping ||
-	    aj->control->nheld >= WAIT_MAX_HELD) {
+	    cr->control->nheld >= WAIT_MAX_HELD) {
 		wait_reply_now(cr);
 		return;
 	}
@@ -210,11 +210,14 @@ wait_hold(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
 void
 wait_check_all(struct aiojobsd *aj)
 {
+	struct control	*c;
 	struct creq	*cr, *next;
 
-	TAILQ_FOREACH_SAFE(cr, &aj->control->held, entry, next) {
-		if (cr->wait != NULL && wait_done(cr->wait))
-			wait_reply_now(cr);
+	TAILQ_FOREACH(c, &aj->controls, entry) {
+		TAILQ_FOREACH_SAFE(cr, &c->held, entry, next) {
+			if (cr->wait != NULL && wait_done(cr->wait))
+				wait_reply_now(cr);
+		}
 	}
 }
 

@@ -3,7 +3,8 @@
 
 AIOJOBS_PACKAGES="gcc meson ninja-build pkg-config python3 libevent-dev
 libnanomsg-dev nanomsg-utils libcjson-dev check libsubunit-dev libinih-dev
-libbsd-dev libssl-dev openssl libsqlite3-dev libsystemd-dev scdoc"
+libbsd-dev libssl-dev openssl libsqlite3-dev libsystemd-dev scdoc
+clang libclang-rt-14-dev"
 
 deps_install() {
 	missing=""

@@ -336,7 +336,7 @@ class SubClient(_Socket):
 def clean_env(**extra):
     env = dict(os.environ)
     for k in ("AIOJOBS_URL", "AIOJOBS_EVENTS_URL", "AIOJOBS_RUNDIR",
-              "AIOJOBS_TOKEN", "AIOJOBS_CONFIG"):
+              "AIOJOBS_TOKEN", "AIOJOBS_TOKEN_FILE", "AIOJOBS_CONFIG"):
         env.pop(k, None)
     # A configuration file installed on this machine must not leak in.
     env["AIOJOBS_CONFIG"] = "/dev/null"

@@ -57,13 +57,18 @@ def submit_many(d, specs, per=200):
 
 
 def list_all(d, **filters):
-    """Every job the daemon knows, by id (list with limit 0)."""
-    msg = {"op": "list", "limit": 0}
+    """Every job the daemon knows, by id (pages of list)."""
+    out = {}
+    msg = {"op": "list", "limit": 10000}
     msg.update(filters)
     with ReqClient(d.url, rcvmaxsize=-1) as c:
-        r = c.request(msg, timeout_ms=60000)
-    check(r.get("ok") is True, "list not ok: %s", r)
-    return {v["id"]: v for v in r["jobs"]}
+        while True:
+            r = c.request(msg, timeout_ms=60000)
+            check(r.get("ok") is True, "list not ok: %s", r)
+            out.update((v["id"], v) for v in r["jobs"])
+            if len(r["jobs"]) < 10000:
+                return out
+            msg["before_id"] = min(v["id"] for v in r["jobs"])
 
 
 def wait_done(d, ids, timeout_s=30.0):

@@ -153,6 +153,12 @@ static const struct sample {
 	{ "endpoints", "events_url", "tcp://127.0.0.1:5555",
 	  "tcp://127.0.0.1:5555" },
 	{ "endpoints", "metrics_listen", "127.0.0.1:9464", "127.0.0.1:9464" },
+	{ "endpoints", "listen", "tcp://127.0.0.1:7711  ipc:///tmp/aj/x.sock",
+	  "tcp://127.0.0.1:7711 ipc:///tmp/aj/x.sock" },
+	{ "endpoints", "control_token_file", "/etc/aj/token",
+	  "/etc/aj/token" },
+	{ "endpoints", "socket_group", "aiojobs", "aiojobs" },
+	{ "endpoints", "socket_mode", "660", "0660" },
 	{ "pool", "workers", "777", "777" },
 	{ "pool", "plugin_dir", "/opt/aj/plugins", "/opt/aj/plugins" },
 	{ "pool", "worker_memory_limit", "1048576k", "1G" },
@@ -469,6 +475,30 @@ static const struct bad {
 	  "a queue name is 1 to 128 bytes long" },
 	{ "[queue]\nlimit = 3\n", 1, "unknown section [queue]" },
 	{ "[daemon]\nlimit = 1\n[deamon]\n", 3, "unknown section [deamon]" },
+	{ "[listen.a]\nurl = tcp://127.0.0.1:1\nallow_kinds = sleep, rm\n", 3,
+	  "allow_kinds: unknown kind 'rm'" },
+	{ "[listen.a]\nurl = tcp://127.0.0.1:1\nallow_kinds = ,\n", 3,
+	  "allow_kinds wants one or more of" },
+	{ "[daemon]\nlimit = 1\n[listen.a]\nallow_exec = no\n", 3,
+	  "[listen.a] has no url" },
+	{ "[listen.a]\nurl = http://x:1\n", 2,
+	  "url wants tcp://HOST:PORT or ipc://PATH, not 'http://x:1'" },
+	{ "[listen.a]\nurl = tcp://127.0.0.1\n", 2,
+	  "url wants tcp://HOST:PORT" },
+	{ "[listen.a]\nurl = tcp://h:1\ntoken = x\ntoken_file = /t\n", 4,
+	  "both token and token_file" },
+	{ "[listen.a]\nurl = tcp://h:1\ntoken_file =\n", 3,
+	  "token_file must not be empty" },
+	{ "[listen.a]\nurl = tcp://h:1\ninsecure_no_token = maybe\n", 3,
+	  "insecure_no_token wants true or false" },
+	{ "[listen.a]\nurl = tcp://h:1\nallowexec = 1\n", 3,
+	  "unknown key 'allowexec' in [listen.a]" },
+	{ "[daemon]\nlimit = 1\n[listen.]\n", 3, "an endpoint name" },
+	{ "[daemon]\nlimit = 1\n[listen.a/b]\n", 3, "an endpoint name" },
+	{ "[daemon]\nlimit = 1\n[listen]\n", 3, "unknown section [listen]" },
+	{ "[endpoints]\nlisten = udp://h:1\n", 2, "listen wants tcp://" },
+	{ "[endpoints]\nsocket_mode = 0666\n", 2,
+	  "socket_mode wants 0600 or 0660, not '0666'" },
 };
 
 START_TEST(test_bad)
@@ -890,6 +920,216 @@ START_TEST(test_queue_set_flags)
 }
 END_TEST
 
+/* The [listen.NAME] sections and listen = URLs, in file order. */
+START_TEST(test_listen_sections)
+{
+	struct config			 c, back;
+	const struct config_listen	*l;
+	char				*path, *out, *cause = NULL, buf[256];
+	FILE				*f;
+
+	path = write_conf("listen.conf",
+	    "[endpoints]\nlisten = ipc:///tmp/aj/l.sock\n"
+	    "[listen.api]\nurl = tcp://127.0.0.1:7711\ntoken = abc\n"
+	    "allow_kinds = sleep,http\n"
+	    "[listen.ops]\nurl = tcp://[::1]:7712\nallow_exec = yes\n");
+	config_defaults(&c);
+	ck_assert_int_eq(config_set(&c, "endpoints", "listen",
+	    "tcp://127.0.0.1:7713", &cause), 0);
+	load_ok(&c, path);
+	/* the flag went first; applied again over the file, it is kept once */
+	ck_assert_int_eq(config_set(&c, "endpoints", "listen",
+	    "tcp://127.0.0.1:7713", &cause), 0);
+	check_key(&c, "endpoints", "listen",
+	    "tcp://127.0.0.1:7713 ipc:///tmp/aj/l.sock");
+
+	ck_assert_ptr_nonnull(l = TAILQ_FIRST(&c.listens));
+	ck_assert_ptr_null(l->name);
+	ck_assert_str_eq(config_listen_name(l), "tcp://127.0.0.1:7713");
+	ck_assert_int_eq(config_listen_exec(l), 0);	/* tcp */
+	ck_assert_uint_eq(l->kinds, CONFIG_KINDS_ALL);
+	ck_assert_ptr_nonnull(l = TAILQ_NEXT(l, entry));
+	ck_assert_str_eq(l->url, "ipc:///tmp/aj/l.sock");
+	ck_assert_int_eq(config_listen_exec(l), 1);	/* ipc */
+	ck_assert_ptr_nonnull(l = TAILQ_NEXT(l, entry));
+	ck_assert_str_eq(config_listen_name(l), "api");
+	ck_assert_str_eq(l->token, "abc");
+	ck_assert_int_eq(l->line, 3);
+	config_kind_names(l->kinds, buf, sizeof buf);
+	ck_assert_str_eq(buf, "http, sleep");
+	ck_assert_int_eq(config_listen_exec(l), 0);
+	ck_assert_ptr_nonnull(l = TAILQ_NEXT(l, entry));
+	ck_assert_str_eq(l->name, "ops");
+	ck_assert_int_eq(config_listen_exec(l), 1);
+	ck_assert_ptr_null(TAILQ_NEXT(l, entry));
+
+	/* printed and read back: the same, defaults spelt out */
+	ck_assert_int_ne(asprintf(&out, "%s/printed.conf", dir), -1);
+	ck_assert_ptr_nonnull(f = fopen(out, "w"));
+	config_print(&c, f);
+	ck_assert_int_eq(fclose(f), 0);
+	config_defaults(&back);
+	load_ok(&back, out);
+	ck_assert(!config_listens_equal(&c, &back));
+	ck_assert_int_eq(config_set(&c, "listen.api", "allow_exec", "false",
+	    &cause), 0);
+	ck_assert_int_eq(config_set(&c, "listen.ops", "allow_kinds",
+	    "cpu exec http sleep", &cause), 0);
+	ck_assert_int_eq(config_set(&c, "listen.api", "insecure_no_token",
+	    "false", &cause), 0);
+	ck_assert(config_listens_equal(&c, &back));
+	ck_assert(config_key_equal(&c, &back, key("endpoints", "listen")));
+
+	/* empty forgets the listen = URLs, not the sections */
+	ck_assert_int_eq(config_set(&c, "endpoints", "listen", "", &cause), 0);
+	check_key(&c, "endpoints", "listen", "");
+	ck_assert(config_listens_equal(&c, &back));
+	ck_assert_int_eq(config_set(&c, "listen.new", "url", "ipc:///x/y",
+	    &cause), 0);
+	ck_assert(!config_listens_equal(&c, &back));
+	ck_assert_ptr_null(cause);
+	config_clear(&c);
+	config_clear(&back);
+	free(out);
+	free(path);
+}
+END_TEST
+
+/* A token file at mode, holding text: its token, or the refusal. */
+static int
+prepare_token(const char *text, mode_t mode, char **token, char **cause)
+{
+	struct config	 c;
+	char		*path;
+	int		 r;
+
+	path = write_conf("token", text);
+	ck_assert_int_eq(chmod(path, mode), 0);
+	config_defaults(&c);
+	ck_assert_int_eq(config_set(&c, "endpoints", "url", "ipc:///x/c.sock",
+	    cause), 0);
+	ck_assert_int_eq(config_set(&c, "endpoints", "events_url",
+	    "ipc:///x/e.sock", cause), 0);
+	ck_assert_int_eq(config_set(&c, "listen.a", "url",
+	    "tcp://0.0.0.0:7711", cause), 0);
+	ck_assert_int_eq(config_set(&c, "listen.a", "token_file", path,
+	    cause), 0);
+	r = config_prepare(&c, cause);
+	*token = r == 0 ? strdup(TAILQ_FIRST(&c.listens)->secret) : NULL;
+	config_clear(&c);
+	free(path);
+	return (r);
+}
+
+START_TEST(test_token_files)
+{
+	char	*token = NULL, *cause = NULL;
+
+	ck_assert_int_eq(prepare_token("tok\n", 0600, &token, &cause), 0);
+	ck_assert_str_eq(token, "tok");
+	free(token);
+	ck_assert_int_eq(prepare_token("t o k\n\n", 0400, &token, &cause), 0);
+	ck_assert_str_eq(token, "t o k\n");	/* one newline dropped */
+	free(token);
+	ck_assert_int_eq(prepare_token("tok", 0644, &token, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "has mode 0644"));
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(prepare_token("tok", 0602, &token, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "0602"));
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(prepare_token("\n", 0600, &token, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "is empty"));
+	ck_assert_ptr_nonnull(strstr(cause, "endpoint a: "));
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(prepare_token("a\377b", 0600, &token, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "not UTF-8"));
+	free(cause);
+}
+END_TEST
+
+/* What config_prepare refuses besides token files. */
+START_TEST(test_prepare_refusals)
+{
+	static const struct {
+		const char	*section;
+		const char	*name;
+		const char	*value;
+		const char	*needle;	/* NULL: accepted */
+	} cases[] = {
+		{ "listen.w", "url", "tcp://0.0.0.0:1", "insecure_no_token" },
+		{ "listen.w", "insecure_no_token", "yes", NULL },
+		{ "listen.v", "url", "tcp://*:2", "[listen.v]" },
+		{ "listen.v", "token", "t", NULL },
+		{ "endpoints", "listen", "tcp://[::]:3", "[listen.NAME]" },
+		{ "endpoints", "listen", "", NULL },
+		{ "endpoints", "listen", "tcp://127.9.9.9:3", NULL },
+		{ "listen.x", "url", "tcp://127.9.9.9:3", "both listen on" },
+		{ "listen.x", "url", "ipc:///x/c.sock", "already the control" },
+		{ "listen.x", "url", "ipc:///x/e.sock", "already the event" },
+		{ "listen.x", "url", "ipc:///x/l.sock", NULL },
+		{ "endpoints", "socket_group", "no-such-group-zz",
+		  "unknown group 'no-such-group-zz'" },
+		{ "endpoints", "socket_group", "12345", NULL },
+		{ "endpoints", "control_token_file", "/nonexistent/t",
+		  "/nonexistent/t" },
+	};
+	struct config	 c;
+	char		*cause = NULL;
+	size_t		 i;
+	int		 r;
+
+	config_defaults(&c);
+	ck_assert_int_eq(config_set(&c, "endpoints", "url", "ipc:///x/c.sock",
+	    &cause), 0);
+	ck_assert_int_eq(config_set(&c, "endpoints", "events_url",
+	    "ipc:///x/e.sock", &cause), 0);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ck_assert_msg(config_set(&c, cases[i].section, cases[i].name,
+		    cases[i].value, &cause) == 0, "%zu: %s", i, cause);
+		r = config_prepare(&c, &cause);
+		if (cases[i].needle == NULL) {
+			ck_assert_msg(r == 0, "%zu refused: %s", i, cause);
+			continue;
+		}
+		ck_assert_msg(r == -1, "%zu accepted", i);
+		ck_assert_msg(strstr(cause, cases[i].needle) != NULL,
+		    "%zu: \"%s\" lacks \"%s\"", i, cause, cases[i].needle);
+		free(cause);
+		cause = NULL;
+	}
+	ck_assert_int_eq(c.socket_gid, 12345);
+	ck_assert_int_eq(config_socket_mode(&c), 0660);
+	config_clear(&c);
+}
+END_TEST
+
+/* Which tcp addresses are loopback only. */
+START_TEST(test_url_loopback)
+{
+	static const struct {
+		const char	*url;
+		int		 loopback;
+	} cases[] = {
+		{ "tcp://127.0.0.1:1", 1 }, { "tcp://127.255.0.9:1", 1 },
+		{ "tcp://localhost:1", 1 }, { "tcp://[::1]:1", 1 },
+		{ "tcp://0.0.0.0:1", 0 }, { "tcp://*:1", 0 },
+		{ "tcp://128.0.0.1:1", 0 }, { "tcp://[::]:1", 0 },
+		{ "tcp://eth0:1", 0 }, { "tcp://lo:1", 0 },
+		{ "tcp://127.0.0.1.evil:1", 0 },
+		{ "tcp://[::ffff:10.0.0.1]:1", 0 },
+		{ "ipc:///x/y", 0 },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		ck_assert_msg(config_url_loopback(cases[i].url) ==
+		    cases[i].loopback, "%s", cases[i].url);
+}
+END_TEST
+
 START_TEST(test_resolve_runtime_directory)
 {
 	struct config	 c;
@@ -1147,6 +1387,10 @@ config_suite(void)
 	tcase_add_test(tc, test_flag_names);
 	tcase_add_test(tc, test_queues);
 	tcase_add_test(tc, test_queue_set_flags);
+	tcase_add_test(tc, test_listen_sections);
+	tcase_add_test(tc, test_token_files);
+	tcase_add_test(tc, test_prepare_refusals);
+	tcase_add_test(tc, test_url_loopback);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("env");

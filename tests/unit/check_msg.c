@@ -3,6 +3,7 @@
  * parsing messages, decoding requests and job specs, encoding specs, building
  * replies and reading them back.
  */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1365,6 +1366,265 @@ START_TEST(test_view_in_array)
 }
 END_TEST
 
+/* Limits (msg.h): "[1,1,...]" of n ids, allocated. */
+static char *
+limit_ids(size_t n)
+{
+	char	*text;
+	size_t	 i;
+
+	text = malloc(2 * n + 2);
+	ck_assert_ptr_nonnull(text);
+	text[0] = '[';
+	for (i = 0; i < n; i++) {
+		text[2 * i + 1] = '1';
+		text[2 * i + 2] = i + 1 < n ? ',' : ']';
+	}
+	text[2 * n + 1] = '\0';
+	return (text);
+}
+
+/* A request built with a format, decoded with every field accepted. */
+static int
+limit_decode(struct msg_request *req, struct msg_error *err,
+    const char *fmt, ...) __attribute__((__format__(__printf__, 3, 4)));
+
+static int
+limit_decode(struct msg_request *req, struct msg_error *err,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*text;
+	int	 r;
+
+	va_start(ap, fmt);
+	ck_assert_int_ge(vasprintf(&text, fmt, ap), 0);
+	va_end(ap);
+	r = decode(text, ALL_FIELDS, 0, req, err);
+	free(text);
+	return (r);
+}
+
+/* The error of a refused request names the field and the limit. */
+static void
+limit_refused(int r, struct msg_request *req, struct msg_error *err,
+    const char *field, long long max)
+{
+	char	 num[32];
+
+	ck_assert_int_eq(r, -1);
+	assert_names_field(err, field);
+	snprintf(num, sizeof num, "at most %lld", max);
+	ck_assert_msg(strstr(err->message, num) != NULL,
+	    "message \"%s\" does not say \"%s\"", err->message, num);
+	msg_request_clear(req);
+}
+
+START_TEST(test_limit_ids)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+	char			*ids;
+
+	ids = limit_ids(MSG_IDS_MAX);
+	ck_assert_int_eq(limit_decode(&req, &err, "{\"op\":\"wait\","
+	    "\"ids\":%s}", ids), 0);
+	ck_assert_uint_eq(req.nids, MSG_IDS_MAX);
+	msg_request_clear(&req);
+	free(ids);
+	ids = limit_ids(MSG_IDS_MAX + 1);
+	limit_refused(limit_decode(&req, &err, "{\"op\":\"wait\",\"ids\":%s}",
+	    ids), &req, &err, "ids", MSG_IDS_MAX);
+	free(ids);
+}
+END_TEST
+
+START_TEST(test_limit_jobs)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+	const char		*spec = "{\"kind\":\"sleep\"},";
+	char			*text, *p;
+	size_t			 i, n = MSG_JOBS_MAX + 1;
+
+	text = malloc(32 + n * strlen(spec));
+	ck_assert_ptr_nonnull(text);
+	p = text + sprintf(text, "{\"op\":\"submit\",\"jobs\":[");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s", spec);
+	p[-1] = ']';
+	sprintf(p, "}");
+	ck_assert_int_eq(decode(text, ALL_FIELDS, 0, &req, &err), -1);
+	limit_refused(-1, &req, &err, "jobs", MSG_JOBS_MAX);
+	/* drop one spec: at the limit */
+	p -= strlen(spec);
+	sprintf(p - 1, "]}");
+	ck_assert_int_eq(decode(text, ALL_FIELDS, 0, &req, &err), 0);
+	ck_assert_uint_eq(req.njobs, MSG_JOBS_MAX);
+	msg_request_clear(&req);
+	free(text);
+}
+END_TEST
+
+/* after: a submit is held to the limit; a stored spec is not. */
+START_TEST(test_limit_after)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+	struct msg_spec		 s;
+	char			*ids, *text;
+
+	ids = limit_ids(MSG_AFTER_MAX);
+	ck_assert_int_eq(limit_decode(&req, &err, "{\"op\":\"submit\","
+	    "\"job\":{\"kind\":\"sleep\",\"after\":%s}}", ids), 0);
+	ck_assert_uint_eq(req.jobs[0].nafter, MSG_AFTER_MAX);
+	msg_request_clear(&req);
+	free(ids);
+	ids = limit_ids(MSG_AFTER_MAX + 1);
+	limit_refused(limit_decode(&req, &err, "{\"op\":\"submit\",\"jobs\":"
+	    "[{\"kind\":\"sleep\"},{\"kind\":\"sleep\",\"after\":%s}]}", ids),
+	    &req, &err, "after", MSG_AFTER_MAX);
+	ck_assert_ptr_nonnull(strstr(err.message, "jobs[1]"));
+	ck_assert_int_ge(asprintf(&text, "{\"kind\":\"sleep\",\"after\":%s}",
+	    ids), 0);
+	spec_ok(text, &s);
+	ck_assert_uint_eq(s.nafter, MSG_AFTER_MAX + 1);
+	msg_spec_clear(&s);
+	free(text);
+	free(ids);
+}
+END_TEST
+
+START_TEST(test_limit_args)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+	struct msg_spec		 s;
+	char			*pad, *text;
+	size_t			 n = MSG_ARGS_MAX - strlen("{\"p\":\"\"}");
+
+	pad = malloc(n + 2);
+	ck_assert_ptr_nonnull(pad);
+	memset(pad, 'p', n);
+	pad[n] = '\0';
+	ck_assert_int_eq(limit_decode(&req, &err, "{\"op\":\"submit\","
+	    "\"job\":{\"kind\":\"cpu\",\"args\":{\"p\":\"%s\"}}}", pad), 0);
+	ck_assert_uint_eq(strlen(req.jobs[0].args), MSG_ARGS_MAX);
+	msg_request_clear(&req);
+	pad[n] = 'p';
+	pad[n + 1] = '\0';
+	limit_refused(limit_decode(&req, &err, "{\"op\":\"submit\","
+	    "\"job\":{\"kind\":\"cpu\",\"args\":{\"p\":\"%s\"}}}", pad),
+	    &req, &err, "args", MSG_ARGS_MAX);
+	ck_assert_int_ge(asprintf(&text, "{\"kind\":\"cpu\",\"args\":"
+	    "{\"p\":\"%s\"}}", pad), 0);
+	spec_ok(text, &s);
+	msg_spec_clear(&s);
+	free(text);
+	free(pad);
+}
+END_TEST
+
+/* Strings of a request and a spec: at the limit, and one byte over. */
+static const struct {
+	const char	*before;	/* the request is before STRING after */
+	const char	*after;
+	const char	*field;
+	int		 max;
+} limit_strings[] = {
+	{ "{\"op\":\"ping\",\"token\":\"", "\"}", "token", MSG_TOKEN_MAX },
+	{ "{\"op\":\"submit\",\"job\":{\"kind\":\"", "\"}}", "kind",
+	  MSG_KIND_MAX },
+	{ "{\"op\":\"submit\",\"job\":{\"kind\":\"s\",\"name\":\"", "\"}}",
+	  "name", MSG_NAME_MAX },
+	{ "{\"op\":\"submit\",\"job\":{\"kind\":\"s\",\"queue\":\"", "\"}}",
+	  "queue", MSG_QUEUE_MAX },
+	{ "{\"op\":\"submit\",\"job\":{\"kind\":\"s\",\"lock\":\"", "\"}}",
+	  "lock", MSG_LOCK_MAX },
+	{ "{\"op\":\"submit\",\"job\":{\"kind\":\"s\",\"key\":\"", "\"}}",
+	  "key", MSG_KEY_MAX },
+	{ "{\"op\":\"queue\",\"action\":\"pause\",\"name\":\"", "\"}", "name",
+	  MSG_QUEUE_MAX },
+	{ "{\"op\":\"list\",\"queue\":\"", "\"}", "queue", MSG_QUEUE_MAX },
+};
+
+START_TEST(test_limit_string)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+	char			 str[MSG_TOKEN_MAX + 2];
+	int			 max = limit_strings[_i].max;
+
+	memset(str, 'a', (size_t)max);
+	str[max] = '\0';
+	ck_assert_msg(limit_decode(&req, &err, "%s%s%s",
+	    limit_strings[_i].before, str, limit_strings[_i].after) == 0,
+	    "%s at its limit refused: %s", limit_strings[_i].field,
+	    err.message);
+	msg_request_clear(&req);
+	str[max] = 'a';
+	str[max + 1] = '\0';
+	limit_refused(limit_decode(&req, &err, "%s%s%s",
+	    limit_strings[_i].before, str, limit_strings[_i].after), &req,
+	    &err, limit_strings[_i].field, max);
+}
+END_TEST
+
+/* {"a":[[...]]}: an object around k arrays, 1 + k levels. */
+static char *
+limit_nested(size_t k)
+{
+	char	*text;
+
+	text = malloc(2 * k + 8);
+	ck_assert_ptr_nonnull(text);
+	memcpy(text, "{\"a\":", 5);
+	memset(text + 5, '[', k);
+	memset(text + 5 + k, ']', k);
+	strcpy(text + 5 + 2 * k, "}");
+	return (text);
+}
+
+/* JSON nesting: MSG_DEPTH_MAX levels parse, one more is refused. */
+START_TEST(test_limit_depth)
+{
+	struct msg_error	 err;
+	char			*text;
+
+	text = limit_nested(MSG_DEPTH_MAX - 1);
+	msg_in_free(parse_ok(text));
+	free(text);
+	text = limit_nested(MSG_DEPTH_MAX);
+	memset(&err, 0, sizeof err);
+	ck_assert_ptr_null(msg_in_parse(text, strlen(text), &err));
+	ck_assert_str_eq(err.code, MSG_E_BAD_REQUEST);
+	ck_assert_msg(strstr(err.message, "1000") != NULL, "message \"%s\"",
+	    err.message);
+	free(text);
+}
+END_TEST
+
+/* args: MSG_ARGS_DEPTH_MAX levels (with its own object) and one more. */
+START_TEST(test_limit_args_depth)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+	char			*args;
+
+	/* limit_nested(k) is {"a":[...]}: 1 + k levels */
+	args = limit_nested(MSG_ARGS_DEPTH_MAX - 1);
+	ck_assert_int_eq(limit_decode(&req, &err, "{\"op\":\"submit\","
+	    "\"job\":{\"kind\":\"cpu\",\"args\":%s}}", args), 0);
+	msg_request_clear(&req);
+	free(args);
+	args = limit_nested(MSG_ARGS_DEPTH_MAX);
+	limit_refused(limit_decode(&req, &err, "{\"op\":\"submit\","
+	    "\"job\":{\"kind\":\"cpu\",\"args\":%s}}", args), &req, &err,
+	    "args", MSG_ARGS_DEPTH_MAX);
+	free(args);
+}
+END_TEST
+
 static Suite *
 msg_suite(void)
 {
@@ -1462,6 +1722,17 @@ msg_suite(void)
 	tcase_add_test(tc, test_view_nulls);
 	tcase_add_test(tc, test_view_error_without_message);
 	tcase_add_test(tc, test_view_in_array);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_test(tc, test_limit_ids);
+	tcase_add_test(tc, test_limit_jobs);
+	tcase_add_test(tc, test_limit_after);
+	tcase_add_test(tc, test_limit_args);
+	tcase_add_loop_test(tc, test_limit_string, 0,
+	    sizeof limit_strings / sizeof limit_strings[0]);
+	tcase_add_test(tc, test_limit_depth);
+	tcase_add_test(tc, test_limit_args_depth);
 	suite_add_tcase(s, tc);
 
 	return (s);
