@@ -156,8 +156,14 @@ store_open(const char *dir, int safe, char **cause)
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 0);
-	xasprintf(&sql, "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s;"
-	    " PRAGMA foreign_keys = OFF", safe ? "FULL" : "NORMAL");
+	/*
+	 * Only the dispatcher uses the database: exclusive locking spares
+	 * two fcntl locks per transaction (a read is one) and keeps the WAL
+	 * index in memory; a second daemon on the same store finds it busy.
+	 */
+	xasprintf(&sql, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode "
+	    "= WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = OFF",
+	    safe ? "FULL" : "NORMAL");
 	if (store_exec(st, sql, cause) != 0 ||
 	    store_exec(st, "PRAGMA quick_check", cause) != 0 ||
 	    store_migrate(st, cause) != 0 || store_prepare(st, cause) != 0) {
