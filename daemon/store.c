@@ -168,7 +168,12 @@ store_open(const char *dir, int safe, char **cause)
 	    store_exec(st, "PRAGMA quick_check", cause) != 0 ||
 	    store_migrate(st, cause) != 0 || store_prepare(st, cause) != 0) {
 		free(sql);
-		if (cause != NULL && strstr(*cause, "newer") == NULL) {
+		if (cause != NULL && sqlite3_errcode(st->db) == SQLITE_BUSY) {
+			free(*cause);
+			xasprintf(cause, "job store %s is in use by another "
+			    "process (another aiojobsd with this state "
+			    "directory?)", st->path);
+		} else if (cause != NULL && strstr(*cause, "newer") == NULL) {
 			char *c = *cause;
 
 			xasprintf(cause, "%s (if the file is damaged, move it "

@@ -617,6 +617,24 @@ def test_corrupt_database_refused():
         shutil.rmtree(sd, ignore_errors=True)
 
 
+def test_store_in_use_refused():
+    """A second daemon on the same state directory is refused, and the
+    first keeps its jobs."""
+    with Daemon() as d:
+        jid = d.submit_sleep(0)
+        d.wait_ids([jid])
+        other = tempfile.mkdtemp(prefix="aj", dir="/tmp")
+        try:
+            rc, out = harness.run_daemon_expect_exit(
+                ["--rundir", other, "--state-dir", d.state_dir,
+                 "--workers", "0"])
+        finally:
+            shutil.rmtree(other, ignore_errors=True)
+        check(rc != 0, "second daemon started on the same store")
+        check("in use by another process" in out, "message: %r", out)
+        eq(d.status(jid)["state"], "succeeded", "first daemon's job")
+
+
 def test_newer_database_refused():
     sd = new_state_dir()
     try:
