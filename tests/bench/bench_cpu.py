@@ -14,8 +14,9 @@
 Both pools are started and warm before the clock starts. The two sides
 alternate, ROUNDS times, and medians are compared.
 
-usage: bench_cpu.py AIOJOBSD [N [HEAVY]]   (defaults 100000 and 50; exit 0
-always: this is a measurement, not a test)"""
+usage: bench_cpu.py AIOJOBSD [--quick] [N [HEAVY]]   (defaults 100000 and
+50, 3 rounds; --quick: 10000 and 10, 2 rounds; exit 0 always: this is a
+measurement, not a test)"""
 
 import concurrent.futures
 import hashlib
@@ -27,9 +28,9 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "integration"))
-import harness  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+from benchlib import harness  # noqa: E402
 
 RATIO_TARGET = 5.0
 EFFICIENCY_TARGET = 0.95
@@ -174,6 +175,11 @@ def bench_dispatch(n):
     print("    ratio %.2f (target >= %.1f): %s" % (
         ratio, RATIO_TARGET, "met" if ratio >= RATIO_TARGET else "NOT met"))
     sys.stdout.flush()
+    benchlib.result("cpu dispatch: %s trivial cpu jobs (%s), 2 workers, "
+                    "submit to last result" % (benchlib.thousands(n), what),
+                    ours, "jobs/s",
+                    "ProcessPoolExecutor(2).map, chunksize=1", base,
+                    ">= %gx" % RATIO_TARGET)
 
 
 def bench_heavy(jobs):
@@ -206,15 +212,24 @@ def bench_heavy(jobs):
     print("    rounds: %s" % "; ".join(
         "%s %s" % (k, " ".join("%.3f" % x for x in v))
         for k, v in t.items()))
+    benchlib.result("cpu parallel efficiency: sha256 of 64 MiB x %d, "
+                    "1 vs 2 workers" % jobs, 100 * ours, "%",
+                    "ProcessPoolExecutor 1 vs 2 workers", 100 * base,
+                    ">= %g%%" % (100 * EFFICIENCY_TARGET),
+                    note="efficiency t1 / (2 t2) of the median times: "
+                    "aiojobsd 1 worker %.3f s, 2 workers %.3f s; the "
+                    "executor %.3f s, %.3f s"
+                    % (m["d1"], m["d2"], m["e1"], m["e2"]))
 
 
 def main():
-    if len(sys.argv) < 2:
-        sys.stderr.write("usage: bench_cpu.py AIOJOBSD [N [HEAVY]]\n")
-        sys.exit(2)
-    harness.AIOJOBSD = os.path.abspath(sys.argv[1])
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 100000
-    heavy = int(sys.argv[3]) if len(sys.argv) > 3 else 50
+    global ROUNDS
+    quick, args = benchlib.options(
+        "bench_cpu.py AIOJOBSD [--quick] [N [HEAVY]]")
+    n = int(args[0]) if args else (10000 if quick else 100000)
+    heavy = int(args[1]) if len(args) > 1 else (10 if quick else 50)
+    if quick:
+        ROUNDS = 2
     print("%d CPUs online, load average %.2f" % (
         os.cpu_count(), os.getloadavg()[0]))
     t0 = time.monotonic()

@@ -1,8 +1,9 @@
 """Benchmark: exec jobs per second at concurrency 2, end to end (submit
 through results stored), against `xargs -P2 -n1 true` in the same run.
 
-usage: bench_exec.py AIOJOBSD [JOBS]   (prints one line per measurement and
-the ratio; exit 0 always: this is a measurement, not a test)"""
+usage: bench_exec.py AIOJOBSD [--quick] [JOBS]   (default 2000, --quick
+500; prints one line per measurement and a RESULT line; exit 0 always:
+this is a measurement, not a test)"""
 
 import os
 import statistics
@@ -10,9 +11,10 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "integration"))
-import harness  # noqa: E402
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+from benchlib import harness  # noqa: E402
 
 TARGET = 1.3
 ROUNDS = 3
@@ -48,8 +50,8 @@ def daemon_rate(n):
 
 
 def main():
-    harness.AIOJOBSD = os.path.abspath(sys.argv[1])
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+    quick, args = benchlib.options("bench_exec.py AIOJOBSD [--quick] [JOBS]")
+    n = int(args[0]) if args else (500 if quick else 2000)
     # alternate the two, ROUNDS times, and compare medians: one noisy
     # round on a 2-core machine must not decide the result
     bases, ours_all = [], []
@@ -65,6 +67,10 @@ def main():
     ratio = ours / base
     print("ratio %.2f (target >= %.1f): %s" % (ratio, TARGET,
           "met" if ratio >= TARGET else "NOT met"))
+    benchlib.result("exec throughput: %s `true` jobs at concurrency 2, "
+                    "submit to last result" % benchlib.thousands(n),
+                    ours, "jobs/s",
+                    "xargs -P2 -n1 true", base, ">= %gx" % TARGET)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,11 @@ concurrency C, by
 
 The two alternate, ROUNDS times; medians are reported.
 
-usage: bench_http.py AIOJOBSD [N [C]]   (defaults 10000 and 1000; exit 0
-always: this is a measurement, not a test)"""
+No target: the figures are reported (RESULT lines without a target).
+
+usage: bench_http.py AIOJOBSD [--quick] [N [C]]   (defaults 10000 and 1000,
+3 rounds; --quick: 2000 and 500, 2 rounds; exit 0 always: this is a
+measurement, not a test)"""
 
 import asyncio
 import json
@@ -25,9 +28,9 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "integration"))
-import harness  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+from benchlib import harness  # noqa: E402
 
 ROUNDS = 3
 BATCH = 1000
@@ -157,9 +160,13 @@ def daemon_side(port, n, conc):
 
 
 def main():
-    harness.AIOJOBSD = os.path.abspath(sys.argv[1])
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
-    conc = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
+    global ROUNDS
+    quick, args = benchlib.options(
+        "bench_http.py AIOJOBSD [--quick] [N [C]]")
+    n = int(args[0]) if args else (2000 if quick else 10000)
+    conc = int(args[1]) if len(args) > 1 else (500 if quick else 1000)
+    if quick:
+        ROUNDS = 2
     srv = subprocess.Popen([sys.executable, os.path.abspath(__file__),
                             "--serve"], stdin=subprocess.PIPE,
                            stdout=subprocess.PIPE, text=True)
@@ -184,6 +191,18 @@ def main():
     ratio = (statistics.median(r for r, _ in ours)
              / statistics.median(r for r, _ in base))
     print("  ratio aiojobsd / asyncio: %.2f" % ratio)
+    benchlib.result("http throughput: %s GETs at concurrency %s to a local "
+                    "server, submit to last result"
+                    % (benchlib.thousands(n), benchlib.thousands(conc)),
+                    statistics.median(r for r, _ in ours), "req/s",
+                    "python asyncio streams, semaphore(%d)" % conc,
+                    statistics.median(r for r, _ in base))
+    benchlib.result("http peak RSS: %s GETs at concurrency %s"
+                    % (benchlib.thousands(n), benchlib.thousands(conc)),
+                    statistics.median(m for _, m in ours) / 1024, "MiB",
+                    "python asyncio streams (ru_maxrss)",
+                    statistics.median(m for _, m in base) / 1024,
+                    note="lower is better; daemon VmHWM")
 
 
 if __name__ == "__main__":

@@ -2,51 +2,60 @@
 beanstalkd measured in the same run, and the daemon's peak memory with
 many queued jobs.
 
-* aiojobsd, --durability safe and fast, jobs on a paused queue (nothing
+* aiojobsd, --durability safe and fast, jobs on paused queues (nothing
   runs): single submits (one request per job, sequential, one client) and
-  batched submits (1,000 jobs per request). The client is Python: a ctypes
-  nanomsg REQ socket (the harness binding), one socket for the whole run.
-  Each job carries a random idempotency key, as the C client library adds.
-* beanstalkd (Debian package; installed with apt-get when missing and run
-  as root), on 127.0.0.1, with a binlog (-b DIR), with a binlog fsynced on
-  every write (-b DIR -f 0) and without a binlog: pipelined puts (every put
-  sent without waiting, the replies read by a second thread) and
-  unpipelined puts (one put, wait for its reply), from a raw Python socket.
-* VmHWM of aiojobsd after queueing PEAK_JOBS jobs on a paused queue, and
-  how long a restart takes to bring them back.
+  batched submits (1,000 jobs per request), by the C load generator
+  (`aiojobs_load submit N [--batch 1000]`, the C client library: each job
+  carries a random idempotency key).
+* beanstalkd (Debian package; installed with apt-get when missing), on
+  127.0.0.1, with a binlog (-b DIR: fsync at most every 50 ms, its
+  default), with a binlog fsynced on every write (-b DIR -f 0) and
+  without a binlog: pipelined puts (`aiojobs_load bs-put N --pipeline`)
+  and unpipelined puts (one put, wait for its reply: `bs-put N`), so both
+  sides use the same C client.
+* VmHWM of aiojobsd after queueing PEAK_JOBS jobs on a paused queue (filled
+  from Python, 1,000 per request), and how long a restart takes to bring
+  them back.
+
+When aiojobs_load is not built, Python clients stand in (a ctypes nanomsg
+REQ socket for aiojobsd, a raw socket for beanstalkd) and the lines say so.
 
 Targets (the issue's): batched submits (safe) >= 5x beanstalkd's pipelined
 put rate; single submits (safe) >= beanstalkd's unpipelined put rate with
-the same kind of client.
+the same kind of client; both against beanstalkd with its binlog (-b);
+VmHWM with 1,000,000 queued jobs <= 512 MiB.
 
-usage: bench_store.py AIOJOBSD [PEAK_JOBS]   (default 1000000; exit 0
-always: this is a measurement, not a test)"""
+usage: bench_store.py AIOJOBSD [--quick] [PEAK_JOBS]   (default 1000000,
+3 rounds; --quick: 100000, 2 rounds and fewer jobs; exit 0 always: this
+is a measurement, not a test)"""
 
 import ctypes
 import os
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "integration"))
-import harness  # noqa: E402
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+from benchlib import harness, Beanstalkd, result  # noqa: E402
 from harness import NN  # noqa: E402
 
 ROUNDS = 3
 SINGLE = 3000           # single submits / unpipelined puts per round
-BATCHES = 20            # batched submits per round (x BATCH jobs)
+BATCHES = 50            # batched submits per round (x BATCH jobs)
 BATCH = 1000
-PIPELINED = 20000       # pipelined puts per round
-BATCH_TARGET = 5.0
-SINGLE_TARGET = 1.0
+PIPELINED = 50000       # pipelined puts per round
+BATCH_TARGET = ">= 5x"
+SINGLE_TARGET = ">= 1x"
+PEAK_TARGET_MIB = 512
+PEAK_TARGET_JOBS = 1000000
+USE_LOAD = True         # aiojobs_load found (else the Python clients)
 BODY = b'{"kind":"sleep","args":{"ms":1000},"queue":"bench"}'
 PEAK_BODY = (b'{"kind":"sleep","args":{"ms":1000},"queue":"bench",'
              b'"delay_ms":864000000}')
@@ -108,11 +117,19 @@ def timed(c, reqs, jobs):
 
 
 def aiojobsd_rates(mode):
-    """(single submits/s, batched jobs/s, pings/s) of one daemon."""
-    singles = single_requests(SINGLE)
-    batches = batch_requests(BATCHES, BATCH)
-    with harness.Daemon("-q", "--durability", mode) as d:
-        d.ok({"op": "queue", "name": "bench", "action": "pause"})
+    """(single submits/s, batched jobs/s, pings/s or None) of one daemon."""
+    if not USE_LOAD:
+        singles = single_requests(SINGLE)
+        batches = batch_requests(BATCHES, BATCH)
+    with harness.Daemon("-q", "--durability", mode, "--workers", "0") as d:
+        for q in ("default", "bench"):
+            d.ok({"op": "queue", "name": q, "action": "pause"})
+        if USE_LOAD:
+            s = benchlib.run_load(["submit", SINGLE, "--keys"],
+                                  daemon=d)["submit.rate"]
+            b = benchlib.run_load(["submit", BATCHES * BATCH, "--batch",
+                                   BATCH, "--keys"], daemon=d)["submit.rate"]
+            return s, b, None
         c = FastReq(d.url)
         try:
             p = timed(c, [b'{"op":"ping"}'] * SINGLE, SINGLE)
@@ -126,71 +143,6 @@ def aiojobsd_rates(mode):
 # ---------------------------------------------------------------------------
 # beanstalkd
 # ---------------------------------------------------------------------------
-
-
-def beanstalkd_path():
-    path = shutil.which("beanstalkd")
-    if path is not None:
-        return path
-    if os.geteuid() != 0:
-        print("beanstalkd is not installed: run 'apt-get install -y "
-              "beanstalkd' as root for the comparison")
-        return None
-    print("installing beanstalkd (apt-get install -y beanstalkd)")
-    cmd = ["apt-get", "install", "-y", "-q", "beanstalkd"]
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    if subprocess.run(cmd, env=env, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], env=env,
-                       capture_output=True)
-        subprocess.run(cmd, env=env, capture_output=True)
-    path = shutil.which("beanstalkd")
-    if path is None:
-        print("could not install beanstalkd; no comparison")
-    return path
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Beanstalkd:
-    def __init__(self, exe, args):
-        self.exe = exe
-        self.args = args
-        self.dir = tempfile.mkdtemp(prefix="ajbs", dir="/tmp")
-        self.port = free_port()
-
-    def __enter__(self):
-        args = [a.replace("DIR", self.dir) for a in self.args]
-        self.proc = subprocess.Popen([self.exe, "-l", "127.0.0.1", "-p",
-                                      str(self.port)] + args,
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 1).close()
-                return self
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("beanstalkd did not start")
-                time.sleep(0.02)
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def connect(self):
-        s = socket.create_connection(("127.0.0.1", self.port))
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return s
 
 
 def put_cmd():
@@ -250,7 +202,13 @@ def bs_pipelined(bs, n):
 
 
 def beanstalkd_rates(exe, args):
+    """(pipelined puts/s, unpipelined puts/s) of one beanstalkd."""
     with Beanstalkd(exe, args) as bs:
+        if USE_LOAD:
+            return (benchlib.run_load(["bs-put", PIPELINED, "--pipeline"],
+                                      bs_port=bs.port)["bs_put.rate"],
+                    benchlib.run_load(["bs-put", SINGLE],
+                                      bs_port=bs.port)["bs_put.rate"])
         return bs_pipelined(bs, PIPELINED), bs_unpipelined(bs, SINGLE)
 
 
@@ -259,12 +217,7 @@ def beanstalkd_rates(exe, args):
 # ---------------------------------------------------------------------------
 
 
-def proc_kib(pid, field):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return -1
+proc_kib = benchlib.proc_kib
 
 
 def peak_memory(n):
@@ -301,6 +254,15 @@ def peak_memory(n):
               % (ready, queued, hwm2 / 1024))
     finally:
         shutil.rmtree(sd, ignore_errors=True)
+    full = n >= PEAK_TARGET_JOBS
+    result("queued memory: %s jobs on a paused queue, safe"
+           % benchlib.thousands(n),
+           hwm / 1024, "MiB", target="<= %d MiB" % PEAK_TARGET_MIB
+           if full else None,
+           note="daemon VmHWM, %.0f bytes/job; restart ready in %.1f s%s"
+           % (hwm * 1024 / n, ready, "" if full else
+              "; the target is for %s jobs"
+              % benchlib.thousands(PEAK_TARGET_JOBS)))
 
 
 # ---------------------------------------------------------------------------
@@ -311,11 +273,16 @@ def med(xs):
 
 
 def main():
-    harness.AIOJOBSD = os.path.abspath(sys.argv[1])
-    peak_jobs = int(sys.argv[2]) if len(sys.argv) > 2 else 1000000
+    global ROUNDS, SINGLE, BATCHES, PIPELINED, USE_LOAD
+    quick, args = benchlib.options(
+        "bench_store.py AIOJOBSD [--quick] [PEAK_JOBS]")
+    peak_jobs = int(args[0]) if args else (100000 if quick else 1000000)
+    if quick:
+        ROUNDS, SINGLE, BATCHES, PIPELINED = 2, 1000, 10, 20000
+    USE_LOAD = benchlib.load_path() is not None
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     t_start = time.monotonic()
-    exe = beanstalkd_path()
+    exe = benchlib.beanstalkd_path()
     configs = [("binlog -b", ["-b", "DIR"]),
                ("binlog -b -f 0 (fsync)", ["-b", "DIR", "-f", "0"]),
                ("no binlog", [])]
@@ -331,11 +298,14 @@ def main():
             p, u = beanstalkd_rates(exe, args)
             theirs[name][0].append(p)
             theirs[name][1].append(u)
-    print("median of %d rounds; Python clients (ctypes nanomsg REQ for "
-          "aiojobsd, a raw socket for beanstalkd)" % ROUNDS)
+    client = ("the C client aiojobs_load for both" if USE_LOAD else
+              "Python clients (ctypes nanomsg REQ for aiojobsd, a raw "
+              "socket for beanstalkd): aiojobs_load is not built")
+    print("median of %d rounds; %s" % (ROUNDS, client))
     for mode, (s, b, p) in ours.items():
-        print("aiojobsd --durability %-4s ping round trips: %7.0f /s "
-              "(the client's and transport's own limit)" % (mode, med(p)))
+        if p[0] is not None:
+            print("aiojobsd --durability %-4s ping round trips: %7.0f /s "
+                  "(the client's and transport's own limit)" % (mode, med(p)))
         print("aiojobsd --durability %-4s single submits:  %8.0f jobs/s"
               % (mode, med(s)))
         print("aiojobsd --durability %-4s batched (1000):  %8.0f jobs/s"
@@ -346,16 +316,32 @@ def main():
                   % (name, med(p)))
             print("beanstalkd %-22s unpipelined puts: %8.0f jobs/s"
                   % (name, med(u)))
-        safe_s, safe_b = med(ours["safe"][0]), med(ours["safe"][1])
-        for name, (p, u) in theirs.items():
-            print("vs beanstalkd %s: batched safe / pipelined = %.2fx "
-                  "(target >= %.0fx: %s); single safe / unpipelined = "
-                  "%.2fx (target >= %.0fx: %s)"
-                  % (name, safe_b / med(p), BATCH_TARGET,
-                     "met" if safe_b / med(p) >= BATCH_TARGET else "NOT met",
-                     safe_s / med(u), SINGLE_TARGET,
-                     "met" if safe_s / med(u) >= SINGLE_TARGET else
-                     "NOT met"))
+    sys.stdout.flush()
+    base = theirs["binlog -b"]
+    note = None if USE_LOAD else "Python clients: aiojobs_load not built"
+    for mode in ("safe", "fast"):
+        s, b, _ = ours[mode]
+        ref = "" if mode == "safe" else "reference: the weaker durability"
+        result("submit throughput, batched (1,000 jobs/request), "
+               "--durability %s" % mode, med(b), "jobs/s",
+               "beanstalkd -b (binlog), pipelined puts" if exe else None,
+               med(base[0]) if exe else None,
+               BATCH_TARGET if mode == "safe" else None,
+               "; ".join(x for x in (ref, note) if x) or None)
+        result("submit throughput, single (1 job/request, sequential), "
+               "--durability %s" % mode, med(s), "jobs/s",
+               "beanstalkd -b (binlog), unpipelined puts" if exe else None,
+               med(base[1]) if exe else None,
+               SINGLE_TARGET if mode == "safe" else None,
+               "; ".join(x for x in (ref, note) if x) or None)
+    if exe is not None:
+        fsync = theirs["binlog -b -f 0 (fsync)"]
+        result("submit throughput, batched (1,000 jobs/request), "
+               "--durability safe, vs the same durability",
+               med(ours["safe"][1]), "jobs/s",
+               "beanstalkd -b -f 0 (binlog fsynced every write), "
+               "pipelined puts", med(fsync[0]),
+               note="reference: safe fsyncs every commit, as -f 0 does")
     if peak_jobs > 0:
         peak_memory(peak_jobs)
     print("bench took %.0f s" % (time.monotonic() - t_start))

@@ -1,0 +1,86 @@
+"""Benchmark: submit -> start latency, one job at a time, against
+beanstalkd's put -> reserve with a blocked consumer, in the same
+invocation and with the same C client (tests/bench/aiojobs_load).
+
+* aiojobsd `--durability fast`: `aiojobs_load latency N` submits one job,
+  waits until it has started, N times, and reports percentiles;
+* beanstalkd (Debian package, installed with apt-get when missing) on
+  127.0.0.1 and a free port, without a binlog: `aiojobs_load bs-latency N`
+  puts one job while a second connection is blocked in `reserve`, N times.
+
+The two alternate, ROUNDS times; medians of the percentiles are compared.
+Targets (the issue's): p50 <= 0.5x beanstalkd's, p99 <= 1x.
+
+usage: bench_latency.py AIOJOBSD [--quick] [N]   (default 5000; --quick:
+1000; exit 0 always: this is a measurement, not a test)"""
+
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+from benchlib import harness, median, result, say  # noqa: E402
+
+ROUNDS = 3
+TARGETS = (("p50", "<= 0.5x"), ("p99", "<= 1x"))
+BASELINE = "beanstalkd put -> reserve (blocked consumer, no binlog)"
+
+
+def percentiles(r, prefix):
+    """{"p50": us, "p90": us, "p99": us, "max": us} of aiojobs_load's
+    RESULT lines prefix.p50 ..."""
+    return {p: r[prefix + "." + p] for p in ("p50", "p90", "p99", "max")}
+
+
+def daemon_side(n):
+    with harness.Daemon("--durability", "fast", "--workers", "0",
+                        "-q") as d:
+        r = benchlib.run_load(["latency", n], daemon=d, timeout=300)
+    return percentiles(r, "latency.start")
+
+
+def beanstalkd_side(exe, n):
+    with benchlib.Beanstalkd(exe) as bs:
+        r = benchlib.run_load(["bs-latency", n], bs_port=bs.port,
+                              timeout=300)
+    return percentiles(r, "bs_latency.start")
+
+
+def main():
+    quick, args = benchlib.options("bench_latency.py AIOJOBSD [--quick] [N]")
+    n = int(args[0]) if args else (1000 if quick else 5000)
+    t0 = time.monotonic()
+    if benchlib.load_path() is None:
+        for p, target in TARGETS:
+            benchlib.skipped("submit -> start latency %s, fast" % p, "us",
+                             "aiojobs_load is not built", BASELINE, target)
+        return 0
+    exe = benchlib.beanstalkd_path()
+    ours, theirs = [], []
+    for _ in range(ROUNDS):
+        ours.append(daemon_side(n))
+        if exe is not None:
+            theirs.append(beanstalkd_side(exe, n))
+    say("%d jobs one at a time, medians of %d rounds (microseconds)",
+        n, ROUNDS)
+    for name, runs in (("aiojobsd --durability fast", ours),
+                       ("beanstalkd, no binlog", theirs)):
+        if runs:
+            say("  %-27s %s", name, "  ".join(
+                "%s %.0f" % (k, median(r[k] for r in runs))
+                for k in runs[0]))
+    for p, target in TARGETS:
+        mine = median(r[p] for r in ours)
+        base = median(r[p] for r in theirs) if theirs else None
+        result("submit -> start latency %s, one job at a time, "
+               "--durability fast" % p, mine, "us",
+               BASELINE if theirs else None, base, target,
+               None if theirs else "beanstalkd is not installed")
+    say("bench took %.0f s", time.monotonic() - t0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
