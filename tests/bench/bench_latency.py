@@ -35,10 +35,15 @@ def percentiles(r, prefix):
 
 
 def daemon_side(n):
+    """The start percentiles, plus the submit round trip's p50 and how
+    often job.running came before the submit's reply."""
     with harness.Daemon("--durability", "fast", "--workers", "0",
                         "-q") as d:
         r = benchlib.run_load(["latency", n], daemon=d, timeout=300)
-    return percentiles(r, "latency.start")
+    out = percentiles(r, "latency.start")
+    out["submit rtt p50"] = r["latency.submit_rtt.p50"]
+    out["running before reply"] = r["latency.running_before_reply"]
+    return out
 
 
 def beanstalkd_side(exe, n):
@@ -69,7 +74,7 @@ def main():
                        ("beanstalkd, no binlog", theirs)):
         if runs:
             say("  %-27s %s", name, "  ".join(
-                "%s %.0f" % (k, median(r[k] for r in runs))
+                "%s %.4g" % (k, median(r[k] for r in runs))
                 for k in runs[0]))
     for p, target in TARGETS:
         mine = median(r[p] for r in ours)
