@@ -1049,6 +1049,34 @@ config_systemd_dir(const char *var)
 }
 
 /*
+ * The state directory: AIOJOBS_STATE_DIR, the one systemd made, then
+ * where the job store lives by default for root or the user.
+ */
+static char *
+config_state_dir(const char *rundir)
+{
+	const char	*s;
+	char		*dir;
+
+	if ((s = getenv("AIOJOBS_STATE_DIR")) != NULL && *s != '\0')
+		return (xstrdup(s));
+	if ((dir = config_systemd_dir("STATE_DIRECTORY")) != NULL)
+		return (dir);
+	if (geteuid() == 0)
+		return (xstrdup("/var/lib/aiojobsd"));
+	if ((s = getenv("XDG_STATE_HOME")) != NULL && *s != '\0') {
+		xasprintf(&dir, "%s/aiojobsd", s);
+		return (dir);
+	}
+	if ((s = getenv("HOME")) != NULL && *s != '\0') {
+		xasprintf(&dir, "%s/.local/state/aiojobsd", s);
+		return (dir);
+	}
+	xasprintf(&dir, "%s/state", rundir);
+	return (dir);
+}
+
+/*
  * Fill in what depends on the environment (PROTOCOL section 1): the run
  * and state directories (the ones systemd made for us when it did, unless
  * AIOJOBS_* says otherwise) and the endpoints in the run directory.
@@ -1069,37 +1097,10 @@ config_resolve(struct config *c)
 		c->url = endpoint_control_url(c->rundir);
 	if (c->events_url == NULL)
 		c->events_url = endpoint_events_url(c->rundir);
-	if (c->state_dir == NULL) {
-		s = getenv("AIOJOBS_STATE_DIR");
-		if (s == NULL || *s == '\0')
-			c->state_dir = config_systemd_dir("STATE_DIRECTORY");
-		if (c->state_dir == NULL)
-			c->state_dir = config_state_dir(c->rundir);
-	}
+	if (c->state_dir == NULL)
+		c->state_dir = config_state_dir(c->rundir);
 }
 
-/* The default state directory, after AIOJOBS_STATE_DIR. */
-char *
-config_state_dir(const char *rundir)
-{
-	const char	*s;
-	char		*dir;
-
-	if ((s = getenv("AIOJOBS_STATE_DIR")) != NULL && *s != '\0')
-		return (xstrdup(s));
-	if (geteuid() == 0)
-		return (xstrdup("/var/lib/aiojobsd"));
-	if ((s = getenv("XDG_STATE_HOME")) != NULL && *s != '\0') {
-		xasprintf(&dir, "%s/aiojobsd", s);
-		return (dir);
-	}
-	if ((s = getenv("HOME")) != NULL && *s != '\0') {
-		xasprintf(&dir, "%s/.local/state/aiojobsd", s);
-		return (dir);
-	}
-	xasprintf(&dir, "%s/state", rundir);
-	return (dir);
-}
 
 /* A duration as a person would write it: the largest exact unit. */
 static void

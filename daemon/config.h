@@ -122,7 +122,6 @@ void	 config_kind_names(unsigned int, char *, size_t);
 void	 config_format(const struct config *, int, char *, size_t);
 void	 config_print(const struct config *, FILE *);
 char	*config_default_path(void);
-char	*config_state_dir(const char *);
 
 size_t	 config_nkeys(void);
 const char *config_key_name(int);
