@@ -11,11 +11,6 @@ op_cancel(struct aiojobsd *aj, struct creq *cr)
 
 	if ((job = sched_find(aj->sched, cr->req.id)) != NULL)
 		sched_cancel(job, "cancelled by request");
-	else if (sched_state(aj->sched, cr->req.id) == -1) {
-		control_error(cr, MSG_E_NOT_FOUND, "no job with id %lld",
-		    (long long)cr->req.id);
-		return (OP_DONE);
-	}
 	wait_hold(aj, cr, &cr->req.id, 1, MSG_ALL_COMPLETED, -1, 1);
 	return (OP_WAIT);
 }

@@ -8,16 +8,8 @@ int
 op_wait(struct aiojobsd *aj, struct creq *cr)
 {
 	struct msg_request	*req = &cr->req;
-	size_t			 i;
 	int64_t			 timeout = -1;
 
-	for (i = 0; i < req->nids; i++) {
-		if (sched_state(aj->sched, req->ids[i]) == -1) {
-			control_error(cr, MSG_E_NOT_FOUND,
-			    "no job with id %lld", (long long)req->ids[i]);
-			return (OP_DONE);
-		}
-	}
 	if (req->present & MSG_F_TIMEOUT_MS)
 		timeout = req->timeout_ms;
 	wait_hold(aj, cr, req->ids, req->nids, req->return_when, timeout, 0);

@@ -6,6 +6,8 @@
  * updates the wait's counts at once; ready waits are answered once per loop
  * iteration.
  */
+#include <sys/types.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +23,7 @@
 struct wait_link {
 	struct wait		*wait;
 	struct job		*job;
+	size_t			 idx;	/* in wait->ids */
 	TAILQ_ENTRY(wait_link)	 entry;	/* in job->waits */
 };
 
@@ -30,6 +33,12 @@ struct wait {
 	size_t			 nids;
 	size_t			 ndone;
 	size_t			 nbad;	/* failed or cancelled */
+	/*
+	 * The view of each id once final, taken when it became final: a
+	 * finished job soon leaves memory, and reading it back from the
+	 * store for the reply would cost more than keeping its text.
+	 */
+	char			**views;
 	int			 return_when;
 	int			 cancel;	/* reply as cancel does */
 	struct wait_link	*links;
@@ -50,9 +59,17 @@ wait_done(struct wait *w)
 	return (w->ndone == w->nids);
 }
 
-static void
-wait_count(struct wait *w, int state)
+static char *
+wait_view_text(struct msg_view *v)
 {
+	return (msg_view_encode(v, MSG_VIEW_ARGS | MSG_VIEW_RESULT));
+}
+
+/* Id i is final: keep its view and count it. */
+static void
+wait_final(struct wait *w, size_t i, struct msg_view *v, int state)
+{
+	w->views[i] = wait_view_text(v);
 	w->ndone++;
 	if (state != JOB_SUCCEEDED)
 		w->nbad++;
@@ -63,58 +80,59 @@ void
 wait_job_final(struct job *job)
 {
 	struct wait_link	*l;
+	struct msg_view		 v;
 
+	if (TAILQ_EMPTY(&job->waits))
+		return;
+	job_view(job, &v);
 	while ((l = TAILQ_FIRST(&job->waits)) != NULL) {
 		TAILQ_REMOVE(&job->waits, l, entry);
 		l->job = NULL;
-		wait_count(l->wait, job->state);
+		wait_final(l->wait, l->idx, &v, job->state);
 	}
 }
 
-/* Add the view of a job (memory or store) if it is final: 1 if so. */
-static int
-wait_out_final(struct msg_out *o, const char *key, struct sched *s,
-    int64_t id, int any)
+/* The view of a job whatever its state (cancel's reply). */
+static void
+wait_out_job(struct msg_out *o, struct sched *s, int64_t id)
 {
 	struct store_row	 row;
 	struct msg_view		 v;
 	struct job		*job;
-	int			 r = 0;
 
-	if (!sched_lookup(s, id, &job, &row))
-		return (0);
+	if (!sched_lookup(s, id, &job, &row)) {
+		msg_out_null(o, "job");
+		return;
+	}
 	if (job != NULL)
 		job_view(job, &v);
 	else
 		row_view(&row, &v);
-	if (any || job_state_final(job != NULL ? job->state : row.state)) {
-		msg_out_view(o, key, &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
-		r = 1;
-	}
+	msg_out_view(o, "job", &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
 	store_row_clear(&row);
-	return (r);
 }
 
 static char *
 wait_reply_text(struct wait *w)
 {
-	struct sched	*s = w->aj->sched;
 	struct msg_out	*o;
 	size_t		 i;
 
 	o = msg_out_new();
 	msg_out_bool(o, "ok", 1);
 	if (w->cancel) {
-		wait_out_final(o, "job", s, w->ids[0], 1);
+		wait_out_job(o, w->aj->sched, w->ids[0]);
 		return (msg_out_finish(o, 0));
 	}
 	msg_out_array(o, "done");
-	for (i = 0; i < w->nids; i++)
-		wait_out_final(o, NULL, s, w->ids[i], 0);
+	for (i = 0; i < w->nids; i++) {
+		if (w->views[i] != NULL)
+			msg_out_raw(o, NULL, w->views[i]);
+	}
 	msg_out_close(o);
 	msg_out_array(o, "pending");
 	for (i = 0; i < w->nids; i++) {
-		if (!job_state_final(sched_state(s, w->ids[i])))
+		if (w->views[i] == NULL)
 			msg_out_int(o, NULL, w->ids[i]);
 	}
 	msg_out_close(o);
@@ -145,33 +163,47 @@ wait_timer_cb(int fd, short events, void *arg)
 	wait_reply_now(arg);
 }
 
-/* Count the jobs already final; link the others to the wait. */
-static void
+/*
+ * Count the jobs already final (in memory or, once committed, only in the
+ * store: each read once); link the others to the wait. Returns the index
+ * of an id that names no job, or -1.
+ */
+static ssize_t
 wait_link_jobs(struct wait *w)
 {
+	struct sched		*s = w->aj->sched;
 	struct wait_link	*l;
+	struct store_row	 row;
+	struct msg_view		 v;
 	struct job		*job;
 	size_t			 i;
 
 	w->links = xcalloc(w->nids, sizeof *w->links);
 	for (i = 0; i < w->nids; i++) {
-		job = sched_find(w->aj->sched, w->ids[i]);
-		if (job == NULL || job_state_final(job->state)) {
-			wait_count(w, job != NULL ? job->state :
-			    sched_state(w->aj->sched, w->ids[i]));
-			continue;
+		if (!sched_lookup(s, w->ids[i], &job, &row))
+			return ((ssize_t)i);
+		if (job == NULL) {
+			row_view(&row, &v);
+			wait_final(w, i, &v, row.state);
+			store_row_clear(&row);
+		} else if (job_state_final(job->state)) {
+			job_view(job, &v);
+			wait_final(w, i, &v, job->state);
+		} else {
+			l = &w->links[w->nlinks++];
+			l->wait = w;
+			l->job = job;
+			l->idx = i;
+			TAILQ_INSERT_TAIL(&job->waits, l, entry);
 		}
-		l = &w->links[w->nlinks++];
-		l->wait = w;
-		l->job = job;
-		TAILQ_INSERT_TAIL(&job->waits, l, entry);
 	}
+	return (-1);
 }
 
 /*
  * Answer now if the condition holds, the timeout is 0, the daemon is
  * stopping or too many requests are held; otherwise hold the request.
- * Every id must name a job.
+ * An id that names no job is answered with not_found.
  */
 void
 wait_hold(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
@@ -180,16 +212,22 @@ wait_hold(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
 	struct wait	*w;
 	struct timeval	 tv;
 	int64_t		 ms = aj->conf.max_hold_ms;
+	ssize_t		 bad;
 
 	w = xcalloc(1, sizeof *w);
 	w->aj = aj;
 	w->ids = xcalloc(n, sizeof *w->ids);
 	memcpy(w->ids, ids, n * sizeof *ids);
+	w->views = xcalloc(n, sizeof *w->views);
 	w->nids = n;
 	w->return_when = return_when;
 	w->cancel = cancel;
 	cr->wait = w;
-	wait_link_jobs(w);
+	if ((bad = wait_link_jobs(w)) != -1) {
+		control_error(cr, MSG_E_NOT_FOUND, "no job with id %lld",
+		    (long long)ids[bad]);
+		return;
+	}
 	if (wait_done(w) || timeout_ms == 0 || aj->stopping ||
 	    cr->control->nheld >= WAIT_MAX_HELD) {
 		wait_reply_now(cr);
@@ -237,6 +275,9 @@ wait_release(struct creq *cr)
 	}
 	if (w->timer != NULL)
 		event_free(w->timer);
+	for (i = 0; i < w->nids; i++)
+		free(w->views[i]);
+	free(w->views);
 	free(w->links);
 	free(w->ids);
 	free(w);
