@@ -11,10 +11,18 @@ invocation and with the same C client (tests/bench/aiojobs_load).
 The two alternate, ROUNDS times; medians of the percentiles are compared.
 Targets (the issue's): p50 <= 0.5x beanstalkd's, p99 <= 1x.
 
+* the transport's floor, for reference: `nn_floor N` (no daemon) times a
+  request on a REQ socket to an event on a SUB socket through a thread
+  that only receives on REP, publishes on PUB and replies, over ipc as
+  aiojobsd is reached. What a target asks below it, no daemon behind
+  these sockets can meet; what aiojobsd adds above it is its own.
+
 usage: bench_latency.py AIOJOBSD [--quick] [N]   (default 5000; --quick:
 1000; exit 0 always: this is a measurement, not a test)"""
 
+import json
 import os
+import subprocess
 import sys
 import time
 
@@ -53,6 +61,25 @@ def beanstalkd_side(exe, n):
     return percentiles(r, "bs_latency.start")
 
 
+def floor_path():
+    p = benchlib.load_path()
+    p = p and os.path.join(os.path.dirname(p), "nn_floor")
+    return p if p and os.access(p, os.X_OK) else None
+
+
+def floor_side(exe, n):
+    p = subprocess.run([exe, str(n)], capture_output=True, text=True,
+                       timeout=300)
+    if p.returncode != 0:
+        raise RuntimeError("nn_floor: %s" % p.stderr[-2000:])
+    out = {}
+    for line in p.stdout.splitlines():
+        if line.startswith("RESULT "):
+            r = json.loads(line[7:])
+            out[r["name"]] = r["value"]
+    return percentiles(out, "floor.start")
+
+
 def main():
     quick, args = benchlib.options("bench_latency.py AIOJOBSD [--quick] [N]")
     n = int(args[0]) if args else (1000 if quick else 5000)
@@ -63,15 +90,19 @@ def main():
                              "aiojobs_load is not built", BASELINE, target)
         return 0
     exe = benchlib.beanstalkd_path()
-    ours, theirs = [], []
+    nn = floor_path()
+    ours, theirs, floor = [], [], []
     for _ in range(ROUNDS):
         ours.append(daemon_side(n))
         if exe is not None:
             theirs.append(beanstalkd_side(exe, n))
+        if nn is not None:
+            floor.append(floor_side(nn, n))
     say("%d jobs one at a time, medians of %d rounds (microseconds)",
         n, ROUNDS)
     for name, runs in (("aiojobsd --durability fast", ours),
-                       ("beanstalkd, no binlog", theirs)):
+                       ("beanstalkd, no binlog", theirs),
+                       ("nanomsg floor (no daemon)", floor)):
         if runs:
             say("  %-27s %s", name, "  ".join(
                 "%s %.4g" % (k, median(r[k] for r in runs))
@@ -83,6 +114,16 @@ def main():
                "--durability fast" % p, mine, "us",
                BASELINE if theirs else None, base, target,
                None if theirs else "beanstalkd is not installed")
+    for p, _ in TARGETS:
+        if not floor or not theirs:
+            break
+        mine = median(r[p] for r in ours)
+        low = median(r[p] for r in floor)
+        result("nanomsg transport floor %s: REQ -> REP -> PUB -> SUB, no "
+               "daemon (nn_floor)" % p, low, "us", BASELINE,
+               median(r[p] for r in theirs), None,
+               "reference: the part of the latency above that is the "
+               "transport's; aiojobsd adds %.0f us to it" % (mine - low))
     say("bench took %.0f s", time.monotonic() - t0)
     return 0
 
