@@ -483,8 +483,10 @@ msg_out_pretty(const char *s, size_t len)
 		switch (s[i]) {
 		case '"':
 			start = i++;
-			while (s[i] != '"')
+			while (i < len && s[i] != '"')
 				i += s[i] == '\\' ? 2 : 1;
+			if (i >= len)
+				i = len - 1;	/* not ours: copy what there is */
 			msg_out_put(&p, s + start, i + 1 - start);
 			break;
 		case '{':
@@ -494,21 +496,23 @@ msg_out_pretty(const char *s, size_t len)
 			depth++;
 			if (s[i] == '{') {
 				msg_out_putc(&p, '\n');
-				if (s[i + 1] != '}')
+				if (i + 1 < len && s[i + 1] != '}')
 					msg_out_indent(&p, depth);
 			}
 			break;
 		case '}':
-			if (s[i - 1] != '{')
+			if (i > 0 && s[i - 1] != '{')
 				msg_out_putc(&p, '\n');
-			msg_out_indent(&p, depth - 1);
+			if (depth > 0)
+				msg_out_indent(&p, depth - 1);
 			/* FALLTHROUGH */
 		case ']':
 			msg_out_putc(&p, s[i]);
-			depth--;
+			if (depth > 0)
+				depth--;
 			break;
 		case ',':
-			if (array[depth - 1])
+			if (depth > 0 && array[depth - 1])
 				msg_out_put(&p, ", ", 2);
 			else {
 				msg_out_put(&p, ",\n", 2);
