@@ -128,7 +128,7 @@ struct msg_view {
 	const char	*error_code;	/* NULL when no error */
 	const char	*error_message;
 	const char	*waiting_for;	/* why a queued job waits, or NULL */
-	int		 compact;	/* args, result: msg_out_json text */
+	int		 compact;	/* args, result compact: copied as is */
 };
 
 #define MSG_VIEW_ARGS		0x1

@@ -30,6 +30,7 @@ struct msg_out {
 	unsigned char	 level[MSG_OUT_DEPTH];
 };
 
+/* Room for need more bytes; the buffer doubles, so appends stay cheap. */
 static void
 msg_out_grow(struct msg_out *o, size_t need)
 {
