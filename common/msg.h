@@ -128,6 +128,7 @@ struct msg_view {
 	const char	*error_code;	/* NULL when no error */
 	const char	*error_message;
 	const char	*waiting_for;	/* why a queued job waits, or NULL */
+	int		 compact;	/* args, result compact: copied as is */
 };
 
 #define MSG_VIEW_ARGS		0x1
@@ -187,6 +188,8 @@ void	 msg_out_string(struct msg_out *, const char *, const char *);
 void	 msg_out_bytes(struct msg_out *, const char *, const char *, size_t);
 void	 msg_out_null(struct msg_out *, const char *);
 int	 msg_out_raw(struct msg_out *, const char *, const char *);
+void	 msg_out_json(struct msg_out *, const char *, const char *);
+char	*msg_json_compact(const char *);
 void	 msg_out_object(struct msg_out *, const char *);
 void	 msg_out_array(struct msg_out *, const char *);
 void	 msg_out_close(struct msg_out *);

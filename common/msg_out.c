@@ -1,7 +1,13 @@
 /*
- * The protocol module, writing: a nesting builder over cJSON for replies
- * and requests, and job views.
+ * The protocol module, writing: a nesting builder for replies, requests
+ * and job views. Values go straight into one growable buffer as compact
+ * JSON, byte for byte what cJSON would print for the same tree: a reply
+ * costs no tree, no node or key copies and no second pass.
  */
+#include <float.h>
+#include <locale.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +17,50 @@
 
 #define MSG_OUT_DEPTH	16
 
+/* What is open at each level: an object or an array, and its state. */
+#define MSG_OUT_ARRAY	0x1	/* else an object */
+#define MSG_OUT_FULL	0x2	/* has a member: the next needs a comma */
+#define MSG_OUT_DROP	0x4	/* added to an object without a key */
+
 struct msg_out {
-	cJSON	*stack[MSG_OUT_DEPTH];
-	int	 depth;
+	char		*buf;
+	size_t		 len;
+	size_t		 size;
+	int		 depth;
+	unsigned char	 level[MSG_OUT_DEPTH];
 };
+
+/* Room for need more bytes; the buffer doubles, so appends stay cheap. */
+static void
+msg_out_grow(struct msg_out *o, size_t need)
+{
+	size_t	 size = o->size;
+
+	if (o->len + need <= o->size)
+		return;
+	while (size < o->len + need) {
+		if (size > SIZE_MAX / 2)
+			abort();
+		size *= 2;
+	}
+	o->buf = xreallocarray(o->buf, 1, size);
+	o->size = size;
+}
+
+static inline void
+msg_out_put(struct msg_out *o, const char *p, size_t n)
+{
+	msg_out_grow(o, n);
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
+static inline void
+msg_out_putc(struct msg_out *o, char c)
+{
+	msg_out_grow(o, 1);
+	o->buf[o->len++] = c;
+}
 
 struct msg_out *
 msg_out_new(void)
@@ -22,66 +68,159 @@ msg_out_new(void)
 	struct msg_out	*o;
 
 	o = xcalloc(1, sizeof *o);
-	if ((o->stack[0] = cJSON_CreateObject()) == NULL)
-		abort();
+	o->size = 256;
+	o->buf = xmalloc(o->size);
+	o->buf[o->len++] = '{';
 	return (o);
 }
 
-/* Add an item to the innermost open object (under key) or array. */
+/*
+ * Write bytes as the body of a string the way cJSON does: '"', '\\' and
+ * the control characters escaped, \b \f \n \r \t by name, the others as
+ * \u00xx; everything else, even bytes that are not UTF-8, as it is.
+ */
 static void
-msg_out_add(struct msg_out *o, const char *key, cJSON *item)
+msg_out_escape(struct msg_out *o, const unsigned char *p, size_t len)
 {
-	cJSON	*top = o->stack[o->depth];
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*end = p + len, *run;
+	char			*q;
 
-	if (item == NULL)
-		abort();
-	if (cJSON_IsArray(top))
-		cJSON_AddItemToArray(top, item);
-	else
-		cJSON_AddItemToObject(top, key, item);
+	while (p < end) {
+		run = p;
+		while (p < end && *p > 31 && *p != '"' && *p != '\\')
+			p++;
+		msg_out_put(o, (const char *)run, (size_t)(p - run));
+		if (p == end)
+			break;
+		msg_out_grow(o, 6);
+		q = o->buf + o->len;
+		*q++ = '\\';
+		switch (*p) {
+		case '"':
+		case '\\':
+			*q++ = (char)*p;
+			break;
+		case '\b':
+			*q++ = 'b';
+			break;
+		case '\f':
+			*q++ = 'f';
+			break;
+		case '\n':
+			*q++ = 'n';
+			break;
+		case '\r':
+			*q++ = 'r';
+			break;
+		case '\t':
+			*q++ = 't';
+			break;
+		default:
+			memcpy(q, "u00", 3);
+			q[3] = hex[*p >> 4];
+			q[4] = hex[*p & 0xf];
+			q += 5;
+			break;
+		}
+		o->len = (size_t)(q - o->buf);
+		p++;
+	}
 }
 
-/* Integers are written as text: cJSON's %.15g would round large ones. */
+/*
+ * Start a value in the innermost open object (under key) or array: the
+ * comma and the key. Returns 0 when the value is to be dropped instead,
+ * as cJSON drops an item added to an object without a key.
+ */
+static int
+msg_out_member(struct msg_out *o, const char *key)
+{
+	unsigned char	*top = &o->level[o->depth];
+
+	if (*top & MSG_OUT_DROP)
+		return (0);
+	if (!(*top & MSG_OUT_ARRAY) && key == NULL)
+		return (0);
+	if (*top & MSG_OUT_FULL)
+		msg_out_putc(o, ',');
+	*top |= MSG_OUT_FULL;
+	if (!(*top & MSG_OUT_ARRAY)) {
+		msg_out_putc(o, '"');
+		msg_out_escape(o, (const unsigned char *)key, strlen(key));
+		msg_out_put(o, "\":", 2);
+	}
+	return (1);
+}
+
+/* A value already in its final form (a number, a literal). */
+static void
+msg_out_token(struct msg_out *o, const char *key, const char *p, size_t n)
+{
+	if (msg_out_member(o, key))
+		msg_out_put(o, p, n);
+}
+
+/*
+ * Integers are written as they are (cJSON's %.15g would round large ones),
+ * as %lld does; without printf, which a reply of views would feel.
+ */
 void
 msg_out_int(struct msg_out *o, const char *key, int64_t v)
 {
-	char	 buf[32];
+	char		 buf[24], *p = buf + sizeof buf;
+	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 
-	snprintf(buf, sizeof buf, "%lld", (long long)v);
-	msg_out_add(o, key, cJSON_CreateRaw(buf));
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	msg_out_token(o, key, p, (size_t)(buf + sizeof buf - p));
 }
 
+/* Whether two doubles are equal to within the precision of the larger. */
+static int
+msg_out_double_close(double a, double b)
+{
+	double	 max = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+
+	return (fabs(a - b) <= max * DBL_EPSILON);
+}
+
+/*
+ * A double as cJSON prints a number: 15 significant digits unless they do
+ * not read back as (nearly) the same value, then 17; NaN and infinities as
+ * null. Integral values under 10^15 so come out as integers.
+ */
 void
 msg_out_double(struct msg_out *o, const char *key, double v)
 {
-	msg_out_add(o, key, cJSON_CreateNumber(v));
+	char	 buf[32], point, *p;
+	double	 test;
+	int	 n;
+
+	if (isnan(v) || isinf(v)) {
+		msg_out_token(o, key, "null", 4);
+		return;
+	}
+	n = snprintf(buf, sizeof buf, "%1.15g", v);
+	if (sscanf(buf, "%lg", &test) != 1 || !msg_out_double_close(test, v))
+		n = snprintf(buf, sizeof buf, "%1.17g", v);
+	point = *localeconv()->decimal_point;
+	if (point != '.' && (p = strchr(buf, point)) != NULL)
+		*p = '.';
+	msg_out_token(o, key, buf, (size_t)n);
 }
 
 void
 msg_out_bool(struct msg_out *o, const char *key, int v)
 {
-	msg_out_add(o, key, cJSON_CreateBool(v));
-}
-
-/*
- * A string. Requests are checked UTF-8, but a message that quotes one cut
- * at a byte count ('%.64s') may end inside a character: replies stay
- * well-formed either way.
- */
-void
-msg_out_string(struct msg_out *o, const char *key, const char *v)
-{
-	size_t	 len;
-
-	if (v == NULL) {
-		msg_out_add(o, key, cJSON_CreateNull());
-		return;
-	}
-	len = strlen(v);
-	if (!msg_utf8_valid((const unsigned char *)v, len))
-		msg_out_bytes(o, key, v, len);
+	if (v)
+		msg_out_token(o, key, "true", 4);
 	else
-		msg_out_add(o, key, cJSON_CreateString(v));
+		msg_out_token(o, key, "false", 5);
 }
 
 /*
@@ -92,75 +231,144 @@ void
 msg_out_bytes(struct msg_out *o, const char *key, const char *buf,
     size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)buf;
-	char			*s, *q;
-	size_t			 i = 0, n;
+	const unsigned char	*p = (const unsigned char *)buf, *run;
+	const unsigned char	*end = p + len;
+	size_t			 n;
 
-	q = s = xmalloc(len * 3 + 1);
-	while (i < len) {
-		n = p[i] == 0 ? 0 : msg_utf8_char(p + i, len - i);
-		if (n == 0) {
-			memcpy(q, "\xef\xbf\xbd", 3);
-			q += 3;
-			i++;
-			continue;
+	if (!msg_out_member(o, key))
+		return;
+	msg_out_putc(o, '"');
+	while (p < end) {
+		run = p;
+		for (; p < end && *p != 0; p += n) {
+			n = *p < 0x80 ? 1 : msg_utf8_char(p, (size_t)(end - p));
+			if (n == 0)
+				break;
 		}
-		memcpy(q, p + i, n);
-		q += n;
-		i += n;
+		msg_out_escape(o, run, (size_t)(p - run));
+		if (p == end)
+			break;
+		msg_out_put(o, "\xef\xbf\xbd", 3);
+		p++;
 	}
-	*q = '\0';
-	msg_out_add(o, key, cJSON_CreateString(s));
-	free(s);
+	msg_out_putc(o, '"');
+}
+
+/*
+ * A string. Requests are checked UTF-8, but a message that quotes one cut
+ * at a byte count ('%.64s') may end inside a character: replies stay
+ * well-formed either way.
+ */
+void
+msg_out_string(struct msg_out *o, const char *key, const char *v)
+{
+	if (v == NULL)
+		msg_out_null(o, key);
+	else
+		msg_out_bytes(o, key, v, strlen(v));
 }
 
 void
 msg_out_null(struct msg_out *o, const char *key)
 {
-	msg_out_add(o, key, cJSON_CreateNull());
+	msg_out_token(o, key, "null", 4);
+}
+
+/*
+ * JSON text in the compact form cJSON prints (so that a copy is what
+ * parsing and printing it again would give); NULL if it does not parse,
+ * or has anything after the value.
+ */
+char *
+msg_json_compact(const char *text)
+{
+	cJSON	*j;
+	char	*s, *copy;
+
+	if ((j = cJSON_ParseWithOpts(text, NULL, 1)) == NULL)
+		return (NULL);
+	if ((s = cJSON_PrintUnformatted(j)) == NULL)
+		abort();
+	cJSON_Delete(j);
+	copy = xstrdup(s);
+	cJSON_free(s);
+	return (copy);
 }
 
 /* Add JSON text as a value; NULL adds null. Bad text adds null, returns -1. */
 int
 msg_out_raw(struct msg_out *o, const char *key, const char *text)
 {
-	cJSON	*j = NULL;
+	cJSON	*j;
+	char	*s;
 
-	if (text != NULL &&
-	    (j = cJSON_ParseWithOpts(text, NULL, 1)) == NULL) {
+	if (text == NULL) {
+		msg_out_null(o, key);
+		return (0);
+	}
+	if ((j = cJSON_ParseWithOpts(text, NULL, 1)) == NULL) {
 		msg_out_null(o, key);
 		return (-1);
 	}
-	msg_out_add(o, key, j == NULL ? cJSON_CreateNull() : j);
+	if (msg_out_member(o, key)) {
+		if ((s = cJSON_PrintUnformatted(j)) == NULL)
+			abort();
+		msg_out_put(o, s, strlen(s));
+		cJSON_free(s);
+	}
+	cJSON_Delete(j);
 	return (0);
 }
 
-static void
-msg_out_push(struct msg_out *o, const char *key, cJSON *item)
+/*
+ * Add JSON text that is already compact and valid, as msg_json_compact,
+ * cJSON's printing or this builder wrote it (integers under 10^15):
+ * copied as it is. NULL adds null.
+ */
+void
+msg_out_json(struct msg_out *o, const char *key, const char *text)
 {
+	if (text == NULL)
+		msg_out_null(o, key);
+	else
+		msg_out_token(o, key, text, strlen(text));
+}
+
+static void
+msg_out_push(struct msg_out *o, const char *key, unsigned char kind)
+{
+	unsigned char	 drop;
+
 	if (o->depth + 1 >= MSG_OUT_DEPTH)
 		abort();
-	msg_out_add(o, key, item);
-	o->stack[++o->depth] = item;
+	drop = msg_out_member(o, key) ? 0 : MSG_OUT_DROP;
+	if (!drop)
+		msg_out_putc(o, (kind & MSG_OUT_ARRAY) ? '[' : '{');
+	o->level[++o->depth] = kind | drop;
 }
 
 void
 msg_out_object(struct msg_out *o, const char *key)
 {
-	msg_out_push(o, key, cJSON_CreateObject());
+	msg_out_push(o, key, 0);
 }
 
 void
 msg_out_array(struct msg_out *o, const char *key)
 {
-	msg_out_push(o, key, cJSON_CreateArray());
+	msg_out_push(o, key, MSG_OUT_ARRAY);
 }
 
 void
 msg_out_close(struct msg_out *o)
 {
-	if (o->depth > 0)
-		o->depth--;
+	unsigned char	 top;
+
+	if (o->depth == 0)
+		return;
+	top = o->level[o->depth--];
+	if (!(top & MSG_OUT_DROP))
+		msg_out_putc(o, (top & MSG_OUT_ARRAY) ? ']' : '}');
 }
 
 static void
@@ -170,6 +378,20 @@ msg_out_time(struct msg_out *o, const char *key, int64_t t)
 		msg_out_null(o, key);
 	else
 		msg_out_int(o, key, t);
+}
+
+/*
+ * Args and result of a view the daemon holds are compact already (see
+ * msg_view.compact); other text is parsed and printed again.
+ */
+static void
+msg_out_view_json(struct msg_out *o, const char *key, const char *text,
+    int compact)
+{
+	if (compact)
+		msg_out_json(o, key, text);
+	else
+		msg_out_raw(o, key, text);
 }
 
 static void
@@ -186,9 +408,9 @@ msg_out_view_fields(struct msg_out *o, const struct msg_view *v, int flags)
 	msg_out_time(o, "started_at", v->started_at);
 	msg_out_time(o, "finished_at", v->finished_at);
 	if (flags & MSG_VIEW_ARGS)
-		msg_out_raw(o, "args", v->args);
+		msg_out_view_json(o, "args", v->args, v->compact);
 	if (flags & MSG_VIEW_RESULT)
-		msg_out_raw(o, "result", v->result);
+		msg_out_view_json(o, "result", v->result, v->compact);
 	msg_out_string(o, "waiting_for", v->waiting_for);
 	if (v->error_code == NULL)
 		msg_out_null(o, "error");
@@ -228,25 +450,107 @@ msg_out_free(struct msg_out *o)
 {
 	if (o == NULL)
 		return;
-	cJSON_Delete(o->stack[0]);
+	free(o->buf);
 	free(o);
+}
+
+static void
+msg_out_indent(struct msg_out *o, int n)
+{
+	msg_out_grow(o, (size_t)n);
+	memset(o->buf + o->len, '\t', (size_t)n);
+	o->len += (size_t)n;
+}
+
+/*
+ * Compact text laid out as cJSON's formatted printing does: an object's
+ * members on lines of their own indented by tabs, "key":<tab>value; an
+ * array's elements on one line after ", ". Scalars are copied, so numbers
+ * stay exactly as written.
+ */
+static char *
+msg_out_pretty(const char *s, size_t len)
+{
+	struct msg_out	 p;
+	unsigned char	*array;
+	int		 depth = 0;
+	size_t		 i, start;
+
+	memset(&p, 0, sizeof p);
+	p.size = len * 2 + 16;
+	p.buf = xmalloc(p.size);
+	array = xmalloc(len);	/* deeper than the builder: raw text */
+	for (i = 0; i < len; i++) {
+		switch (s[i]) {
+		case '"':
+			start = i++;
+			while (i < len && s[i] != '"')
+				i += s[i] == '\\' ? 2 : 1;
+			if (i >= len)
+				i = len - 1;	/* not ours: copy what there is */
+			msg_out_put(&p, s + start, i + 1 - start);
+			break;
+		case '{':
+		case '[':
+			array[depth] = s[i] == '[';
+			msg_out_putc(&p, s[i]);
+			depth++;
+			if (s[i] == '{') {
+				msg_out_putc(&p, '\n');
+				if (i + 1 < len && s[i + 1] != '}')
+					msg_out_indent(&p, depth);
+			}
+			break;
+		case '}':
+			if (i > 0 && s[i - 1] != '{')
+				msg_out_putc(&p, '\n');
+			if (depth > 0)
+				msg_out_indent(&p, depth - 1);
+			/* FALLTHROUGH */
+		case ']':
+			msg_out_putc(&p, s[i]);
+			if (depth > 0)
+				depth--;
+			break;
+		case ',':
+			if (depth > 0 && array[depth - 1])
+				msg_out_put(&p, ", ", 2);
+			else {
+				msg_out_put(&p, ",\n", 2);
+				msg_out_indent(&p, depth);
+			}
+			break;
+		case ':':
+			msg_out_put(&p, ":\t", 2);
+			break;
+		default:
+			msg_out_putc(&p, s[i]);
+			break;
+		}
+	}
+	msg_out_putc(&p, '\0');
+	free(array);
+	return (p.buf);
 }
 
 /* The JSON text of the whole message; frees the builder. */
 char *
 msg_out_finish(struct msg_out *o, int pretty)
 {
-	char	*s, *copy;
+	char	*s;
 
-	s = pretty ? cJSON_Print(o->stack[0]) :
-	    cJSON_PrintUnformatted(o->stack[0]);
-	if (s == NULL)
-		abort();
-	copy = xstrdup(s);
-	cJSON_free(s);
-	cJSON_Delete(o->stack[0]);
+	while (o->depth > 0)
+		msg_out_close(o);
+	msg_out_putc(o, '}');
+	if (pretty) {
+		s = msg_out_pretty(o->buf, o->len);
+		msg_out_free(o);
+		return (s);
+	}
+	msg_out_putc(o, '\0');
+	s = o->buf;
 	free(o);
-	return (copy);
+	return (s);
 }
 
 char *

@@ -236,11 +236,14 @@ job_view(struct job *job, struct msg_view *v)
 	v->error_code = job->error_code;
 	v->error_message = job->error_message;
 	v->waiting_for = sched_waiting_for(job);
+	v->compact = 1;		/* see job_create and job_finish */
 }
 
 /*
  * What a kind calls when a running job has ended: the state it reached,
  * its result (JSON text or NULL) and an error code and message for failures.
+ * Views copy the result as it is, so it must be compact JSON as msg_out or
+ * msg_json_compact writes it; so are args (cJSON's print, msg_spec_parse).
  */
 void
 job_finish(struct job *job, int state, const char *result, const char *code,

@@ -182,7 +182,7 @@ static void
 pool_reply(struct worker *w, const char *buf, size_t len)
 {
 	struct job	*job = w->job;
-	char		*text, *msg;
+	char		*text, *msg, *json;
 
 	w->job = NULL;
 	w->pool->nbusy--;
@@ -198,9 +198,16 @@ pool_reply(struct worker *w, const char *buf, size_t len)
 		pool_idle(w);
 	job->kdata = NULL;
 	text = xstrndup(buf + 1, len - 1);
-	if (buf[0] == 'O' || buf[0] == 'o')
-		job_finish(job, JOB_SUCCEEDED, text, NULL, NULL);
-	else {
+	if (buf[0] == 'O' || buf[0] == 'o') {
+		/*
+		 * A plugin's tree may print as anything (raw nodes): views
+		 * copy results as they are, so keep only valid JSON, in
+		 * compact form; what does not parse is a null result.
+		 */
+		json = msg_json_compact(text);
+		job_finish(job, JOB_SUCCEEDED, json, NULL, NULL);
+		free(json);
+	} else {
 		if ((msg = strchr(text, ' ')) != NULL)
 			*msg++ = '\0';
 		job_finish(job, JOB_FAILED, NULL, text, "%s",

@@ -3,6 +3,8 @@
  * parsing messages, decoding requests and job specs, encoding specs, building
  * replies and reading them back.
  */
+#include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include <check.h>
+#include <cjson/cJSON.h>
 
 #include "msg.h"
 
@@ -1102,6 +1105,23 @@ START_TEST(test_out_int_limits)
 }
 END_TEST
 
+START_TEST(test_out_int_extremes)
+{
+	struct msg_out	*o;
+	char		*text;
+
+	o = msg_out_new();
+	msg_out_int(o, "min", INT64_MIN);
+	msg_out_int(o, "max", INT64_MAX);
+	msg_out_int(o, "zero", 0);
+	msg_out_int(o, "neg", -10);
+	text = msg_out_finish(o, 0);
+	ck_assert_str_eq(text, "{\"min\":-9223372036854775808,"
+	    "\"max\":9223372036854775807,\"zero\":0,\"neg\":-10}");
+	free(text);
+}
+END_TEST
+
 START_TEST(test_out_close_at_top)
 {
 	struct msg_out	*o;
@@ -1234,6 +1254,595 @@ view_text(const struct msg_view *v, int flags)
 	msg_out_view(o, "job", v, flags);
 	return (msg_out_finish(o, 0));
 }
+
+/*
+ * The writer against cJSON itself: a generator drives a msg_out and, in
+ * step, a cJSON tree built as the builder's contract says (integers as
+ * text, strings repaired to U+FFFD, raw text parsed, an item under no key
+ * in an object dropped); the texts must be the same, byte for byte.
+ */
+
+struct gen {
+	uint64_t	 state;
+	struct msg_out	*o;		/* compact */
+	struct msg_out	*p;		/* pretty */
+	cJSON		*stack[16];	/* as the builder's levels */
+	int		 dropped[16];	/* under no key in an object */
+	int		 depth;
+};
+
+static uint32_t
+gen_rand(struct gen *g)
+{
+	g->state ^= g->state << 13;
+	g->state ^= g->state >> 7;
+	g->state ^= g->state << 17;
+	return ((uint32_t)(g->state >> 11));
+}
+
+static uint32_t
+gen_below(struct gen *g, uint32_t n)
+{
+	return (gen_rand(g) % n);
+}
+
+/* Length of the well-formed UTF-8 character at p, 0 if there is none. */
+static size_t
+ref_utf8_char(const unsigned char *p, size_t left)
+{
+	size_t	 n, i;
+	uint32_t c;
+
+	if (p[0] < 0x80)
+		return (p[0] == 0 ? 0 : 1);
+	if ((p[0] & 0xe0) == 0xc0)
+		n = 2, c = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		n = 3, c = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0)
+		n = 4, c = p[0] & 0x07;
+	else
+		return (0);
+	if (left < n)
+		return (0);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return (0);
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) ||
+	    (n == 4 && c < 0x10000) || c > 0x10ffff ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return (0);
+	return (n);
+}
+
+/* What the builder must write for bytes: a C string, U+FFFD for bad ones. */
+static char *
+ref_repair(const char *buf, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)buf;
+	char			*s, *q;
+	size_t			 i = 0, n;
+
+	q = s = malloc(len * 3 + 1);
+	ck_assert_ptr_nonnull(s);
+	while (i < len) {
+		if ((n = ref_utf8_char(p + i, len - i)) == 0) {
+			memcpy(q, "\xef\xbf\xbd", 3);
+			q += 3;
+			i++;
+		} else {
+			memcpy(q, p + i, n);
+			q += n;
+			i += n;
+		}
+	}
+	*q = '\0';
+	return (s);
+}
+
+/* Random bytes, of the kinds that matter to escaping and repair. */
+static size_t
+gen_bytes(struct gen *g, char *buf, size_t size, int nul)
+{
+	static const char *const pieces[] = {
+		"\"", "\\", "/", "\b", "\f", "\n", "\r", "\t", "\x01", "\x1f",
+		"\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+		"\xef\xbf\xbd", "\xc3", "\xe2\x82", "\xf0\x9f\x98", "\x80",
+		"\xbf", "\xff", "\xfe", "\xc0\x80", "\xe0\x80\x80",
+		"\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+		"\\u0000", "x", "key", " ", "{", "]", ",", ":",
+	};
+	size_t	 len = 0, n, want = gen_below(g, 12), i;
+	int	 k;
+
+	for (i = 0; i < want; i++) {
+		k = (int)gen_below(g, 12);
+		if (k == 0 && nul) {
+			if (len + 1 < size)
+				buf[len++] = '\0';
+			continue;
+		}
+		if (k == 1) {
+			n = 1;
+			buf[len] = (char)(1 + gen_below(g, 255));
+			if (len + 1 < size)
+				len++;
+			continue;
+		}
+		k = (int)gen_below(g, sizeof pieces / sizeof pieces[0]);
+		n = strlen(pieces[k]);
+		if (len + n < size) {
+			memcpy(buf + len, pieces[k], n);
+			len += n;
+		}
+	}
+	buf[len] = '\0';
+	return (len);
+}
+
+static double
+gen_double(struct gen *g)
+{
+	static const double	 nice[] = {
+		0.0, -0.0, 0.5, -1.5, 0.1, 1.0 / 3, 2147483647.0,
+		2147483648.0, -2147483648.0, -2147483649.0, 2147483647.5,
+		-2147483648.5, 1e15, 1.2e15, 1e17, 9007199254740993.0,
+		123456789012345678.0, 1e300, -1e-300, 5e-324, 3.0000000000000004,
+		1.7976931348623157e308, 100.0, -7.0, 0.30000000000000004,
+	};
+	union {
+		uint64_t	 u;
+		double		 d;
+	} b;
+
+	switch (gen_below(g, 5)) {
+	case 0:
+		return (nice[gen_below(g, sizeof nice / sizeof nice[0])]);
+	case 1:
+		b.u = ((uint64_t)gen_rand(g) << 32) ^ gen_rand(g) ^
+		    ((uint64_t)gen_rand(g) << 43);
+		return (b.d);		/* NaNs and infinities too */
+	case 2:
+		return ((double)(int32_t)gen_rand(g));
+	case 3:
+		return ((double)(int32_t)gen_rand(g) / (1 + gen_below(g, 1000)));
+	default:
+		return (ldexp((double)gen_rand(g), (int)gen_below(g, 120) - 60));
+	}
+}
+
+/* A key: usually one, sometimes none (ignored in arrays, dropped else). */
+static const char *
+gen_key(struct gen *g, char *buf, size_t size)
+{
+	if (gen_below(g, 16) == 0)
+		return (NULL);
+	gen_bytes(g, buf, size, 0);
+	return (buf);
+}
+
+/* Put an item into the tree as the builder would. */
+static void
+ref_add(struct gen *g, const char *key, cJSON *item)
+{
+	cJSON	*top = g->stack[g->depth];
+
+	ck_assert_ptr_nonnull(item);
+	if (cJSON_IsArray(top))
+		cJSON_AddItemToArray(top, item);
+	else if (key != NULL)
+		cJSON_AddItemToObject(top, key, item);
+	else
+		cJSON_Delete(item);
+}
+
+static void gen_value(struct gen *, const char *, int);
+
+/* Close the innermost level, as msg_out_close does. */
+static void
+gen_pop(struct gen *g)
+{
+	if (g->depth == 0)
+		return;
+	if (g->dropped[g->depth] && (g->depth == 1 || !g->dropped[g->depth - 1]))
+		cJSON_Delete(g->stack[g->depth]);	/* its root, detached */
+	g->depth--;
+}
+
+static void
+gen_pop_all(struct gen *g)
+{
+	while (g->depth > 0)
+		gen_pop(g);
+}
+
+/* JSON text for msg_out_raw: a random value, laid out somehow. */
+static char *
+gen_raw_text(struct gen *g)
+{
+	struct gen	 sub;
+	char		*text, *s;
+	cJSON		*j;
+
+	memset(&sub, 0, sizeof sub);
+	sub.state = g->state ^ 0x9e3779b97f4a7c15ULL;
+	sub.stack[0] = cJSON_CreateObject();
+	sub.o = msg_out_new();
+	sub.p = msg_out_new();
+	gen_value(&sub, "v", 3);
+	g->state = sub.state;
+	msg_out_free(sub.o);
+	msg_out_free(sub.p);
+	gen_pop_all(&sub);
+	j = cJSON_DetachItemFromObject(sub.stack[0], "v");
+	cJSON_Delete(sub.stack[0]);
+	if (j == NULL)
+		j = cJSON_CreateNull();
+	s = gen_below(g, 2) ? cJSON_Print(j) : cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	text = strdup(s);
+	cJSON_free(s);
+	return (text);
+}
+
+/* One value (a container up to levels deep) into the three sinks. */
+static void
+gen_value(struct gen *g, const char *key, int levels)
+{
+	char		 buf[256], sub[64], *s, *raw;
+	cJSON		*node;
+	size_t		 len;
+	int64_t		 i64;
+	double		 d;
+	int		 n, i, b, drop;
+
+	if (g->depth + 2 >= 16)
+		levels = 0;
+	switch (gen_below(g, levels > 0 ? 11 : 8)) {
+	case 0:
+		i64 = (int64_t)(((uint64_t)gen_rand(g) << 32) | gen_rand(g));
+		i64 >>= gen_below(g, 64);
+		msg_out_int(g->o, key, i64);
+		msg_out_int(g->p, key, i64);
+		snprintf(buf, sizeof buf, "%lld", (long long)i64);
+		ref_add(g, key, cJSON_CreateRaw(buf));
+		break;
+	case 1:
+		d = gen_double(g);
+		msg_out_double(g->o, key, d);
+		msg_out_double(g->p, key, d);
+		ref_add(g, key, cJSON_CreateNumber(d));
+		break;
+	case 2:
+		b = (int)gen_below(g, 2);
+		msg_out_bool(g->o, key, b);
+		msg_out_bool(g->p, key, b);
+		ref_add(g, key, cJSON_CreateBool(b));
+		break;
+	case 3:
+		msg_out_null(g->o, key);
+		msg_out_null(g->p, key);
+		ref_add(g, key, cJSON_CreateNull());
+		break;
+	case 4:
+		len = gen_bytes(g, buf, sizeof buf, 0);
+		msg_out_string(g->o, key, buf);
+		msg_out_string(g->p, key, buf);
+		s = ref_repair(buf, len);
+		ref_add(g, key, cJSON_CreateString(s));
+		free(s);
+		break;
+	case 5:
+		len = gen_bytes(g, buf, sizeof buf, 1);
+		msg_out_bytes(g->o, key, buf, len);
+		msg_out_bytes(g->p, key, buf, len);
+		s = ref_repair(buf, len);
+		ref_add(g, key, cJSON_CreateString(s));
+		free(s);
+		break;
+	case 6:
+		msg_out_string(g->o, key, NULL);
+		msg_out_string(g->p, key, NULL);
+		ref_add(g, key, cJSON_CreateNull());
+		break;
+	case 7:
+		raw = gen_raw_text(g);
+		ck_assert_int_eq(msg_out_raw(g->o, key, raw), 0);
+		ck_assert_int_eq(msg_out_raw(g->p, key, raw), 0);
+		ref_add(g, key, cJSON_Parse(raw));
+		free(raw);
+		break;
+	default:
+		b = (int)gen_below(g, 2);
+		if (b) {
+			msg_out_array(g->o, key);
+			msg_out_array(g->p, key);
+			node = cJSON_CreateArray();
+		} else {
+			msg_out_object(g->o, key);
+			msg_out_object(g->p, key);
+			node = cJSON_CreateObject();
+		}
+		drop = g->dropped[g->depth] ||
+		    (!cJSON_IsArray(g->stack[g->depth]) && key == NULL);
+		if (g->dropped[g->depth])
+			cJSON_AddItemToArray(g->stack[g->depth], node);
+		else if (!drop)
+			ref_add(g, key, node);
+		g->stack[++g->depth] = node;
+		g->dropped[g->depth] = drop;
+		n = (int)gen_below(g, 5);
+		for (i = 0; i < n; i++)
+			gen_value(g, gen_key(g, sub, sizeof sub), levels - 1);
+		if (gen_below(g, 8) != 0) {	/* else left for later */
+			msg_out_close(g->o);
+			msg_out_close(g->p);
+			gen_pop(g);
+		}
+		break;
+	}
+}
+
+#define GEN_SEEDS	100	/* per loop iteration */
+
+static void
+gen_start(struct gen *g, uint64_t seed)
+{
+	memset(g, 0, sizeof *g);
+	g->state = seed * 0x9e3779b97f4a7c15ULL + 1;
+	g->stack[0] = cJSON_CreateObject();
+	g->o = msg_out_new();
+	g->p = msg_out_new();
+}
+
+static char *
+cjson_text(const cJSON *j, int pretty)
+{
+	char	*s, *copy;
+
+	s = pretty ? cJSON_Print(j) : cJSON_PrintUnformatted(j);
+	ck_assert_ptr_nonnull(s);
+	copy = strdup(s);
+	cJSON_free(s);
+	return (copy);
+}
+
+START_TEST(test_out_as_cjson)
+{
+	struct gen	 g;
+	cJSON		*a, *b;
+	char		 key[64], *compact, *pretty, *want, *wantp;
+	uint64_t	 seed;
+	int		 i, n;
+
+	for (seed = (uint64_t)_i * GEN_SEEDS; seed < (uint64_t)(_i + 1) *
+	    GEN_SEEDS; seed++) {
+		gen_start(&g, seed);
+		n = (int)gen_below(&g, 8);
+		for (i = 0; i < n; i++)
+			gen_value(&g, gen_key(&g, key, sizeof key), 4);
+		gen_pop_all(&g);
+		compact = msg_out_finish(g.o, 0);
+		pretty = msg_out_finish(g.p, 1);
+		want = cjson_text(g.stack[0], 0);
+		wantp = cjson_text(g.stack[0], 1);
+		ck_assert_msg(strcmp(compact, want) == 0, "seed %llu:\n%s\n%s",
+		    (unsigned long long)seed, compact, want);
+		ck_assert_msg(strcmp(pretty, wantp) == 0, "seed %llu:\n%s\n%s",
+		    (unsigned long long)seed, pretty, wantp);
+		/* The same tree, keys repeated and in order: same text. */
+		a = cJSON_Parse(compact);
+		b = cJSON_Parse(pretty);
+		ck_assert_ptr_nonnull(a);
+		ck_assert_ptr_nonnull(b);
+		free(want);
+		free(wantp);
+		want = cjson_text(a, 0);
+		wantp = cjson_text(b, 0);
+		ck_assert_msg(strcmp(want, wantp) == 0, "seed %llu",
+		    (unsigned long long)seed);
+		cJSON_Delete(a);
+		cJSON_Delete(b);
+		cJSON_Delete(g.stack[0]);
+		free(compact);
+		free(pretty);
+		free(want);
+		free(wantp);
+	}
+}
+END_TEST
+
+/* Doubles by the million, as cJSON prints them. */
+START_TEST(test_out_double_as_cjson)
+{
+	struct gen	 g;
+	struct msg_out	*o;
+	cJSON		*j;
+	char		*text, *want;
+	double		 d;
+	int		 i;
+
+	gen_start(&g, 7);
+	msg_out_free(g.o);
+	msg_out_free(g.p);
+	cJSON_Delete(g.stack[0]);
+	for (i = 0; i < 20000; i++) {
+		d = gen_double(&g);
+		o = msg_out_new();
+		msg_out_double(o, "d", d);
+		text = msg_out_finish(o, 0);
+		j = cJSON_CreateObject();
+		cJSON_AddNumberToObject(j, "d", d);
+		want = cjson_text(j, 0);
+		cJSON_Delete(j);
+		ck_assert_msg(strcmp(text, want) == 0, "%a: %s, %s", d, text,
+		    want);
+		free(text);
+		free(want);
+	}
+}
+END_TEST
+
+START_TEST(test_out_dropped)
+{
+	struct msg_out	*o;
+	char		*text;
+
+	o = msg_out_new();
+	msg_out_int(o, NULL, 1);
+	msg_out_object(o, NULL);
+	msg_out_int(o, "in", 2);
+	msg_out_array(o, "a");
+	msg_out_int(o, NULL, 3);
+	msg_out_close(o);
+	msg_out_close(o);
+	ck_assert_int_eq(msg_out_raw(o, NULL, "[1]"), 0);
+	ck_assert_int_eq(msg_out_raw(o, NULL, "[1"), -1);
+	msg_out_json(o, NULL, "[1]");
+	msg_out_array(o, "k");
+	msg_out_string(o, NULL, "s");
+	msg_out_json(o, NULL, "{\"x\":[]}");
+	msg_out_close(o);
+	text = msg_out_finish(o, 0);
+	ck_assert_str_eq(text, "{\"k\":[\"s\",{\"x\":[]}]}");
+	free(text);
+}
+END_TEST
+
+/* The builder nests 15 levels below the message; one more is a bug. */
+START_TEST(test_out_depth)
+{
+	struct msg_out	*o;
+	char		*text;
+	int		 i;
+
+	o = msg_out_new();
+	for (i = 0; i < 15; i++)
+		msg_out_array(o, "a");
+	text = msg_out_finish(o, 0);
+	ck_assert_str_eq(text, "{\"a\":[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]}");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_out_depth_abort)
+{
+	struct msg_out	*o;
+	int		 i;
+
+	o = msg_out_new();
+	for (i = 0; i < 16; i++)
+		msg_out_object(o, "o");
+	msg_out_free(o);
+}
+END_TEST
+
+/* Raw text nests as deep as cJSON parses; pretty output follows it. */
+START_TEST(test_out_raw_deep)
+{
+	static const char	 mid[] = "{\"k\":{},\"l\":[1,{\"m\":2}]}";
+	struct msg_out		*o;
+	cJSON			*j;
+	char			*raw, *text, *want;
+	size_t			 n = 900, i;
+
+	raw = malloc(n * 2 + sizeof mid);
+	ck_assert_ptr_nonnull(raw);
+	memset(raw, '[', n);
+	memcpy(raw + n, mid, sizeof mid - 1);
+	memset(raw + n + sizeof mid - 1, ']', n);
+	raw[2 * n + sizeof mid - 1] = '\0';
+	for (i = 0; i < 2; i++) {
+		o = msg_out_new();
+		ck_assert_int_eq(msg_out_raw(o, "r", raw), 0);
+		text = msg_out_finish(o, (int)i);
+		j = cJSON_CreateObject();
+		cJSON_AddItemToObject(j, "r", cJSON_Parse(raw));
+		want = cjson_text(j, (int)i);
+		ck_assert_str_eq(text, want);
+		cJSON_Delete(j);
+		free(text);
+		free(want);
+	}
+	free(raw);
+}
+END_TEST
+
+/* Normalised JSON text: compact, as cJSON prints it; NULL when bad. */
+START_TEST(test_json_compact)
+{
+	struct gen	 g;
+	char		*s, *t, *raw, *want;
+	cJSON		*j;
+	int		 i;
+
+	s = msg_json_compact(" { \"a\" : [ 1 , 2.50, 1e2, \"\\u00e9\\/\" ] }\n");
+	ck_assert_str_eq(s, "{\"a\":[1,2.5,100,\"\xc3\xa9/\"]}");
+	free(s);
+	ck_assert_ptr_null(msg_json_compact("{} x"));
+	ck_assert_ptr_null(msg_json_compact(""));
+	ck_assert_ptr_null(msg_json_compact("{\"a\":"));
+	ck_assert_ptr_null(msg_json_compact("nul"));
+	s = msg_json_compact("\"\"");
+	ck_assert_str_eq(s, "\"\"");
+	free(s);
+
+	/* Once normalised, text stays as it is: views may copy it. */
+	gen_start(&g, 99);
+	msg_out_free(g.o);
+	msg_out_free(g.p);
+	cJSON_Delete(g.stack[0]);
+	for (i = 0; i < 2000; i++) {
+		raw = gen_raw_text(&g);
+		s = msg_json_compact(raw);
+		ck_assert_ptr_nonnull(s);
+		j = cJSON_Parse(raw);
+		want = cjson_text(j, 0);
+		cJSON_Delete(j);
+		ck_assert_str_eq(s, want);
+		t = msg_json_compact(s);
+		ck_assert_str_eq(t, s);
+		free(raw);
+		free(s);
+		free(t);
+		free(want);
+	}
+}
+END_TEST
+
+/* Compact text is copied; a view says whether its text is. */
+START_TEST(test_out_json)
+{
+	struct msg_out	*o;
+	struct msg_view	 v;
+	char		*a, *b;
+
+	o = msg_out_new();
+	msg_out_json(o, "j", "{\"x\":[1,\"\\n\"]}");
+	msg_out_json(o, "n", NULL);
+	a = msg_out_finish(o, 0);
+	ck_assert_str_eq(a, "{\"j\":{\"x\":[1,\"\\n\"]},\"n\":null}");
+	free(a);
+
+	view_fill(&v);
+	a = view_text(&v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
+	v.compact = 1;
+	b = view_text(&v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+
+	/* Text from elsewhere is checked: bad becomes null. */
+	v.compact = 0;
+	v.args = "{\"a\":";
+	v.result = " [ 1 ] ";
+	a = view_text(&v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
+	ck_assert_ptr_nonnull(strstr(a, "\"args\":null,\"result\":[1],"));
+	free(a);
+}
+END_TEST
 
 START_TEST(test_view_full)
 {
@@ -1710,6 +2319,7 @@ msg_suite(void)
 	tcase_add_test(tc, test_out_nested);
 	tcase_add_test(tc, test_out_read_back);
 	tcase_add_test(tc, test_out_int_limits);
+	tcase_add_test(tc, test_out_int_extremes);
 	tcase_add_test(tc, test_out_close_at_top);
 	tcase_add_test(tc, test_out_raw);
 	tcase_add_test(tc, test_out_raw_bad);
@@ -1722,6 +2332,15 @@ msg_suite(void)
 	tcase_add_test(tc, test_view_nulls);
 	tcase_add_test(tc, test_view_error_without_message);
 	tcase_add_test(tc, test_view_in_array);
+	tcase_add_loop_test(tc, test_out_as_cjson, 0, 20);
+	tcase_add_test(tc, test_out_double_as_cjson);
+	tcase_add_test(tc, test_out_dropped);
+	tcase_add_test(tc, test_out_depth);
+	tcase_add_test_raise_signal(tc, test_out_depth_abort, SIGABRT);
+	tcase_add_test(tc, test_out_raw_deep);
+	tcase_add_test(tc, test_json_compact);
+	tcase_add_test(tc, test_out_json);
+	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
