@@ -173,6 +173,7 @@ int	 msg_spec_decode(struct msg_in *, struct msg_spec *,
 	    struct msg_error *);
 void	 msg_spec_clear(struct msg_spec *);
 char	*msg_spec_encode(const struct msg_spec *, int);
+char	*msg_spec_store_text(const struct msg_spec *);
 int	 msg_spec_parse(const char *, struct msg_spec *, struct msg_error *);
 int	 msg_specs_parse(const char *, size_t, struct msg_spec **, size_t *,
 	    int *, struct msg_error *);

@@ -223,6 +223,161 @@ msg_spec_encode(const struct msg_spec *s, int with_key)
 	return (msg_out_finish(o, 0));
 }
 
+/* A growing text buffer for msg_spec_store_text. */
+struct msg_text {
+	char	*buf;
+	size_t	 len;
+	size_t	 size;
+	int	 fields;	/* written so far, at the top level */
+};
+
+static void
+msg_text_add(struct msg_text *t, const char *s, size_t len)
+{
+	if (t->len + len + 1 > t->size) {
+		while (t->len + len + 1 > t->size)
+			t->size = t->size == 0 ? 256 : t->size * 2;
+		t->buf = xreallocarray(t->buf, t->size, 1);
+	}
+	memcpy(t->buf + t->len, s, len);
+	t->len += len;
+	t->buf[t->len] = '\0';
+}
+
+static void
+msg_text_str(struct msg_text *t, const char *s)
+{
+	msg_text_add(t, s, strlen(s));
+}
+
+/* A JSON string escaped as cJSON prints it (the text is valid UTF-8). */
+static void
+msg_text_quote(struct msg_text *t, const char *s)
+{
+	const unsigned char	*p, *run;
+	char			 esc[8];
+
+	msg_text_add(t, "\"", 1);
+	for (p = run = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p >= 32 && *p != '"' && *p != '\\')
+			continue;
+		msg_text_add(t, (const char *)run, (size_t)(p - run));
+		run = p + 1;
+		switch (*p) {
+		case '"':
+			msg_text_add(t, "\\\"", 2);
+			break;
+		case '\\':
+			msg_text_add(t, "\\\\", 2);
+			break;
+		case '\b':
+			msg_text_add(t, "\\b", 2);
+			break;
+		case '\f':
+			msg_text_add(t, "\\f", 2);
+			break;
+		case '\n':
+			msg_text_add(t, "\\n", 2);
+			break;
+		case '\r':
+			msg_text_add(t, "\\r", 2);
+			break;
+		case '\t':
+			msg_text_add(t, "\\t", 2);
+			break;
+		default:
+			snprintf(esc, sizeof esc, "\\u%04x", *p);
+			msg_text_add(t, esc, 6);
+			break;
+		}
+	}
+	msg_text_add(t, (const char *)run, (size_t)(p - run));
+	msg_text_add(t, "\"", 1);
+}
+
+static void
+msg_text_field(struct msg_text *t, const char *key)
+{
+	if (t->fields++ > 0)
+		msg_text_add(t, ",", 1);
+	msg_text_quote(t, key);
+	msg_text_add(t, ":", 1);
+}
+
+static void
+msg_text_string(struct msg_text *t, const char *key, const char *v)
+{
+	msg_text_field(t, key);
+	if (v == NULL)
+		msg_text_add(t, "null", 4);
+	else
+		msg_text_quote(t, v);
+}
+
+static void
+msg_text_int(struct msg_text *t, const char *key, int64_t v)
+{
+	char	 buf[32];
+	int	 n;
+
+	msg_text_field(t, key);
+	n = snprintf(buf, sizeof buf, "%lld", (long long)v);
+	msg_text_add(t, buf, (size_t)n);
+}
+
+static int
+msg_text_utf8(const char *s)
+{
+	return (s == NULL ||
+	    msg_utf8_valid((const unsigned char *)s, strlen(s)));
+}
+
+/*
+ * What msg_spec_encode(s, 0) writes, without building and printing a
+ * JSON tree: for specs whose args are already the compact text cJSON
+ * prints (as msg_spec_decode leaves them), which then goes in as it is.
+ * Strings that are not UTF-8 take the slow way, which replaces bytes.
+ */
+char *
+msg_spec_store_text(const struct msg_spec *s)
+{
+	struct msg_text	 t;
+	size_t		 i;
+	char		 buf[32];
+	int		 n;
+
+	if (s->args == NULL || !msg_text_utf8(s->kind) ||
+	    !msg_text_utf8(s->name) || !msg_text_utf8(s->queue) ||
+	    !msg_text_utf8(s->lock))
+		return (msg_spec_encode(s, 0));
+	memset(&t, 0, sizeof t);
+	msg_text_add(&t, "{", 1);
+	msg_text_string(&t, "kind", s->kind);
+	msg_text_field(&t, "args");
+	msg_text_str(&t, s->args);
+	msg_text_string(&t, "name", s->name);
+	msg_text_string(&t, "queue", s->queue);
+	msg_text_int(&t, "priority", s->priority);
+	msg_text_int(&t, "delay_ms", s->delay_ms);
+	msg_text_int(&t, "timeout_ms", s->timeout_ms);
+	msg_text_int(&t, "retries", s->retries);
+	msg_text_int(&t, "retry_backoff_ms", s->retry_backoff_ms);
+	msg_text_field(&t, "after");
+	msg_text_add(&t, "[", 1);
+	for (i = 0; i < s->nafter; i++) {
+		n = snprintf(buf, sizeof buf, "%s%lld", i == 0 ? "" : ",",
+		    (long long)s->after[i]);
+		msg_text_add(&t, buf, (size_t)n);
+	}
+	msg_text_add(&t, "]", 1);
+	msg_text_string(&t, "lock", s->lock);
+	msg_text_field(&t, "shield");
+	msg_text_str(&t, s->shield ? "true" : "false");
+	msg_text_add(&t, "}", 1);
+	/* a keyed job keeps it: no slack */
+	return (xreallocarray(t.buf, t.len + 1, 1));
+}
+
 /* Decode a spec from JSON text, as msg_spec_encode wrote it. */
 int
 msg_spec_parse(const char *text, struct msg_spec *s, struct msg_error *err)

@@ -61,17 +61,14 @@ struct kind {
 /* Named queues at most (each lives until the daemon stops). */
 #define SCHED_QUEUES_MAX	10000
 
-/* A job. Owned by the scheduler from submit on. */
-struct job {
-	int64_t			 id;
-	struct sched		*sched;
-	const struct kind	*kind;
-	struct queue		*queue;
-	char			*args;
+/*
+ * What only some jobs have: a name or key, dependencies, a lock, a group,
+ * a timeout or retries, and what a job has once it stops or fails. A job
+ * gets this part the first time it needs one of them (job_more), so that
+ * the many plain jobs of a big queue cost only struct job.
+ */
+struct job_more {
 	char			*name;
-	char			*key;
-	int64_t			 priority;
-	int64_t			 delay_ms;
 	int64_t			 timeout_ms;
 	int64_t			 retries;
 	int64_t			 retry_backoff_ms;
@@ -83,6 +80,42 @@ struct job {
 	struct lock		*lock;		/* held or waited for */
 	struct group		*group;
 	int64_t			 group_id;	/* its first member's id */
+	char			*stop_reason;
+	char			*error_code;
+	char			*error_message;
+};
+
+/*
+ * An idempotency key, in the scheduler's set of keys. Without a store,
+ * the canonical text of the job's spec follows the key, for comparing
+ * later submits with it; with one, the store has it.
+ */
+struct job_key {
+	RB_ENTRY(job_key)	 entry;
+	struct job		*job;
+	char			 key[];
+};
+
+/*
+ * A job. Owned by the scheduler from submit on. A million of them may be
+ * queued or running at once: every field here is paid for by every job,
+ * so what most jobs do not use lives in struct job_more.
+ */
+struct job {
+	int64_t			 id;
+	struct queue		*queue;		/* and its scheduler */
+	char			*args;
+	char			*key;		/* in its struct job_key */
+	char			*result;	/* JSON text or NULL */
+	struct job_more		*more;		/* or NULL: none of it */
+	struct event		*timer;		/* delay, retry or timeout */
+	void			*kdata;		/* the kind's running state */
+	int64_t			 priority;
+	int64_t			 attempts;
+	int64_t			 not_before;	/* delay or backoff end */
+	int64_t			 submitted_at;
+	int64_t			 started_at;	/* -1 until it happens */
+	int64_t			 finished_at;
 
 	uint8_t			 kidx;		/* index of kind in kind.c */
 	uint8_t			 state;
@@ -92,33 +125,30 @@ struct job {
 	unsigned int		 lock_waiting:1;	/* in its lock's queue */
 	unsigned int		 dirty:1;	/* changed since the last commit */
 	unsigned int		 stored:1;	/* its row is committed */
-	char			*stop_reason;
-	int64_t			 attempts;
-	int64_t			 not_before;	/* delay or backoff end */
-	int64_t			 submitted_at;
-	int64_t			 started_at;	/* -1 until it happens */
-	int64_t			 finished_at;
-	char			*result;	/* JSON text or NULL */
-	char			*error_code;
-	char			*error_message;
-
-	struct event		*timer;		/* delay, retry or timeout */
-	void			*kdata;		/* the kind's running state */
 
 	RB_ENTRY(job)		 id_entry;
-	RB_ENTRY(job)		 key_entry;
-	/* the queue's ready set, or the lock's waiters: never both */
-	RB_ENTRY(job)		 ready_entry;
-	/* sched->running, or sched->finals once final: never both */
-	TAILQ_ENTRY(job)	 run_entry;
-	TAILQ_ENTRY(job)	 dirty_entry;
+	/*
+	 * A queued job can be in its queue's ready set or its lock's
+	 * waiters; a running or final one in sched->running or
+	 * sched->finals. Never two at once, so the entries share memory.
+	 */
+	union {
+		RB_ENTRY(job)	 ready_entry;
+		TAILQ_ENTRY(job) run_entry;
+	};
 	TAILQ_HEAD(, wait_link)	 waits;		/* held waits on this job */
 };
 TAILQ_HEAD(jobq, job);
 RB_HEAD(job_ids, job);
-RB_HEAD(job_keys, job);
+RB_HEAD(job_keys, job_key);
 RB_HEAD(job_ready, job);
 RB_HEAD(job_lockq, job);
+
+/* A changed job to write at the next commit, and a new one's spec text. */
+struct dirty {
+	struct job		*job;
+	char			*spec;		/* owned; NULL: none to write */
+};
 
 /* A named queue: its own limit, rate and pause state. */
 struct queue {
@@ -161,7 +191,9 @@ struct sched {
 	struct pool		*pool;		/* cpu workers, or NULL */
 	struct http_env		*http;		/* http jobs, or NULL */
 	struct store		*store;		/* or NULL: jobs in memory only */
-	struct jobq		 dirty;		/* to write at the next commit */
+	struct dirty		*dirty;		/* to write at the next commit */
+	size_t			 ndirty;
+	size_t			 dirtysize;
 	void			(*dirty_cb)(void *);	/* a commit is due */
 	void			*dirty_arg;
 	sched_change_cb		*change_cb;
@@ -335,8 +367,15 @@ int	 mkdirs(const char *);
 
 /* job.c */
 struct job *job_create(struct sched *, const struct msg_spec *,
-	    const struct kind *, struct queue *);
+	    const struct kind *, struct queue *, const char *);
 void	 job_free(struct job *);
+struct job_more *job_more(struct job *);
+const struct kind *job_kind(struct job *);
+const char *job_name(struct job *);
+struct job_key *job_key_entry(struct job *);
+int64_t	 job_timeout_ms(struct job *);
+int64_t	 job_retries(struct job *);
+int64_t	 job_group_id(struct job *);
 const char *job_state_name(int);
 int	 job_state_by_name(const char *);
 int	 job_state_final(int);
@@ -347,15 +386,14 @@ void	 job_set_error(struct job *, const char *, const char *, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
 void	 job_set_result(struct job *, const char *);
 void	 job_view(struct job *, struct msg_view *);
-char	*job_spec_text(struct job *);
 void	 job_finish(struct job *, int, const char *, const char *,
 	    const char *, ...) __attribute__((__format__(__printf__, 5, 6)));
 struct event_base *job_base(struct job *);
 int	 job_ids_cmp(struct job *, struct job *);
-int	 job_keys_cmp(struct job *, struct job *);
+int	 job_keys_cmp(struct job_key *, struct job_key *);
 int	 job_ready_cmp(struct job *, struct job *);
 RB_PROTOTYPE(job_ids, job, id_entry, job_ids_cmp)
-RB_PROTOTYPE(job_keys, job, key_entry, job_keys_cmp)
+RB_PROTOTYPE(job_keys, job_key, entry, job_keys_cmp)
 RB_PROTOTYPE(job_ready, job, ready_entry, job_ready_cmp)
 
 /* queue.c */
@@ -471,6 +509,7 @@ void	 store_row_clear(struct store_row *);
 
 /* persist.c */
 void	 persist_mark(struct job *);
+void	 persist_mark_new(struct job *, char *);
 int	 persist_flush(struct sched *, char **);
 int	 persist_commit(struct sched *, char **);
 int	 persist_recover(struct sched *, char **);

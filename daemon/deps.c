@@ -40,29 +40,30 @@ deps_check(struct sched *s, struct msg_spec *spec, const char *where,
 void
 deps_link(struct job *job)
 {
+	struct job_more	*m = job->more;
 	struct job	*dep;
 	struct job_dep	*d;
 	size_t		 i;
 	int		 state;
 
-	for (i = 0; i < job->nafter; i++) {
-		dep = sched_find(job->sched, job->after[i]);
+	for (i = 0; m != NULL && i < m->nafter; i++) {
+		dep = sched_find(job->queue->sched, m->after[i]);
 		state = dep != NULL ? dep->state :
-		    sched_state(job->sched, job->after[i]);
+		    sched_state(job->queue->sched, m->after[i]);
 		if (state == JOB_SUCCEEDED)
 			continue;
 		if (dep == NULL || job_state_final(state)) {
 			/* gone from the store too (cleaned): cannot succeed */
 			sched_fail_queued(job, "dependency_failed",
-			    "dependency %lld %s", (long long)job->after[i],
+			    "dependency %lld %s", (long long)m->after[i],
 			    state == JOB_FAILED ? "failed" : state ==
 			    JOB_CANCELLED ? "was cancelled" : "is gone");
 			return;
 		}
 		d = xcalloc(1, sizeof *d);
 		d->job = job;
-		TAILQ_INSERT_TAIL(&dep->dependents, d, entry);
-		job->deps_left++;
+		TAILQ_INSERT_TAIL(&job_more(dep)->dependents, d, entry);
+		m->deps_left++;
 	}
 }
 
@@ -73,8 +74,10 @@ deps_resolve(struct job *dep)
 	struct job_dep	*d;
 	struct job	*job;
 
-	while ((d = TAILQ_FIRST(&dep->dependents)) != NULL) {
-		TAILQ_REMOVE(&dep->dependents, d, entry);
+	if (dep->more == NULL)
+		return;
+	while ((d = TAILQ_FIRST(&dep->more->dependents)) != NULL) {
+		TAILQ_REMOVE(&dep->more->dependents, d, entry);
 		job = d->job;
 		free(d);
 		if (job->state != JOB_QUEUED)
@@ -86,7 +89,7 @@ deps_resolve(struct job *dep)
 			    "was cancelled");
 			continue;
 		}
-		if (--job->deps_left == 0)
+		if (--job->more->deps_left == 0)
 			sched_maybe_ready(job);
 	}
 }
@@ -97,9 +100,10 @@ deps_free(struct job *job)
 {
 	struct job_dep	*d;
 
-	while ((d = TAILQ_FIRST(&job->dependents)) != NULL) {
-		TAILQ_REMOVE(&job->dependents, d, entry);
+	if (job->more == NULL)
+		return;
+	while ((d = TAILQ_FIRST(&job->more->dependents)) != NULL) {
+		TAILQ_REMOVE(&job->more->dependents, d, entry);
 		free(d);
 	}
-	free(job->after);
 }

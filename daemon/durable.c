@@ -162,7 +162,7 @@ void
 durable_reply_seen(struct aiojobsd *aj, struct creq *cr, char *reply)
 {
 	if (aj->sched->store == NULL || aj->store_failing ||
-	    TAILQ_EMPTY(&aj->sched->dirty))
+	    aj->sched->ndirty == 0)
 		control_reply(cr, reply);
 	else {
 		cr->shows = 1;

@@ -28,9 +28,9 @@ group_create(struct job **jobs, size_t n)
 	g->ids = xcalloc(n, sizeof *g->ids);
 	for (i = 0; i < n; i++) {
 		g->ids[i] = jobs[i]->id;
-		jobs[i]->group = g;
-		if (jobs[i]->group_id == 0) {
-			jobs[i]->group_id = jobs[0]->id;
+		job_more(jobs[i])->group = g;
+		if (jobs[i]->more->group_id == 0) {
+			jobs[i]->more->group_id = jobs[0]->id;
 			persist_mark(jobs[i]);
 		}
 		g->refs++;
@@ -41,7 +41,7 @@ group_create(struct job **jobs, size_t n)
 void
 group_member_final(struct job *job)
 {
-	struct group	*g = job->group;
+	struct group	*g = job->more != NULL ? job->more->group : NULL;
 	struct job	*other;
 	char		 reason[96];
 	size_t		 i;
@@ -54,7 +54,7 @@ group_member_final(struct job *job)
 	snprintf(reason, sizeof reason, "group member %lld failed",
 	    (long long)job->id);
 	for (i = 0; i < g->n; i++) {
-		other = sched_find(job->sched, g->ids[i]);
+		other = sched_find(job->queue->sched, g->ids[i]);
 		if (other != NULL && other != job)
 			sched_cancel(other, reason);
 	}
@@ -64,11 +64,11 @@ group_member_final(struct job *job)
 void
 group_unref(struct job *job)
 {
-	struct group	*g = job->group;
+	struct group	*g = job->more != NULL ? job->more->group : NULL;
 
 	if (g == NULL)
 		return;
-	job->group = NULL;
+	job->more->group = NULL;
 	if (--g->refs == 0) {
 		free(g->ids);
 		free(g);

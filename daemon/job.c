@@ -25,7 +25,7 @@ static const unsigned int job_transitions[JOB_NSTATES] = {
 };
 
 RB_GENERATE(job_ids, job, id_entry, job_ids_cmp)
-RB_GENERATE(job_keys, job, key_entry, job_keys_cmp)
+RB_GENERATE(job_keys, job_key, entry, job_keys_cmp)
 RB_GENERATE(job_ready, job, ready_entry, job_ready_cmp)
 
 int
@@ -35,7 +35,7 @@ job_ids_cmp(struct job *a, struct job *b)
 }
 
 int
-job_keys_cmp(struct job *a, struct job *b)
+job_keys_cmp(struct job_key *a, struct job_key *b)
 {
 	return (strcmp(a->key, b->key));
 }
@@ -49,49 +49,125 @@ job_ready_cmp(struct job *a, struct job *b)
 	return (job_ids_cmp(a, b));
 }
 
+/*
+ * A new job of a spec. keyspec is the canonical text of a keyed spec for
+ * a scheduler without a store, which has nowhere else to keep it; NULL
+ * otherwise.
+ */
 struct job *
 job_create(struct sched *s, const struct msg_spec *spec,
-    const struct kind *kind, struct queue *q)
+    const struct kind *kind, struct queue *q, const char *keyspec)
 {
 	struct job	*job;
+	struct job_more	*m;
+	struct job_key	*k;
+	size_t		 klen, slen;
 
 	job = xcalloc(1, sizeof *job);
-	job->sched = s;
-	job->kind = kind;
 	job->kidx = (uint8_t)kind_index(kind);
 	job->queue = q;
 	job->args = xstrdup(spec->args);
-	job->name = spec->name != NULL ? xstrdup(spec->name) : NULL;
-	job->key = spec->key != NULL ? xstrdup(spec->key) : NULL;
-	job->delay_ms = spec->delay_ms;
 	job->priority = spec->priority;
-	job->timeout_ms = spec->timeout_ms;
-	job->retries = spec->retries;
-	job->retry_backoff_ms = spec->retry_backoff_ms;
 	job->shield = spec->shield;
 	job->state = JOB_QUEUED;
 	TAILQ_INIT(&job->waits);
-	TAILQ_INIT(&job->dependents);
 	job->submitted_at = s->now();
 	job->started_at = -1;
 	job->finished_at = -1;
+	if (spec->key != NULL) {
+		klen = strlen(spec->key) + 1;
+		slen = keyspec != NULL ? strlen(keyspec) + 1 : 0;
+		k = xcalloc(1, sizeof *k + klen + slen);
+		k->job = job;
+		memcpy(k->key, spec->key, klen);
+		if (keyspec != NULL)
+			memcpy(k->key + klen, keyspec, slen);
+		job->key = k->key;
+	}
+	/* the retry backoff matters only with retries */
+	if (spec->name != NULL || spec->timeout_ms != 0 || spec->retries != 0) {
+		m = job_more(job);
+		m->name = spec->name != NULL ? xstrdup(spec->name) : NULL;
+		m->timeout_ms = spec->timeout_ms;
+		m->retries = spec->retries;
+		m->retry_backoff_ms = spec->retry_backoff_ms;
+	}
 	return (job);
+}
+
+/* The key's entry of a keyed job, around its key. */
+struct job_key *
+job_key_entry(struct job *job)
+{
+	if (job->key == NULL)
+		return (NULL);
+	return ((struct job_key *)(void *)(job->key -
+	    offsetof(struct job_key, key)));
+}
+
+/* The job's rarely used part, made on first use. */
+struct job_more *
+job_more(struct job *job)
+{
+	struct job_more	*m;
+
+	if ((m = job->more) == NULL) {
+		m = job->more = xcalloc(1, sizeof *m);
+		TAILQ_INIT(&m->dependents);
+	}
+	return (m);
+}
+
+const struct kind *
+job_kind(struct job *job)
+{
+	return (kind_at(job->kidx));
+}
+
+const char *
+job_name(struct job *job)
+{
+	return (job->more != NULL ? job->more->name : NULL);
+}
+
+int64_t
+job_timeout_ms(struct job *job)
+{
+	return (job->more != NULL ? job->more->timeout_ms : 0);
+}
+
+int64_t
+job_retries(struct job *job)
+{
+	return (job->more != NULL ? job->more->retries : 0);
+}
+
+int64_t
+job_group_id(struct job *job)
+{
+	return (job->more != NULL ? job->more->group_id : 0);
 }
 
 /* Free a job; the scheduler has unlinked it and stopped its timer. */
 void
 job_free(struct job *job)
 {
+	struct job_more	*m;
+
 	if (job == NULL)
 		return;
+	if ((m = job->more) != NULL) {
+		free(m->name);
+		free(m->after);
+		free(m->lock_name);
+		free(m->stop_reason);
+		free(m->error_code);
+		free(m->error_message);
+		free(m);
+	}
+	free(job_key_entry(job));
 	free(job->args);
-	free(job->name);
-	free(job->key);
-	free(job->stop_reason);
 	free(job->result);
-	free(job->error_code);
-	free(job->error_message);
-	free(job->lock_name);
 	free(job);
 }
 
@@ -124,7 +200,7 @@ job_state_final(int state)
 static void
 job_count(struct job *job, int state, int delta)
 {
-	job->sched->counts[state] += delta;
+	job->queue->sched->counts[state] += delta;
 	if (state == JOB_QUEUED)
 		job->queue->nqueued += delta;
 	else if (state == JOB_RUNNING)
@@ -147,12 +223,12 @@ job_set_state(struct job *job, int state)
 	job_count(job, state, 1);
 	job->state = state;
 	if (state == JOB_RUNNING)
-		job->started_at = job->sched->now();
+		job->started_at = job->queue->sched->now();
 	if (job_state_final(state))
-		job->finished_at = job->sched->now();
+		job->finished_at = job->queue->sched->now();
 	persist_mark(job);
-	if (job->sched->change_cb != NULL)
-		job->sched->change_cb(job, old, job->sched->change_arg);
+	if (job->queue->sched->change_cb != NULL)
+		job->queue->sched->change_cb(job, old, job->queue->sched->change_arg);
 	if (job_state_final(state))
 		sched_final(job);
 }
@@ -162,14 +238,19 @@ void
 job_vset_error(struct job *job, const char *code, const char *fmt,
     va_list ap)
 {
-	free(job->error_code);
-	free(job->error_message);
-	job->error_code = job->error_message = NULL;
+	struct job_more	*m;
+
+	if (code == NULL && job->more == NULL)
+		return;
+	m = job_more(job);
+	free(m->error_code);
+	free(m->error_message);
+	m->error_code = m->error_message = NULL;
 	if (code == NULL)
 		return;
-	job->error_code = xstrdup(code);
-	if (fmt == NULL || vasprintf(&job->error_message, fmt, ap) == -1)
-		job->error_message = xstrdup(code);
+	m->error_code = xstrdup(code);
+	if (fmt == NULL || vasprintf(&m->error_message, fmt, ap) == -1)
+		m->error_message = xstrdup(code);
 }
 
 void
@@ -189,41 +270,14 @@ job_set_result(struct job *job, const char *result)
 	job->result = result != NULL ? xstrdup(result) : NULL;
 }
 
-/*
- * The job's canonical spec (as msg_spec_encode writes it, key aside),
- * rebuilt from its fields: the store's copy and key comparisons use it,
- * and memory keeps no second copy of what the job already holds.
- */
-char *
-job_spec_text(struct job *job)
-{
-	struct msg_spec	 spec;
-
-	memset(&spec, 0, sizeof spec);
-	spec.kind = (char *)job->kind->name;
-	spec.args = job->args;
-	spec.name = job->name;
-	spec.queue = job->queue->name;
-	spec.priority = job->priority;
-	spec.delay_ms = job->delay_ms;
-	spec.timeout_ms = job->timeout_ms;
-	spec.retries = job->retries;
-	spec.retry_backoff_ms = job->retry_backoff_ms;
-	spec.after = job->after;
-	spec.nafter = job->nafter;
-	spec.lock = job->lock_name;
-	spec.shield = job->shield;
-	return (msg_spec_encode(&spec, 0));
-}
-
 /* The job as a protocol view; strings are borrowed from the job. */
 void
 job_view(struct job *job, struct msg_view *v)
 {
 	memset(v, 0, sizeof *v);
 	v->id = job->id;
-	v->kind = job->kind->name;
-	v->name = job->name;
+	v->kind = job_kind(job)->name;
+	v->name = job_name(job);
 	v->queue = job->queue->name;
 	v->priority = job->priority;
 	v->state = job_state_names[job->state];
@@ -233,8 +287,10 @@ job_view(struct job *job, struct msg_view *v)
 	v->finished_at = job->finished_at;
 	v->args = job->args;
 	v->result = job->result;
-	v->error_code = job->error_code;
-	v->error_message = job->error_message;
+	if (job->more != NULL) {
+		v->error_code = job->more->error_code;
+		v->error_message = job->more->error_message;
+	}
 	v->waiting_for = sched_waiting_for(job);
 	v->compact = 1;		/* see job_create and job_finish */
 }
@@ -261,5 +317,5 @@ job_finish(struct job *job, int state, const char *result, const char *code,
 struct event_base *
 job_base(struct job *job)
 {
-	return (job->sched->base);
+	return (job->queue->sched->base);
 }

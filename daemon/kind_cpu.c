@@ -50,7 +50,7 @@ cpu_validate(const char *args, struct msg_error *err)
 static void
 cpu_start(struct job *job)
 {
-	pool_run(job->sched->pool, job);
+	pool_run(job->queue->sched->pool, job);
 }
 
 static int

@@ -186,7 +186,7 @@ exec_kill_cb(int fd, short events, void *arg)
 
 	log_info("job %lld: process group %ld still there after %lld ms, "
 	    "killing it", (long long)st->job->id, (long)st->pid,
-	    (long long)st->job->sched->kill_grace_ms);
+	    (long long)st->job->queue->sched->kill_grace_ms);
 	exec_kill(st);
 }
 
@@ -203,7 +203,7 @@ exec_exit_cb(pid_t pid, int status, void *arg)
 	}
 	if ((st->streams[0].fd != -1 || st->streams[1].fd != -1) &&
 	    !evtimer_pending(st->kill_timer, NULL))
-		exec_kill_after(st, st->job->sched->kill_grace_ms);
+		exec_kill_after(st, st->job->queue->sched->kill_grace_ms);
 	exec_check_done(st);
 }
 
@@ -419,7 +419,7 @@ exec_cancel(struct job *job)
 		log_warn("job %lld: killpg %ld", (long long)job->id,
 		    (long)st->pid);
 	evtimer_del(st->kill_timer);
-	exec_kill_after(st, job->sched->kill_grace_ms);
+	exec_kill_after(st, job->queue->sched->kill_grace_ms);
 }
 
 const struct kind kind_exec = {

@@ -621,7 +621,7 @@ http_start(struct job *job)
 	}
 	st = xcalloc(1, sizeof *st);
 	st->job = job;
-	st->env = job->sched->http;
+	st->env = job->queue->sched->http;
 	st->env->nconns++;
 	st->error = -1;
 	job->kdata = st;

@@ -7,12 +7,17 @@
 #include <time.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include "aiojobsd.h"
 #include "xmalloc.h"
 
+/*
+ * What a sleeping job holds: one allocation with its timer in it (a
+ * million may sleep at once).
+ */
 struct sleep_state {
-	struct event	*timer;
+	struct event	 timer;
 	struct timespec	 start;
 	int64_t		 ms;
 };
@@ -68,7 +73,7 @@ sleep_end(struct job *job, int state)
 	o = msg_out_new();
 	msg_out_int(o, "slept_ms", sleep_elapsed(st));
 	result = msg_out_finish(o, 0);
-	event_free(st->timer);
+	event_del(&st->timer);
 	free(st);
 	job->kdata = NULL;
 	job_finish(job, state, result, NULL, NULL);
@@ -82,8 +87,8 @@ sleep_arm(struct sleep_state *st, int64_t ms)
 
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	event_base_update_cache_time(event_get_base(st->timer));
-	evtimer_add(st->timer, &tv);
+	event_base_update_cache_time(event_get_base(&st->timer));
+	evtimer_add(&st->timer, &tv);
 }
 
 /* The loop's cached clock can fire a timer a little early: sleep the rest. */
@@ -108,7 +113,7 @@ sleep_start(struct job *job)
 	st = xcalloc(1, sizeof *st);
 	sleep_ms(job->args, &st->ms, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &st->start);
-	st->timer = evtimer_new(job_base(job), sleep_timer_cb, job);
+	evtimer_assign(&st->timer, job_base(job), sleep_timer_cb, job);
 	job->kdata = st;
 	sleep_arm(st, st->ms);
 }

@@ -86,10 +86,10 @@ lock_acquire(struct job *job)
 {
 	struct lock	*lk;
 
-	if (job->lock_name == NULL)
+	if (job->more == NULL || job->more->lock_name == NULL)
 		return (1);
-	lk = lock_get(job->sched->locks, job->lock_name);
-	job->lock = lk;
+	lk = lock_get(job->queue->sched->locks, job->more->lock_name);
+	job->more->lock = lk;
 	if (lk->holder == NULL || lk->holder == job) {
 		lk->holder = job;
 		return (1);
@@ -105,13 +105,13 @@ lock_acquire(struct job *job)
 void
 lock_release(struct job *job)
 {
-	struct lock	*lk = job->lock;
+	struct lock	*lk = job->more != NULL ? job->more->lock : NULL;
 	struct job	*next;
 
 	if (lk == NULL || lk->holder != job)
 		return;
 	lk->holder = NULL;
-	job->lock = NULL;
+	job->more->lock = NULL;
 	if ((next = RB_MIN(job_lockq, &lk->waiters)) == NULL)
 		return;
 	RB_REMOVE(job_lockq, &lk->waiters, next);
@@ -124,9 +124,9 @@ void
 lock_forget(struct job *job)
 {
 	if (job->lock_waiting) {
-		RB_REMOVE(job_lockq, &job->lock->waiters, job);
+		RB_REMOVE(job_lockq, &job->more->lock->waiters, job);
 		job->lock_waiting = 0;
-		job->lock = NULL;
+		job->more->lock = NULL;
 	}
 	lock_release(job);
 }

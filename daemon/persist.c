@@ -13,16 +13,20 @@
 #include "log.h"
 #include "xmalloc.h"
 
-/* The job as a row; the strings are the job's but the spec (free it). */
+/* The job as a row; the strings are the job's and the dirty entry's. */
 static void
-persist_row(struct job *job, struct store_row *r)
+persist_row(struct dirty *d, struct store_row *r)
 {
+	struct job	*job = d->job;
+	struct job_more	*m = job->more;
+
 	memset(r, 0, sizeof *r);
 	r->id = job->id;
 	r->key = job->key;
-	r->spec = job->stored ? NULL : job_spec_text(job);
-	r->kind = (char *)job->kind->name;
-	r->name = job->name;
+	if (!job->stored)
+		r->spec = d->spec;
+	r->kind = (char *)job_kind(job)->name;
+	r->name = m != NULL ? m->name : NULL;
 	r->queue = job->queue->name;
 	r->priority = job->priority;
 	r->state = job->state;
@@ -33,23 +37,45 @@ persist_row(struct job *job, struct store_row *r)
 	r->not_before = job->state == JOB_QUEUED ? job->not_before : -1;
 	r->args = job->args;
 	r->result = job->result;
-	r->error_code = job->error_code;
-	r->error_message = job->error_message;
-	r->group_id = job->group_id;
+	if (m != NULL) {
+		r->error_code = m->error_code;
+		r->error_message = m->error_message;
+		r->group_id = m->group_id;
+	}
+}
+
+/*
+ * A new job: write it at the next commit, with spec as the store's copy
+ * of its spec (owned). The text lives only until the row is committed.
+ */
+void
+persist_mark_new(struct job *job, char *spec)
+{
+	struct sched	*s = job->queue->sched;
+	struct dirty	*d;
+
+	if (s->store == NULL || job->dirty) {
+		free(spec);
+		return;
+	}
+	if (s->ndirty == s->dirtysize) {
+		s->dirtysize = s->dirtysize == 0 ? 64 : s->dirtysize * 2;
+		s->dirty = xreallocarray(s->dirty, s->dirtysize,
+		    sizeof *s->dirty);
+	}
+	d = &s->dirty[s->ndirty++];
+	d->job = job;
+	d->spec = spec;
+	job->dirty = 1;
+	if (s->dirty_cb != NULL)
+		s->dirty_cb(s->dirty_arg);
 }
 
 /* The job changed: write it at the next commit. */
 void
 persist_mark(struct job *job)
 {
-	struct sched	*s = job->sched;
-
-	if (s->store == NULL || job->dirty)
-		return;
-	job->dirty = 1;
-	TAILQ_INSERT_TAIL(&s->dirty, job, dirty_entry);
-	if (s->dirty_cb != NULL)
-		s->dirty_cb(s->dirty_arg);
+	persist_mark_new(job, NULL);
 }
 
 /* Write the changed jobs into the open transaction (reads then see them). */
@@ -57,16 +83,17 @@ int
 persist_flush(struct sched *s, char **cause)
 {
 	struct store_row	 r;
-	struct job		*job;
+	struct dirty		*d;
+	size_t			 i;
 	int			 rc;
 
 	if (s->store == NULL)
 		return (0);
-	TAILQ_FOREACH(job, &s->dirty, dirty_entry) {
-		persist_row(job, &r);
-		rc = job->stored ? store_update(s->store, &r, cause) :
+	for (i = 0; i < s->ndirty; i++) {
+		d = &s->dirty[i];
+		persist_row(d, &r);
+		rc = d->job->stored ? store_update(s->store, &r, cause) :
 		    store_put(s->store, &r, cause);
-		free(r.spec);
 		if (rc != 0)
 			return (-1);
 	}
@@ -82,6 +109,7 @@ persist_commit(struct sched *s, char **cause)
 {
 	struct job	*job;
 	char		*ignore = NULL;
+	size_t		 i;
 
 	if (s->store == NULL)
 		return (0);
@@ -92,14 +120,22 @@ persist_commit(struct sched *s, char **cause)
 	}
 	if (store_commit(s->store, cause) != 0)
 		return (-1);
-	while ((job = TAILQ_FIRST(&s->dirty)) != NULL) {
-		TAILQ_REMOVE(&s->dirty, job, dirty_entry);
+	for (i = 0; i < s->ndirty; i++) {
+		job = s->dirty[i].job;
+		free(s->dirty[i].spec);
 		job->dirty = 0;
 		if (job_state_final(job->state)) {
 			sched_forget(job);
 			continue;
 		}
 		job->stored = 1;	/* from now on, updates only */
+	}
+	s->ndirty = 0;
+	/* a burst (a big batch, many ends at once) leaves no big array */
+	if (s->dirtysize > 4096) {
+		free(s->dirty);
+		s->dirty = NULL;
+		s->dirtysize = 0;
 	}
 	return (0);
 }
@@ -176,11 +212,12 @@ persist_group_add(struct persist_recovery *pr, struct job *job)
 {
 	struct persist_group	*g;
 
-	for (g = pr->groups; g != NULL && g->id != job->group_id; g = g->next)
+	for (g = pr->groups; g != NULL && g->id != job_group_id(job);
+	    g = g->next)
 		;
 	if (g == NULL) {
 		g = xcalloc(1, sizeof *g);
-		g->id = job->group_id;
+		g->id = job_group_id(job);
 		g->next = pr->groups;
 		pr->groups = g;
 	}
@@ -192,17 +229,17 @@ persist_group_add(struct persist_recovery *pr, struct job *job)
 static void
 persist_interrupted(struct job *job)
 {
-	if (job->attempts <= job->retries) {
+	if (job->attempts <= job_retries(job)) {
 		log_info("job %lld: interrupted in attempt %lld, retrying",
 		    (long long)job->id, (long long)job->attempts);
-		job->not_before = job->sched->now() + sched_backoff_ms(job);
+		job->not_before = job->queue->sched->now() + sched_backoff_ms(job);
 		persist_mark(job);
 		return;
 	}
 	job_set_error(job, "interrupted", "the daemon stopped while the job "
 	    "was running (attempt %lld)", (long long)job->attempts);
 	log_info("job %lld: interrupted, no retries left", (long long)job->id);
-	job->finished_at = job->sched->now();
+	job->finished_at = job->queue->sched->now();
 	job_set_state(job, JOB_FAILED);
 }
 
@@ -224,7 +261,7 @@ persist_restore_cb(struct store_row *r, void *arg)
 	spec.key = r->key != NULL ? xstrdup(r->key) : NULL;
 	job = sched_restore(pr->s, &spec, r);
 	msg_spec_clear(&spec);
-	if (job->group_id > 0)
+	if (job_group_id(job) > 0)
 		persist_group_add(pr, job);
 	pr->jobs = xreallocarray(pr->jobs, pr->njobs + 1, sizeof *pr->jobs);
 	pr->was_running = xreallocarray(pr->was_running, pr->njobs + 1,

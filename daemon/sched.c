@@ -17,6 +17,7 @@
 
 static void	sched_pump_cb(int, short, void *);
 static void	sched_add_links(struct job *, struct msg_spec *);
+static void	sched_add_key(struct job *);
 static void	sched_timer_cb(int, short, void *);
 
 struct sched *
@@ -36,7 +37,6 @@ sched_create(struct event_base *base, int64_t limit, int64_t pending_limit)
 	RB_INIT(&s->queues);
 	TAILQ_INIT(&s->running);
 	TAILQ_INIT(&s->finals);
-	TAILQ_INIT(&s->dirty);
 	s->locks = locks_create();
 	s->pump = event_new(base, -1, 0, sched_pump_cb, s);
 	return (s);
@@ -48,6 +48,7 @@ sched_free(struct sched *s)
 {
 	struct job	*job, *jnext;
 	struct queue	*q, *qnext;
+	size_t		 i;
 
 	if (s == NULL)
 		return;
@@ -66,6 +67,9 @@ sched_free(struct sched *s)
 		group_unref(job);
 		job_free(job);
 	}
+	for (i = 0; i < s->ndirty; i++)
+		free(s->dirty[i].spec);
+	free(s->dirty);
 	locks_free(s->locks);
 	RB_FOREACH_SAFE(q, queues, &s->queues, qnext) {
 		RB_REMOVE(queues, &s->queues, q);
@@ -94,10 +98,37 @@ sched_find(struct sched *s, int64_t id)
 static struct job *
 sched_find_key(struct sched *s, const char *key)
 {
-	struct job	 find;
+	struct job_key	*find, *k;
+	size_t		 len = strlen(key) + 1;
 
-	find.key = (char *)key;
-	return (RB_FIND(job_keys, &s->keys, &find));
+	find = xmalloc(sizeof *find + len);
+	memcpy(find->key, key, len);
+	k = RB_FIND(job_keys, &s->keys, find);
+	free(find);
+	return (k != NULL ? k->job : NULL);
+}
+
+/*
+ * The text of the spec a job in memory was submitted with: the store's
+ * once its row is committed (row filled; clear it), else its new row's,
+ * or without a store the copy after its key.
+ */
+static const char *
+sched_key_spec(struct sched *s, struct job *job, struct store_row *row)
+{
+	size_t	 i;
+
+	memset(row, 0, sizeof *row);
+	if (s->store == NULL)
+		return (job->key + strlen(job->key) + 1);
+	if (job->stored)
+		return (store_get_key(s->store, job->key, row) == 1 ?
+		    row->spec : "");
+	for (i = 0; i < s->ndirty; i++) {
+		if (s->dirty[i].job == job)
+			return (s->dirty[i].spec);
+	}
+	return ("");
 }
 
 /* The queue of a name; created on first use when create is set. */
@@ -134,9 +165,10 @@ sched_timer_add(struct job *job, int64_t ms)
 	struct timeval	 tv;
 
 	/* libevent counts from its cached loop time, maybe stale: refresh */
-	event_base_update_cache_time(job->sched->base);
+	event_base_update_cache_time(job->queue->sched->base);
 	if (job->timer == NULL)
-		job->timer = evtimer_new(job->sched->base, sched_timer_cb, job);
+		job->timer = evtimer_new(job->queue->sched->base,
+		    sched_timer_cb, job);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(job->timer, &tv);
@@ -158,19 +190,20 @@ sched_timer_del(struct job *job)
 void
 sched_maybe_ready(struct job *job)
 {
-	if (job->state != JOB_QUEUED || job->ready || job->deps_left > 0 ||
+	if (job->state != JOB_QUEUED || job->ready ||
+	    (job->more != NULL && job->more->deps_left > 0) ||
 	    job->lock_waiting || (job->timer != NULL &&
 	    evtimer_pending(job->timer, NULL)))
 		return;
 	queue_push(job->queue, job);
-	sched_kick(job->sched);
+	sched_kick(job->queue->sched);
 }
 
 /* Make a queued job ready at a time of the protocol's clock (ms). */
 void
 sched_ready_at(struct job *job, int64_t when)
 {
-	int64_t	 ms = when - job->sched->now();
+	int64_t	 ms = when - job->queue->sched->now();
 
 	job->not_before = when;
 	if (ms > 0)
@@ -183,7 +216,7 @@ sched_ready_at(struct job *job, int64_t when)
 static void
 sched_ready_after(struct job *job, int64_t ms)
 {
-	sched_ready_at(job, job->sched->now() + ms);
+	sched_ready_at(job, job->queue->sched->now() + ms);
 }
 
 /*
@@ -224,26 +257,26 @@ sched_check_spec(struct sched *s, struct msg_spec *spec, const char *where,
 
 /*
  * Look up a spec's key: 0 when new, 1 with *id when the same spec was
- * submitted with it before, -1 (conflict) when another spec was.
+ * submitted with it before, -1 (conflict) when another spec was. The
+ * canonical text of a spec with a key is left in texts[i].
  */
 static int
-sched_check_key(struct sched *s, struct msg_spec *specs, size_t i,
-    int64_t *id, struct msg_error *err)
+sched_check_key(struct sched *s, struct msg_spec *specs, char **texts,
+    size_t i, int64_t *id, struct msg_error *err)
 {
 	struct store_row row;
 	struct job	*job;
-	char		*text, *other;
+	char		*text;
 	size_t		 j;
 	int		 r = 0;
 
 	if (specs[i].key == NULL)
 		return (0);
-	text = msg_spec_encode(&specs[i], 0);
+	text = texts[i] = msg_spec_store_text(&specs[i]);
 	if ((job = sched_find_key(s, specs[i].key)) != NULL) {
-		other = job_spec_text(job);
-		r = strcmp(other, text) == 0 ? 1 : -1;
+		r = strcmp(sched_key_spec(s, job, &row), text) == 0 ? 1 : -1;
 		*id = job->id;
-		free(other);
+		store_row_clear(&row);
 	} else if (s->store != NULL &&
 	    store_get_key(s->store, specs[i].key, &row) == 1) {
 		r = strcmp(row.spec, text) == 0 ? 1 : -1;
@@ -253,33 +286,38 @@ sched_check_key(struct sched *s, struct msg_spec *specs, size_t i,
 	for (j = 0; r == 0 && j < i; j++) {
 		if (specs[j].key != NULL &&
 		    strcmp(specs[j].key, specs[i].key) == 0) {
-			other = msg_spec_encode(&specs[j], 0);
-			r = strcmp(other, text) == 0 ? 2 : -1;
+			r = strcmp(texts[j], text) == 0 ? 2 : -1;
 			*id = (int64_t)j;
-			free(other);
 		}
 	}
-	free(text);
 	if (r == -1)
 		msg_error_set(err, MSG_E_CONFLICT, "key '%s' was used for a "
 		    "different job", specs[i].key);
 	return (r);
 }
 
+/*
+ * A new job of a spec; keyspec is the canonical text of a keyed spec
+ * (owned from here on), NULL otherwise.
+ */
 static struct job *
-sched_add(struct sched *s, struct msg_spec *spec)
+sched_add(struct sched *s, struct msg_spec *spec, char *keyspec)
 {
 	struct job	*job;
 
 	job = job_create(s, spec, kind_find(spec->kind),
-	    sched_queue(s, spec->queue, 1));
+	    sched_queue(s, spec->queue, 1), s->store == NULL ? keyspec : NULL);
 	job->id = s->next_id++;
 	RB_INSERT(job_ids, &s->jobs, job);
-	if (job->key != NULL)
-		RB_INSERT(job_keys, &s->keys, job);
+	sched_add_key(job);
 	s->counts[JOB_QUEUED]++;
 	job->queue->nqueued++;
-	persist_mark(job);
+	/* the store's copy of the spec, kept only until it is committed */
+	if (s->store != NULL && keyspec == NULL)
+		keyspec = msg_spec_store_text(spec);
+	persist_mark_new(job, s->store != NULL ? keyspec : NULL);
+	if (s->store == NULL)
+		free(keyspec);
 	if (s->change_cb != NULL)
 		s->change_cb(job, -1, s->change_arg);
 	sched_add_links(job, spec);
@@ -296,35 +334,46 @@ sched_restore(struct sched *s, struct msg_spec *spec, struct store_row *r)
 	struct job	*job;
 
 	job = job_create(s, spec, kind_find(spec->kind),
-	    sched_queue(s, spec->queue, 1));
+	    sched_queue(s, spec->queue, 1), NULL);
 	job->id = r->id;
 	job->attempts = r->attempts;
 	job->submitted_at = r->submitted_at;
 	job->started_at = r->started_at;
 	job->not_before = r->not_before > 0 ? r->not_before : 0;
-	job->group_id = r->group_id;
+	if (r->group_id != 0)
+		job_more(job)->group_id = r->group_id;
 	job->stored = 1;
 	RB_INSERT(job_ids, &s->jobs, job);
-	if (job->key != NULL)
-		RB_INSERT(job_keys, &s->keys, job);
+	sched_add_key(job);
 	s->counts[JOB_QUEUED]++;
 	job->queue->nqueued++;
 	sched_add_links(job, spec);
 	return (job);
 }
 
+/* A keyed job joins the set of keys. */
+static void
+sched_add_key(struct job *job)
+{
+	if (job->key != NULL)
+		RB_INSERT(job_keys, &job->queue->sched->keys,
+		    job_key_entry(job));
+}
+
 /* What a job keeps of its spec for dependencies and locks. */
 static void
 sched_add_links(struct job *job, struct msg_spec *spec)
 {
+	struct job_more	*m;
+
 	if (spec->nafter > 0) {
-		job->after = xcalloc(spec->nafter, sizeof *job->after);
-		memcpy(job->after, spec->after, spec->nafter *
-		    sizeof *job->after);
-		job->nafter = spec->nafter;
+		m = job_more(job);
+		m->after = xcalloc(spec->nafter, sizeof *m->after);
+		memcpy(m->after, spec->after, spec->nafter * sizeof *m->after);
+		m->nafter = spec->nafter;
 	}
 	if (spec->lock != NULL)
-		job->lock_name = xstrdup(spec->lock);
+		job_more(job)->lock_name = xstrdup(spec->lock);
 }
 
 /*
@@ -337,11 +386,13 @@ sched_submit(struct sched *s, struct msg_spec *specs, size_t n, int group,
 {
 	struct job	**made;
 	char		  where[48];
+	char		**texts;
 	int		 *reuse;
 	size_t		  i, fresh = 0, nmade = 0;
 	int		  r = -1;
 
 	reuse = xcalloc(n, sizeof *reuse);
+	texts = xcalloc(n, sizeof *texts);
 	for (i = 0; i < n; i++) {
 		if (n == 1)
 			where[0] = '\0';
@@ -349,8 +400,8 @@ sched_submit(struct sched *s, struct msg_spec *specs, size_t n, int group,
 			snprintf(where, sizeof where, " (in jobs[%zu])", i);
 		if (sched_check_spec(s, &specs[i], where, err) != 0)
 			goto out;
-		if ((reuse[i] = sched_check_key(s, specs, i, &ids[i], err)) ==
-		    -1)
+		if ((reuse[i] = sched_check_key(s, specs, texts, i, &ids[i],
+		    err)) == -1)
 			goto out;
 		if (reuse[i] == 0)
 			fresh++;
@@ -365,7 +416,8 @@ sched_submit(struct sched *s, struct msg_spec *specs, size_t n, int group,
 	made = xcalloc(n, sizeof *made);
 	for (i = 0; i < n; i++) {
 		if (reuse[i] == 0) {
-			made[nmade] = sched_add(s, &specs[i]);
+			made[nmade] = sched_add(s, &specs[i], texts[i]);
+			texts[i] = NULL;
 			ids[i] = made[nmade++]->id;
 		} else if (reuse[i] == 2)
 			ids[i] = ids[ids[i]];
@@ -375,6 +427,9 @@ sched_submit(struct sched *s, struct msg_spec *specs, size_t n, int group,
 	free(made);
 	r = 0;
 out:
+	for (i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
 	free(reuse);
 	return (r);
 }
@@ -382,15 +437,15 @@ out:
 static void
 sched_start(struct job *job)
 {
-	struct sched	*s = job->sched;
+	struct sched	*s = job->queue->sched;
 
 	queue_take_token(job->queue);
 	job->attempts++;
 	TAILQ_INSERT_TAIL(&s->running, job, run_entry);
 	job_set_state(job, JOB_RUNNING);
-	if (job->timeout_ms > 0)
-		sched_timer_add(job, job->timeout_ms);
-	job->kind->start(job);
+	if (job_timeout_ms(job) > 0)
+		sched_timer_add(job, job_timeout_ms(job));
+	job_kind(job)->start(job);
 }
 
 /* The best startable job over all queues: priority, then submission. */
@@ -434,7 +489,7 @@ sched_timer_cb(int fd, short events, void *arg)
 
 	if (job->state == JOB_QUEUED) {
 		/* never start early by the clock the protocol reports */
-		if ((left = job->not_before - job->sched->now()) > 0)
+		if ((left = job->not_before - job->queue->sched->now()) > 0)
 			sched_timer_add(job, left);
 		else
 			sched_maybe_ready(job);
@@ -443,9 +498,9 @@ sched_timer_cb(int fd, short events, void *arg)
 	if (job->state != JOB_RUNNING || job->stop != JOB_STOP_NONE)
 		return;
 	log_info("job %lld: timed out after %lld ms", (long long)job->id,
-	    (long long)job->timeout_ms);
+	    (long long)job_timeout_ms(job));
 	job->stop = JOB_STOP_TIMEOUT;
-	job->kind->cancel(job);
+	job_kind(job)->cancel(job);
 }
 
 /*
@@ -466,16 +521,16 @@ sched_cancel(struct job *job, const char *reason)
 	if (job->state != JOB_RUNNING || job->stop != JOB_STOP_NONE)
 		return;
 	job->stop = JOB_STOP_CANCEL;
-	free(job->stop_reason);
-	job->stop_reason = xstrdup(reason);
-	job->kind->cancel(job);
+	free(job_more(job)->stop_reason);
+	job->more->stop_reason = xstrdup(reason);
+	job_kind(job)->cancel(job);
 }
 
 /* The wait before the next retry: retry k waits backoff * 2^(k-1). */
 int64_t
 sched_backoff_ms(struct job *job)
 {
-	int64_t	 ms = job->retry_backoff_ms;
+	int64_t	 ms = job->more != NULL ? job->more->retry_backoff_ms : 0;
 	int64_t	 k;
 
 	for (k = 1; k < job->attempts && ms < INT64_MAX / 4; k++)
@@ -490,8 +545,8 @@ sched_retry(struct job *job)
 	int64_t	 ms = sched_backoff_ms(job);
 
 	log_info("job %lld: attempt %lld failed (%s), retrying in %lld ms",
-	    (long long)job->id, (long long)job->attempts, job->error_code,
-	    (long long)ms);
+	    (long long)job->id, (long long)job->attempts,
+	    job->more != NULL ? job->more->error_code : NULL, (long long)ms);
 	job_set_result(job, NULL);
 	job_set_error(job, NULL, NULL);
 	job_set_state(job, JOB_QUEUED);
@@ -505,21 +560,21 @@ sched_retry(struct job *job)
 void
 sched_job_finished(struct job *job, int state)
 {
-	struct sched	*s = job->sched;
+	struct sched	*s = job->queue->sched;
 
 	sched_timer_del(job);
 	TAILQ_REMOVE(&s->running, job, run_entry);
 	lock_release(job);
 	if (job->stop == JOB_STOP_CANCEL) {
 		state = JOB_CANCELLED;
-		job_set_error(job, "cancelled", "%s", job->stop_reason);
+		job_set_error(job, "cancelled", "%s", job->more->stop_reason);
 	} else if (job->stop == JOB_STOP_TIMEOUT) {
 		state = JOB_FAILED;
 		job_set_error(job, "timeout", "timed out after %lld ms",
-		    (long long)job->timeout_ms);
+		    (long long)job_timeout_ms(job));
 	}
 	job->stop = JOB_STOP_NONE;
-	if (state == JOB_FAILED && job->attempts <= job->retries)
+	if (state == JOB_FAILED && job->attempts <= job_retries(job))
 		sched_retry(job);
 	else
 		job_set_state(job, state);
@@ -549,7 +604,7 @@ sched_fail_queued(struct job *job, const char *code, const char *fmt, ...)
 void
 sched_final(struct job *job)
 {
-	struct sched	*s = job->sched;
+	struct sched	*s = job->queue->sched;
 
 	TAILQ_INSERT_TAIL(&s->finals, job, run_entry);
 	if (s->resolving)
@@ -567,11 +622,11 @@ sched_final(struct job *job)
 const char *
 sched_waiting_for(struct job *job)
 {
-	const struct kind	*kind = job->kind;
+	const struct kind	*kind = job_kind(job);
 
 	if (job->state != JOB_QUEUED)
 		return (NULL);
-	if (job->deps_left > 0)
+	if (job->more != NULL && job->more->deps_left > 0)
 		return ("dependency");
 	if (job->lock_waiting)
 		return ("lock");
@@ -579,7 +634,7 @@ sched_waiting_for(struct job *job)
 		return (job->attempts > 0 ? "retry" : "delay");
 	if (job->queue->paused)
 		return ("paused");
-	if (kind->can_start != NULL && !kind->can_start(job->sched))
+	if (kind->can_start != NULL && !kind->can_start(job->queue->sched))
 		return (kind->waits_for);
 	return ("slot");
 }
@@ -602,11 +657,11 @@ sched_state(struct sched *s, int64_t id)
 void
 sched_forget(struct job *job)
 {
-	struct sched	*s = job->sched;
+	struct sched	*s = job->queue->sched;
 
 	RB_REMOVE(job_ids, &s->jobs, job);
 	if (job->key != NULL)
-		RB_REMOVE(job_keys, &s->keys, job);
+		RB_REMOVE(job_keys, &s->keys, job_key_entry(job));
 	if (job->timer != NULL)
 		event_free(job->timer);
 	deps_free(job);

@@ -943,6 +943,38 @@ START_TEST(test_encode_different_specs)
 }
 END_TEST
 
+/* msg_spec_store_text writes what msg_spec_encode does, byte for byte. */
+START_TEST(test_store_text_same)
+{
+	static const char *specs[] = {
+		"{\"kind\":\"sleep\"}",
+		"{\"kind\":\"sleep\",\"args\":{\"ms\":51000},\"queue\":\"bench\","
+		    "\"delay_ms\":864000000}",
+		"{\"kind\":\"exec\",\"args\":{\"argv\":[\"sh\",\"-c\",\"echo "
+		    "\\\"a\\\\b\\\"\\n\\t\\u0001\"],\"env\":{\"X\":\"\\u00e9\\u2603\"},"
+		    "\"f\":1.5e300,\"g\":-0.25,\"h\":null,\"i\":true,\"j\":[]},"
+		    "\"name\":\"n \\\"q\\\" \\\\ \\/ \\b\\f\\n\\r\\t\\u001f\\u007f "
+		    "\\u00fc\",\"queue\":\"q\\u00e9\",\"priority\":-9007199254740991,"
+		    "\"timeout_ms\":9007199254740991,\"retries\":3,"
+		    "\"retry_backoff_ms\":0,\"after\":[1,2,3],\"lock\":\"l\\n\","
+		    "\"shield\":true,\"key\":\"k\"}",
+	};
+	struct msg_spec	 s;
+	char		*a, *b;
+	size_t		 i;
+
+	for (i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+		spec_ok(specs[i], &s);
+		a = msg_spec_encode(&s, 0);
+		b = msg_spec_store_text(&s);
+		ck_assert_str_eq(a, b);
+		free(a);
+		free(b);
+		msg_spec_clear(&s);
+	}
+}
+END_TEST
+
 START_TEST(test_encode_with_key)
 {
 	char	*a0, *a1, *b0, *b1;
@@ -2310,6 +2342,7 @@ msg_suite(void)
 	tcase_add_test(tc, test_encode_explicit_defaults);
 	tcase_add_test(tc, test_encode_different_specs);
 	tcase_add_test(tc, test_encode_with_key);
+	tcase_add_test(tc, test_store_text_same);
 	tcase_add_test(tc, test_encode_roundtrip);
 	tcase_add_test(tc, test_encode_roundtrip_minimal);
 	tcase_add_test(tc, test_encode_int_limits);

@@ -208,12 +208,12 @@ START_TEST(test_cancel_queued)
 	job = sched_find(s, id);
 	sched_cancel(job, "by test");
 	ck_assert_int_eq(job->state, JOB_CANCELLED);
-	ck_assert_str_eq(job->error_code, "cancelled");
+	ck_assert_str_eq(job->more->error_code, "cancelled");
 	ck_assert_int_eq(job->started_at, -1);
 	ck_assert_int_eq(s->counts[JOB_QUEUED], 0);
 	sched_cancel(job, "again");
 	ck_assert_int_eq(job->state, JOB_CANCELLED);
-	ck_assert_str_eq(job->error_message, "by test");
+	ck_assert_str_eq(job->more->error_message, "by test");
 }
 END_TEST
 
@@ -246,7 +246,7 @@ START_TEST(test_cancel_running)
 	ck_assert_int_eq(job->state, JOB_RUNNING);
 	sched_cancel(job, "by test");
 	ck_assert_int_eq(job->state, JOB_CANCELLED);
-	ck_assert_str_eq(job->error_code, "cancelled");
+	ck_assert_str_eq(job->more->error_code, "cancelled");
 	ck_assert_ptr_nonnull(job->result);
 	ck_assert_int_eq(s->counts[JOB_RUNNING], 0);
 	run_until_finished(2);
@@ -264,7 +264,7 @@ START_TEST(test_timeout)
 	run_until_finished(1);
 	job = sched_find(s, id);
 	ck_assert_int_eq(job->state, JOB_FAILED);
-	ck_assert_str_eq(job->error_code, "timeout");
+	ck_assert_str_eq(job->more->error_code, "timeout");
 	ck_assert_int_eq(job->attempts, 1);
 }
 END_TEST
@@ -469,7 +469,7 @@ START_TEST(test_after_chain_fails)
 	ck_assert_int_eq(state_of(b), JOB_FAILED);
 	c = sched_find(s, cid);
 	ck_assert_int_eq(c->state, JOB_FAILED);
-	ck_assert_str_eq(c->error_code, "dependency_failed");
+	ck_assert_str_eq(c->more->error_code, "dependency_failed");
 	ck_assert_int_eq(c->attempts, 0);
 	ck_assert_int_eq(rec.nstarts, 1);
 	/* after a job already failed: fails at submit */
@@ -536,7 +536,7 @@ START_TEST(test_group_failure_cancels)
 	ck_assert_int_eq(state_of(ids[0]), JOB_CANCELLED);
 	ck_assert_int_eq(state_of(ids[1]), JOB_FAILED);
 	ck_assert_int_eq(state_of(ids[2]), JOB_CANCELLED);
-	ck_assert_ptr_nonnull(strstr(sched_find(s, ids[0])->error_message,
+	ck_assert_ptr_nonnull(strstr(sched_find(s, ids[0])->more->error_message,
 	    "2"));
 }
 END_TEST
