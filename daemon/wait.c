@@ -127,7 +127,7 @@ wait_reply_text(struct wait *w)
 	msg_out_array(o, "done");
 	for (i = 0; i < w->nids; i++) {
 		if (w->views[i] != NULL)
-			msg_out_raw(o, NULL, w->views[i]);
+			msg_out_json(o, NULL, w->views[i]);
 	}
 	msg_out_close(o);
 	msg_out_array(o, "pending");
