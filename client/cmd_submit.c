@@ -357,14 +357,16 @@ static void
 cmd_submit_ids(struct ctl *ctl, struct ctl_reply *rep, int batch, int quiet,
     int64_t **ids, size_t *n)
 {
-	size_t	 i, k = 0;
+	struct msg_in	*e;
+	size_t		 i, k = 0;
 
 	*n = batch ? msg_in_array_len(rep->in, "ids") : 1;
 	*ids = xcalloc(*n, sizeof **ids);
-	for (i = 0; i < *n; i++) {
-		if (batch ?
-		    msg_in_array_int(rep->in, "ids", i, &(*ids)[k]) == 0 :
-		    msg_in_int(rep->in, "id", &(*ids)[k], NULL) == 1)
+	if (!batch)
+		k = msg_in_int(rep->in, "id", &(*ids)[0], NULL) == 1;
+	for (e = batch ? msg_in_array_at(rep->in, "ids", 0) : NULL;
+	    e != NULL && k < *n; e = msg_in_next(e)) {
+		if (msg_in_value_int(e, &(*ids)[k]) == 0)
 			k++;
 	}
 	*n = k;

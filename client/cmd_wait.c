@@ -82,9 +82,8 @@ cmd_wait_ask(struct ctl *ctl, const int64_t *ids, size_t n, int rw,
 static void
 cmd_wait_update(struct cmd_wait_state *w, struct msg_in *reply)
 {
-	struct msg_in	*job;
+	struct msg_in	*job, *e;
 	const char	*state;
-	size_t		 i, n;
 	int64_t		 id;
 
 	job = msg_in_array_at(reply, "done", 0);
@@ -94,10 +93,10 @@ cmd_wait_update(struct cmd_wait_state *w, struct msg_in *reply)
 		if (output_state_bad(state))
 			w->bad = 1;
 	}
-	n = msg_in_array_len(reply, "pending");
 	w->npending = 0;
-	for (i = 0; i < n && w->npending < w->nids; i++) {
-		if (msg_in_array_int(reply, "pending", i, &id) == 0)
+	for (e = msg_in_array_at(reply, "pending", 0);
+	    e != NULL && w->npending < w->nids; e = msg_in_next(e)) {
+		if (msg_in_value_int(e, &id) == 0)
 			w->pending[w->npending++] = id;
 	}
 }

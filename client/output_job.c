@@ -192,8 +192,7 @@ void
 output_wait(struct msg_in *reply)
 {
 	struct output_table	*t;
-	struct msg_in		*job;
-	size_t			 i, n;
+	struct msg_in		*job, *e;
 	int64_t			 id;
 
 	if ((job = msg_in_array_at(reply, "done", 0)) != NULL) {
@@ -203,11 +202,11 @@ output_wait(struct msg_in *reply)
 		output_table_print(t, stdout);
 		output_table_free(t);
 	}
-	if ((n = msg_in_array_len(reply, "pending")) == 0)
+	if ((e = msg_in_array_at(reply, "pending", 0)) == NULL)
 		return;
 	printf("pending:");
-	for (i = 0; i < n; i++) {
-		if (msg_in_array_int(reply, "pending", i, &id) == 0)
+	for (; e != NULL; e = msg_in_next(e)) {
+		if (msg_in_value_int(e, &id) == 0)
 			printf(" %" PRId64, id);
 	}
 	printf("\n");

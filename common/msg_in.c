@@ -286,6 +286,10 @@ msg_in_array_len(struct msg_in *in, const char *key)
 	return (cJSON_IsArray(j) ? (size_t)cJSON_GetArraySize(j) : 0);
 }
 
+/*
+ * Element i of an array: a walk from the first, so loops over an array go
+ * msg_in_array_at(in, key, 0) then msg_in_next.
+ */
 struct msg_in *
 msg_in_array_at(struct msg_in *in, const char *key, size_t i)
 {
@@ -332,6 +336,16 @@ const char *
 msg_in_key(struct msg_in *in)
 {
 	return (J(in)->string);
+}
+
+/* The integer a node holds (an array element, a member): 0, or -1. */
+int
+msg_in_value_int(struct msg_in *in, int64_t *v)
+{
+	if (in == NULL || !msg_is_int(J(in)))
+		return (-1);
+	*v = (int64_t)J(in)->valuedouble;
+	return (0);
 }
 
 /* The string a node holds (an array element, a member), or NULL. */

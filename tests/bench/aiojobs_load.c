@@ -429,16 +429,15 @@ static int
 load_submit(struct load *l, const char *req, int64_t *ids, size_t *nids)
 {
 	struct msg_in	*in;
-	size_t		 i, n;
+	struct msg_in	*e;
 	int64_t		 id;
 
 	if ((in = load_request(l, req)) == NULL)
 		return (-1);
 	if (msg_in_int(in, "id", &id, NULL) == 1)
 		ids[(*nids)++] = id;
-	n = msg_in_array_len(in, "ids");
-	for (i = 0; i < n; i++) {
-		if (msg_in_array_int(in, "ids", i, &id) == 0)
+	for (e = msg_in_array_at(in, "ids", 0); e != NULL; e = msg_in_next(e)) {
+		if (msg_in_value_int(e, &id) == 0)
 			ids[(*nids)++] = id;
 	}
 	msg_in_free(in);
@@ -467,14 +466,13 @@ load_wait_text(const int64_t *ids, size_t n, int timeout_ms)
 static size_t
 load_wait_failed(struct msg_in *in)
 {
+	struct msg_in	*e;
 	const char	*state;
-	size_t		 i, n, failed = 0;
+	size_t		 failed = 0;
 
-	n = msg_in_array_len(in, "done");
-	for (i = 0; i < n; i++) {
+	for (e = msg_in_array_at(in, "done", 0); e != NULL; e = msg_in_next(e)) {
 		state = NULL;
-		msg_in_string(msg_in_array_at(in, "done", i), "state", &state,
-		    NULL);
+		msg_in_string(e, "state", &state, NULL);
 		if (state == NULL || strcmp(state, "succeeded") != 0)
 			failed++;
 	}
@@ -485,11 +483,12 @@ load_wait_failed(struct msg_in *in)
 static size_t
 load_wait_pending(struct msg_in *in, int64_t *ids)
 {
-	size_t	 i, n, np = 0;
+	struct msg_in	*e;
+	size_t		 np = 0;
 
-	n = msg_in_array_len(in, "pending");
-	for (i = 0; i < n; i++) {
-		if (msg_in_array_int(in, "pending", i, &ids[np]) == 0)
+	for (e = msg_in_array_at(in, "pending", 0); e != NULL;
+	    e = msg_in_next(e)) {
+		if (msg_in_value_int(e, &ids[np]) == 0)
 			np++;
 	}
 	return (np);
