@@ -498,6 +498,7 @@ int	 store_each(struct store *, const char *, const int64_t *, int,
 	    int (*)(struct store_row *, void *), void *);
 int64_t	 store_int(struct store *, const char *, int64_t);
 void	 store_counts(struct store *, int64_t[JOB_NSTATES]);
+int64_t	 store_max_id(struct store *);
 int64_t	 store_clean(struct store *, int64_t, int, int64_t, char **);
 int	 store_put_queue(struct store *, const char *, int64_t, double, int,
 	    char **);

@@ -319,11 +319,10 @@ persist_recover(struct sched *s, char **cause)
 	memset(&pr, 0, sizeof pr);
 	pr.s = s;
 	/* the high-water mark: ids of cleaned jobs are never given again */
-	s->next_id = store_int(s->store, "SELECT max(seq) FROM sqlite_sequence "
-	    "WHERE name = 'jobs'", 0) + 1;
+	s->next_id = store_max_id(s->store) + 1;
 	store_each_queue(s->store, persist_queue_cb, s);
 	persist_recount(s);
-	if (store_each(s->store, "WHERE state IN (0, 1) ORDER BY id", NULL, 0,
+	if (store_each(s->store, "WHERE state < 2 ORDER BY id", NULL, 0,
 	    persist_restore_cb, &pr) != 0) {
 		xasprintf(cause, "job store: cannot read the queued jobs");
 		return (-1);

@@ -18,7 +18,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define STORE_VERSION	1
+#define STORE_VERSION	2
 
 #define STORE_COLS "id, key, spec, kind, name, queue, priority, state, " \
 	"attempts, submitted_at, started_at, finished_at, not_before, args, " \
@@ -41,6 +41,32 @@ static const char *store_schema[STORE_VERSION] = {
 	"CREATE TABLE queues ("
 	" name TEXT PRIMARY KEY, lim INTEGER NOT NULL, rate REAL NOT NULL,"
 	" paused INTEGER NOT NULL);",
+	/*
+	 * version 2: a fifth less work a new row. AUTOINCREMENT updated
+	 * sqlite_sequence on every insert; the highest id now goes into
+	 * meta only when a clean deletes rows (max(id) cannot fall
+	 * otherwise). A job without a key and a finished job no longer get
+	 * index entries (key: only set keys; jobs_live: the ids of live
+	 * jobs, in the order recovery reads them; counts scan the table, at
+	 * start and after a clean).
+	 */
+	"CREATE TABLE jobs_v2 ("
+	" id INTEGER PRIMARY KEY,"
+	" key TEXT, spec TEXT NOT NULL,"
+	" kind TEXT NOT NULL, name TEXT, queue TEXT NOT NULL,"
+	" priority INTEGER NOT NULL, state INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL, submitted_at INTEGER NOT NULL,"
+	" started_at INTEGER, finished_at INTEGER, not_before INTEGER,"
+	" args TEXT NOT NULL, result TEXT, error_code TEXT,"
+	" error_message TEXT, group_id INTEGER);"
+	"INSERT INTO jobs_v2 SELECT " STORE_COLS " FROM jobs;"
+	"CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"DROP TABLE jobs;"
+	"ALTER TABLE jobs_v2 RENAME TO jobs;"
+	"CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;"
+	"CREATE INDEX jobs_live ON jobs (id) WHERE state < 2;"
+	"CREATE INDEX jobs_finished ON jobs (finished_at)"
+	" WHERE finished_at IS NOT NULL;",
 };
 
 struct store {
@@ -89,7 +115,8 @@ store_user_version(struct store *st, int *v)
 static int
 store_migrate(struct store *st, char **cause)
 {
-	char	 sql[64];
+	char	 sql[128];
+	int64_t	 seq;
 	int	 v;
 
 	if (store_user_version(st, &v) != 0)
@@ -102,10 +129,21 @@ store_migrate(struct store *st, char **cause)
 		return (-1);
 	}
 	for (; v < STORE_VERSION; v++) {
-		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+		/*
+		 * Version 1 kept the highest id in sqlite_sequence (stores
+		 * made before it used AUTOINCREMENT have none): version 2
+		 * starts its mark there.
+		 */
+		seq = v != 1 ? 0 : store_int(st, "SELECT seq FROM "
+		    "sqlite_sequence WHERE name = 'jobs'", 0);
+		snprintf(sql, sizeof sql, "INSERT INTO meta SELECT 'max_id', "
+		    "max(%lld, coalesce(max(id), 0)) FROM jobs", (long long)seq);
 		if (store_exec(st, "BEGIN", cause) != 0 ||
 		    store_exec(st, store_schema[v], cause) != 0 ||
-		    store_exec(st, sql, cause) != 0 ||
+		    (v == 1 && store_exec(st, sql, cause) != 0))
+			return (-1);
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+		if (store_exec(st, sql, cause) != 0 ||
 		    store_exec(st, "COMMIT", cause) != 0)
 			return (-1);
 		log_info("job store %s: schema version %d", st->path, v + 1);
@@ -513,6 +551,11 @@ store_clean(struct store *st, int64_t cutoff, int state, int64_t limit,
 
 	if (store_begin(st, cause) != 0)
 		return (-1);
+	/* ids are never given twice: keep the highest before it may go */
+	if (store_exec(st, "INSERT OR REPLACE INTO meta VALUES ('max_id', "
+	    "max(coalesce((SELECT max(id) FROM jobs), 0), coalesce((SELECT "
+	    "value FROM meta WHERE name = 'max_id'), 0)))", cause) != 0)
+		return (-1);
 	if (sqlite3_prepare_v2(st->db, "DELETE FROM jobs WHERE id IN (SELECT "
 	    "id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?1 "
 	    "AND state >= ?2 AND (?3 < 0 OR state = ?3) ORDER BY finished_at "
@@ -527,6 +570,15 @@ store_clean(struct store *st, int64_t cutoff, int state, int64_t limit,
 	if (rc != SQLITE_DONE)
 		return (store_fail(st, "cleaning", cause));
 	return (sqlite3_changes(st->db));
+}
+
+/* The highest id ever stored, cleaned or not. */
+int64_t
+store_max_id(struct store *st)
+{
+	return (store_int(st, "SELECT max(coalesce((SELECT max(id) FROM jobs), "
+	    "0), coalesce((SELECT value FROM meta WHERE name = 'max_id'), 0))",
+	    0));
 }
 
 /*

@@ -172,6 +172,138 @@ START_TEST(test_list_counts_clean)
 }
 END_TEST
 
+/* Cleaning the newest jobs does not lower the highest id. */
+START_TEST(test_max_id_survives_clean)
+{
+	struct store		*st = open_store();
+	struct store_row	 r;
+	char			*cause = NULL;
+	int			 i;
+
+	ck_assert_int_eq(store_max_id(st), 0);
+	for (i = 1; i <= 5; i++) {
+		row_init(&r, i, i < 3 ? JOB_QUEUED : JOB_SUCCEEDED, NULL);
+		if (i >= 3)
+			r.finished_at = 100;
+		store_put(st, &r, &cause);
+	}
+	store_commit(st, &cause);
+	ck_assert_int_eq(store_max_id(st), 5);
+	ck_assert_int_eq(store_clean(st, 1000, -1, 100, &cause), 3);
+	store_commit(st, &cause);
+	store_close(st);
+	st = open_store();
+	ck_assert_int_eq(store_int(st, "SELECT max(id) FROM jobs", 0), 2);
+	ck_assert_int_eq(store_max_id(st), 5);
+	store_close(st);
+}
+END_TEST
+
+/*
+ * A store written by a version-1 aiojobsd (AUTOINCREMENT ids, a UNIQUE
+ * key column) opens as version 2 with every row, its keys, and the
+ * highest id it had ever given, cleaned rows included.
+ */
+START_TEST(test_v1_migrated)
+{
+	static const char *v1 =
+	    "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " key TEXT UNIQUE, spec TEXT NOT NULL, kind TEXT NOT NULL,"
+	    " name TEXT, queue TEXT NOT NULL, priority INTEGER NOT NULL,"
+	    " state INTEGER NOT NULL, attempts INTEGER NOT NULL,"
+	    " submitted_at INTEGER NOT NULL, started_at INTEGER,"
+	    " finished_at INTEGER, not_before INTEGER, args TEXT NOT NULL,"
+	    " result TEXT, error_code TEXT, error_message TEXT,"
+	    " group_id INTEGER);"
+	    "CREATE INDEX jobs_state ON jobs (state);"
+	    "CREATE INDEX jobs_finished ON jobs (finished_at)"
+	    " WHERE finished_at IS NOT NULL;"
+	    "CREATE TABLE queues (name TEXT PRIMARY KEY, lim INTEGER NOT NULL,"
+	    " rate REAL NOT NULL, paused INTEGER NOT NULL);"
+	    "INSERT INTO jobs VALUES (1, 'k1', '{\"kind\":\"sleep\"}', 'sleep',"
+	    " 'one', 'default', 3, 0, 0, 1001, NULL, NULL, 5000, '{\"ms\":1}',"
+	    " NULL, NULL, NULL, NULL);"
+	    "INSERT INTO jobs VALUES (7, NULL, '{\"kind\":\"sleep\"}', 'sleep',"
+	    " NULL, 'q', 0, 2, 1, 1007, 1010, 1020, NULL, '{\"ms\":1}',"
+	    " '{\"slept_ms\":1}', NULL, NULL, NULL);"
+	    "INSERT INTO jobs VALUES (9, NULL, '{\"kind\":\"sleep\"}', 'sleep',"
+	    " NULL, 'q', 0, 2, 1, 1009, 1010, 1020, NULL, '{\"ms\":1}',"
+	    " NULL, NULL, NULL, NULL);"
+	    "DELETE FROM jobs WHERE id = 9;"	/* cleaned: 9 stays given */
+	    "INSERT INTO queues VALUES ('q', 2, 0.5, 1);"
+	    "PRAGMA user_version = 1;";
+	struct store		*st;
+	struct store_row	 r;
+	sqlite3			*db;
+	char			 path[128];
+	int64_t			 counts[JOB_NSTATES] = { 0 };
+
+	snprintf(path, sizeof path, "%s/jobs.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	st = open_store();
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 2);
+	ck_assert_int_eq(store_max_id(st), 9);
+	ck_assert_int_eq(store_get_key(st, "k1", &r), 1);
+	ck_assert_int_eq(r.id, 1);
+	ck_assert_str_eq(r.name, "one");
+	ck_assert_int_eq(r.priority, 3);
+	ck_assert_int_eq(r.not_before, 5000);
+	store_row_clear(&r);
+	ck_assert_int_eq(store_get(st, 7, &r), 1);
+	ck_assert_int_eq(r.state, JOB_SUCCEEDED);
+	ck_assert_str_eq(r.result, "{\"slept_ms\":1}");
+	ck_assert_int_eq(r.finished_at, 1020);
+	store_row_clear(&r);
+	store_counts(st, counts);
+	ck_assert_int_eq(counts[JOB_QUEUED], 1);
+	ck_assert_int_eq(counts[JOB_SUCCEEDED], 1);
+	/* new keys go into the new index */
+	row_init(&r, 10, JOB_QUEUED, "k2");
+	ck_assert_int_eq(store_put(st, &r, NULL), 0);
+	ck_assert_int_eq(store_commit(st, NULL), 0);
+	ck_assert_int_eq(store_get_key(st, "k2", &r), 1);
+	ck_assert_int_eq(r.id, 10);
+	store_row_clear(&r);
+	store_close(st);
+}
+END_TEST
+
+/* The first version-1 stores had no AUTOINCREMENT, so no sqlite_sequence. */
+START_TEST(test_v1_without_sequence_migrated)
+{
+	struct store	*st;
+	sqlite3		*db;
+	char		 path[128];
+
+	snprintf(path, sizeof path, "%s/jobs.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+	    "CREATE TABLE jobs (id INTEGER PRIMARY KEY, key TEXT UNIQUE,"
+	    " spec TEXT NOT NULL, kind TEXT NOT NULL, name TEXT,"
+	    " queue TEXT NOT NULL, priority INTEGER NOT NULL,"
+	    " state INTEGER NOT NULL, attempts INTEGER NOT NULL,"
+	    " submitted_at INTEGER NOT NULL, started_at INTEGER,"
+	    " finished_at INTEGER, not_before INTEGER, args TEXT NOT NULL,"
+	    " result TEXT, error_code TEXT, error_message TEXT,"
+	    " group_id INTEGER);"
+	    "CREATE INDEX jobs_state ON jobs (state);"
+	    "CREATE TABLE queues (name TEXT PRIMARY KEY, lim INTEGER NOT NULL,"
+	    " rate REAL NOT NULL, paused INTEGER NOT NULL);"
+	    "INSERT INTO jobs VALUES (4, NULL, '{}', 'sleep', NULL, 'default',"
+	    " 0, 0, 0, 1, NULL, NULL, NULL, '{}', NULL, NULL, NULL, NULL);"
+	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	st = open_store();
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 2);
+	ck_assert_int_eq(store_max_id(st), 4);
+	ck_assert_int_eq(store_int(st, "SELECT count(*) FROM jobs", 0), 1);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_newer_schema_refused)
 {
 	struct store	*st;
@@ -220,6 +352,9 @@ store_suite(void)
 	tcase_add_test(tc, test_update_keeps_spec);
 	tcase_add_test(tc, test_uncommitted_is_lost);
 	tcase_add_test(tc, test_list_counts_clean);
+	tcase_add_test(tc, test_max_id_survives_clean);
+	tcase_add_test(tc, test_v1_migrated);
+	tcase_add_test(tc, test_v1_without_sequence_migrated);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_damaged_refused);
 	suite_add_tcase(suite, tc);
