@@ -17,6 +17,12 @@ many queued jobs.
   from Python, 1,000 per request), and how long a restart takes to bring
   them back.
 
+* floors, for reference (no daemon): `store_floor` writes rows through
+  the daemon's own store module alone, 1,000 a transaction and one a
+  transaction, safe (the most any daemon keeping a row a job in this
+  store could accept); `nn_floor`'s REQ/REP round trip (the most
+  sequential requests one client gets through the transport).
+
 When aiojobs_load is not built, Python clients stand in (a ctypes nanomsg
 REQ socket for aiojobsd, a raw socket for beanstalkd) and the lines say so.
 
@@ -30,10 +36,12 @@ usage: bench_store.py AIOJOBSD [--quick] [PEAK_JOBS]   (default 1000000,
 is a measurement, not a test)"""
 
 import ctypes
+import json
 import os
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -268,6 +276,41 @@ def peak_memory(n):
 # ---------------------------------------------------------------------------
 
 
+def tool(name):
+    p = benchlib.load_path()
+    p = p and os.path.join(os.path.dirname(p), name)
+    return p if p and os.access(p, os.X_OK) else None
+
+
+def run_tool(cmd):
+    """{name: value} of a floor tool's RESULT lines."""
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError("%s: %s" % (cmd[0], p.stderr[-2000:]))
+    return {r["name"]: r["value"] for r in
+            (json.loads(line[7:]) for line in p.stdout.splitlines()
+             if line.startswith("RESULT "))}
+
+
+def floors(rounds):
+    """{"batched": rows/s, "single": rows/s, "rtt": us} medians, or {}."""
+    sf, nf = tool("store_floor"), tool("nn_floor")
+    if sf is None or nf is None:
+        return {}
+    out = {"batched": [], "single": [], "rtt": []}
+    for _ in range(rounds):
+        for key, n, batch in (("batched", 100000, 1000),
+                              ("single", SINGLE, 1)):
+            d = tempfile.mkdtemp(prefix="aiojobs-floor.")
+            try:
+                r = run_tool([sf, str(n), str(batch), "safe", d])
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+            out[key].append(r["store_floor.insert"])
+        out["rtt"].append(run_tool([nf, str(SINGLE)])["floor.rtt.p50"])
+    return {k: med(v) for k, v in out.items()}
+
+
 def med(xs):
     return statistics.median(xs)
 
@@ -342,6 +385,25 @@ def main():
                "beanstalkd -b -f 0 (binlog fsynced every write), "
                "pipelined puts", med(fsync[0]),
                note="reference: safe fsyncs every commit, as -f 0 does")
+    fl = floors(ROUNDS)
+    if fl and exe is not None:
+        result("store floor: inserts through the job store alone (no "
+               "daemon), 1,000 a transaction, safe", fl["batched"],
+               "rows/s", "beanstalkd -b (binlog), pipelined puts",
+               med(base[0]), None,
+               "reference: no daemon keeping a row a job in this store "
+               "accepts more; the batched target asks %.0f jobs/s"
+               % (5 * med(base[0])))
+        result("store floor: inserts through the job store alone (no "
+               "daemon), one a transaction, safe", fl["single"], "rows/s",
+               "beanstalkd -b (binlog), unpipelined puts", med(base[1]),
+               None, "reference: one fsync a job, as a safe single "
+               "submit needs; beanstalkd -b fsyncs at most every 50 ms")
+        result("transport floor: sequential REQ/REP round trips, no daemon "
+               "(nn_floor, 1e6 / p50 us)", 1e6 / fl["rtt"], "requests/s",
+               "beanstalkd -b (binlog), unpipelined puts", med(base[1]),
+               None, "reference: the most single submits one client gets "
+               "through nanomsg, before any work")
     if peak_jobs > 0:
         peak_memory(peak_jobs)
     print("bench took %.0f s" % (time.monotonic() - t_start))
