@@ -176,6 +176,7 @@ row_view(struct store_row *r, struct msg_view *v)
 	v->result = r->result;
 	v->error_code = r->error_code;
 	v->error_message = r->error_message;
+	v->compact = 1;		/* as stored: see store.c, version 2 */
 }
 
 /* The counts of finished jobs are the store's (after a restart, a clean). */

@@ -59,7 +59,16 @@ static const char *store_schema[STORE_VERSION] = {
 	" started_at INTEGER, finished_at INTEGER, not_before INTEGER,"
 	" args TEXT NOT NULL, result TEXT, error_code TEXT,"
 	" error_message TEXT, group_id INTEGER);"
-	"INSERT INTO jobs_v2 SELECT " STORE_COLS " FROM jobs;"
+	/*
+	 * Version 1 stored a plugin's result as the plugin wrote it; from
+	 * version 2 on every args and result is compact valid JSON, so
+	 * replies copy it as it is (row_view).
+	 */
+	"INSERT INTO jobs_v2 SELECT id, key, spec, kind, name, queue,"
+	" priority, state, attempts, submitted_at, started_at, finished_at,"
+	" not_before, CASE WHEN json_valid(args) THEN json(args) ELSE 'null'"
+	" END, CASE WHEN json_valid(result) THEN json(result) END,"
+	" error_code, error_message, group_id FROM jobs;"
 	"CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 	"DROP TABLE jobs;"
 	"ALTER TABLE jobs_v2 RENAME TO jobs;"

@@ -226,6 +226,9 @@ START_TEST(test_v1_migrated)
 	    "INSERT INTO jobs VALUES (7, NULL, '{\"kind\":\"sleep\"}', 'sleep',"
 	    " NULL, 'q', 0, 2, 1, 1007, 1010, 1020, NULL, '{\"ms\":1}',"
 	    " '{\"slept_ms\":1}', NULL, NULL, NULL);"
+	    "INSERT INTO jobs VALUES (8, NULL, '{}', 'cpu', NULL, 'q', 0, 2, 1,"
+	    " 1008, 1010, 1020, NULL, '{ \"a\" : [1, 2] }', 'not json', NULL,"
+	    " NULL, NULL);"
 	    "INSERT INTO jobs VALUES (9, NULL, '{\"kind\":\"sleep\"}', 'sleep',"
 	    " NULL, 'q', 0, 2, 1, 1009, 1010, 1020, NULL, '{\"ms\":1}',"
 	    " NULL, NULL, NULL, NULL);"
@@ -257,9 +260,14 @@ START_TEST(test_v1_migrated)
 	ck_assert_str_eq(r.result, "{\"slept_ms\":1}");
 	ck_assert_int_eq(r.finished_at, 1020);
 	store_row_clear(&r);
+	/* old plugin output: normalised, or null when it is not JSON */
+	ck_assert_int_eq(store_get(st, 8, &r), 1);
+	ck_assert_str_eq(r.args, "{\"a\":[1,2]}");
+	ck_assert_ptr_null(r.result);
+	store_row_clear(&r);
 	store_counts(st, counts);
 	ck_assert_int_eq(counts[JOB_QUEUED], 1);
-	ck_assert_int_eq(counts[JOB_SUCCEEDED], 1);
+	ck_assert_int_eq(counts[JOB_SUCCEEDED], 2);
 	/* new keys go into the new index */
 	row_init(&r, 10, JOB_QUEUED, "k2");
 	ck_assert_int_eq(store_put(st, &r, NULL), 0);
