@@ -1,12 +1,15 @@
 /*
  * The worker pool (ProcessPoolExecutor): N worker processes, each spawned
  * by fork+exec of `aiojobsd --worker` in its own process group and talking
- * over its own PAIR socket in the run directory. The pool knows which
+ * over its own socketpair (poolwire.h), read and written from the loop
+ * without blocking: no thread hand-off between the loop and a worker, so
+ * a job costs a write and a read on each side. The pool knows which
  * worker runs which job: a crash fails exactly that job, cancel and timeout
  * kill exactly that worker, and every dead worker is replaced (with a
  * back-off when workers keep dying before they are ready). SIGHUP may
  * change the number of workers: surplus ones finish their job first.
  */
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -18,13 +21,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
-#include <nanomsg/nn.h>
-#include <nanomsg/pair.h>
 
 #include "aiojobsd.h"
-#include "endpoint.h"
 #include "log.h"
+#include "poolwire.h"
 #include "xmalloc.h"
 
 #define WORKER_DOWN	0	/* waiting to be (re)spawned */
@@ -42,10 +44,11 @@ struct worker {
 	unsigned int	 gen;
 	int		 state;
 	pid_t		 pid;
-	int		 sock;
-	char		*url;
-	int		 pipefd;	/* our end; its EOF stops the worker */
-	struct event	*ev;
+	int		 fd;		/* our end; its EOF stops the worker */
+	struct event	*ev;		/* readable */
+	struct event	*wev;		/* writable, while out is not empty */
+	struct evbuffer	*in;
+	struct evbuffer	*out;
 	struct job	*job;
 };
 
@@ -65,25 +68,25 @@ struct pool {
 static void	pool_spawn(struct worker *);
 static void	pool_worker_free(struct worker *);
 
-/* Close a worker's socket, pipe and event; the process is gone or going. */
+/* Close a worker's socket and events; the process is gone or going. */
 static void
 pool_worker_close(struct worker *w)
 {
-	const char	*path;
-
 	if (w->ev != NULL)
 		event_free(w->ev);
 	w->ev = NULL;
-	if (w->sock != -1)
-		nn_close(w->sock);
-	w->sock = -1;
-	if (w->pipefd != -1)
-		close(w->pipefd);
-	w->pipefd = -1;
-	if (w->url != NULL && (path = endpoint_ipc_path(w->url)) != NULL)
-		unlink(path);
-	free(w->url);
-	w->url = NULL;
+	if (w->wev != NULL)
+		event_free(w->wev);
+	w->wev = NULL;
+	if (w->in != NULL)
+		evbuffer_free(w->in);
+	w->in = NULL;
+	if (w->out != NULL)
+		evbuffer_free(w->out);
+	w->out = NULL;
+	if (w->fd != -1)
+		close(w->fd);
+	w->fd = -1;
 }
 
 static void
@@ -209,51 +212,111 @@ pool_reply(struct worker *w, const char *buf, size_t len)
 	free(text);
 }
 
+/* One message from a worker. */
+static void
+pool_message(struct worker *w, const char *buf, size_t len)
+{
+	if (len > 0 && buf[0] == 'H' && w->state == WORKER_STARTING) {
+		w->pool->fails = 0;
+		log_debug("worker %d (pid %ld) ready", w->idx, (long)w->pid);
+		pool_idle(w);
+	} else if (len > 0 && strchr("OEoe", buf[0]) != NULL &&
+	    w->state == WORKER_BUSY && w->job != NULL)
+		pool_reply(w, buf, len);
+	else
+		log_warnx("worker %d: unexpected message", w->idx);
+}
+
+/*
+ * Read what the worker wrote and handle every whole message in it. At EOF
+ * or an error stop watching: the worker's reaping ends its job.
+ */
 static void
 pool_read_cb(int fd, short events, void *arg)
 {
 	struct worker	*w = arg;
-	char		*buf;
+	uint32_t	 len;
+	size_t		 have;
 	int		 n;
 
-	while (w->sock != -1 &&
-	    (n = nn_recv(w->sock, &buf, NN_MSG, NN_DONTWAIT)) >= 0) {
-		if (n > 0 && buf[0] == 'H' && w->state == WORKER_STARTING) {
-			w->pool->fails = 0;
-			log_debug("worker %d (pid %ld) ready", w->idx,
-			    (long)w->pid);
-			pool_idle(w);
-		} else if (n > 0 && strchr("OEoe", buf[0]) != NULL &&
-		    w->state == WORKER_BUSY && w->job != NULL)
-			pool_reply(w, buf, (size_t)n);
-		else
-			log_warnx("worker %d: unexpected message", w->idx);
-		nn_freemsg(buf);
+	while ((n = evbuffer_read(w->in, w->fd, -1)) > 0)
+		;
+	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR))
+		event_del(w->ev);
+	/* a reply may retire (close) the worker: check in every turn */
+	while (w->in != NULL &&
+	    (have = evbuffer_get_length(w->in)) >= POOL_WIRE_HDR) {
+		evbuffer_copyout(w->in, &len, sizeof len);
+		if (len > POOL_WIRE_MAX) {
+			log_warnx("worker %d: broken stream", w->idx);
+			event_del(w->ev);
+			evbuffer_drain(w->in, have);
+			kill(w->pid, SIGKILL);
+			break;
+		}
+		if (have - POOL_WIRE_HDR < len)
+			break;
+		evbuffer_drain(w->in, POOL_WIRE_HDR);
+		pool_message(w, (char *)evbuffer_pullup(w->in, len), len);
+		if (w->in != NULL)
+			evbuffer_drain(w->in, len);
 	}
 }
 
-/* Bind the worker's PAIR socket at a fresh ipc path in the run directory. */
-static int
-pool_bind(struct worker *w)
+/* Write what is waiting for the worker; the rest when it can take more. */
+static void
+pool_flush(struct worker *w)
 {
-	char	*cause = NULL;
-	size_t	 sz = sizeof(int);
-	int	 fd;
+	int	 n;
 
-	xasprintf(&w->url, "ipc://%s/worker.%d.%u.sock",
-	    w->pool->opts.rundir, w->idx, w->gen++);
-	if ((w->sock = nn_socket(AF_SP, NN_PAIR)) < 0 ||
-	    endpoint_check_bind(w->url, &cause) != 0 ||
-	    nn_bind(w->sock, w->url) < 0 ||
-	    endpoint_restrict(w->url, &cause) != 0 ||
-	    nn_getsockopt(w->sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &sz) < 0) {
-		log_warnx("worker %d: %s", w->idx, cause != NULL ? cause :
-		    nn_strerror(nn_errno()));
-		free(cause);
+	while (evbuffer_get_length(w->out) > 0 &&
+	    (n = evbuffer_write(w->out, w->fd)) > 0)
+		;
+	if (evbuffer_get_length(w->out) == 0)
+		return;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		event_add(w->wev, NULL);
+	else {
+		log_warnx("worker %d: send: %s", w->idx, strerror(errno));
+		evbuffer_drain(w->out, evbuffer_get_length(w->out));
+		kill(w->pid, SIGKILL);	/* fails its job when reaped */
+	}
+}
+
+static void
+pool_write_cb(int fd, short events, void *arg)
+{
+	pool_flush(arg);
+}
+
+/* The socketpair to a new worker: our end watched, *childfd its end. */
+static int
+pool_connect(struct worker *w, int *childfd)
+{
+	int	 sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("worker %d: socketpair", w->idx);
 		return (-1);
 	}
-	w->ev = event_new(w->pool->base, fd, EV_READ | EV_PERSIST,
+	/* only our end: the worker reads and writes blocking */
+	if (fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK) == -1) {
+		log_warn("worker %d: fcntl", w->idx);
+		close(sv[0]);
+		close(sv[1]);
+		return (-1);
+	}
+	w->fd = sv[0];
+	*childfd = sv[1];
+	w->in = evbuffer_new();
+	w->out = evbuffer_new();
+	w->ev = event_new(w->pool->base, w->fd, EV_READ | EV_PERSIST,
 	    pool_read_cb, w);
+	w->wev = event_new(w->pool->base, w->fd, EV_WRITE, pool_write_cb, w);
+	if (w->in == NULL || w->out == NULL || w->ev == NULL ||
+	    w->wev == NULL)
+		fatalx("worker %d: out of memory", w->idx);
 	event_add(w->ev, NULL);
 	return (0);
 }
@@ -266,8 +329,8 @@ pool_exec(struct worker *w, int childfd)
 	posix_spawnattr_t		 attr;
 	sigset_t			 all, none;
 	char				 mem[32], cpu[32];
-	char				*argv[] = { "aiojobsd", "--worker", "--url",
-	    w->url, "--parent-fd", "3", "--plugin-dir", (char *)o->plugin_dir,
+	char				*argv[] = { "aiojobsd", "--worker",
+	    "--parent-fd", "3", "--plugin-dir", (char *)o->plugin_dir,
 	    "--memory-limit", mem, "--cpu-limit", cpu, NULL };
 	extern char			**environ;
 	char				**envp;
@@ -300,17 +363,15 @@ pool_exec(struct worker *w, int childfd)
 static void
 pool_spawn(struct worker *w)
 {
-	int	 p[2], r;
+	int	 childfd, r;
 
-	if (pool_bind(w) != 0 || pipe2(p, O_CLOEXEC) == -1) {
-		pool_worker_close(w);
+	if (pool_connect(w, &childfd) != 0) {
 		w->pool->fails++;
 		pool_schedule_respawn(w->pool);
 		return;
 	}
-	r = pool_exec(w, p[0]);
-	close(p[0]);
-	w->pipefd = p[1];
+	r = pool_exec(w, childfd);
+	close(childfd);
 	if (r != 0) {
 		log_warnx("worker %d: cannot run %s: %s", w->idx,
 		    w->pool->opts.exe, strerror(r));
@@ -332,7 +393,7 @@ pool_worker_add(struct pool *p, int idx)
 	w = xcalloc(1, sizeof *w);
 	w->pool = p;
 	w->idx = idx;
-	w->sock = w->pipefd = -1;
+	w->fd = -1;
 	w->pid = -1;
 	p->workers[idx] = w;
 	pool_spawn(w);
@@ -463,6 +524,17 @@ pool_has_idle(struct pool *p)
 	return (p != NULL && p->nidle > 0);
 }
 
+/* Send a job's args to a worker. */
+static void
+pool_send(struct worker *w, const char *args)
+{
+	uint32_t	 len = (uint32_t)strlen(args);
+
+	evbuffer_add(w->out, &len, sizeof len);
+	evbuffer_add(w->out, args, len);
+	pool_flush(w);
+}
+
 /* Give a job to an idle worker (the scheduler checked there is one). */
 void
 pool_run(struct pool *p, struct job *job)
@@ -484,11 +556,7 @@ pool_run(struct pool *p, struct job *job)
 	p->nbusy++;
 	w->job = job;
 	job->kdata = w;
-	if (nn_send(w->sock, job->args, strlen(job->args), NN_DONTWAIT) < 0) {
-		log_warnx("worker %d: send: %s", w->idx,
-		    nn_strerror(nn_errno()));
-		kill(w->pid, SIGKILL);	/* fails the job when reaped */
-	}
+	pool_send(w, job->args);
 }
 
 /* Cancel or timeout: kill the worker; its reaping ends the job. */

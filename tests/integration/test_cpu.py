@@ -414,8 +414,8 @@ def test_cpu_jobs_count_against_limits():
 
 
 def test_workers_dying_at_start_back_off():
-    # 1 MiB of address space: the worker aborts in nn_socket (nanomsg
-    # cannot allocate) before it says hello, every time
+    # 1 MiB of address space: the worker cannot allocate its buffer (it
+    # exits) before it says hello, every time
     if harness.SANITIZED:
         print("  (needs an address-space limit: not in the sanitizer build)")
         return
