@@ -8,6 +8,17 @@
  * kill exactly that worker, and every dead worker is replaced (with a
  * back-off when workers keep dying before they are ready). SIGHUP may
  * change the number of workers: surplus ones finish their job first.
+ *
+ * When every worker is busy with short jobs, a worker may also hold the
+ * next jobs (POOL_DEPTH in all): they are sent at once and the worker
+ * goes on with them as soon as it replies, so no worker waits for the
+ * dispatcher between jobs. Only on a worker whose last call took less
+ * than POOL_HOLD_US (by its own clock: the loop may lag) and whose
+ * current one has not been running for POOL_LONG_US, so that a held job
+ * seldom waits behind a long one while another worker could have run
+ * it. A held job is still queued for the scheduler; it starts
+ * (sched_start_held) when the reply before it arrives. If its worker is
+ * killed first, or it may no longer start, it goes back to its queue.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -19,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -35,6 +47,13 @@
 #define WORKER_BUSY	3
 #define WORKER_RETIRING	4	/* said its last reply; exit expected */
 
+/* jobs sent to one worker: the one it runs and those it holds */
+#define POOL_DEPTH		4
+/* a worker whose last call took less may hold jobs ... */
+#define POOL_HOLD_US		2000
+/* ... unless its current job has been running for this long */
+#define POOL_LONG_US		100000
+
 #define POOL_BACKOFF_MIN_MS	100
 #define POOL_BACKOFF_MAX_MS	30000
 
@@ -49,7 +68,12 @@ struct worker {
 	struct event	*wev;		/* writable, while out is not empty */
 	struct evbuffer	*in;
 	struct evbuffer	*out;
-	struct job	*job;
+	/* in the order sent: [0] runs while BUSY; NULL: dropped, not run */
+	struct job	*jobs[POOL_DEPTH];
+	int		 njobs;
+	int		 killed;	/* SIGKILL sent: nothing more starts */
+	uint64_t	 began;		/* when jobs[0] started here (us) */
+	uint64_t	 took;		/* the worker's time for its last call */
 };
 
 struct pool {
@@ -66,6 +90,16 @@ struct pool {
 };
 
 static void	pool_spawn(struct worker *);
+
+/* Microseconds on the monotonic clock. */
+static uint64_t
+pool_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+}
 static void	pool_worker_free(struct worker *);
 
 /* Close a worker's socket and events; the process is gone or going. */
@@ -136,35 +170,71 @@ pool_schedule_respawn(struct pool *p)
 	evtimer_add(p->respawn_timer, &tv);
 }
 
-/* A worker process ended: fail its job, if any, and replace it. */
+/* Send SIGKILL, once; the worker's reaping settles its jobs. */
+static void
+pool_kill(struct worker *w)
+{
+	if (w->killed || w->pid <= 0)
+		return;
+	w->killed = 1;
+	if (kill(w->pid, SIGKILL) == -1)
+		log_warn("worker %d: kill %ld", w->idx, (long)w->pid);
+}
+
+/* The held jobs of a worker from i on go back to their queues. */
+static void
+pool_unhold(struct worker *w, int i)
+{
+	struct job	*job;
+	int		 n = w->njobs;
+
+	w->njobs = i;
+	for (; i < n; i++) {
+		if ((job = w->jobs[i]) == NULL)
+			continue;
+		job->kdata = NULL;
+		sched_unhold(job);
+	}
+}
+
+/*
+ * A worker process ended: fail the job it ran, if any, give back the
+ * ones it held, and replace it.
+ */
 static void
 pool_exit_cb(pid_t pid, int status, void *arg)
 {
 	struct worker	*w = arg;
 	struct pool	*p = w->pool;
-	struct job	*job = w->job;
+	struct job	*job = NULL;
 	char		 how[96];
+	int		 state = w->state;
 
 	pool_describe(status, how, sizeof how);
-	if (w->state == WORKER_STARTING)
+	if (state == WORKER_STARTING)
 		p->fails++;
-	else if (w->state == WORKER_IDLE)
+	else if (state == WORKER_IDLE)
 		p->nidle--;
-	else if (w->state == WORKER_BUSY)
+	else if (state == WORKER_BUSY) {
 		p->nbusy--;
-	if (job == NULL && !p->stopping && w->state != WORKER_RETIRING)
+		job = w->jobs[0];
+		w->jobs[0] = NULL;
+	}
+	if (job == NULL && !p->stopping && state != WORKER_RETIRING)
 		log_warnx("worker %d (pid %ld) %s", w->idx, (long)pid, how);
 	pool_worker_close(w);
 	w->state = WORKER_DOWN;
 	w->pid = -1;
-	w->job = NULL;
+	w->killed = 0;
 	if (w->idx < p->opts.workers)
 		pool_schedule_respawn(p);
+	/* held jobs stay in w->jobs (dropped if cancelled) until then */
 	if (job != NULL) {
 		job->kdata = NULL;
 		job_finish(job, JOB_FAILED, NULL, "worker_crashed",
 		    "worker %d (pid %ld) %s", w->idx, (long)pid, how);
 	}
+	pool_unhold(w, 0);
 	if (w->idx >= p->opts.workers)
 		pool_worker_free(w);	/* the pool shrank */
 }
@@ -178,52 +248,81 @@ pool_idle(struct worker *w)
 }
 
 /*
- * A reply: "O<output JSON>" or "E<code> <message>"; in lower case when
- * the worker retires after it (too much memory left in use).
+ * A reply: "O<output JSON>" or "E<code> <message>", NUL-terminated; in
+ * lower case when the worker retires after it (too much memory left in
+ * use). us is how long the call took. The worker has gone on with the
+ * next job it holds, if any.
  */
 static void
-pool_reply(struct worker *w, const char *buf, size_t len)
+pool_reply(struct worker *w, const char *buf, uint32_t us)
 {
-	struct job	*job = w->job;
+	struct pool	*p = w->pool;
+	struct job	*job = w->jobs[0], *next;
 	char		*text, *msg;
+	int		 retire = 0;
 
-	w->job = NULL;
-	w->pool->nbusy--;
-	if (w->idx >= w->pool->opts.workers) {
-		w->state = WORKER_RETIRING;
-		kill(w->pid, SIGKILL);
-	} else if (buf[0] == 'o' || buf[0] == 'e') {
-		w->state = WORKER_RETIRING;
+	w->took = us;
+	w->began = pool_now_us();
+	memmove(w->jobs, w->jobs + 1, (size_t)(w->njobs - 1) * sizeof *w->jobs);
+	w->jobs[--w->njobs] = NULL;
+	p->nbusy--;
+	if (w->idx >= p->opts.workers)
+		retire = 1;
+	else if (buf[0] == 'o' || buf[0] == 'e') {
 		log_info("worker %d (pid %ld) holds too much memory; replacing "
 		    "it", w->idx, (long)w->pid);
-		kill(w->pid, SIGKILL);
-	} else
-		pool_idle(w);
+		retire = 1;
+	}
+
+	/*
+	 * Finish this job before the next one starts: never more running
+	 * than workers, in the events too. Finishing may drop (cancel) jobs
+	 * this worker holds, nothing else of it.
+	 */
 	job->kdata = NULL;
-	text = xstrndup(buf + 1, len - 1);
 	if (buf[0] == 'O' || buf[0] == 'o')
-		job_finish(job, JOB_SUCCEEDED, text, NULL, NULL);
+		job_finish(job, JOB_SUCCEEDED, buf + 1, NULL, NULL);
 	else {
+		text = xstrdup(buf + 1);
 		if ((msg = strchr(text, ' ')) != NULL)
 			*msg++ = '\0';
 		job_finish(job, JOB_FAILED, NULL, text, "%s",
 		    msg != NULL ? msg : text);
+		free(text);
 	}
-	free(text);
+
+	if (!retire && !w->killed && w->njobs == 0) {
+		pool_idle(w);
+		return;
+	}
+	if (!retire && !w->killed && (next = w->jobs[0]) != NULL &&
+	    sched_start_held(next) == 0) {
+		p->nbusy++;		/* still BUSY, with the next job */
+		return;
+	}
+	/*
+	 * Retiring, or it went on with a job that was dropped or may not
+	 * start: stop it. Its reaping gives the jobs it holds back.
+	 */
+	w->state = WORKER_RETIRING;
+	pool_kill(w);
 }
 
-/* One message from a worker. */
+/* One message from a worker: NUL-terminated text, as poolwire.h says. */
 static void
-pool_message(struct worker *w, const char *buf, size_t len)
+pool_message(struct worker *w, const char *buf, size_t len, uint32_t us)
 {
-	if (len > 0 && buf[0] == 'H' && w->state == WORKER_STARTING) {
+	if (len < 2 || buf[len - 1] != '\0') {
+		if (w->state != WORKER_RETIRING)
+			log_warnx("worker %d: broken message", w->idx);
+	} else if (buf[0] == 'H' && w->state == WORKER_STARTING) {
 		w->pool->fails = 0;
 		log_debug("worker %d (pid %ld) ready", w->idx, (long)w->pid);
 		pool_idle(w);
-	} else if (len > 0 && strchr("OEoe", buf[0]) != NULL &&
-	    w->state == WORKER_BUSY && w->job != NULL)
-		pool_reply(w, buf, len);
-	else
+	} else if (strchr("OEoe", buf[0]) != NULL &&
+	    w->state == WORKER_BUSY && w->njobs > 0)
+		pool_reply(w, buf, us);
+	else if (w->state != WORKER_RETIRING)	/* replies after a kill */
 		log_warnx("worker %d: unexpected message", w->idx);
 }
 
@@ -234,10 +333,10 @@ pool_message(struct worker *w, const char *buf, size_t len)
 static void
 pool_read_cb(int fd, short events, void *arg)
 {
-	struct worker	*w = arg;
-	uint32_t	 len;
-	size_t		 have;
-	int		 n;
+	struct worker		*w = arg;
+	struct pool_wire_hdr	 h;
+	size_t			 have;
+	int			 n;
 
 	while ((n = evbuffer_read(w->in, w->fd, -1)) > 0)
 		;
@@ -247,20 +346,21 @@ pool_read_cb(int fd, short events, void *arg)
 	/* a reply may retire (close) the worker: check in every turn */
 	while (w->in != NULL &&
 	    (have = evbuffer_get_length(w->in)) >= POOL_WIRE_HDR) {
-		evbuffer_copyout(w->in, &len, sizeof len);
-		if (len > POOL_WIRE_MAX) {
+		evbuffer_copyout(w->in, &h, sizeof h);
+		if (h.len > POOL_WIRE_MAX) {
 			log_warnx("worker %d: broken stream", w->idx);
 			event_del(w->ev);
 			evbuffer_drain(w->in, have);
-			kill(w->pid, SIGKILL);
+			pool_kill(w);
 			break;
 		}
-		if (have - POOL_WIRE_HDR < len)
+		if (have - POOL_WIRE_HDR < h.len)
 			break;
 		evbuffer_drain(w->in, POOL_WIRE_HDR);
-		pool_message(w, (char *)evbuffer_pullup(w->in, len), len);
+		pool_message(w, (char *)evbuffer_pullup(w->in, h.len), h.len,
+		    h.us);
 		if (w->in != NULL)
-			evbuffer_drain(w->in, len);
+			evbuffer_drain(w->in, h.len);
 	}
 }
 
@@ -280,7 +380,7 @@ pool_flush(struct worker *w)
 	else {
 		log_warnx("worker %d: send: %s", w->idx, strerror(errno));
 		evbuffer_drain(w->out, evbuffer_get_length(w->out));
-		kill(w->pid, SIGKILL);	/* fails its job when reaped */
+		pool_kill(w);		/* fails its job when reaped */
 	}
 }
 
@@ -381,6 +481,7 @@ pool_spawn(struct worker *w)
 		return;
 	}
 	w->state = WORKER_STARTING;
+	w->took = POOL_HOLD_US;		/* nothing known: no holding yet */
 	proc_watch(w->pid, pool_exit_cb, w);
 }
 
@@ -441,7 +542,7 @@ pool_retire(struct worker *w)
 		/* FALLTHROUGH */
 	case WORKER_STARTING:
 		w->state = WORKER_RETIRING;
-		kill(w->pid, SIGKILL);	/* reaped: pool_exit_cb frees it */
+		pool_kill(w);		/* reaped: pool_exit_cb frees it */
 		break;
 	case WORKER_BUSY:		/* pool_reply retires it */
 	case WORKER_RETIRING:
@@ -524,14 +625,51 @@ pool_has_idle(struct pool *p)
 	return (p != NULL && p->nidle > 0);
 }
 
+/*
+ * The worker to hold one more job, or NULL: only when all are busy (one
+ * that is starting will soon be idle), one that runs short jobs (unless
+ * any is set), with room, the one holding fewest.
+ */
+static struct worker *
+pool_roomiest(struct pool *p, int any)
+{
+	struct worker	*w, *best = NULL;
+	uint64_t	 now;
+	int		 i;
+
+	if (p->nbusy < p->opts.workers)
+		return (NULL);
+	now = pool_now_us();
+	for (i = 0; i < p->opts.workers; i++) {
+		w = p->workers[i];
+		if (w->state != WORKER_BUSY || w->killed ||
+		    w->njobs >= POOL_DEPTH)
+			continue;
+		if (!any && (w->took >= POOL_HOLD_US ||
+		    now - w->began >= POOL_LONG_US))
+			continue;
+		if (best == NULL || w->njobs < best->njobs)
+			best = w;
+	}
+	return (best);
+}
+
+int
+pool_has_room(struct pool *p)
+{
+	return (p != NULL && pool_roomiest(p, 0) != NULL);
+}
+
 /* Send a job's args to a worker. */
 static void
 pool_send(struct worker *w, const char *args)
 {
-	uint32_t	 len = (uint32_t)strlen(args);
+	struct pool_wire_hdr	 h;
 
-	evbuffer_add(w->out, &len, sizeof len);
-	evbuffer_add(w->out, args, len);
+	h.len = (uint32_t)strlen(args);
+	h.us = 0;
+	evbuffer_add(w->out, &h, sizeof h);
+	evbuffer_add(w->out, args, h.len);
 	pool_flush(w);
 }
 
@@ -554,9 +692,51 @@ pool_run(struct pool *p, struct job *job)
 	w->state = WORKER_BUSY;
 	p->nidle--;
 	p->nbusy++;
-	w->job = job;
+	w->jobs[0] = job;
+	w->njobs = 1;
+	w->began = pool_now_us();
 	job->kdata = w;
 	pool_send(w, job->args);
+}
+
+/*
+ * A job about to start when no worker is idle: a busy worker holds it,
+ * to run after what it has (kind->hold). 0 when a worker is idle.
+ */
+int
+pool_hold(struct job *job)
+{
+	struct pool	*p = job->sched->pool;
+	struct worker	*w;
+
+	if (p->nidle > 0)
+		return (0);
+	/*
+	 * can_start said a worker has room just now; if the clock moved
+	 * past a bound since, take it all the same rather than start the
+	 * job with no idle worker.
+	 */
+	if ((w = pool_roomiest(p, 0)) == NULL &&
+	    (w = pool_roomiest(p, 1)) == NULL)
+		return (0);
+	w->jobs[w->njobs++] = job;
+	job->kdata = w;
+	pool_send(w, job->args);
+	return (1);
+}
+
+/* A held job was cancelled or failed: it is not to run any more. */
+void
+pool_drop(struct job *job)
+{
+	struct worker	*w = job->kdata;
+	int		 i;
+
+	for (i = 1; i < w->njobs; i++) {
+		if (w->jobs[i] == job)
+			w->jobs[i] = NULL;	/* its worker stops at it */
+	}
+	job->kdata = NULL;
 }
 
 /* Cancel or timeout: kill the worker; its reaping ends the job. */
@@ -565,6 +745,6 @@ pool_cancel(struct job *job)
 {
 	struct worker	*w = job->kdata;
 
-	if (w != NULL && w->pid > 0 && kill(w->pid, SIGKILL) == -1)
-		log_warn("worker %d: kill %ld", w->idx, (long)w->pid);
+	if (w != NULL)
+		pool_kill(w);
 }

@@ -379,8 +379,9 @@ out:
 	return (r);
 }
 
+/* A job becomes running; its kind starts it, or has already. */
 static void
-sched_start(struct job *job)
+sched_running(struct job *job)
 {
 	struct sched	*s = job->sched;
 
@@ -390,7 +391,44 @@ sched_start(struct job *job)
 	job_set_state(job, JOB_RUNNING);
 	if (job->timeout_ms > 0)
 		sched_timer_add(job, job->timeout_ms);
+}
+
+static void
+sched_start(struct job *job)
+{
+	sched_running(job);
 	job->kind->start(job);
+}
+
+/*
+ * A job its kind held (kind->hold) has started there: it is running from
+ * now. A pause since it was handed over does not stop it, as it does not
+ * stop a running job. -1 if it may not start any more (the daemon is
+ * stopping); the kind then stops it and gives it back (sched_unhold).
+ */
+int
+sched_start_held(struct job *job)
+{
+	if (job->sched->draining || job->state != JOB_QUEUED)
+		return (-1);
+	sched_running(job);
+	return (0);
+}
+
+/* A held job did not start: it goes back to its queue. */
+void
+sched_unhold(struct job *job)
+{
+	lock_release(job);
+	sched_maybe_ready(job);
+}
+
+/* A queued job leaves for good: its kind lets go of it if it holds it. */
+static void
+sched_drop_held(struct job *job)
+{
+	if (job->kdata != NULL && job->kind->drop != NULL)
+		job->kind->drop(job);
 }
 
 /* The best startable job over all queues: priority, then submission. */
@@ -420,7 +458,9 @@ sched_pump_cb(int fd, short events, void *arg)
 		if ((job = sched_next(s)) == NULL)
 			break;
 		queue_remove(job->queue, job);
-		if (lock_acquire(job))
+		if (!lock_acquire(job))
+			continue;
+		if (job->kind->hold == NULL || !job->kind->hold(job))
 			sched_start(job);
 	}
 }
@@ -456,6 +496,7 @@ void
 sched_cancel(struct job *job, const char *reason)
 {
 	if (job->state == JOB_QUEUED) {
+		sched_drop_held(job);
 		sched_timer_del(job);
 		queue_remove(job->queue, job);
 		lock_forget(job);
@@ -532,6 +573,7 @@ sched_fail_queued(struct job *job, const char *code, const char *fmt, ...)
 {
 	va_list	 ap;
 
+	sched_drop_held(job);
 	sched_timer_del(job);
 	queue_remove(job->queue, job);
 	lock_forget(job);
@@ -577,9 +619,12 @@ sched_waiting_for(struct job *job)
 		return ("lock");
 	if (job->timer != NULL && evtimer_pending(job->timer, NULL))
 		return (job->attempts > 0 ? "retry" : "delay");
+	if (kind->hold != NULL && job->kdata != NULL)	/* held */
+		return (kind->waits_for);
 	if (job->queue->paused)
 		return ("paused");
-	if (kind->can_start != NULL && !kind->can_start(job->sched))
+	if (kind->can_start != NULL && !kind->can_start(job->sched,
+	    job->queue))
 		return (kind->waits_for);
 	return ("slot");
 }

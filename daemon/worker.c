@@ -11,11 +11,13 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aiojobsd.h"
@@ -35,21 +37,40 @@ struct worker_opts {
 	int		 parent_fd;
 	long long	 memory_limit;
 	long long	 cpu_limit;
+	int		 statm_fd;	/* /proc/self/statm, or -1 */
 };
 
-/* Whether a call left this worker holding over half its memory limit. */
+/*
+ * Whether a call left this worker holding over half its memory limit.
+ * statm_fd stays open: a read a call, not an open, a read and a close.
+ */
 static int
 worker_bloated(const struct worker_opts *o)
 {
-	long	 pages = 0, rss = 0;
-	FILE	*f;
+	char		 buf[128];
+	long		 pages = 0, rss = 0;
+	ssize_t		 n;
 
-	if (o->memory_limit <= 0 || (f = fopen("/proc/self/statm", "r")) == NULL)
+	if (o->memory_limit <= 0 || o->statm_fd == -1 ||
+	    (n = pread(o->statm_fd, buf, sizeof buf - 1, 0)) <= 0)
 		return (0);
-	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+	buf[n] = '\0';
+	if (sscanf(buf, "%ld %ld", &pages, &rss) != 2)
 		rss = 0;
-	fclose(f);
 	return ((long long)rss * sysconf(_SC_PAGESIZE) > o->memory_limit / 2);
+}
+
+/* when the current call began, for its reply */
+static uint64_t	worker_began;
+
+/* Microseconds on the monotonic clock. */
+static uint64_t
+worker_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
 }
 
 /* Write all of buf, or exit: the dispatcher is gone. */
@@ -79,21 +100,24 @@ static void
 worker_reply(int fd, const struct worker_opts *o, char kind, const char *a,
     const char *b)
 {
-	char		*msg;
-	uint32_t	 len;
-	int		 n;
+	struct pool_wire_hdr	 h;
+	char			*msg;
+	uint64_t		 us;
+	int			 n;
 
 	if (o != NULL && kind != 'H' && worker_bloated(o))
 		kind = (char)(kind - 'A' + 'a');
 
-	/* room for the length in front: one write a reply */
-	n = asprintf(&msg, "%4s%c%s%s%s", "", kind, a, b != NULL ? " " : "",
-	    b != NULL ? b : "");
-	if (n < 0 || (size_t)n - POOL_WIRE_HDR > POOL_WIRE_MAX)
+	/* room for the header in front: one write a reply */
+	n = asprintf(&msg, "%*s%c%s%s%s", (int)POOL_WIRE_HDR, "", kind, a,
+	    b != NULL ? " " : "", b != NULL ? b : "");
+	if (n < 0 || (size_t)n - POOL_WIRE_HDR >= POOL_WIRE_MAX)
 		_exit(3);
-	len = (uint32_t)((size_t)n - POOL_WIRE_HDR);
-	memcpy(msg, &len, sizeof len);
-	worker_write(fd, msg, (size_t)n);
+	us = kind == 'H' ? 0 : worker_now_us() - worker_began;
+	h.len = (uint32_t)((size_t)n - POOL_WIRE_HDR + 1);	/* and NUL */
+	h.us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	memcpy(msg, &h, sizeof h);
+	worker_write(fd, msg, (size_t)n + 1);
 	free(msg);
 }
 
@@ -181,9 +205,9 @@ worker_cpu_budget(const struct worker_opts *o)
 static void
 worker_loop(int fd, const struct worker_opts *o, char *buf, size_t size)
 {
-	size_t		 have = 0, used, need;
-	uint32_t	 len;
-	ssize_t		 n;
+	struct pool_wire_hdr	 h;
+	size_t			 have = 0, used, need;
+	ssize_t			 n;
 
 	for (;;) {
 		if ((n = read(fd, buf + have, size - have)) == -1) {
@@ -196,21 +220,22 @@ worker_loop(int fd, const struct worker_opts *o, char *buf, size_t size)
 		have += (size_t)n;
 		used = 0;
 		while (have - used >= POOL_WIRE_HDR) {
-			memcpy(&len, buf + used, sizeof len);
-			if (len > POOL_WIRE_MAX)
+			memcpy(&h, buf + used, sizeof h);
+			if (h.len > POOL_WIRE_MAX)
 				_exit(3);
-			need = POOL_WIRE_HDR + len;
+			need = POOL_WIRE_HDR + h.len;
 			if (have - used < need)
 				break;
+			worker_began = worker_now_us();
 			worker_cpu_budget(o);
-			worker_call(fd, o, buf + used + POOL_WIRE_HDR, len);
+			worker_call(fd, o, buf + used + POOL_WIRE_HDR, h.len);
 			used += need;
 		}
 		memmove(buf, buf + used, have - used);
 		have -= used;
 		if (have >= POOL_WIRE_HDR) {
-			memcpy(&len, buf, sizeof len);
-			need = POOL_WIRE_HDR + len;
+			memcpy(&h, buf, sizeof h);
+			need = POOL_WIRE_HDR + h.len;
 			if (need > size) {
 				if ((buf = realloc(buf, need)) == NULL)
 					_exit(3);
@@ -265,6 +290,7 @@ worker_main(int argc, char **argv)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
 		return (0);
+	o.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	worker_limits(&o);
 	/* a worker that cannot map its buffer could run nothing: no hello */
 	if ((buf = malloc(WORKER_READ)) == NULL) {
