@@ -47,6 +47,9 @@
 #define WORKER_BUSY	3
 #define WORKER_RETIRING	4	/* said its last reply; exit expected */
 
+/* what one read from a worker asks for */
+#define POOL_READ		65536
+
 /* jobs sent to one worker: the one it runs and those it holds */
 #define POOL_DEPTH		4
 /* a worker whose last call took less may hold jobs ... */
@@ -72,6 +75,7 @@ struct worker {
 	struct job	*jobs[POOL_DEPTH];
 	int		 njobs;
 	int		 killed;	/* SIGKILL sent: nothing more starts */
+	int		 unflushed;	/* out has jobs for pool_flush_cb */
 	uint64_t	 began;		/* when jobs[0] started here (us) */
 	uint64_t	 took;		/* the worker's time for its last call */
 };
@@ -86,6 +90,7 @@ struct pool {
 	int			 nidle;
 	int			 fails;	/* workers that died before hello */
 	struct event		*respawn_timer;
+	struct event		*flush_ev;	/* writes what the turn sent */
 	int			 stopping;
 };
 
@@ -121,6 +126,7 @@ pool_worker_close(struct worker *w)
 	if (w->fd != -1)
 		close(w->fd);
 	w->fd = -1;
+	w->unflushed = 0;
 }
 
 static void
@@ -327,6 +333,33 @@ pool_message(struct worker *w, const char *buf, size_t len, uint32_t us)
 }
 
 /*
+ * Read what the worker wrote: one read, unless that filled the space. -1
+ * at EOF or on an error.
+ */
+static int
+pool_fill(struct worker *w)
+{
+	struct evbuffer_iovec	 v;
+	size_t			 room;
+	ssize_t			 n;
+
+	for (;;) {
+		if (evbuffer_reserve_space(w->in, POOL_READ, &v, 1) < 1)
+			fatalx("worker %d: out of memory", w->idx);
+		room = v.iov_len;
+		if ((n = read(w->fd, v.iov_base, room)) <= 0) {
+			evbuffer_commit_space(w->in, NULL, 0);
+			return (n == -1 && (errno == EAGAIN ||
+			    errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1);
+		}
+		v.iov_len = (size_t)n;
+		evbuffer_commit_space(w->in, &v, 1);
+		if ((size_t)n < room)
+			return (0);
+	}
+}
+
+/*
  * Read what the worker wrote and handle every whole message in it. At EOF
  * or an error stop watching: the worker's reaping ends its job.
  */
@@ -336,12 +369,8 @@ pool_read_cb(int fd, short events, void *arg)
 	struct worker		*w = arg;
 	struct pool_wire_hdr	 h;
 	size_t			 have;
-	int			 n;
 
-	while ((n = evbuffer_read(w->in, w->fd, -1)) > 0)
-		;
-	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR))
+	if (pool_fill(w) != 0)
 		event_del(w->ev);
 	/* a reply may retire (close) the worker: check in every turn */
 	while (w->in != NULL &&
@@ -388,6 +417,22 @@ static void
 pool_write_cb(int fd, short events, void *arg)
 {
 	pool_flush(arg);
+}
+
+/* Write the jobs sent to workers in this turn: one write each. */
+static void
+pool_flush_cb(int fd, short events, void *arg)
+{
+	struct pool	*p = arg;
+	struct worker	*w;
+	int		 i;
+
+	for (i = 0; i < p->nslots; i++) {
+		if ((w = p->workers[i]) == NULL || !w->unflushed)
+			continue;
+		w->unflushed = 0;
+		pool_flush(w);
+	}
 }
 
 /* The socketpair to a new worker: our end watched, *childfd its end. */
@@ -525,6 +570,7 @@ pool_create(struct event_base *base, struct sched *s,
 	p->opts = *opts;
 	p->opts.workers = 0;
 	p->respawn_timer = evtimer_new(base, pool_respawn_cb, p);
+	p->flush_ev = event_new(base, -1, 0, pool_flush_cb, p);
 	pool_resize(p, opts->workers);
 	return (p);
 }
@@ -603,6 +649,7 @@ pool_free(struct pool *p)
 		free(w);
 	}
 	event_free(p->respawn_timer);
+	event_free(p->flush_ev);
 	free(p->workers);
 	free(p);
 }
@@ -660,7 +707,10 @@ pool_has_room(struct pool *p)
 	return (p != NULL && pool_roomiest(p, 0) != NULL);
 }
 
-/* Send a job's args to a worker. */
+/*
+ * Send a job's args to a worker: written once the turn's pump is done,
+ * with whatever else the worker gets in this turn.
+ */
 static void
 pool_send(struct worker *w, const char *args)
 {
@@ -668,9 +718,13 @@ pool_send(struct worker *w, const char *args)
 
 	h.len = (uint32_t)strlen(args);
 	h.us = 0;
-	evbuffer_add(w->out, &h, sizeof h);
-	evbuffer_add(w->out, args, h.len);
-	pool_flush(w);
+	if (evbuffer_add(w->out, &h, sizeof h) != 0 ||
+	    evbuffer_add(w->out, args, h.len) != 0)
+		fatalx("worker %d: out of memory", w->idx);
+	if (!w->unflushed) {
+		w->unflushed = 1;
+		event_active(w->pool->flush_ev, EV_TIMEOUT, 1);
+	}
 }
 
 /* Give a job to an idle worker (the scheduler checked there is one). */
