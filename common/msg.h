@@ -160,6 +160,7 @@ struct msg_in *msg_in_first(struct msg_in *);
 struct msg_in *msg_in_next(struct msg_in *);
 const char *msg_in_key(struct msg_in *);
 const char *msg_in_value_string(struct msg_in *);
+int	 msg_in_value_int(struct msg_in *, int64_t *);
 char	*msg_in_text(struct msg_in *, const char *, int);
 void	 msg_in_view(struct msg_in *, struct msg_view *);
 

@@ -341,6 +341,18 @@ msg_in_value_string(struct msg_in *in)
 	return (cJSON_IsString(J(in)) ? J(in)->valuestring : NULL);
 }
 
+/* The integer a node holds (an array element, a member): 0, or -1. */
+int
+msg_in_value_int(struct msg_in *in, int64_t *v)
+{
+	cJSON	*j = J(in);
+
+	if (!msg_is_int(j))
+		return (-1);
+	*v = (int64_t)j->valuedouble;
+	return (0);
+}
+
 /* A member as JSON text (NULL when absent), pretty-printed or compact. */
 char *
 msg_in_text(struct msg_in *in, const char *key, int pretty)

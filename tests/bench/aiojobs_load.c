@@ -464,17 +464,16 @@ load_submits_free(char **reqs, size_t nreq)
 static int
 load_submit(struct load *l, const char *req, int64_t *ids, size_t *nids)
 {
-	struct msg_in	*in;
-	size_t		 i, n;
+	struct msg_in	*in, *e;
 	int64_t		 id;
 
 	if ((in = load_request(l, req)) == NULL)
 		return (-1);
 	if (msg_in_int(in, "id", &id, NULL) == 1)
 		ids[(*nids)++] = id;
-	n = msg_in_array_len(in, "ids");
-	for (i = 0; i < n; i++) {
-		if (msg_in_array_int(in, "ids", i, &id) == 0)
+	/* element by element: indexing walks the list from its head */
+	for (e = msg_in_array_at(in, "ids", 0); e != NULL; e = msg_in_next(e)) {
+		if (msg_in_value_int(e, &id) == 0)
 			ids[(*nids)++] = id;
 	}
 	msg_in_free(in);
@@ -535,12 +534,12 @@ load_wait_failed(struct load *l, struct msg_in *in)
 {
 	struct msg_in	*view;
 	const char	*state;
-	size_t		 i, n, failed = 0;
+	size_t		 failed = 0;
 
-	n = msg_in_array_len(in, "done");
-	for (i = 0; i < n; i++) {
+	/* element by element: indexing walks the list from its head */
+	for (view = msg_in_array_at(in, "done", 0); view != NULL;
+	    view = msg_in_next(view)) {
 		state = NULL;
-		view = msg_in_array_at(in, "done", i);
 		msg_in_string(view, "state", &state, NULL);
 		if (state == NULL || strcmp(state, "succeeded") != 0 ||
 		    !load_echo_ok(l, view))
@@ -553,11 +552,12 @@ load_wait_failed(struct load *l, struct msg_in *in)
 static size_t
 load_wait_pending(struct msg_in *in, int64_t *ids)
 {
-	size_t	 i, n, np = 0;
+	struct msg_in	*e;
+	size_t		 np = 0;
 
-	n = msg_in_array_len(in, "pending");
-	for (i = 0; i < n; i++) {
-		if (msg_in_array_int(in, "pending", i, &ids[np]) == 0)
+	for (e = msg_in_array_at(in, "pending", 0); e != NULL;
+	    e = msg_in_next(e)) {
+		if (msg_in_value_int(e, &ids[np]) == 0)
 			np++;
 	}
 	return (np);
