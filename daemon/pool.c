@@ -638,7 +638,7 @@ pool_free(struct pool *p)
 	for (i = 0; i < p->nslots; i++) {
 		if ((w = p->workers[i]) == NULL)
 			continue;
-		pool_worker_close(w);	/* the pipe's EOF stops an idle one */
+		pool_worker_close(w);	/* its socket's EOF stops an idle one */
 		if (w->pid > 0) {
 			kill(w->pid, SIGKILL);
 			proc_forget(w->pid);
