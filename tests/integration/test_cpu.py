@@ -407,6 +407,42 @@ def test_many_short_jobs():
         eq(len(workers_of(d.pid)), 2, "live workers")
 
 
+def test_resize_while_workers_hold_jobs():
+    # SIGHUP shrinks the pool while its workers hold short jobs, then
+    # grows it: the retired worker's held jobs run elsewhere, none fails
+    conf = os.path.join(tempfile.mkdtemp(prefix="ajconf", dir="/tmp"),
+                        "aiojobsd.conf")
+
+    def workers(n, what):
+        with open(conf, "w") as f:
+            f.write("[pool]\nworkers = %d\n" % n)
+        d.signal(signal.SIGHUP)
+        poll_until(lambda: d.ok({"op": "stats"})["workers"]["total"] == n,
+                   10, what=what)
+
+    try:
+        with open(conf, "w") as f:
+            f.write("[pool]\nworkers = 2\n")
+        with Daemon("--config", conf, "--plugin-dir", plugin_dir()) as d:
+            wait_pool_idle(d, 2)
+            ids = submit_many(d, [cpu_spec("spin", {"ms": 1})] * 3000)
+            poll_until(lambda: d.ok({"op": "stats"})["jobs"]["succeeded"]
+                       >= 100, 10, what="100 jobs done")
+            workers(1, "1 worker after SIGHUP")
+            st = d.ok({"op": "stats"})["jobs"]
+            check(st["queued"] + st["running"] > 0, "the jobs were done "
+                  "before the pool shrank: %s", st)
+            workers(2, "2 workers after SIGHUP")
+            done = d.wait_ids(ids, timeout_s=60)["done"]
+            for v in done:
+                succeeded(v, "spin 1 job %d" % v["id"])
+            check(d.ok({"op": "stats"})["jobs"]["running"] == 0,
+                  "jobs still running")
+            wait_pool_idle(d, 2)
+    finally:
+        shutil.rmtree(os.path.dirname(conf), ignore_errors=True)
+
+
 # -- names and plugins -------------------------------------------------------
 
 
