@@ -94,7 +94,7 @@ worker_write(int fd, const void *buf, size_t len)
 /*
  * Send a reply. A worker that a call left bloated says so with the reply
  * ('o' or 'e' instead of 'O' or 'E'); the dispatcher, once it has the
- * reply, replaces it (exiting here could lose the reply).
+ * reply, replaces it (and gives back the jobs it holds).
  */
 static void
 worker_reply(int fd, const struct worker_opts *o, char kind, const char *a,
