@@ -34,6 +34,7 @@ struct event_base;
 
 struct job;
 struct sched;
+struct queue;
 struct wait_link;
 struct job_dep;
 struct lock;
@@ -48,8 +49,20 @@ struct kind {
 	void		(*start)(struct job *);
 	/* Stop a running job; the kind calls job_finish once stopped. */
 	void		(*cancel)(struct job *);
-	/* Whether a job of this kind could start now (NULL: always). */
-	int		(*can_start)(struct sched *);
+	/*
+	 * Whether a job of this kind in this queue could start now, or be
+	 * held by hold (NULL: always).
+	 */
+	int		(*can_start)(struct sched *, struct queue *);
+	/*
+	 * Take a job about to start, which stays queued for now: 1 if the
+	 * kind holds it (in kdata) and later starts it with
+	 * sched_start_held or gives it back with sched_unhold; 0 to start
+	 * it as usual (NULL: always 0).
+	 */
+	int		(*hold)(struct job *);
+	/* A held job leaves the queue (cancelled or failed): forget it. */
+	void		(*drop)(struct job *);
 	/* Whether this daemon can run the kind at all (NULL: yes). */
 	int		(*usable)(struct sched *, struct msg_error *);
 	/* What a job waits for when can_start says no (waiting_for). */
@@ -109,7 +122,8 @@ struct job {
 	char			*result;	/* JSON text or NULL */
 	struct job_more		*more;		/* or NULL: none of it */
 	struct event		*timer;		/* delay, retry or timeout */
-	void			*kdata;		/* the kind's running state */
+	/* the kind's running state; for a held job, what holds it */
+	void			*kdata;
 	int64_t			 priority;
 	int64_t			 attempts;
 	int64_t			 not_before;	/* delay or backoff end */
@@ -418,6 +432,8 @@ int	 sched_queue_allowed(struct sched *, const char *,
 	    struct msg_error *);
 struct queue *sched_queue(struct sched *, const char *, int);
 void	 sched_cancel(struct job *, const char *);
+int	 sched_start_held(struct job *);
+void	 sched_unhold(struct job *);
 void	 sched_kick(struct sched *);
 void	 sched_job_finished(struct job *, int);
 void	 sched_drain(struct sched *);
@@ -533,7 +549,10 @@ void	 pool_resize(struct pool *, int);
 int	 pool_total(struct pool *);
 int	 pool_busy(struct pool *);
 int	 pool_has_idle(struct pool *);
+int	 pool_has_room(struct pool *);
 void	 pool_run(struct pool *, struct job *);
+int	 pool_hold(struct job *);
+void	 pool_drop(struct job *);
 void	 pool_cancel(struct job *);
 
 /* worker.c */

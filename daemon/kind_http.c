@@ -75,7 +75,7 @@ http_validate(const char *args, struct msg_error *err)
 }
 
 static int
-http_can_start(struct sched *s)
+http_can_start(struct sched *s, struct queue *q)
 {
 	return (s->http != NULL && s->http->nconns < s->http->max_conns);
 }

@@ -1,12 +1,26 @@
 /*
  * The worker pool (ProcessPoolExecutor): N worker processes, each spawned
  * by fork+exec of `aiojobsd --worker` in its own process group and talking
- * over its own PAIR socket in the run directory. The pool knows which
+ * over its own socketpair (poolwire.h), read and written from the loop
+ * without blocking: no thread hand-off between the loop and a worker, so
+ * a job costs a write and a read on each side. The pool knows which
  * worker runs which job: a crash fails exactly that job, cancel and timeout
  * kill exactly that worker, and every dead worker is replaced (with a
  * back-off when workers keep dying before they are ready). SIGHUP may
  * change the number of workers: surplus ones finish their job first.
+ *
+ * When every worker is busy with short jobs, a worker may also hold the
+ * next jobs (POOL_DEPTH in all): they are sent at once and the worker
+ * goes on with them as soon as it replies, so no worker waits for the
+ * dispatcher between jobs. Only on a worker whose last call took less
+ * than POOL_HOLD_US (by its own clock: the loop may lag) and whose
+ * current one has not been running for POOL_LONG_US, so that a held job
+ * seldom waits behind a long one while another worker could have run
+ * it. A held job is still queued for the scheduler; it starts
+ * (sched_start_held) when the reply before it arrives. If its worker is
+ * killed first, or it may no longer start, it goes back to its queue.
  */
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -16,15 +30,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
-#include <nanomsg/nn.h>
-#include <nanomsg/pair.h>
 
 #include "aiojobsd.h"
-#include "endpoint.h"
 #include "log.h"
+#include "poolwire.h"
 #include "xmalloc.h"
 
 #define WORKER_DOWN	0	/* waiting to be (re)spawned */
@@ -32,6 +46,16 @@
 #define WORKER_IDLE	2
 #define WORKER_BUSY	3
 #define WORKER_RETIRING	4	/* said its last reply; exit expected */
+
+/* what one read from a worker asks for */
+#define POOL_READ		65536
+
+/* jobs sent to one worker: the one it runs and those it holds */
+#define POOL_DEPTH		4
+/* a worker whose last call took less may hold jobs ... */
+#define POOL_HOLD_US		2000
+/* ... unless its current job has been running for this long */
+#define POOL_LONG_US		100000
 
 #define POOL_BACKOFF_MIN_MS	100
 #define POOL_BACKOFF_MAX_MS	30000
@@ -42,11 +66,18 @@ struct worker {
 	unsigned int	 gen;
 	int		 state;
 	pid_t		 pid;
-	int		 sock;
-	char		*url;
-	int		 pipefd;	/* our end; its EOF stops the worker */
-	struct event	*ev;
-	struct job	*job;
+	int		 fd;		/* our end; its EOF stops the worker */
+	struct event	*ev;		/* readable */
+	struct event	*wev;		/* writable, while out is not empty */
+	struct evbuffer	*in;
+	struct evbuffer	*out;
+	/* in the order sent: [0] runs while BUSY; NULL: dropped, not run */
+	struct job	*jobs[POOL_DEPTH];
+	int		 njobs;
+	int		 killed;	/* SIGKILL sent: nothing more starts */
+	int		 unflushed;	/* out has jobs for pool_flush_cb */
+	uint64_t	 began;		/* when jobs[0] started here (us) */
+	uint64_t	 took;		/* the worker's time for its last call */
 };
 
 struct pool {
@@ -59,31 +90,43 @@ struct pool {
 	int			 nidle;
 	int			 fails;	/* workers that died before hello */
 	struct event		*respawn_timer;
+	struct event		*flush_ev;	/* writes what the turn sent */
 	int			 stopping;
 };
 
 static void	pool_spawn(struct worker *);
+
+/* Microseconds on the monotonic clock. */
+static uint64_t
+pool_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+}
 static void	pool_worker_free(struct worker *);
 
-/* Close a worker's socket, pipe and event; the process is gone or going. */
+/* Close a worker's socket and events; the process is gone or going. */
 static void
 pool_worker_close(struct worker *w)
 {
-	const char	*path;
-
 	if (w->ev != NULL)
 		event_free(w->ev);
 	w->ev = NULL;
-	if (w->sock != -1)
-		nn_close(w->sock);
-	w->sock = -1;
-	if (w->pipefd != -1)
-		close(w->pipefd);
-	w->pipefd = -1;
-	if (w->url != NULL && (path = endpoint_ipc_path(w->url)) != NULL)
-		unlink(path);
-	free(w->url);
-	w->url = NULL;
+	if (w->wev != NULL)
+		event_free(w->wev);
+	w->wev = NULL;
+	if (w->in != NULL)
+		evbuffer_free(w->in);
+	w->in = NULL;
+	if (w->out != NULL)
+		evbuffer_free(w->out);
+	w->out = NULL;
+	if (w->fd != -1)
+		close(w->fd);
+	w->fd = -1;
+	w->unflushed = 0;
 }
 
 static void
@@ -133,35 +176,71 @@ pool_schedule_respawn(struct pool *p)
 	evtimer_add(p->respawn_timer, &tv);
 }
 
-/* A worker process ended: fail its job, if any, and replace it. */
+/* Send SIGKILL, once; the worker's reaping settles its jobs. */
+static void
+pool_kill(struct worker *w)
+{
+	if (w->killed || w->pid <= 0)
+		return;
+	w->killed = 1;
+	if (kill(w->pid, SIGKILL) == -1)
+		log_warn("worker %d: kill %ld", w->idx, (long)w->pid);
+}
+
+/* The held jobs of a worker from i on go back to their queues. */
+static void
+pool_unhold(struct worker *w, int i)
+{
+	struct job	*job;
+	int		 n = w->njobs;
+
+	w->njobs = i;
+	for (; i < n; i++) {
+		if ((job = w->jobs[i]) == NULL)
+			continue;
+		job->kdata = NULL;
+		sched_unhold(job);
+	}
+}
+
+/*
+ * A worker process ended: fail the job it ran, if any, give back the
+ * ones it held, and replace it.
+ */
 static void
 pool_exit_cb(pid_t pid, int status, void *arg)
 {
 	struct worker	*w = arg;
 	struct pool	*p = w->pool;
-	struct job	*job = w->job;
+	struct job	*job = NULL;
 	char		 how[96];
+	int		 state = w->state;
 
 	pool_describe(status, how, sizeof how);
-	if (w->state == WORKER_STARTING)
+	if (state == WORKER_STARTING)
 		p->fails++;
-	else if (w->state == WORKER_IDLE)
+	else if (state == WORKER_IDLE)
 		p->nidle--;
-	else if (w->state == WORKER_BUSY)
+	else if (state == WORKER_BUSY) {
 		p->nbusy--;
-	if (job == NULL && !p->stopping && w->state != WORKER_RETIRING)
+		job = w->jobs[0];
+		w->jobs[0] = NULL;
+	}
+	if (job == NULL && !p->stopping && state != WORKER_RETIRING)
 		log_warnx("worker %d (pid %ld) %s", w->idx, (long)pid, how);
 	pool_worker_close(w);
 	w->state = WORKER_DOWN;
 	w->pid = -1;
-	w->job = NULL;
+	w->killed = 0;
 	if (w->idx < p->opts.workers)
 		pool_schedule_respawn(p);
+	/* held jobs stay in w->jobs (dropped if cancelled) until then */
 	if (job != NULL) {
 		job->kdata = NULL;
 		job_finish(job, JOB_FAILED, NULL, "worker_crashed",
 		    "worker %d (pid %ld) %s", w->idx, (long)pid, how);
 	}
+	pool_unhold(w, 0);
 	if (w->idx >= p->opts.workers)
 		pool_worker_free(w);	/* the pool shrank */
 }
@@ -175,92 +254,221 @@ pool_idle(struct worker *w)
 }
 
 /*
- * A reply: "O<output JSON>" or "E<code> <message>"; in lower case when
- * the worker retires after it (too much memory left in use).
+ * A reply: "O<output JSON>" or "E<code> <message>", NUL-terminated; in
+ * lower case when the worker retires after it (too much memory left in
+ * use). us is how long the call took. The worker has gone on with the
+ * next job it holds, if any.
  */
 static void
-pool_reply(struct worker *w, const char *buf, size_t len)
+pool_reply(struct worker *w, const char *buf, uint32_t us)
 {
-	struct job	*job = w->job;
+	struct pool	*p = w->pool;
+	struct job	*job = w->jobs[0], *next;
 	char		*text, *msg, *json;
+	int		 retire = 0;
 
-	w->job = NULL;
-	w->pool->nbusy--;
-	if (w->idx >= w->pool->opts.workers) {
-		w->state = WORKER_RETIRING;
-		kill(w->pid, SIGKILL);
-	} else if (buf[0] == 'o' || buf[0] == 'e') {
-		w->state = WORKER_RETIRING;
+	w->took = us;
+	w->began = pool_now_us();
+	memmove(w->jobs, w->jobs + 1, (size_t)(w->njobs - 1) * sizeof *w->jobs);
+	w->jobs[--w->njobs] = NULL;
+	p->nbusy--;
+	if (w->idx >= p->opts.workers)
+		retire = 1;
+	else if (buf[0] == 'o' || buf[0] == 'e') {
 		log_info("worker %d (pid %ld) holds too much memory; replacing "
 		    "it", w->idx, (long)w->pid);
-		kill(w->pid, SIGKILL);
-	} else
-		pool_idle(w);
+		retire = 1;
+	}
+
+	/*
+	 * Finish this job before the next one starts: never more running
+	 * than workers, in the events too. Finishing may drop (cancel) jobs
+	 * this worker holds, nothing else of it.
+	 */
 	job->kdata = NULL;
-	text = xstrndup(buf + 1, len - 1);
 	if (buf[0] == 'O' || buf[0] == 'o') {
 		/*
 		 * A plugin's tree may print as anything (raw nodes): views
 		 * copy results as they are, so keep only valid JSON, in
 		 * compact form; what does not parse is a null result.
 		 */
-		json = msg_json_compact(text);
+		json = msg_json_compact(buf + 1);
 		job_finish(job, JOB_SUCCEEDED, json, NULL, NULL);
 		free(json);
 	} else {
+		text = xstrdup(buf + 1);
 		if ((msg = strchr(text, ' ')) != NULL)
 			*msg++ = '\0';
 		job_finish(job, JOB_FAILED, NULL, text, "%s",
 		    msg != NULL ? msg : text);
+		free(text);
 	}
-	free(text);
+
+	if (!retire && !w->killed && w->njobs == 0) {
+		pool_idle(w);
+		return;
+	}
+	if (!retire && !w->killed && (next = w->jobs[0]) != NULL &&
+	    sched_start_held(next) == 0) {
+		p->nbusy++;		/* still BUSY, with the next job */
+		return;
+	}
+	/*
+	 * Retiring, or it went on with a job that was dropped or may not
+	 * start: stop it. Its reaping gives the jobs it holds back.
+	 */
+	w->state = WORKER_RETIRING;
+	pool_kill(w);
 }
 
+/* One message from a worker: NUL-terminated text, as poolwire.h says. */
+static void
+pool_message(struct worker *w, const char *buf, size_t len, uint32_t us)
+{
+	if (len < 2 || buf[len - 1] != '\0') {
+		if (w->state != WORKER_RETIRING)
+			log_warnx("worker %d: broken message", w->idx);
+	} else if (buf[0] == 'H' && w->state == WORKER_STARTING) {
+		w->pool->fails = 0;
+		log_debug("worker %d (pid %ld) ready", w->idx, (long)w->pid);
+		pool_idle(w);
+	} else if (strchr("OEoe", buf[0]) != NULL &&
+	    w->state == WORKER_BUSY && w->njobs > 0)
+		pool_reply(w, buf, us);
+	else if (w->state != WORKER_RETIRING)	/* replies after a kill */
+		log_warnx("worker %d: unexpected message", w->idx);
+}
+
+/*
+ * Read what the worker wrote: one read, unless that filled the space. -1
+ * at EOF or on an error.
+ */
+static int
+pool_fill(struct worker *w)
+{
+	struct evbuffer_iovec	 v;
+	size_t			 room;
+	ssize_t			 n;
+
+	for (;;) {
+		if (evbuffer_reserve_space(w->in, POOL_READ, &v, 1) < 1)
+			fatalx("worker %d: out of memory", w->idx);
+		room = v.iov_len;
+		if ((n = read(w->fd, v.iov_base, room)) <= 0) {
+			evbuffer_commit_space(w->in, NULL, 0);
+			return (n == -1 && (errno == EAGAIN ||
+			    errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1);
+		}
+		v.iov_len = (size_t)n;
+		evbuffer_commit_space(w->in, &v, 1);
+		if ((size_t)n < room)
+			return (0);
+	}
+}
+
+/*
+ * Read what the worker wrote and handle every whole message in it. At EOF
+ * or an error stop watching: the worker's reaping ends its job.
+ */
 static void
 pool_read_cb(int fd, short events, void *arg)
 {
-	struct worker	*w = arg;
-	char		*buf;
-	int		 n;
+	struct worker		*w = arg;
+	struct pool_wire_hdr	 h;
+	size_t			 have;
 
-	while (w->sock != -1 &&
-	    (n = nn_recv(w->sock, &buf, NN_MSG, NN_DONTWAIT)) >= 0) {
-		if (n > 0 && buf[0] == 'H' && w->state == WORKER_STARTING) {
-			w->pool->fails = 0;
-			log_debug("worker %d (pid %ld) ready", w->idx,
-			    (long)w->pid);
-			pool_idle(w);
-		} else if (n > 0 && strchr("OEoe", buf[0]) != NULL &&
-		    w->state == WORKER_BUSY && w->job != NULL)
-			pool_reply(w, buf, (size_t)n);
-		else
-			log_warnx("worker %d: unexpected message", w->idx);
-		nn_freemsg(buf);
+	if (pool_fill(w) != 0)
+		event_del(w->ev);
+	/* a reply may retire (close) the worker: check in every turn */
+	while (w->in != NULL &&
+	    (have = evbuffer_get_length(w->in)) >= POOL_WIRE_HDR) {
+		evbuffer_copyout(w->in, &h, sizeof h);
+		if (h.len > POOL_WIRE_MAX) {
+			log_warnx("worker %d: broken stream", w->idx);
+			event_del(w->ev);
+			evbuffer_drain(w->in, have);
+			pool_kill(w);
+			break;
+		}
+		if (have - POOL_WIRE_HDR < h.len)
+			break;
+		evbuffer_drain(w->in, POOL_WIRE_HDR);
+		pool_message(w, (char *)evbuffer_pullup(w->in, h.len), h.len,
+		    h.us);
+		if (w->in != NULL)
+			evbuffer_drain(w->in, h.len);
 	}
 }
 
-/* Bind the worker's PAIR socket at a fresh ipc path in the run directory. */
-static int
-pool_bind(struct worker *w)
+/* Write what is waiting for the worker; the rest when it can take more. */
+static void
+pool_flush(struct worker *w)
 {
-	char	*cause = NULL;
-	size_t	 sz = sizeof(int);
-	int	 fd;
+	int	 n;
 
-	xasprintf(&w->url, "ipc://%s/worker.%d.%u.sock",
-	    w->pool->opts.rundir, w->idx, w->gen++);
-	if ((w->sock = nn_socket(AF_SP, NN_PAIR)) < 0 ||
-	    endpoint_check_bind(w->url, &cause) != 0 ||
-	    nn_bind(w->sock, w->url) < 0 ||
-	    endpoint_restrict(w->url, &cause) != 0 ||
-	    nn_getsockopt(w->sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &sz) < 0) {
-		log_warnx("worker %d: %s", w->idx, cause != NULL ? cause :
-		    nn_strerror(nn_errno()));
-		free(cause);
+	while (evbuffer_get_length(w->out) > 0 &&
+	    (n = evbuffer_write(w->out, w->fd)) > 0)
+		;
+	if (evbuffer_get_length(w->out) == 0)
+		return;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		event_add(w->wev, NULL);
+	else {
+		log_warnx("worker %d: send: %s", w->idx, strerror(errno));
+		evbuffer_drain(w->out, evbuffer_get_length(w->out));
+		pool_kill(w);		/* fails its job when reaped */
+	}
+}
+
+static void
+pool_write_cb(int fd, short events, void *arg)
+{
+	pool_flush(arg);
+}
+
+/* Write the jobs sent to workers in this turn: one write each. */
+static void
+pool_flush_cb(int fd, short events, void *arg)
+{
+	struct pool	*p = arg;
+	struct worker	*w;
+	int		 i;
+
+	for (i = 0; i < p->nslots; i++) {
+		if ((w = p->workers[i]) == NULL || !w->unflushed)
+			continue;
+		w->unflushed = 0;
+		pool_flush(w);
+	}
+}
+
+/* The socketpair to a new worker: our end watched, *childfd its end. */
+static int
+pool_connect(struct worker *w, int *childfd)
+{
+	int	 sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("worker %d: socketpair", w->idx);
 		return (-1);
 	}
-	w->ev = event_new(w->pool->base, fd, EV_READ | EV_PERSIST,
+	/* only our end: the worker reads and writes blocking */
+	if (fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK) == -1) {
+		log_warn("worker %d: fcntl", w->idx);
+		close(sv[0]);
+		close(sv[1]);
+		return (-1);
+	}
+	w->fd = sv[0];
+	*childfd = sv[1];
+	w->in = evbuffer_new();
+	w->out = evbuffer_new();
+	w->ev = event_new(w->pool->base, w->fd, EV_READ | EV_PERSIST,
 	    pool_read_cb, w);
+	w->wev = event_new(w->pool->base, w->fd, EV_WRITE, pool_write_cb, w);
+	if (w->in == NULL || w->out == NULL || w->ev == NULL ||
+	    w->wev == NULL)
+		fatalx("worker %d: out of memory", w->idx);
 	event_add(w->ev, NULL);
 	return (0);
 }
@@ -273,8 +481,8 @@ pool_exec(struct worker *w, int childfd)
 	posix_spawnattr_t		 attr;
 	sigset_t			 all, none;
 	char				 mem[32], cpu[32];
-	char				*argv[] = { "aiojobsd", "--worker", "--url",
-	    w->url, "--parent-fd", "3", "--plugin-dir", (char *)o->plugin_dir,
+	char				*argv[] = { "aiojobsd", "--worker",
+	    "--parent-fd", "3", "--plugin-dir", (char *)o->plugin_dir,
 	    "--memory-limit", mem, "--cpu-limit", cpu, NULL };
 	extern char			**environ;
 	char				**envp;
@@ -307,17 +515,15 @@ pool_exec(struct worker *w, int childfd)
 static void
 pool_spawn(struct worker *w)
 {
-	int	 p[2], r;
+	int	 childfd, r;
 
-	if (pool_bind(w) != 0 || pipe2(p, O_CLOEXEC) == -1) {
-		pool_worker_close(w);
+	if (pool_connect(w, &childfd) != 0) {
 		w->pool->fails++;
 		pool_schedule_respawn(w->pool);
 		return;
 	}
-	r = pool_exec(w, p[0]);
-	close(p[0]);
-	w->pipefd = p[1];
+	r = pool_exec(w, childfd);
+	close(childfd);
 	if (r != 0) {
 		log_warnx("worker %d: cannot run %s: %s", w->idx,
 		    w->pool->opts.exe, strerror(r));
@@ -327,6 +533,7 @@ pool_spawn(struct worker *w)
 		return;
 	}
 	w->state = WORKER_STARTING;
+	w->took = POOL_HOLD_US;		/* nothing known: no holding yet */
 	proc_watch(w->pid, pool_exit_cb, w);
 }
 
@@ -339,7 +546,7 @@ pool_worker_add(struct pool *p, int idx)
 	w = xcalloc(1, sizeof *w);
 	w->pool = p;
 	w->idx = idx;
-	w->sock = w->pipefd = -1;
+	w->fd = -1;
 	w->pid = -1;
 	p->workers[idx] = w;
 	pool_spawn(w);
@@ -370,6 +577,7 @@ pool_create(struct event_base *base, struct sched *s,
 	p->opts = *opts;
 	p->opts.workers = 0;
 	p->respawn_timer = evtimer_new(base, pool_respawn_cb, p);
+	p->flush_ev = event_new(base, -1, 0, pool_flush_cb, p);
 	pool_resize(p, opts->workers);
 	return (p);
 }
@@ -387,7 +595,7 @@ pool_retire(struct worker *w)
 		/* FALLTHROUGH */
 	case WORKER_STARTING:
 		w->state = WORKER_RETIRING;
-		kill(w->pid, SIGKILL);	/* reaped: pool_exit_cb frees it */
+		pool_kill(w);		/* reaped: pool_exit_cb frees it */
 		break;
 	case WORKER_BUSY:		/* pool_reply retires it */
 	case WORKER_RETIRING:
@@ -437,7 +645,7 @@ pool_free(struct pool *p)
 	for (i = 0; i < p->nslots; i++) {
 		if ((w = p->workers[i]) == NULL)
 			continue;
-		pool_worker_close(w);	/* the pipe's EOF stops an idle one */
+		pool_worker_close(w);	/* its socket's EOF stops an idle one */
 		if (w->pid > 0) {
 			kill(w->pid, SIGKILL);
 			proc_forget(w->pid);
@@ -448,6 +656,7 @@ pool_free(struct pool *p)
 		free(w);
 	}
 	event_free(p->respawn_timer);
+	event_free(p->flush_ev);
 	free(p->workers);
 	free(p);
 }
@@ -470,6 +679,61 @@ pool_has_idle(struct pool *p)
 	return (p != NULL && p->nidle > 0);
 }
 
+/*
+ * The worker to hold one more job, or NULL: only when all are busy (one
+ * that is starting will soon be idle), one that runs short jobs (unless
+ * any is set), with room, the one holding fewest.
+ */
+static struct worker *
+pool_roomiest(struct pool *p, int any)
+{
+	struct worker	*w, *best = NULL;
+	uint64_t	 now;
+	int		 i;
+
+	if (p->nbusy < p->opts.workers)
+		return (NULL);
+	now = pool_now_us();
+	for (i = 0; i < p->opts.workers; i++) {
+		w = p->workers[i];
+		if (w->state != WORKER_BUSY || w->killed ||
+		    w->njobs >= POOL_DEPTH)
+			continue;
+		if (!any && (w->took >= POOL_HOLD_US ||
+		    now - w->began >= POOL_LONG_US))
+			continue;
+		if (best == NULL || w->njobs < best->njobs)
+			best = w;
+	}
+	return (best);
+}
+
+int
+pool_has_room(struct pool *p)
+{
+	return (p != NULL && pool_roomiest(p, 0) != NULL);
+}
+
+/*
+ * Send a job's args to a worker: written once the turn's pump is done,
+ * with whatever else the worker gets in this turn.
+ */
+static void
+pool_send(struct worker *w, const char *args)
+{
+	struct pool_wire_hdr	 h;
+
+	h.len = (uint32_t)strlen(args);
+	h.us = 0;
+	if (evbuffer_add(w->out, &h, sizeof h) != 0 ||
+	    evbuffer_add(w->out, args, h.len) != 0)
+		fatalx("worker %d: out of memory", w->idx);
+	if (!w->unflushed) {
+		w->unflushed = 1;
+		event_active(w->pool->flush_ev, EV_TIMEOUT, 1);
+	}
+}
+
 /* Give a job to an idle worker (the scheduler checked there is one). */
 void
 pool_run(struct pool *p, struct job *job)
@@ -489,13 +753,51 @@ pool_run(struct pool *p, struct job *job)
 	w->state = WORKER_BUSY;
 	p->nidle--;
 	p->nbusy++;
-	w->job = job;
+	w->jobs[0] = job;
+	w->njobs = 1;
+	w->began = pool_now_us();
 	job->kdata = w;
-	if (nn_send(w->sock, job->args, strlen(job->args), NN_DONTWAIT) < 0) {
-		log_warnx("worker %d: send: %s", w->idx,
-		    nn_strerror(nn_errno()));
-		kill(w->pid, SIGKILL);	/* fails the job when reaped */
+	pool_send(w, job->args);
+}
+
+/*
+ * A job about to start when no worker is idle: a busy worker holds it,
+ * to run after what it has (kind->hold). 0 when a worker is idle.
+ */
+int
+pool_hold(struct job *job)
+{
+	struct pool	*p = job->queue->sched->pool;
+	struct worker	*w;
+
+	if (p->nidle > 0)
+		return (0);
+	/*
+	 * can_start said a worker has room just now; if the clock moved
+	 * past a bound since, take it all the same rather than start the
+	 * job with no idle worker.
+	 */
+	if ((w = pool_roomiest(p, 0)) == NULL &&
+	    (w = pool_roomiest(p, 1)) == NULL)
+		return (0);
+	w->jobs[w->njobs++] = job;
+	job->kdata = w;
+	pool_send(w, job->args);
+	return (1);
+}
+
+/* A held job was cancelled or failed: it is not to run any more. */
+void
+pool_drop(struct job *job)
+{
+	struct worker	*w = job->kdata;
+	int		 i;
+
+	for (i = 1; i < w->njobs; i++) {
+		if (w->jobs[i] == job)
+			w->jobs[i] = NULL;	/* its worker stops at it */
 	}
+	job->kdata = NULL;
 }
 
 /* Cancel or timeout: kill the worker; its reaping ends the job. */
@@ -504,6 +806,6 @@ pool_cancel(struct job *job)
 {
 	struct worker	*w = job->kdata;
 
-	if (w != NULL && w->pid > 0 && kill(w->pid, SIGKILL) == -1)
-		log_warn("worker %d: kill %ld", w->idx, (long)w->pid);
+	if (w != NULL)
+		pool_kill(w);
 }

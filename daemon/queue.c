@@ -127,7 +127,7 @@ queue_next(struct queue *q)
 		if ((head = RB_MIN(job_ready, &q->ready[i])) == NULL)
 			continue;
 		kind = kind_at(i);
-		if (kind->can_start != NULL && !kind->can_start(q->sched))
+		if (kind->can_start != NULL && !kind->can_start(q->sched, q))
 			continue;
 		if (best == NULL || job_ready_cmp(head, best) < 0)
 			best = head;

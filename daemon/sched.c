@@ -434,8 +434,9 @@ out:
 	return (r);
 }
 
+/* A job becomes running; its kind starts it, or has already. */
 static void
-sched_start(struct job *job)
+sched_running(struct job *job)
 {
 	struct sched	*s = job->queue->sched;
 
@@ -445,7 +446,44 @@ sched_start(struct job *job)
 	job_set_state(job, JOB_RUNNING);
 	if (job_timeout_ms(job) > 0)
 		sched_timer_add(job, job_timeout_ms(job));
+}
+
+static void
+sched_start(struct job *job)
+{
+	sched_running(job);
 	job_kind(job)->start(job);
+}
+
+/*
+ * A job its kind held (kind->hold) has started there: it is running from
+ * now. A pause since it was handed over does not stop it, as it does not
+ * stop a running job. -1 if it may not start any more (the daemon is
+ * stopping); the kind then stops it and gives it back (sched_unhold).
+ */
+int
+sched_start_held(struct job *job)
+{
+	if (job->queue->sched->draining || job->state != JOB_QUEUED)
+		return (-1);
+	sched_running(job);
+	return (0);
+}
+
+/* A held job did not start: it goes back to its queue. */
+void
+sched_unhold(struct job *job)
+{
+	lock_release(job);
+	sched_maybe_ready(job);
+}
+
+/* A queued job leaves for good: its kind lets go of it if it holds it. */
+static void
+sched_drop_held(struct job *job)
+{
+	if (job->kdata != NULL && job_kind(job)->drop != NULL)
+		job_kind(job)->drop(job);
 }
 
 /* The best startable job over all queues: priority, then submission. */
@@ -475,7 +513,9 @@ sched_pump_cb(int fd, short events, void *arg)
 		if ((job = sched_next(s)) == NULL)
 			break;
 		queue_remove(job->queue, job);
-		if (lock_acquire(job))
+		if (!lock_acquire(job))
+			continue;
+		if (job_kind(job)->hold == NULL || !job_kind(job)->hold(job))
 			sched_start(job);
 	}
 }
@@ -511,6 +551,7 @@ void
 sched_cancel(struct job *job, const char *reason)
 {
 	if (job->state == JOB_QUEUED) {
+		sched_drop_held(job);
 		sched_timer_del(job);
 		queue_remove(job->queue, job);
 		lock_forget(job);
@@ -587,6 +628,7 @@ sched_fail_queued(struct job *job, const char *code, const char *fmt, ...)
 {
 	va_list	 ap;
 
+	sched_drop_held(job);
 	sched_timer_del(job);
 	queue_remove(job->queue, job);
 	lock_forget(job);
@@ -632,9 +674,12 @@ sched_waiting_for(struct job *job)
 		return ("lock");
 	if (job->timer != NULL && evtimer_pending(job->timer, NULL))
 		return (job->attempts > 0 ? "retry" : "delay");
+	if (kind->hold != NULL && job->kdata != NULL)	/* held */
+		return (kind->waits_for);
 	if (job->queue->paused)
 		return ("paused");
-	if (kind->can_start != NULL && !kind->can_start(job->queue->sched))
+	if (kind->can_start != NULL && !kind->can_start(job->queue->sched,
+	    job->queue))
 		return (kind->waits_for);
 	return ("slot");
 }

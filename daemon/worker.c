@@ -1,77 +1,129 @@
 /*
  * A worker process: `aiojobsd --worker ...`, spawned by the pool with
- * fork+exec. It connects one PAIR socket to the dispatcher, says hello,
- * then runs one function call at a time: the request is the job's args
+ * fork+exec. It talks to the dispatcher over the socket inherited as fd 3
+ * (framed as poolwire.h says): says hello, then runs one function call at
+ * a time, in the order they come: the request is the job's args
  * ({"fn": ..., "input": ...}), the reply "O<output JSON>" or
- * "E<code> <message>". It exits when the pipe inherited as fd 3 reaches EOF
- * (the dispatcher is gone). Functions may crash: the dispatcher notices.
+ * "E<code> <message>". It exits when the socket reaches EOF (the
+ * dispatcher is gone). Functions may crash: the dispatcher notices.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <nanomsg/nn.h>
-#include <nanomsg/pair.h>
 
 #include "aiojobsd.h"
 #include "fns/fns.h"
+#include "poolwire.h"
+
+/*
+ * What one read asks for; the buffer grows for a bigger request. Above
+ * malloc's mmap threshold and its first heap: allocating it maps fresh
+ * memory, which a worker whose address-space limit leaves it no room
+ * for cannot do (see worker_main).
+ */
+#define WORKER_READ	(256 * 1024)
 
 struct worker_opts {
-	const char	*url;
 	const char	*plugin_dir;
 	int		 parent_fd;
 	long long	 memory_limit;
 	long long	 cpu_limit;
+	int		 statm_fd;	/* /proc/self/statm, or -1 */
 };
 
-/* Whether a call left this worker holding over half its memory limit. */
+/*
+ * Whether a call left this worker holding over half its memory limit.
+ * statm_fd stays open: a read a call, not an open, a read and a close.
+ */
 static int
 worker_bloated(const struct worker_opts *o)
 {
-	long	 pages = 0, rss = 0;
-	FILE	*f;
+	char		 buf[128];
+	long		 pages = 0, rss = 0;
+	ssize_t		 n;
 
-	if (o->memory_limit <= 0 || (f = fopen("/proc/self/statm", "r")) == NULL)
+	if (o->memory_limit <= 0 || o->statm_fd == -1 ||
+	    (n = pread(o->statm_fd, buf, sizeof buf - 1, 0)) <= 0)
 		return (0);
-	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+	buf[n] = '\0';
+	if (sscanf(buf, "%ld %ld", &pages, &rss) != 2)
 		rss = 0;
-	fclose(f);
 	return ((long long)rss * sysconf(_SC_PAGESIZE) > o->memory_limit / 2);
+}
+
+/* when the current call began, for its reply */
+static uint64_t	worker_began;
+
+/* Microseconds on the monotonic clock. */
+static uint64_t
+worker_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+}
+
+/* Write all of buf, or exit: the dispatcher is gone. */
+static void
+worker_write(int fd, const void *buf, size_t len)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			_exit(3);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
 }
 
 /*
  * Send a reply. A worker that a call left bloated says so with the reply
  * ('o' or 'e' instead of 'O' or 'E'); the dispatcher, once it has the
- * reply, replaces it (exiting here could lose the reply: no linger).
+ * reply, replaces it (and gives back the jobs it holds).
  */
 static void
-worker_reply(int sock, const struct worker_opts *o, char kind, const char *a,
+worker_reply(int fd, const struct worker_opts *o, char kind, const char *a,
     const char *b)
 {
-	char	*msg;
-	int	 n;
+	struct pool_wire_hdr	 h;
+	char			*msg;
+	uint64_t		 us;
+	int			 n;
 
 	if (o != NULL && kind != 'H' && worker_bloated(o))
 		kind = (char)(kind - 'A' + 'a');
 
-	n = asprintf(&msg, "%c%s%s%s", kind, a, b != NULL ? " " : "",
-	    b != NULL ? b : "");
-	if (n < 0 || nn_send(sock, msg, (size_t)n, 0) < 0)
+	/* room for the header in front: one write a reply */
+	n = asprintf(&msg, "%*s%c%s%s%s", (int)POOL_WIRE_HDR, "", kind, a,
+	    b != NULL ? " " : "", b != NULL ? b : "");
+	if (n < 0 || (size_t)n - POOL_WIRE_HDR >= POOL_WIRE_MAX)
 		_exit(3);
+	us = kind == 'H' ? 0 : worker_now_us() - worker_began;
+	h.len = (uint32_t)((size_t)n - POOL_WIRE_HDR + 1);	/* and NUL */
+	h.us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	memcpy(msg, &h, sizeof h);
+	worker_write(fd, msg, (size_t)n + 1);
 	free(msg);
 }
 
 /* Run one call: parse the args, find the function, reply. */
 static void
-worker_call(int sock, const struct worker_opts *o, const char *buf,
+worker_call(int fd, const struct worker_opts *o, const char *buf,
     size_t len)
 {
 	cJSON		*args, *fn, *input, *out;
@@ -80,7 +132,7 @@ worker_call(int sock, const struct worker_opts *o, const char *buf,
 
 	if ((args = cJSON_ParseWithLength(buf, len)) == NULL ||
 	    !cJSON_IsString(fn = cJSON_GetObjectItemCaseSensitive(args, "fn"))) {
-		worker_reply(sock, o, 'E', "fn_error", "bad arguments");
+		worker_reply(fd, o, 'E', "fn_error", "bad arguments");
 		cJSON_Delete(args);
 		return;
 	}
@@ -88,21 +140,21 @@ worker_call(int sock, const struct worker_opts *o, const char *buf,
 		input = cJSON_AddNullToObject(args, "input");
 	if ((f = fns_builtin(fn->valuestring)) == NULL &&
 	    (f = fns_plugin(o->plugin_dir, fn->valuestring, &error)) == NULL) {
-		worker_reply(sock, o, 'E', "unknown_fn", error != NULL ? error :
+		worker_reply(fd, o, 'E', "unknown_fn", error != NULL ? error :
 		    fn->valuestring);
 		goto out;
 	}
 	if ((out = f(input, &error)) == NULL) {
-		worker_reply(sock, o, 'E', "fn_error", error != NULL ? error :
+		worker_reply(fd, o, 'E', "fn_error", error != NULL ? error :
 		    "the function failed without a message");
 		goto out;
 	}
 	text = cJSON_PrintUnformatted(out);
 	cJSON_Delete(out);
 	if (text == NULL)
-		worker_reply(sock, o, 'E', "fn_error", "out of memory");
+		worker_reply(fd, o, 'E', "fn_error", "out of memory");
 	else
-		worker_reply(sock, o, 'O', text, NULL);
+		worker_reply(fd, o, 'O', text, NULL);
 	cJSON_free(text);
 out:
 	free(error);
@@ -146,27 +198,49 @@ worker_cpu_budget(const struct worker_opts *o)
 }
 
 
+/*
+ * Read requests from the dispatcher and run them in order. Several may
+ * come in one read; a request bigger than the buffer grows it.
+ */
 static void
-worker_loop(int sock, const struct worker_opts *o)
+worker_loop(int fd, const struct worker_opts *o, char *buf, size_t size)
 {
-	struct pollfd	 pfd[2];
-	size_t		 sz = sizeof pfd[0].fd;
-	char		*buf;
-	int		 n;
+	struct pool_wire_hdr	 h;
+	size_t			 have = 0, used, need;
+	ssize_t			 n;
 
-	if (nn_getsockopt(sock, NN_SOL_SOCKET, NN_RCVFD, &pfd[0].fd, &sz) < 0)
-		_exit(3);
-	pfd[0].events = pfd[1].events = POLLIN;
-	pfd[1].fd = o->parent_fd;
 	for (;;) {
-		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+		if ((n = read(fd, buf + have, size - have)) == -1) {
+			if (errno == EINTR)
+				continue;
 			_exit(3);
-		if (pfd[1].revents != 0)
+		}
+		if (n == 0)
 			_exit(0);	/* the dispatcher is gone */
-		while ((n = nn_recv(sock, &buf, NN_MSG, NN_DONTWAIT)) >= 0) {
+		have += (size_t)n;
+		used = 0;
+		while (have - used >= POOL_WIRE_HDR) {
+			memcpy(&h, buf + used, sizeof h);
+			if (h.len > POOL_WIRE_MAX)
+				_exit(3);
+			need = POOL_WIRE_HDR + h.len;
+			if (have - used < need)
+				break;
+			worker_began = worker_now_us();
 			worker_cpu_budget(o);
-			worker_call(sock, o, buf, (size_t)n);
-			nn_freemsg(buf);
+			worker_call(fd, o, buf + used + POOL_WIRE_HDR, h.len);
+			used += need;
+		}
+		memmove(buf, buf + used, have - used);
+		have -= used;
+		if (have >= POOL_WIRE_HDR) {
+			memcpy(&h, buf, sizeof h);
+			need = POOL_WIRE_HDR + h.len;
+			if (need > size) {
+				if ((buf = realloc(buf, need)) == NULL)
+					_exit(3);
+				size = need;
+			}
 		}
 	}
 }
@@ -175,7 +249,6 @@ static int
 worker_args(int argc, char **argv, struct worker_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "url", required_argument, NULL, 'u' },
 		{ "plugin-dir", required_argument, NULL, 'p' },
 		{ "parent-fd", required_argument, NULL, 'f' },
 		{ "memory-limit", required_argument, NULL, 'm' },
@@ -189,7 +262,6 @@ worker_args(int argc, char **argv, struct worker_opts *o)
 	o->plugin_dir = ".";
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'u': o->url = optarg; break;
 		case 'p': o->plugin_dir = optarg; break;
 		case 'f': o->parent_fd = atoi(optarg); break;
 		case 'm': o->memory_limit = atoll(optarg); break;
@@ -197,7 +269,7 @@ worker_args(int argc, char **argv, struct worker_opts *o)
 		default: return (-1);
 		}
 	}
-	return (o->url == NULL || o->parent_fd < 0 ? -1 : 0);
+	return (o->parent_fd < 0 ? -1 : 0);
 }
 
 /* The worker's main: never returns to the daemon's. */
@@ -206,7 +278,7 @@ worker_main(int argc, char **argv)
 {
 	struct worker_opts	 o;
 	char			 hello[32];
-	int			 sock, linger = 0, sndtimeo = 10000;
+	char			*buf;
 
 	if (worker_args(argc, argv, &o) != 0) {
 		fprintf(stderr, "aiojobsd --worker: started by the daemon "
@@ -218,19 +290,15 @@ worker_main(int argc, char **argv)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
 		return (0);
+	o.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	worker_limits(&o);
-	if ((sock = nn_socket(AF_SP, NN_PAIR)) < 0 ||
-	    nn_connect(sock, o.url) < 0) {
-		fprintf(stderr, "aiojobsd worker: %s: %s\n", o.url,
-		    nn_strerror(nn_errno()));
+	/* a worker that cannot map its buffer could run nothing: no hello */
+	if ((buf = malloc(WORKER_READ)) == NULL) {
+		fprintf(stderr, "aiojobsd worker: out of memory\n");
 		return (3);
 	}
-	nn_setsockopt(sock, NN_SOL_SOCKET, NN_LINGER, &linger, sizeof linger);
-	/* a dispatcher that never accepts us: give up rather than hang */
-	nn_setsockopt(sock, NN_SOL_SOCKET, NN_SNDTIMEO, &sndtimeo,
-	    sizeof sndtimeo);
 	snprintf(hello, sizeof hello, "%ld", (long)getpid());
-	worker_reply(sock, NULL, 'H', hello, NULL);
-	worker_loop(sock, &o);
+	worker_reply(o.parent_fd, NULL, 'H', hello, NULL);
+	worker_loop(o.parent_fd, &o, buf, WORKER_READ);
 	return (0);
 }

@@ -39,6 +39,11 @@
  *	time or --pipeline (a writer thread and a reader on one connection);
  *	and the time from sending a put to the return of the reserve that a
  *	consumer thread keeps waiting.
+ * cpu N
+ *	N cpu jobs of --fn (primes), submitted and awaited as in io: the
+ *	dispatch rate of the worker pool. Each job's input is --input
+ *	(JSON) when given; else it is the job's index, and the result must
+ *	be the index again (--fn crashy.echo of the test plugins).
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -79,6 +84,12 @@
 
 struct load_mode;
 
+/* A job's id and index, for checking that an echo returned its input. */
+struct load_echo {
+	int64_t		 id;
+	int64_t		 index;
+};
+
 /* What the command line asked for, and the connection to the daemon. */
 struct load {
 	const struct load_mode	*mode;
@@ -94,6 +105,10 @@ struct load {
 	int			 keys;
 	int			 resume;
 	char			*queue;		/* NULL: the default queue */
+	char			*fn;		/* cpu: the function */
+	char			*input;		/* cpu: JSON; NULL: the index */
+	struct load_echo	*echo;		/* cpu: index of each id */
+	size_t			 necho;
 	const char		*host;
 	const char		*port;
 	int64_t			 max_seconds;
@@ -110,6 +125,7 @@ struct load_mode {
 };
 
 static int	load_io(struct load *);
+static int	load_cpu(struct load *);
 static int	load_latency(struct load *);
 static int	load_submit_mode(struct load *);
 static int	load_bs_put(struct load *);
@@ -118,6 +134,8 @@ static int	load_bs_latency(struct load *);
 static const struct load_mode load_modes[] = {
 	{ "io", "N [--batch 1000] [--ms 1000] [--pid DAEMON_PID]", 1,
 	    load_io },
+	{ "cpu", "N [--batch 1000] [--fn primes] [--input JSON]", 1,
+	    load_cpu },
 	{ "latency", "N [--fast-check]", 1, load_latency },
 	{ "submit", "N [--batch 1] [--queue bench] [--resume]", 1,
 	    load_submit_mode },
@@ -341,16 +359,30 @@ load_request_ok(struct load *l, const char *req)
 	return (0);
 }
 
-/* The fields of the job spec every mode submits (or puts). */
+/*
+ * The fields of the job spec every mode submits (or puts); i is the job's
+ * index in the run.
+ */
 static void
-load_spec_fields(struct load *l, struct msg_out *o)
+load_spec_fields(struct load *l, struct msg_out *o, int64_t i)
 {
 	char	*key;
 
-	msg_out_string(o, "kind", "sleep");
-	msg_out_object(o, "args");
-	msg_out_int(o, "ms", l->ms);
-	msg_out_close(o);
+	if (l->mode->fn == load_cpu) {
+		msg_out_string(o, "kind", "cpu");
+		msg_out_object(o, "args");
+		msg_out_string(o, "fn", l->fn);
+		if (l->input != NULL)
+			msg_out_raw(o, "input", l->input);
+		else
+			msg_out_int(o, "input", i);
+		msg_out_close(o);
+	} else {
+		msg_out_string(o, "kind", "sleep");
+		msg_out_object(o, "args");
+		msg_out_int(o, "ms", l->ms);
+		msg_out_close(o);
+	}
 	if (l->queue != NULL)
 		msg_out_string(o, "queue", l->queue);
 	if (l->keys) {
@@ -367,13 +399,16 @@ load_spec_text(struct load *l)
 	struct msg_out	*o;
 
 	o = msg_out_new();
-	load_spec_fields(l, o);
+	load_spec_fields(l, o, 0);
 	return (msg_out_finish(o, 0));
 }
 
-/* A submit of n jobs: "job" when batch is off, else "jobs". */
+/*
+ * A submit of n jobs, indexes first on: "job" when batch is off, else
+ * "jobs".
+ */
 static char *
-load_submit_text(struct load *l, int64_t n, int batch)
+load_submit_text(struct load *l, int64_t first, int64_t n, int batch)
 {
 	struct msg_out	*o;
 	int64_t		 i;
@@ -384,7 +419,7 @@ load_submit_text(struct load *l, int64_t n, int batch)
 		msg_out_array(o, "jobs");
 	for (i = 0; i < n; i++) {
 		msg_out_object(o, batch ? NULL : "job");
-		load_spec_fields(l, o);
+		load_spec_fields(l, o, first + i);
 		msg_out_close(o);
 	}
 	if (batch)
@@ -408,7 +443,8 @@ load_submits(struct load *l, size_t *nreq)
 	reqs = xreallocarray(NULL, *nreq, sizeof *reqs);
 	for (i = 0; i < *nreq; i++) {
 		count = left < l->batch ? left : l->batch;
-		reqs[i] = load_submit_text(l, count, l->batch > 1);
+		reqs[i] = load_submit_text(l, l->n - left, count,
+		    l->batch > 1);
 		left -= count;
 	}
 	return (reqs);
@@ -428,14 +464,14 @@ load_submits_free(char **reqs, size_t nreq)
 static int
 load_submit(struct load *l, const char *req, int64_t *ids, size_t *nids)
 {
-	struct msg_in	*in;
-	struct msg_in	*e;
+	struct msg_in	*in, *e;
 	int64_t		 id;
 
 	if ((in = load_request(l, req)) == NULL)
 		return (-1);
 	if (msg_in_int(in, "id", &id, NULL) == 1)
 		ids[(*nids)++] = id;
+	/* element by element: indexing walks the list from its head */
 	for (e = msg_in_array_at(in, "ids", 0); e != NULL; e = msg_in_next(e)) {
 		if (msg_in_value_int(e, &id) == 0)
 			ids[(*nids)++] = id;
@@ -462,18 +498,51 @@ load_wait_text(const int64_t *ids, size_t n, int timeout_ms)
 	return (msg_out_finish(o, 0));
 }
 
+static int
+load_echo_cmp(const void *a, const void *b)
+{
+	int64_t	 x = ((const struct load_echo *)a)->id;
+	int64_t	 y = ((const struct load_echo *)b)->id;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* Whether a done job's result is its index, when the mode checks that. */
+static int
+load_echo_ok(struct load *l, struct msg_in *view)
+{
+	struct load_echo	 find, *e;
+	int64_t			 result;
+
+	if (l->echo == NULL)
+		return (1);
+	if (msg_in_int(view, "id", &find.id, NULL) != 1 ||
+	    (e = bsearch(&find, l->echo, l->necho, sizeof *l->echo,
+	    load_echo_cmp)) == NULL ||
+	    msg_in_int(view, "result", &result, NULL) != 1 ||
+	    result != e->index) {
+		warnx("job %lld: not the result it was sent",
+		    (long long)find.id);
+		return (0);
+	}
+	return (1);
+}
+
 /* Count the done jobs of a wait reply that did not succeed. */
 static size_t
-load_wait_failed(struct msg_in *in)
+load_wait_failed(struct load *l, struct msg_in *in)
 {
-	struct msg_in	*e;
+	struct msg_in	*view;
 	const char	*state;
 	size_t		 failed = 0;
 
-	for (e = msg_in_array_at(in, "done", 0); e != NULL; e = msg_in_next(e)) {
+	/* element by element: indexing walks the list from its head */
+	for (view = msg_in_array_at(in, "done", 0); view != NULL;
+	    view = msg_in_next(view)) {
 		state = NULL;
-		msg_in_string(e, "state", &state, NULL);
-		if (state == NULL || strcmp(state, "succeeded") != 0)
+		msg_in_string(view, "state", &state, NULL);
+		if (state == NULL || strcmp(state, "succeeded") != 0 ||
+		    !load_echo_ok(l, view))
 			failed++;
 	}
 	return (failed);
@@ -519,7 +588,7 @@ load_wait_chunk(struct load *l, const int64_t *ids, size_t n, size_t *failed)
 		free(req);
 		if (in == NULL)
 			break;
-		*failed += load_wait_failed(in);
+		*failed += load_wait_failed(l, in);
 		n = load_wait_pending(in, pending);
 		msg_in_free(in);
 	}
@@ -669,6 +738,71 @@ load_io(struct load *l)
 out:
 	load_submits_free(reqs, nreq);
 	free(ids);
+	return (r);
+}
+
+/*
+ * cpu: submit N cpu jobs in batches, then wait for all of them: how fast
+ * the pool takes jobs through its workers and back.
+ */
+static int
+load_cpu(struct load *l)
+{
+	char		**reqs;
+	int64_t		 *ids;
+	size_t		  nreq, nids = 0, i, failed = 0;
+	uint64_t	  t0, t1, t2;
+	struct msg_out	 *o;
+	int		  r = -1;
+
+	if (l->input != NULL) {
+		o = msg_out_new();
+		r = msg_out_raw(o, "input", l->input);
+		msg_out_free(o);
+		if (r != 0) {
+			warnx("--input is not JSON: %s", l->input);
+			l->status = LOAD_EXIT_USAGE;
+			return (-1);
+		}
+		r = -1;
+	}
+	reqs = load_submits(l, &nreq);
+	ids = xreallocarray(NULL, (size_t)l->n, sizeof *ids);
+	t0 = load_now();
+	for (i = 0; i < nreq; i++) {
+		if (load_submit(l, reqs[i], ids, &nids) != 0)
+			goto out;
+	}
+	t1 = load_now();
+	if (l->input == NULL) {
+		/* the echo's check; sorting is not timed as the client's */
+		l->echo = xreallocarray(NULL, nids, sizeof *l->echo);
+		for (i = 0; i < nids; i++) {
+			l->echo[i].id = ids[i];
+			l->echo[i].index = (int64_t)i;
+		}
+		l->necho = nids;
+		qsort(l->echo, nids, sizeof *l->echo, load_echo_cmp);
+	}
+	if (load_wait_all(l, ids, nids, &failed) != 0)
+		goto out;
+	t2 = load_now();
+	printf("cpu: %lld jobs of %s: submitted in %.3f s (%.0f jobs/s), "
+	    "all done after %.3f s (%.0f jobs/s)\n", (long long)l->n, l->fn,
+	    load_secs(t1 - t0), (double)l->n / load_secs(t1 - t0),
+	    load_secs(t2 - t0), (double)l->n / load_secs(t2 - t0));
+	load_result(l, "cpu.wall", load_secs(t2 - t0), "s", 0);
+	load_result(l, "cpu.submit", load_secs(t1 - t0), "s", 0);
+	load_result(l, "cpu.rate", (double)l->n / load_secs(t2 - t0),
+	    "jobs/s", 0);
+	if (failed > 0)
+		warnx("cpu: %zu jobs did not succeed", failed);
+	r = failed > 0 ? -1 : 0;
+out:
+	load_submits_free(reqs, nreq);
+	free(ids);
+	free(l->echo);
+	l->echo = NULL;
 	return (r);
 }
 
@@ -916,7 +1050,7 @@ load_latency_one(struct load *l, struct load_events *ev,
 	uint64_t	 t0, t1, at;
 	int		 ok = 0, r;
 
-	req = load_submit_text(l, 1, 0);
+	req = load_submit_text(l, 0, 1, 0);
 	t0 = load_now();
 	r = load_submit(l, req, &id, &n);
 	t1 = load_now();
@@ -953,7 +1087,7 @@ load_latency_connect(struct load *l, struct load_events *ev)
 
 	do {
 		n = 0;
-		req = load_submit_text(l, 1, 0);
+		req = load_submit_text(l, 0, 1, 0);
 		t0 = load_now();
 		r = load_submit(l, req, &id, &n);
 		free(req);
@@ -1017,7 +1151,7 @@ load_latency(struct load *l)
 
 	warmup = l->fast_check ? LOAD_WARMUP_FAST : LOAD_WARMUP;
 	load_latency_idle(l);
-	req = load_submit_text(l, 1, 0);
+	req = load_submit_text(l, 0, 1, 0);
 	spec = load_spec_text(l);
 	payload = (int64_t)strlen(spec);
 	printf("latency: queue %s, spec of %lld bytes, request of %zu\n",
@@ -1541,6 +1675,9 @@ load_usage(FILE *f)
 	    "                     ($AIOJOBS_EVENTS_URL, else RUNDIR's)\n"
 	    "  --batch B          jobs a submit request (1 to 10000)\n"
 	    "  --ms MS            each sleep job's ms (io: 1000, others: 0)\n"
+	    "  --fn FN            cpu: the function (primes)\n"
+	    "  --input JSON       cpu: every job's input (default: its\n"
+	    "                     index, and the result must echo it)\n"
 	    "  --pid PID          io: report the daemon's RSS and peak\n"
 	    "  --queue NAME       the jobs' queue, also in the payload of\n"
 	    "                     bs-* (io: none; latency, bs-latency: a\n"
@@ -1598,8 +1735,10 @@ load_options(struct load *l, int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "events-url", required_argument, NULL, 'e' },
 		{ "fast-check", no_argument, NULL, 'F' },
+		{ "fn", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "input", required_argument, NULL, 'i' },
 		{ "keys", no_argument, NULL, 'k' },
 		{ "max-seconds", required_argument, NULL, 't' },
 		{ "ms", required_argument, NULL, 'm' },
@@ -1624,6 +1763,10 @@ load_options(struct load *l, int argc, char **argv)
 		case 'e':
 			l->events_url = xstrdup(optarg);
 			break;
+		case 'f':
+			free(l->fn);
+			l->fn = xstrdup(optarg);
+			break;
 		case 'F':
 			l->fast_check = 1;
 			break;
@@ -1632,6 +1775,10 @@ load_options(struct load *l, int argc, char **argv)
 			exit(LOAD_EXIT_OK);
 		case 'H':
 			l->host = optarg;
+			break;
+		case 'i':
+			free(l->input);
+			l->input = xstrdup(optarg);
 			break;
 		case 'k':
 			l->keys = 1;
@@ -1677,9 +1824,12 @@ load_defaults(struct load *l)
 	char	*key;
 
 	if (l->batch == -1) {
-		l->batch = strcmp(l->mode->name, "io") == 0 ? 1000 :
+		l->batch = strcmp(l->mode->name, "io") == 0 ||
+		    strcmp(l->mode->name, "cpu") == 0 ? 1000 :
 		    strcmp(l->mode->name, "submit") == 0 ? 1 : 0;
 	}
+	if (l->fn == NULL)
+		l->fn = xstrdup("primes");
 	if (l->ms == -1)
 		l->ms = strcmp(l->mode->name, "io") == 0 ? 1000 : 0;
 	if (l->queue == NULL && (strcmp(l->mode->name, "submit") == 0 ||
@@ -1754,5 +1904,7 @@ main(int argc, char **argv)
 	free(l.url);
 	free(l.events_url);
 	free(l.queue);
+	free(l.fn);
+	free(l.input);
 	return (r);
 }

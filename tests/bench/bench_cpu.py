@@ -2,8 +2,9 @@
 
 (a) dispatch rate: N trivial cpu jobs (crashy.echo of an integer, or the
     built-in primes below 2 when the test plugins are not built) on a
-    `--workers 2` daemon, submitted 1000 per request, timed until every
-    result is back at the client; against concurrent.futures'
+    `--workers 2` daemon, submitted 1000 per request by the C load
+    generator (`aiojobs_load cpu N`), timed until every result is back
+    at the client; against concurrent.futures'
     ProcessPoolExecutor(max_workers=2) mapping an identity function over
     range(N) with chunksize=1. Target: aiojobsd >= 5x the executor.
 (b) parallel efficiency: sha256 of a 64 MiB file, HEAVY times, on a
@@ -59,12 +60,6 @@ def test_plugin_dir():
     return d if os.path.exists(os.path.join(d, "crashy.so")) else None
 
 
-def trivial_spec(i, plugins):
-    if plugins is not None:
-        return {"kind": "cpu", "args": {"fn": "crashy.echo", "input": i}}
-    return {"kind": "cpu", "args": {"fn": "primes", "input": {"below": 2}}}
-
-
 def pool_ready(d, workers):
     """Every worker is up: as many jobs as workers run at the same time
     (which also loads the plugin in each)."""
@@ -106,18 +101,22 @@ def run_jobs(d, specs_of, n, check):
 
 
 def daemon_dispatch(n, plugins):
+    """Jobs/s of n trivial jobs, driven by aiojobs_load (in C, so that
+    the client's own cost stays out of the daemon's figure): it submits
+    them BATCH per request, waits for every result and checks each
+    echo."""
     args = ["--workers", "2", "-q"]
     if plugins is not None:
         args += ["--plugin-dir", plugins]
+    load = ["cpu", n, "--batch", BATCH]
+    if plugins is not None:
+        load += ["--fn", "crashy.echo"]
+    else:
+        load += ["--fn", "primes", "--input", '{"below":2}']
     with harness.Daemon(*args) as d:
         pool_ready(d, 2)
-
-        def check(i, v):
-            if v["state"] != "succeeded" or (plugins is not None
-                                             and v["result"] != i):
-                raise SystemExit("job %d: %s %s" % (i, v["state"],
-                                                    v["error"]))
-        return n / run_jobs(d, lambda i: trivial_spec(i, plugins), n, check)
+        r = benchlib.run_load(load, daemon=d, timeout=600)
+    return r["cpu.rate"]
 
 
 def executor_dispatch(n):
@@ -158,6 +157,13 @@ def executor_heavy(workers, path, jobs, hexdigest):
 
 
 def bench_dispatch(n):
+    if benchlib.load_path() is None:
+        benchlib.skipped("cpu dispatch: %s trivial cpu jobs, 2 workers, "
+                         "submit to last result" % benchlib.thousands(n),
+                         "jobs/s", "aiojobs_load is not built",
+                         baseline="ProcessPoolExecutor(2).map, chunksize=1",
+                         target=">= %gx" % RATIO_TARGET)
+        return
     plugins = test_plugin_dir()
     what = "crashy.echo(i)" if plugins else "primes below 2"
     ours_all, base_all = [], []

@@ -1,6 +1,7 @@
 """The cpu kind (PROTOCOL 3.3): functions run in a pool of worker processes
 (ProcessPoolExecutor). Built-ins and plugins, parallelism bounded by the
-pool, crash isolation and replacement, cancel and timeout, the event loop
+pool, crash isolation and replacement, cancel and timeout, jobs a busy
+worker holds (sent ahead, still queued), the event loop
 staying free while workers compute, the scheduler holding jobs until a
 worker is idle, the back-off for workers that die at start, workers that
 end with the dispatcher, and `aiojobctl submit cpu`.
@@ -303,6 +304,145 @@ def test_cancel_and_kill_a_running_job():
                   "after a killed worker")
 
 
+# -- jobs a busy worker holds -------------------------------------------------
+
+
+def _held_setup(d):
+    """One worker that last ran a short call, then a spin of ms and three
+    echo jobs behind it: the worker holds the echo jobs (sent to it, still
+    queued). Returns (spin id, echo ids, worker pid)."""
+    wait_pool_idle(d, 1)
+    for i in range(2):          # the first call loads the plugin: slow
+        eq(succeeded(run(d, "crashy.echo", i), "warm-up echo"), i, "echo")
+    pids = workers_of(d.pid)
+    eq(len(pids), 1, "workers of a 1-worker pool (%s)" % pids)
+    return pids[0]
+
+
+def test_held_jobs_wait_queued_and_survive_cancel():
+    with cpu_daemon(1) as d:
+        pid = _held_setup(d)
+        ids = submit_many(d, [cpu_spec("spin", {"ms": 600})] +
+                          [cpu_spec("crashy.echo", {"n": i})
+                           for i in range(3)])
+        d.wait_state(ids[0], "running")
+        # held or not, they are queued jobs waiting for a worker
+        st = d.ok({"op": "stats"})
+        eq((st["jobs"]["running"], st["jobs"]["queued"]), (1, 3),
+           "stats running, queued")
+        eq(st["workers"], {"total": 1, "busy": 1}, "stats workers")
+        for jid in ids[1:]:
+            v = d.status(jid)
+            eq((v["state"], v["waiting_for"]), ("queued", "worker"),
+               "job %d behind the spin" % jid)
+        # cancelling one the worker holds cancels it, and only it
+        r = d.ok({"op": "cancel", "id": ids[2]})
+        eq(r["job"]["state"], "cancelled", "cancel of a held job")
+        done = {v["id"]: v for v in d.wait_ids(ids, timeout_s=20)["done"]}
+        succeeded(done[ids[0]], "spin")
+        eq(succeeded(done[ids[1]], "echo 0"), {"n": 0}, "echo 0")
+        eq(done[ids[2]]["state"], "cancelled", "cancelled echo 1")
+        eq(succeeded(done[ids[3]], "echo 2"), {"n": 2}, "echo 2")
+        for jid in (ids[1], ids[3]):
+            eq(done[jid]["attempts"], 1, "attempts of job %d" % jid)
+        # one at a time on one worker, in the events' sense too
+        eq(max_overlap(intervals([done[j] for j in ids if j != ids[2]])),
+           1, "jobs at once on 1 worker")
+        # the worker reached the cancelled job: it was replaced, not used
+        poll_until(lambda: (lambda p: p if len(p) == 1 and p[0] != pid
+                            else None)(workers_of(d.pid)), 5,
+                   what="a new worker in place of %d" % pid)
+        check("unexpected" not in d.log(), "unexpected messages:\n%s",
+              d.log())
+
+
+def test_held_jobs_go_back_when_their_worker_dies():
+    with cpu_daemon(1) as d:
+        pid = _held_setup(d)
+        ids = submit_many(d, [cpu_spec("spin", {"ms": 10000})] +
+                          [cpu_spec("crashy.echo", i) for i in range(3)])
+        d.wait_state(ids[0], "running")
+        kill_wait([pid])
+        done = {v["id"]: v for v in d.wait_ids(ids, timeout_s=20)["done"]}
+        failed(done[ids[0]], "worker_crashed", "spin of a killed worker",
+               r"signal 9\b")
+        for k, jid in enumerate(ids[1:]):
+            eq(succeeded(done[jid], "held echo %d" % k), k, "echo %d" % k)
+            eq(done[jid]["attempts"], 1, "attempts of held echo %d" % k)
+        # and a cancel, which kills the worker, gives them back as well
+        pid = _held_setup(d)
+        ids = submit_many(d, [cpu_spec("spin", {"ms": 10000})] +
+                          [cpu_spec("crashy.echo", i) for i in range(3)])
+        d.wait_state(ids[0], "running")
+        eq(d.ok({"op": "cancel", "id": ids[0]})["job"]["state"],
+           "cancelled", "cancel of the spin")
+        done = {v["id"]: v for v in d.wait_ids(ids, timeout_s=20)["done"]}
+        for k, jid in enumerate(ids[1:]):
+            eq(succeeded(done[jid], "held echo %d" % k), k, "echo %d" % k)
+
+
+def test_many_short_jobs():
+    # many short jobs through 2 workers that hold some: each result is
+    # its job's, and a cancel storm leaves every job cancelled or done
+    with cpu_daemon(2) as d:
+        wait_pool_idle(d, 2)
+        n = 3000
+        ids = submit_many(d, [cpu_spec("crashy.echo", i) for i in range(n)])
+        cancelled = set()
+        for jid in ids[n // 3::5]:
+            r = d.request({"op": "cancel", "id": jid})
+            if r.get("ok") and r["job"]["state"] == "cancelled":
+                cancelled.add(jid)
+        done = d.wait_ids(ids, timeout_s=60)["done"]
+        eq(len(done), n, "jobs done")
+        for i, v in enumerate(done):
+            if v["id"] in cancelled:
+                eq(v["state"], "cancelled", "job %d" % v["id"])
+            else:
+                eq(succeeded(v, "echo %d" % i), i, "echo %d" % i)
+        st = d.ok({"op": "stats"})
+        eq((st["jobs"]["queued"], st["jobs"]["running"]), (0, 0),
+           "queued and running jobs")
+        wait_pool_idle(d, 2)
+        eq(len(workers_of(d.pid)), 2, "live workers")
+
+
+def test_resize_while_workers_hold_jobs():
+    # SIGHUP shrinks the pool while its workers hold short jobs, then
+    # grows it: the retired worker's held jobs run elsewhere, none fails
+    conf = os.path.join(tempfile.mkdtemp(prefix="ajconf", dir="/tmp"),
+                        "aiojobsd.conf")
+
+    def workers(n, what):
+        with open(conf, "w") as f:
+            f.write("[pool]\nworkers = %d\n" % n)
+        d.signal(signal.SIGHUP)
+        poll_until(lambda: d.ok({"op": "stats"})["workers"]["total"] == n,
+                   10, what=what)
+
+    try:
+        with open(conf, "w") as f:
+            f.write("[pool]\nworkers = 2\n")
+        with Daemon("--config", conf, "--plugin-dir", plugin_dir()) as d:
+            wait_pool_idle(d, 2)
+            ids = submit_many(d, [cpu_spec("spin", {"ms": 1})] * 3000)
+            poll_until(lambda: d.ok({"op": "stats"})["jobs"]["succeeded"]
+                       >= 100, 10, what="100 jobs done")
+            workers(1, "1 worker after SIGHUP")
+            st = d.ok({"op": "stats"})["jobs"]
+            check(st["queued"] + st["running"] > 0, "the jobs were done "
+                  "before the pool shrank: %s", st)
+            workers(2, "2 workers after SIGHUP")
+            done = d.wait_ids(ids, timeout_s=60)["done"]
+            for v in done:
+                succeeded(v, "spin 1 job %d" % v["id"])
+            check(d.ok({"op": "stats"})["jobs"]["running"] == 0,
+                  "jobs still running")
+            wait_pool_idle(d, 2)
+    finally:
+        shutil.rmtree(os.path.dirname(conf), ignore_errors=True)
+
+
 # -- names and plugins -------------------------------------------------------
 
 
@@ -414,8 +554,8 @@ def test_cpu_jobs_count_against_limits():
 
 
 def test_workers_dying_at_start_back_off():
-    # 1 MiB of address space: the worker aborts in nn_socket (nanomsg
-    # cannot allocate) before it says hello, every time
+    # 1 MiB of address space: the worker cannot allocate its buffer (it
+    # exits) before it says hello, every time
     if harness.SANITIZED:
         print("  (needs an address-space limit: not in the sanitizer build)")
         return

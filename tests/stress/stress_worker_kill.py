@@ -3,7 +3,8 @@ running a job fails it with worker_crashed and is replaced): two workers
 run 200 `spin` jobs of 20-50 ms while a loop SIGKILLs a random worker
 process every ~100 ms for 10 s.  Every job ends succeeded, or failed with
 worker_crashed; none stays queued or running; the pool is back to two
-live workers and new cpu jobs succeed."""
+live workers and new cpu jobs succeed. Then the same with 1 ms jobs, which
+busy workers hold ahead: a kill fails at most the job its worker ran."""
 
 import collections
 import os
@@ -118,6 +119,47 @@ def test_workers_killed_under_load():
             backoffs = f.read().count("keep dying")
         print("  pool whole again %.1f s after the start (%d start "
               "back-offs)" % (time.monotonic() - t0, backoffs))
+
+
+def test_workers_killed_while_holding_short_jobs():
+    # 1 ms jobs: busy workers hold the next ones. A kill fails at most
+    # the one job its worker ran; the jobs it held run elsewhere.
+    rng = random.Random(7)
+    with Daemon("--workers", WORKERS) as d:
+        poll_until(lambda: pool_ready(d), 10, what="pool of %d idle workers"
+                   % WORKERS)
+        stop = threading.Event()
+        killed = []
+        k = threading.Thread(target=killer, args=(d, stop, killed),
+                             daemon=True)
+        try:
+            ids = d.ok({"op": "submit", "jobs": [
+                spin_spec(1) for _ in range(4000)]})["ids"]
+            k.start()
+            stop.wait(2.0 + rng.random())
+        finally:
+            stop.set()
+            k.join(5)
+        check(d.proc.poll() is None, "aiojobsd died")
+        done = []
+        for i in range(0, len(ids), 500):      # replies under 1 MiB
+            done += d.wait_ids(ids[i:i + 500], timeout_s=60)["done"]
+        outcomes = collections.Counter(
+            (v["state"], (v["error"] or {}).get("code")) for v in done)
+        print("  %d workers killed; %d jobs: %s" % (len(killed), len(ids),
+                                                  dict(outcomes)))
+        check(set(outcomes) <= {("succeeded", None),
+                                ("failed", "worker_crashed")},
+              "outcomes %s", dict(outcomes))
+        check(outcomes[("failed", "worker_crashed")] <= len(killed),
+              "%d jobs failed for %d kills",
+              outcomes[("failed", "worker_crashed")], len(killed))
+        for v in done:
+            eq(v["attempts"], 1, "attempts of job %d" % v["id"])
+        st = d.ok({"op": "stats"})["jobs"]
+        eq((st["queued"], st["running"]), (0, 0), "queued and running jobs")
+        poll_until(lambda: pool_ready(d), 35, interval=0.05,
+                   what="the pool back to %d idle workers" % WORKERS)
 
 
 if __name__ == "__main__":
