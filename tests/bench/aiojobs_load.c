@@ -11,8 +11,11 @@
  * timed; replies are parsed as they come, as any client would.
  *
  * io N	N sleep jobs of --ms, submitted in batches of --batch over one REQ
- *	connection, then awaited with wait (ALL_COMPLETED, long-polled, at
- *	most 10,000 ids a request). With --limit 0 every job sleeps at the
+ *	connection, and awaited while the submits go on by 16 threads on
+ *	connections of their own (wait, ALL_COMPLETED, long-polled, the ids
+ *	submitted so far, at most 10,000 a request), as a client gathering
+ *	its jobs would (--wait-after: one connection, waits once every
+ *	job is in). With --limit 0 every job sleeps at the
  *	same time, so the wall time beyond --ms is what the daemon spends on
  *	N jobs: decoding, storing, scheduling, timers, finishing, committing
  *	and reading the results back for the client. With --pid, VmRSS
@@ -103,6 +106,7 @@ struct load {
 	int			 pipeline;
 	int			 fast_check;
 	int			 keys;
+	int			 wait_after;	/* io: wait once all are in */
 	int			 resume;
 	char			*queue;		/* NULL: the default queue */
 	char			*fn;		/* cpu: the function */
@@ -132,7 +136,7 @@ static int	load_bs_put(struct load *);
 static int	load_bs_latency(struct load *);
 
 static const struct load_mode load_modes[] = {
-	{ "io", "N [--batch 1000] [--ms 1000] [--pid DAEMON_PID]", 1,
+	{ "io", "N [--batch 1000] [--ms 1000] [--pid DAEMON_PID] [--wait-after]", 1,
 	    load_io },
 	{ "cpu", "N [--batch 1000] [--fn primes] [--input JSON]", 1,
 	    load_cpu },
@@ -237,6 +241,8 @@ load_result_new(struct load *l, const char *name, double value,
 		msg_out_bool(o, "pipeline", 1);
 	if (l->keys)
 		msg_out_bool(o, "keys", 1);
+	if (l->wait_after)
+		msg_out_bool(o, "wait_after", 1);
 	return (o);
 }
 
@@ -610,6 +616,121 @@ load_wait_all(struct load *l, const int64_t *ids, size_t n, size_t *failed)
 	return (0);
 }
 
+/*
+ * io's waiters: threads on connections of their own that wait for the ids
+ * already submitted while the submits go on, up to MSG_IDS_MAX ids a
+ * wait, as a client gathering its jobs would. Jobs that are still running
+ * when their wait arrives are answered from memory as they end; a wait
+ * sent only after they ended reads them back from the job store.
+ */
+#define LOAD_WAITERS	16
+
+struct load_waiters {
+	struct load	*l;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	const int64_t	*ids;		/* written by the submitter */
+	size_t		 nids;		/* submitted so far */
+	size_t		 taken;		/* handed to a waiter */
+	int		 submitted;	/* no more ids will come */
+	int		 error;
+	size_t		 failed;
+	pthread_t	 threads[LOAD_WAITERS];
+	int		 nthreads;
+};
+
+/* The next ids to wait for (0 when there are no more). */
+static size_t
+load_waiters_take(struct load_waiters *w, size_t *from)
+{
+	size_t	 n = 0;
+
+	pthread_mutex_lock(&w->lock);
+	while (w->taken == w->nids && !w->submitted && !w->error)
+		pthread_cond_wait(&w->cond, &w->lock);
+	if (!w->error && w->taken < w->nids) {
+		*from = w->taken;
+		n = w->nids - w->taken;
+		if (n > MSG_IDS_MAX)
+			n = MSG_IDS_MAX;
+		w->taken += n;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return (n);
+}
+
+static void *
+load_waiter(void *arg)
+{
+	struct load_waiters	*w = arg;
+	struct load		 lw = *w->l;
+	char			*cause, *token;
+	size_t			 from = 0, n, failed = 0;
+	int			 error = 0;
+
+	if ((lw.client = client_open(lw.url, &cause)) == NULL) {
+		warnx("%s", cause);
+		free(cause);
+		error = 1;
+	} else if ((token = getenv("AIOJOBS_TOKEN")) != NULL && *token != '\0')
+		client_set_token(lw.client, token);
+	while (!error && (n = load_waiters_take(w, &from)) > 0) {
+		if (load_wait_chunk(&lw, w->ids + from, n, &failed) != 0)
+			error = 1;
+	}
+	client_close(lw.client);
+	pthread_mutex_lock(&w->lock);
+	w->failed += failed;
+	if (error) {
+		w->error = 1;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return (NULL);
+}
+
+static void
+load_waiters_start(struct load_waiters *w, struct load *l,
+    const int64_t *ids)
+{
+	memset(w, 0, sizeof *w);
+	w->l = l;
+	w->ids = ids;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	for (; w->nthreads < LOAD_WAITERS; w->nthreads++) {
+		if (pthread_create(&w->threads[w->nthreads], NULL, load_waiter,
+		    w) != 0)
+			errx(LOAD_EXIT_FAIL, "pthread_create");
+	}
+}
+
+/* More ids were submitted (ids[0 .. nids)), or (done) all were. */
+static void
+load_waiters_feed(struct load_waiters *w, size_t nids, int done)
+{
+	pthread_mutex_lock(&w->lock);
+	w->nids = nids;
+	w->submitted = done;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Wait for the waiters; 0 when every id was waited for. */
+static int
+load_waiters_join(struct load_waiters *w, size_t *failed)
+{
+	int	 i, r;
+
+	for (i = 0; i < w->nthreads; i++)
+		pthread_join(w->threads[i], NULL);
+	r = w->error || w->taken < w->nids ? -1 : 0;
+	*failed = w->failed;
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	return (r);
+}
+
 /* A "kB" field of /proc/PID/status ("VmRSS") in bytes, or -1. */
 static int64_t
 load_proc_bytes(long pid, const char *field)
@@ -699,23 +820,28 @@ load_memory_report(struct load *l, int64_t before, int reset,
 static int
 load_io(struct load *l)
 {
-	char		**reqs;
-	int64_t		 *ids, before = 0;
-	size_t		  nreq, nids = 0, i, failed = 0;
-	uint64_t	  t0, t1, t2;
-	int		  reset = 0, r = -1;
+	struct load_waiters	  w;
+	char			**reqs;
+	int64_t			 *ids, before = 0;
+	size_t			  nreq, nids = 0, i, failed = 0;
+	uint64_t		  t0, t1, t2;
+	int			  reset = 0, r = -1, ok;
 
 	if (l->pid != 0 && (before = load_memory_before(l, &reset)) == -1)
 		return (-1);
 	reqs = load_submits(l, &nreq);
 	ids = xreallocarray(NULL, (size_t)l->n, sizeof *ids);
+	if (!l->wait_after)
+		load_waiters_start(&w, l, ids);
 	t0 = load_now();
-	for (i = 0; i < nreq; i++) {
-		if (load_submit(l, reqs[i], ids, &nids) != 0)
-			goto out;
+	for (i = 0, ok = 1; i < nreq && ok; i++) {
+		ok = load_submit(l, reqs[i], ids, &nids) == 0;
+		if (!l->wait_after)
+			load_waiters_feed(&w, nids, !ok || i + 1 == nreq);
 	}
 	t1 = load_now();
-	if (load_wait_all(l, ids, nids, &failed) != 0)
+	if (l->wait_after ? !ok || load_wait_all(l, ids, nids, &failed) != 0 :
+	    load_waiters_join(&w, &failed) != 0 || !ok)
 		goto out;
 	t2 = load_now();
 	printf("io: %lld jobs of %lld ms: submitted in %.3f s (%.0f jobs/s), "
@@ -1687,6 +1813,8 @@ load_usage(FILE *f)
 	    "  --resume           submit: resume the queue at the end\n"
 	    "  --fast-check       latency: 10 warm-up jobs instead of 100\n"
 	    "  --pipeline         bs-put: do not wait for each reply\n"
+	    "  --wait-after       io: wait for the jobs only once all are\n"
+	    "                     submitted, on the submits' connection\n"
 	    "  --host HOST        beanstalkd's host (127.0.0.1)\n"
 	    "  --port PORT        beanstalkd's port (11300)\n"
 	    "  --max-seconds S    stop any mode after S seconds (120)\n"
@@ -1748,6 +1876,7 @@ load_options(struct load *l, int argc, char **argv)
 		{ "queue", required_argument, NULL, 'q' },
 		{ "resume", no_argument, NULL, 'R' },
 		{ "url", required_argument, NULL, 'u' },
+		{ "wait-after", no_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int64_t				 v;
@@ -1808,6 +1937,9 @@ load_options(struct load *l, int argc, char **argv)
 			break;
 		case 'u':
 			l->url = xstrdup(optarg);
+			break;
+		case 'W':
+			l->wait_after = 1;
 			break;
 		default:
 			r = -1;
