@@ -353,7 +353,6 @@ typedef void	proc_exit_cb(pid_t, int, void *);
 /* What the worker pool is made of (pool.c). */
 struct pool_opts {
 	int		 workers;
-	const char	*rundir;	/* where the workers' sockets go */
 	const char	*plugin_dir;
 	const char	*exe;		/* the daemon's binary */
 	int64_t		 memory_limit;	/* bytes of address space, 0 = any */

@@ -215,7 +215,6 @@ server_pool(struct aiojobsd *aj)
 		return;
 	memset(&o, 0, sizeof o);
 	o.workers = aj->conf.workers;
-	o.rundir = aj->conf.rundir;
 	o.plugin_dir = aj->conf.plugin_dir;
 	o.exe = "/proc/self/exe";
 	o.memory_limit = aj->conf.worker_memory_limit;

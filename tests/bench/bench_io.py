@@ -5,15 +5,20 @@ invocation.
 * aiojobsd: `--limit 0 --pending-limit 0`, the store at its default
   durability (safe) and at `--durability fast`; the C load generator
   (`aiojobs_load io N --batch 1000 --ms 1000 --pid PID`) submits the N
-  sleep jobs 1,000 per request and waits for every result: the time from
-  the first submit to the last result, and the daemon's RSS growth over
-  the run divided by N (its memory per in-flight job).
+  sleep jobs 1,000 per request on one connection while 16 threads on
+  connections of their own wait for the ids submitted so far (at most
+  10,000 a wait): the time from the first submit to the last result, and
+  the daemon's RSS growth over the run divided by N (its memory per
+  in-flight job).
 * asyncio: `asyncio.gather` of N `asyncio.create_task(asyncio.sleep(1))`
   in a Python process of its own: its wall time, and its RSS growth
   (VmHWM at the end minus VmRSS before the tasks) per task.
 
 Memory: one more safe run per N whose jobs sleep long enough (1 s + 50 ms
-per 1,000 jobs) that all N are in flight together once the submits end;
+per 1,000 jobs) that all N are in flight together once the submits end,
+awaited only then (--wait-after), so that the figure is the jobs' own and
+not that of waits held on them meanwhile (some 56 B an id: its id, its
+slot for the final view and its link);
 with 1 s sleeps the first jobs end while later ones are still being
 submitted, and RSS growth / N would understate the cost of one (that
 figure is printed too).
@@ -87,14 +92,16 @@ def memory_ms(n):
     return SLEEP_MS + n // 20
 
 
-def daemon_side(n, mode, ms=SLEEP_MS):
+def daemon_side(n, mode, ms=SLEEP_MS, wait_after=False):
     """{"seconds", "submit", "bytes_per_job", "hwm_kib"} of one run."""
     with harness.Daemon("--limit", "0", "--pending-limit", "0",
                         "--durability", mode, "--workers", "0", "-q",
                         ready_timeout=30) as d:
         cpu = benchlib.cpu_seconds(d.pid)
         r = benchlib.run_load(["io", n, "--batch", BATCH, "--ms", ms,
-                               "--pid", d.pid], daemon=d, timeout=600)
+                               "--pid", d.pid] +
+                              (["--wait-after"] if wait_after else []),
+                              daemon=d, timeout=600)
         cpu = benchlib.cpu_seconds(d.pid) - cpu
         hwm = benchlib.proc_kib(d.pid, "VmHWM")
     return {"seconds": r["io.wall"], "submit": r.get("io.submit"),
@@ -146,14 +153,16 @@ def bench(n, rounds):
     # N understates the cost of one. One more safe run sleeps long enough
     # that all N are in flight together.
     ms = memory_ms(n)
-    mem = daemon_side(n, "safe", ms)
+    mem = daemon_side(n, "safe", ms, wait_after=True)
     one_s = median(r["bytes_per_job"] or 0 for r in ours["safe"])
     say("  memory run, sleep %d ms: submits took %.2f s, all done after "
         "%.2f s, %.0f B/job (the 1 s runs: %.0f B/job)", ms, mem["submit"],
         mem["seconds"], mem["bytes_per_job"] or -1, one_s)
     note = ("daemon peak RSS growth / N (aiojobs_load --pid) with sleeps "
             "of %g s, so that all N are in flight once the submits end "
-            "(after %.1f s); with the 1 s sleeps above it is %.0f B/job"
+            "(after %.1f s), waited for once all are in (--wait-after: "
+            "a wait held meanwhile costs some 56 B an id more); with the "
+            "1 s sleeps above it is %.0f B/job"
             % (ms / 1000, mem["submit"], one_s))
     if mem["submit"] >= ms / 1000:
         note += "; NOT all in flight at once: the submits took longer"
