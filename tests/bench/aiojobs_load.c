@@ -787,13 +787,15 @@ load_memory_before(struct load *l, int *reset)
 }
 
 /*
- * Report the daemon's memory: before, peak, and the peak's growth a job.
- * That is the cost of a live job only if all were alive at once, so only
- * if the first was still sleeping when the last was submitted.
+ * Report the daemon's memory: before, once the last job was submitted,
+ * its peak, and the growth a job of both. The first is what a live job
+ * costs if all were alive at once, so if the first job was still
+ * sleeping when the last was submitted; the peak also holds what
+ * answering the waits takes as the jobs end (replies of 10,000 views).
  */
 static void
-load_memory_report(struct load *l, int64_t before, int reset,
-    uint64_t submit_ns)
+load_memory_report(struct load *l, int64_t before, int64_t submitted,
+    int reset, uint64_t submit_ns)
 {
 	struct msg_out	*o;
 	int64_t		 peak;
@@ -809,6 +811,13 @@ load_memory_report(struct load *l, int64_t before, int reset,
 	if (load_secs(submit_ns) * 1e3 >= (double)l->ms)
 		printf("io: the first jobs ended before the last was "
 		    "submitted: bytes a job is too low (raise --ms)\n");
+	if (submitted != -1) {
+		printf("io: daemon RSS %.1f MiB once all were submitted, %.0f "
+		    "bytes a job\n", (double)submitted / 1048576,
+		    (double)(submitted - before) / (double)l->n);
+		load_result(l, "io.bytes_per_job_submitted",
+		    (double)(submitted - before) / (double)l->n, "bytes/job", 0);
+	}
 	load_result(l, "io.rss_before", (double)before, "bytes", 0);
 	load_result(l, "io.rss_peak", (double)peak, "bytes", 0);
 	o = load_result_new(l, "io.bytes_per_job", per, "bytes/job", 0);
@@ -822,7 +831,7 @@ load_io(struct load *l)
 {
 	struct load_waiters	  w;
 	char			**reqs;
-	int64_t			 *ids, before = 0;
+	int64_t			 *ids, before = 0, submitted = -1;
 	size_t			  nreq, nids = 0, i, failed = 0;
 	uint64_t		  t0, t1, t2;
 	int			  reset = 0, r = -1, ok;
@@ -840,6 +849,8 @@ load_io(struct load *l)
 			load_waiters_feed(&w, nids, !ok || i + 1 == nreq);
 	}
 	t1 = load_now();
+	if (l->pid != 0)
+		submitted = load_proc_bytes(l->pid, "VmRSS");
 	if (l->wait_after ? !ok || load_wait_all(l, ids, nids, &failed) != 0 :
 	    load_waiters_join(&w, &failed) != 0 || !ok)
 		goto out;
@@ -857,7 +868,7 @@ load_io(struct load *l)
 	load_result(l, "io.rate", (double)l->n / load_secs(t2 - t0),
 	    "jobs/s", 0);
 	if (l->pid != 0)
-		load_memory_report(l, before, reset, t1 - t0);
+		load_memory_report(l, before, submitted, reset, t1 - t0);
 	if (failed > 0)
 		warnx("io: %zu jobs did not succeed", failed);
 	r = failed > 0 ? -1 : 0;
