@@ -87,12 +87,6 @@
 
 struct load_mode;
 
-/* A job's id and index, for checking that an echo returned its input. */
-struct load_echo {
-	int64_t		 id;
-	int64_t		 index;
-};
-
 /* What the command line asked for, and the connection to the daemon. */
 struct load {
 	const struct load_mode	*mode;
@@ -111,8 +105,7 @@ struct load {
 	char			*queue;		/* NULL: the default queue */
 	char			*fn;		/* cpu: the function */
 	char			*input;		/* cpu: JSON; NULL: the index */
-	struct load_echo	*echo;		/* cpu: index of each id */
-	size_t			 necho;
+	int			 echo;		/* cpu: result must be input */
 	const char		*host;
 	const char		*port;
 	int64_t			 max_seconds;
@@ -136,7 +129,7 @@ static int	load_bs_put(struct load *);
 static int	load_bs_latency(struct load *);
 
 static const struct load_mode load_modes[] = {
-	{ "io", "N [--batch 1000] [--ms 1000] [--pid DAEMON_PID] [--wait-after]", 1,
+	{ "io", "N [--batch 1000] [--ms 1000] [--pid PID] [--wait-after]", 1,
 	    load_io },
 	{ "cpu", "N [--batch 1000] [--fn primes] [--input JSON]", 1,
 	    load_cpu },
@@ -504,31 +497,23 @@ load_wait_text(const int64_t *ids, size_t n, int timeout_ms)
 	return (msg_out_finish(o, 0));
 }
 
-static int
-load_echo_cmp(const void *a, const void *b)
-{
-	int64_t	 x = ((const struct load_echo *)a)->id;
-	int64_t	 y = ((const struct load_echo *)b)->id;
-
-	return (x < y ? -1 : x > y);
-}
-
-/* Whether a done job's result is its index, when the mode checks that. */
+/*
+ * Whether a done job's result is its input (its index), when the mode
+ * checks that: the view carries the job's own args, so a result given to
+ * the wrong job shows.
+ */
 static int
 load_echo_ok(struct load *l, struct msg_in *view)
 {
-	struct load_echo	 find, *e;
-	int64_t			 result;
+	int64_t	 id = -1, input, result;
 
-	if (l->echo == NULL)
+	if (!l->echo)
 		return (1);
-	if (msg_in_int(view, "id", &find.id, NULL) != 1 ||
-	    (e = bsearch(&find, l->echo, l->necho, sizeof *l->echo,
-	    load_echo_cmp)) == NULL ||
-	    msg_in_int(view, "result", &result, NULL) != 1 ||
-	    result != e->index) {
-		warnx("job %lld: not the result it was sent",
-		    (long long)find.id);
+	if (msg_in_int(view, "id", &id, NULL) != 1 ||
+	    msg_in_int(msg_in_object(view, "args"), "input", &input,
+	    NULL) != 1 || msg_in_int(view, "result", &result, NULL) != 1 ||
+	    result != input) {
+		warnx("job %lld: not the result it was sent", (long long)id);
 		return (0);
 	}
 	return (1);
@@ -825,34 +810,50 @@ load_memory_report(struct load *l, int64_t before, int64_t submitted,
 	load_result_print(o);
 }
 
-/* io: submit N sleep jobs in batches, then wait for all of them. */
+/*
+ * Send the submits and wait for every job, while submitting (the
+ * waiters) or once all are in (--wait-after). *t1 is when the last submit
+ * was answered, *rss the daemon's RSS then (with --pid).
+ */
 static int
-load_io(struct load *l)
+load_run(struct load *l, char **reqs, size_t nreq, int64_t *ids,
+    size_t *failed, uint64_t *t1, int64_t *rss)
 {
-	struct load_waiters	  w;
-	char			**reqs;
-	int64_t			 *ids, before = 0, submitted = -1;
-	size_t			  nreq, nids = 0, i, failed = 0;
-	uint64_t		  t0, t1, t2;
-	int			  reset = 0, r = -1, ok;
+	struct load_waiters	 w;
+	size_t			 nids = 0, i;
+	int			 ok;
 
-	if (l->pid != 0 && (before = load_memory_before(l, &reset)) == -1)
-		return (-1);
-	reqs = load_submits(l, &nreq);
-	ids = xreallocarray(NULL, (size_t)l->n, sizeof *ids);
 	if (!l->wait_after)
 		load_waiters_start(&w, l, ids);
-	t0 = load_now();
 	for (i = 0, ok = 1; i < nreq && ok; i++) {
 		ok = load_submit(l, reqs[i], ids, &nids) == 0;
 		if (!l->wait_after)
 			load_waiters_feed(&w, nids, !ok || i + 1 == nreq);
 	}
-	t1 = load_now();
+	*t1 = load_now();
 	if (l->pid != 0)
-		submitted = load_proc_bytes(l->pid, "VmRSS");
-	if (l->wait_after ? !ok || load_wait_all(l, ids, nids, &failed) != 0 :
-	    load_waiters_join(&w, &failed) != 0 || !ok)
+		*rss = load_proc_bytes(l->pid, "VmRSS");
+	if (l->wait_after)
+		return (!ok || load_wait_all(l, ids, nids, failed) != 0 ? -1 : 0);
+	return (load_waiters_join(&w, failed) != 0 || !ok ? -1 : 0);
+}
+
+/* io: submit N sleep jobs in batches, then wait for all of them. */
+static int
+load_io(struct load *l)
+{
+	char			**reqs;
+	int64_t			 *ids, before = 0, submitted = -1;
+	size_t			  nreq, failed = 0;
+	uint64_t		  t0, t1, t2;
+	int			  reset = 0, r = -1;
+
+	if (l->pid != 0 && (before = load_memory_before(l, &reset)) == -1)
+		return (-1);
+	reqs = load_submits(l, &nreq);
+	ids = xreallocarray(NULL, (size_t)l->n, sizeof *ids);
+	t0 = load_now();
+	if (load_run(l, reqs, nreq, ids, &failed, &t1, &submitted) != 0)
 		goto out;
 	t2 = load_now();
 	printf("io: %lld jobs of %lld ms: submitted in %.3f s (%.0f jobs/s), "
@@ -879,15 +880,15 @@ out:
 }
 
 /*
- * cpu: submit N cpu jobs in batches, then wait for all of them: how fast
+ * cpu: submit N cpu jobs in batches and wait for all of them: how fast
  * the pool takes jobs through its workers and back.
  */
 static int
 load_cpu(struct load *l)
 {
 	char		**reqs;
-	int64_t		 *ids;
-	size_t		  nreq, nids = 0, i, failed = 0;
+	int64_t		 *ids, rss;
+	size_t		  nreq, failed = 0;
 	uint64_t	  t0, t1, t2;
 	struct msg_out	 *o;
 	int		  r = -1;
@@ -903,25 +904,11 @@ load_cpu(struct load *l)
 		}
 		r = -1;
 	}
+	l->echo = l->input == NULL;
 	reqs = load_submits(l, &nreq);
 	ids = xreallocarray(NULL, (size_t)l->n, sizeof *ids);
 	t0 = load_now();
-	for (i = 0; i < nreq; i++) {
-		if (load_submit(l, reqs[i], ids, &nids) != 0)
-			goto out;
-	}
-	t1 = load_now();
-	if (l->input == NULL) {
-		/* the echo's check; sorting is not timed as the client's */
-		l->echo = xreallocarray(NULL, nids, sizeof *l->echo);
-		for (i = 0; i < nids; i++) {
-			l->echo[i].id = ids[i];
-			l->echo[i].index = (int64_t)i;
-		}
-		l->necho = nids;
-		qsort(l->echo, nids, sizeof *l->echo, load_echo_cmp);
-	}
-	if (load_wait_all(l, ids, nids, &failed) != 0)
+	if (load_run(l, reqs, nreq, ids, &failed, &t1, &rss) != 0)
 		goto out;
 	t2 = load_now();
 	printf("cpu: %lld jobs of %s: submitted in %.3f s (%.0f jobs/s), "
@@ -938,8 +925,6 @@ load_cpu(struct load *l)
 out:
 	load_submits_free(reqs, nreq);
 	free(ids);
-	free(l->echo);
-	l->echo = NULL;
 	return (r);
 }
 
@@ -1824,8 +1809,8 @@ load_usage(FILE *f)
 	    "  --resume           submit: resume the queue at the end\n"
 	    "  --fast-check       latency: 10 warm-up jobs instead of 100\n"
 	    "  --pipeline         bs-put: do not wait for each reply\n"
-	    "  --wait-after       io: wait for the jobs only once all are\n"
-	    "                     submitted, on the submits' connection\n"
+	    "  --wait-after       io, cpu: wait for the jobs only once all\n"
+	    "                     are submitted, on the submits' connection\n"
 	    "  --host HOST        beanstalkd's host (127.0.0.1)\n"
 	    "  --port PORT        beanstalkd's port (11300)\n"
 	    "  --max-seconds S    stop any mode after S seconds (120)\n"
