@@ -532,6 +532,8 @@ int	 persist_recover(struct sched *, char **);
 void	 persist_recount(struct sched *);
 int	 sched_lookup(struct sched *, int64_t, struct job **,
 	    struct store_row *);
+int	 sched_view(struct sched *, int64_t, struct store_row *,
+	    struct msg_view *);
 void	 row_view(struct store_row *, struct msg_view *);
 
 /* kind.c */

@@ -7,17 +7,12 @@ op_status(struct aiojobsd *aj, struct creq *cr)
 	struct store_row	 row;
 	struct msg_out		*o;
 	struct msg_view		 v;
-	struct job		*job;
 
-	if (!sched_lookup(aj->sched, cr->req.id, &job, &row)) {
+	if (!sched_view(aj->sched, cr->req.id, &row, &v)) {
 		control_error(cr, MSG_E_NOT_FOUND, "no job with id %lld",
 		    (long long)cr->req.id);
 		return (OP_DONE);
 	}
-	if (job != NULL)
-		job_view(job, &v);
-	else
-		row_view(&row, &v);
 	o = msg_out_new();
 	msg_out_bool(o, "ok", 1);
 	msg_out_view(o, "job", &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);

@@ -156,6 +156,25 @@ sched_lookup(struct sched *s, int64_t id, struct job **jobp,
 	return (store_get(s->store, id, row) == 1);
 }
 
+/*
+ * The view of a job by id, from memory or the store (clear the row after
+ * using the view: its strings may be the row's). Returns 1 if found.
+ */
+int
+sched_view(struct sched *s, int64_t id, struct store_row *row,
+    struct msg_view *v)
+{
+	struct job	*job;
+
+	if (!sched_lookup(s, id, &job, row))
+		return (0);
+	if (job != NULL)
+		job_view(job, v);
+	else
+		row_view(row, v);
+	return (1);
+}
+
 /* A stored job as a view; the strings are the row's. */
 void
 row_view(struct store_row *r, struct msg_view *v)

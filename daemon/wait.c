@@ -59,17 +59,11 @@ wait_done(struct wait *w)
 	return (w->ndone == w->nids);
 }
 
-static char *
-wait_view_text(struct msg_view *v)
-{
-	return (msg_view_encode(v, MSG_VIEW_ARGS | MSG_VIEW_RESULT));
-}
-
 /* Id i is final: keep its view and count it. */
 static void
 wait_final(struct wait *w, size_t i, struct msg_view *v, int state)
 {
-	w->views[i] = wait_view_text(v);
+	w->views[i] = msg_view_encode(v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
 	w->ndone++;
 	if (state != JOB_SUCCEEDED)
 		w->nbad++;
@@ -92,24 +86,23 @@ wait_job_final(struct job *job)
 	}
 }
 
-/* The view of a job whatever its state (cancel's reply). */
+/*
+ * Cancel's reply: the job's view whatever its state, the one kept if it is
+ * final.
+ */
 static void
-wait_out_job(struct msg_out *o, struct sched *s, int64_t id)
+wait_out_job(struct msg_out *o, struct wait *w)
 {
 	struct store_row	 row;
 	struct msg_view		 v;
-	struct job		*job;
 
-	if (!sched_lookup(s, id, &job, &row)) {
+	if (w->views[0] != NULL)
+		msg_out_json(o, "job", w->views[0]);
+	else if (sched_view(w->aj->sched, w->ids[0], &row, &v)) {
+		msg_out_view(o, "job", &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
+		store_row_clear(&row);
+	} else
 		msg_out_null(o, "job");
-		return;
-	}
-	if (job != NULL)
-		job_view(job, &v);
-	else
-		row_view(&row, &v);
-	msg_out_view(o, "job", &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
-	store_row_clear(&row);
 }
 
 static char *
@@ -121,7 +114,7 @@ wait_reply_text(struct wait *w)
 	o = msg_out_new();
 	msg_out_bool(o, "ok", 1);
 	if (w->cancel) {
-		wait_out_job(o, w->aj->sched, w->ids[0]);
+		wait_out_job(o, w);
 		return (msg_out_finish(o, 0));
 	}
 	msg_out_array(o, "done");
