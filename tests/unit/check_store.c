@@ -42,6 +42,19 @@ open_store(void)
 	return (st);
 }
 
+/* Write jobs.db by hand, as another version of aiojobsd left it. */
+static void
+write_db(const char *sql)
+{
+	sqlite3	*db;
+	char	 path[128];
+
+	snprintf(path, sizeof path, "%s/jobs.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 static void
 row_init(struct store_row *r, int64_t id, int state, const char *key)
 {
@@ -237,15 +250,9 @@ START_TEST(test_v1_migrated)
 	    "PRAGMA user_version = 1;";
 	struct store		*st;
 	struct store_row	 r;
-	sqlite3			*db;
-	char			 path[128];
 	int64_t			 counts[JOB_NSTATES] = { 0 };
 
-	snprintf(path, sizeof path, "%s/jobs.db", dir);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-
+	write_db(v1);
 	st = open_store();
 	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 2);
 	ck_assert_int_eq(store_max_id(st), 9);
@@ -283,12 +290,8 @@ END_TEST
 START_TEST(test_v1_without_sequence_migrated)
 {
 	struct store	*st;
-	sqlite3		*db;
-	char		 path[128];
 
-	snprintf(path, sizeof path, "%s/jobs.db", dir);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db,
+	write_db(
 	    "CREATE TABLE jobs (id INTEGER PRIMARY KEY, key TEXT UNIQUE,"
 	    " spec TEXT NOT NULL, kind TEXT NOT NULL, name TEXT,"
 	    " queue TEXT NOT NULL, priority INTEGER NOT NULL,"
@@ -302,8 +305,7 @@ START_TEST(test_v1_without_sequence_migrated)
 	    " rate REAL NOT NULL, paused INTEGER NOT NULL);"
 	    "INSERT INTO jobs VALUES (4, NULL, '{}', 'sleep', NULL, 'default',"
 	    " 0, 0, 0, 1, NULL, NULL, NULL, '{}', NULL, NULL, NULL, NULL);"
-	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	    "PRAGMA user_version = 1;");
 	st = open_store();
 	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 2);
 	ck_assert_int_eq(store_max_id(st), 4);
@@ -315,13 +317,9 @@ END_TEST
 START_TEST(test_newer_schema_refused)
 {
 	struct store	*st;
-	sqlite3		*db;
-	char		 path[128], *cause = NULL;
+	char		*cause = NULL;
 
-	snprintf(path, sizeof path, "%s/jobs.db", dir);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
-	sqlite3_close(db);
+	write_db("PRAGMA user_version = 99");
 	st = store_open(dir, 1, &cause);
 	ck_assert_ptr_null(st);
 	ck_assert_ptr_nonnull(strstr(cause, "newer"));
