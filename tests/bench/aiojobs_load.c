@@ -67,6 +67,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "client.h"
 #include "endpoint.h"
 #include "msg.h"
@@ -83,7 +84,6 @@
 #define LOAD_EVENT_MS		5000	/* how long one event may take */
 #define LOAD_WAIT_MS		10000	/* timeout_ms of one wait */
 #define LOAD_N_MAX		100000000
-#define LOAD_NS			1000000000ULL
 
 struct load_mode;
 
@@ -141,16 +141,6 @@ static const struct load_mode load_modes[] = {
 };
 #define LOAD_NMODES	(sizeof load_modes / sizeof load_modes[0])
 
-/* The time on CLOCK_MONOTONIC in nanoseconds. */
-static uint64_t
-load_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * LOAD_NS + (uint64_t)ts.tv_nsec);
-}
-
 static double
 load_secs(uint64_t ns)
 {
@@ -161,7 +151,7 @@ load_secs(uint64_t ns)
 static int
 load_left_ms(struct load *l)
 {
-	uint64_t	 now = load_now();
+	uint64_t	 now = bench_now();
 
 	if (now >= l->deadline)
 		return (0);
@@ -257,25 +247,6 @@ load_result(struct load *l, const char *name, double value, const char *unit,
 	load_result_print(load_result_new(l, name, value, unit, payload));
 }
 
-static int
-load_cmp_u64(const void *a, const void *b)
-{
-	uint64_t	 x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x < y ? -1 : x > y);
-}
-
-/* The p-th percentile (0 < p <= 1) of sorted samples, by nearest rank. */
-static uint64_t
-load_rank(const uint64_t *sorted, size_t n, double p)
-{
-	size_t	 i = (size_t)(p * (double)n);
-
-	if ((double)i < p * (double)n)
-		i++;
-	return (sorted[i == 0 ? 0 : i - 1]);
-}
-
 /* Report p50, p90, p99 and max of samples (ns) in microseconds. */
 static void
 load_report_pcts(struct load *l, const char *prefix, uint64_t *ns, size_t n,
@@ -292,10 +263,10 @@ load_report_pcts(struct load *l, const char *prefix, uint64_t *ns, size_t n,
 	double		 us[LOAD_NPCTS];
 	size_t		 i;
 
-	qsort(ns, n, sizeof *ns, load_cmp_u64);
+	qsort(ns, n, sizeof *ns, bench_cmp_u64);
 	printf("%s over %zu samples:", prefix, n);
 	for (i = 0; i < LOAD_NPCTS; i++) {
-		us[i] = (double)load_rank(ns, n, pcts[i].p) / 1e3;
+		us[i] = (double)bench_rank(ns, n, pcts[i].p) / 1e3;
 		printf(" %s %.1f us", pcts[i].name, us[i]);
 	}
 	printf("\n");
@@ -568,7 +539,7 @@ load_wait_chunk(struct load *l, const int64_t *ids, size_t n, size_t *failed)
 	while (n > 0) {
 		/* a second for the reply to come back before the limit */
 		if ((timeout = load_left_ms(l) - 1000) <= 0) {
-			l->deadline = load_now();
+			l->deadline = bench_now();
 			load_expired(l);
 			break;
 		}
@@ -830,7 +801,7 @@ load_run(struct load *l, char **reqs, size_t nreq, int64_t *ids,
 		if (!l->wait_after)
 			load_waiters_feed(&w, nids, !ok || i + 1 == nreq);
 	}
-	*t1 = load_now();
+	*t1 = bench_now();
 	if (l->pid != 0)
 		*rss = load_proc_bytes(l->pid, "VmRSS");
 	if (l->wait_after)
@@ -852,10 +823,10 @@ load_io(struct load *l)
 		return (-1);
 	reqs = load_submits(l, &nreq);
 	ids = xreallocarray(NULL, (size_t)l->n, sizeof *ids);
-	t0 = load_now();
+	t0 = bench_now();
 	if (load_run(l, reqs, nreq, ids, &failed, &t1, &submitted) != 0)
 		goto out;
-	t2 = load_now();
+	t2 = bench_now();
 	printf("io: %lld jobs of %lld ms: submitted in %.3f s (%.0f jobs/s), "
 	    "all done after %.3f s (%.0f jobs/s, %.3f s beyond the sleep)\n",
 	    (long long)l->n, (long long)l->ms, load_secs(t1 - t0),
@@ -907,10 +878,10 @@ load_cpu(struct load *l)
 	l->echo = l->input == NULL;
 	reqs = load_submits(l, &nreq);
 	ids = xreallocarray(NULL, (size_t)l->n, sizeof *ids);
-	t0 = load_now();
+	t0 = bench_now();
 	if (load_run(l, reqs, nreq, ids, &failed, &t1, &rss) != 0)
 		goto out;
-	t2 = load_now();
+	t2 = bench_now();
 	printf("cpu: %lld jobs of %s: submitted in %.3f s (%.0f jobs/s), "
 	    "all done after %.3f s (%.0f jobs/s)\n", (long long)l->n, l->fn,
 	    load_secs(t1 - t0), (double)l->n / load_secs(t1 - t0),
@@ -961,14 +932,14 @@ load_submit_mode(struct load *l)
 	reqs = load_submits(l, &nreq);
 	ids = xreallocarray(NULL, (size_t)l->n, sizeof *ids);
 	rtt = xreallocarray(NULL, nreq, sizeof *rtt);
-	t0 = load_now();
+	t0 = bench_now();
 	for (i = 0; i < nreq; i++) {
-		t1 = load_now();
+		t1 = bench_now();
 		if (load_submit(l, reqs[i], ids, &nids) != 0)
 			goto out;
-		rtt[i] = load_now() - t1;
+		rtt[i] = bench_now() - t1;
 	}
-	t1 = load_now();
+	t1 = bench_now();
 	printf("submit: %lld jobs in %zu requests to paused queue %s: "
 	    "%.3f s, %.0f jobs/s\n", (long long)l->n, nreq, l->queue,
 	    load_secs(t1 - t0), (double)l->n / load_secs(t1 - t0));
@@ -1055,7 +1026,7 @@ load_events_main(void *arg)
 		if (poll(&pfd, 1, 100) > 0) {
 			while ((r = watch_recv(ev->watch, &msg, &len,
 			    &cause)) == 1) {
-				load_events_add(ev, msg, load_now());
+				load_events_add(ev, msg, bench_now());
 				free(msg);
 			}
 		}
@@ -1173,9 +1144,9 @@ load_latency_one(struct load *l, struct load_events *ev,
 	int		 ok = 0, r;
 
 	req = load_submit_text(l, 0, 1, 0);
-	t0 = load_now();
+	t0 = bench_now();
 	r = load_submit(l, req, &id, &n);
-	t1 = load_now();
+	t1 = bench_now();
 	free(req);
 	if (r != 0)
 		return (-1);
@@ -1210,7 +1181,7 @@ load_latency_connect(struct load *l, struct load_events *ev)
 	do {
 		n = 0;
 		req = load_submit_text(l, 0, 1, 0);
-		t0 = load_now();
+		t0 = bench_now();
 		r = load_submit(l, req, &id, &n);
 		free(req);
 		if (r != 0)
@@ -1561,11 +1532,11 @@ load_bs_put(struct load *l)
 	xasprintf(&use, "use %s\r\n", tube);
 	if (bs_command(&c, use, "USING ") != 0)
 		goto out;
-	t0 = load_now();
+	t0 = bench_now();
 	if ((l->pipeline ? bs_put_pipelined(&c, put, len, l->n) :
 	    bs_put_serial(l, &c, put, len)) != 0)
 		goto out;
-	t1 = load_now();
+	t1 = bench_now();
 	printf("bs-put: %lld puts (%s) of %lld bytes to tube %s: %.3f s, "
 	    "%.0f jobs/s\n", (long long)l->n, l->pipeline ? "pipelined" :
 	    "one at a time", (long long)payload, tube, load_secs(t1 - t0),
@@ -1635,7 +1606,7 @@ bs_consumer_main(void *arg)
 		bs_consumer_post(bc, last, at, 0);
 		if (bs_line(&bc->c, line, sizeof line) != 0)
 			break;
-		at = load_now();
+		at = bench_now();
 		last = 0;
 		if (sscanf(line, "RESERVED %lld %zu", &id, &bytes) == 2) {
 			snprintf(del, sizeof del, "delete %lld\r\n", id);
@@ -1726,7 +1697,7 @@ bs_latency_one(struct bs_conn *c, struct bs_consumer *bc, const char *put,
 	int64_t		 id;
 	uint64_t	 t0, at;
 
-	t0 = load_now();
+	t0 = bench_now();
 	if (bs_write(c, put, len) != 0 || bs_inserted(c, &id) != 0)
 		return (-1);
 	if ((at = bs_consumer_wait(bc, id)) == 0) {
@@ -2024,7 +1995,7 @@ main(int argc, char **argv)
 	load_defaults(&l);
 	/* A last resort should a blocking call outlive every check. */
 	alarm((unsigned int)l.max_seconds + 30);
-	l.deadline = load_now() + (uint64_t)l.max_seconds * LOAD_NS;
+	l.deadline = bench_now() + (uint64_t)l.max_seconds * BENCH_NS;
 	r = LOAD_EXIT_OK;
 	if ((l.mode->daemon && load_connect(&l) != 0) || l.mode->fn(&l) != 0)
 		r = l.status;

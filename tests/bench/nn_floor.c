@@ -17,33 +17,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <nanomsg/nn.h>
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
 
+#include "benchutil.h"
+
 #define FLOOR_WARMUP	100
 #define FLOOR_TIMEOUT	5000	/* ms any one message may take */
 #define FLOOR_REQUEST	160	/* bytes: a one-job submit */
 #define FLOOR_EVENT	330	/* bytes: a job.running event */
 #define FLOOR_REPLY	40	/* bytes: {"ok":true,"ids":[N]} */
-#define FLOOR_NS	1000000000ULL
 
 struct floor_server {
 	int	 rep;
 	int	 pub;
 };
-
-static uint64_t
-floor_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * FLOOR_NS + (uint64_t)ts.tv_nsec);
-}
 
 static void
 floor_timeouts(int sock)
@@ -93,14 +84,6 @@ floor_serve(void *arg)
 	return (NULL);
 }
 
-static int
-floor_cmp(const void *a, const void *b)
-{
-	uint64_t	 x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x < y ? -1 : x > y);
-}
-
 static void
 floor_report(const char *name, uint64_t *ns, size_t n)
 {
@@ -110,19 +93,18 @@ floor_report(const char *name, uint64_t *ns, size_t n)
 	} pcts[] = {
 		{ "p50", 0.50 }, { "p90", 0.90 }, { "p99", 0.99 }, { "max", 1 }
 	};
-	size_t		 i, k;
+	size_t		 i;
 	double		 us;
 
-	qsort(ns, n, sizeof *ns, floor_cmp);
+	qsort(ns, n, sizeof *ns, bench_cmp_u64);
 	printf("%s over %zu samples:", name, n);
 	for (i = 0; i < sizeof pcts / sizeof pcts[0]; i++) {
-		k = (size_t)(pcts[i].p * (double)(n - 1) + 0.5);
-		printf(" %s %.1f us", pcts[i].name, (double)ns[k] / 1e3);
+		printf(" %s %.1f us", pcts[i].name,
+		    (double)bench_rank(ns, n, pcts[i].p) / 1e3);
 	}
 	printf("\n");
 	for (i = 0; i < sizeof pcts / sizeof pcts[0]; i++) {
-		k = (size_t)(pcts[i].p * (double)(n - 1) + 0.5);
-		us = (double)ns[k] / 1e3;
+		us = (double)bench_rank(ns, n, pcts[i].p) / 1e3;
 		printf("RESULT {\"name\":\"%s.%s\",\"value\":%.3f,\"unit\":"
 		    "\"us\",\"mode\":\"nn-floor\",\"n\":%zu}\n", name,
 		    pcts[i].name, us, n);
@@ -136,21 +118,21 @@ floor_one(int req, int sub, const char *msg, int rtt_only)
 	uint64_t	 t0, t;
 	char		*buf;
 
-	t0 = floor_now();
+	t0 = bench_now();
 	if (nn_send(req, msg, FLOOR_REQUEST, 0) < 0)
 		errx(1, "request: %s", nn_strerror(nn_errno()));
 	t = 0;
 	if (!rtt_only) {
 		if (nn_recv(sub, &buf, NN_MSG, 0) < 0)
 			errx(1, "event: %s", nn_strerror(nn_errno()));
-		t = floor_now() - t0;
+		t = bench_now() - t0;
 		nn_freemsg(buf);
 	}
 	if (nn_recv(req, &buf, NN_MSG, 0) < 0)
 		errx(1, "reply: %s", nn_strerror(nn_errno()));
 	nn_freemsg(buf);
 	if (rtt_only)
-		t = floor_now() - t0;
+		t = bench_now() - t0;
 	return (t);
 }
 

@@ -14,20 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "aiojobsd.h"
-
-#define FLOOR_NS	1000000000ULL
-
-static uint64_t
-floor_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * FLOOR_NS + (uint64_t)ts.tv_nsec);
-}
+#include "benchutil.h"
 
 static void
 floor_commit(struct store *st)
@@ -76,7 +65,7 @@ main(int argc, char **argv)
 	r.attempts = 1;
 	r.finished_at = r.not_before = -1;
 
-	t0 = floor_now();
+	t0 = bench_now();
 	for (i = 0; i < n; i++) {
 		r.id = i + 1;
 		r.submitted_at = r.started_at = 1700000000000 + i;
@@ -85,7 +74,7 @@ main(int argc, char **argv)
 		if ((i + 1) % batch == 0 || i + 1 == n)
 			floor_commit(st);
 	}
-	t1 = floor_now();
+	t1 = bench_now();
 	r.state = JOB_SUCCEEDED;
 	r.result = "{\"slept_ms\":1000}";
 	for (i = 0; i < n; i++) {
@@ -97,7 +86,7 @@ main(int argc, char **argv)
 		if ((i + 1) % batch == 0 || i + 1 == n)
 			floor_commit(st);
 	}
-	t2 = floor_now();
+	t2 = bench_now();
 	store_close(st);
 
 	printf("store floor, %s, %ld rows in transactions of %ld: insert "
