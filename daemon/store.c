@@ -120,11 +120,22 @@ store_user_version(struct store *st, int *v)
 	return (r == SQLITE_ROW ? 0 : -1);
 }
 
+/* Version 2's highest id: version 1's sequence, or its highest row. */
+static int
+store_mark_v2(struct store *st, int64_t seq, char **cause)
+{
+	char	 sql[128];
+
+	snprintf(sql, sizeof sql, "INSERT INTO meta SELECT 'max_id', "
+	    "max(%lld, coalesce(max(id), 0)) FROM jobs", (long long)seq);
+	return (store_exec(st, sql, cause));
+}
+
 /* Bring the schema to STORE_VERSION, one migration step at a time. */
 static int
 store_migrate(struct store *st, char **cause)
 {
-	char	 sql[128];
+	char	 sql[64];
 	int64_t	 seq;
 	int	 v;
 
@@ -140,19 +151,16 @@ store_migrate(struct store *st, char **cause)
 	for (; v < STORE_VERSION; v++) {
 		/*
 		 * Version 1 kept the highest id in sqlite_sequence (stores
-		 * made before it used AUTOINCREMENT have none): version 2
-		 * starts its mark there.
+		 * made before it used AUTOINCREMENT have none); read it
+		 * before the step drops the table, and its row there.
 		 */
 		seq = v != 1 ? 0 : store_int(st, "SELECT seq FROM "
 		    "sqlite_sequence WHERE name = 'jobs'", 0);
-		snprintf(sql, sizeof sql, "INSERT INTO meta SELECT 'max_id', "
-		    "max(%lld, coalesce(max(id), 0)) FROM jobs", (long long)seq);
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
 		if (store_exec(st, "BEGIN", cause) != 0 ||
 		    store_exec(st, store_schema[v], cause) != 0 ||
-		    (v == 1 && store_exec(st, sql, cause) != 0))
-			return (-1);
-		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
-		if (store_exec(st, sql, cause) != 0 ||
+		    (v == 1 && store_mark_v2(st, seq, cause) != 0) ||
+		    store_exec(st, sql, cause) != 0 ||
 		    store_exec(st, "COMMIT", cause) != 0)
 			return (-1);
 		log_info("job store %s: schema version %d", st->path, v + 1);
