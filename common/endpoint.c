@@ -117,13 +117,6 @@ endpoint_check_bind(const char *url, char **cause)
 	return (0);
 }
 
-/* Make a bound ipc socket file reachable by its owner only (0600). */
-int
-endpoint_restrict(const char *url, char **cause)
-{
-	return (endpoint_restrict_to(url, 0600, -1, cause));
-}
-
 /* Give a bound ipc socket file a mode, and a group unless gid is -1. */
 int
 endpoint_restrict_to(const char *url, int mode, long gid, char **cause)

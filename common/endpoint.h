@@ -11,7 +11,6 @@ char	*endpoint_events_url(const char *);
 const char *endpoint_ipc_path(const char *);
 int	 endpoint_check(const char *, char **);
 int	 endpoint_check_bind(const char *, char **);
-int	 endpoint_restrict(const char *, char **);
 int	 endpoint_restrict_to(const char *, int, long, char **);
 
 #endif
