@@ -299,24 +299,18 @@ msg_json_compact(const char *text)
 int
 msg_out_raw(struct msg_out *o, const char *key, const char *text)
 {
-	cJSON	*j;
 	char	*s;
 
 	if (text == NULL) {
 		msg_out_null(o, key);
 		return (0);
 	}
-	if ((j = cJSON_ParseWithOpts(text, NULL, 1)) == NULL) {
+	if ((s = msg_json_compact(text)) == NULL) {
 		msg_out_null(o, key);
 		return (-1);
 	}
-	if (msg_out_member(o, key)) {
-		if ((s = cJSON_PrintUnformatted(j)) == NULL)
-			abort();
-		msg_out_put(o, s, strlen(s));
-		cJSON_free(s);
-	}
-	cJSON_Delete(j);
+	msg_out_json(o, key, s);
+	free(s);
 	return (0);
 }
 
