@@ -261,6 +261,13 @@ def test_unknown_ids_not_found():
         expect_error(d.request({"op": "wait", "ids": [999999]}), "not_found")
         expect_error(d.request({"op": "wait", "ids": [jid, 999999]}),
                      "not_found")
+        # a running job named before the unknown id is not left linked
+        # to the refused wait: it still ends and is awaited as usual
+        run = d.submit(sleep_spec(200))
+        expect_error(d.request({"op": "wait", "ids": [run, 999999]}),
+                     "not_found")
+        eq(d.wait_ids([run])["done"][0]["state"], "succeeded",
+           "the running job after the refused wait")
         r = d.request({"op": "status", "id": 0})
         check(r.get("ok") is False and r["error"]["code"] in
               ("not_found", "bad_request"), "status of id 0: %s", r)
@@ -643,6 +650,7 @@ def test_cancel_final_unchanged():
         eq(before["state"], "succeeded", "state")
         v = d.ok({"op": "cancel", "id": jid})["job"]
         eq(v["state"], "succeeded", "cancel of a final job")
+        eq(v, before, "cancel's view of a final job")
         after = d.status(jid)
         for f in ("state", "finished_at", "result", "error", "attempts"):
             eq(after[f], before[f], "field %s after cancel" % f)
