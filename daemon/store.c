@@ -120,6 +120,19 @@ store_user_version(struct store *st, int *v)
 	return (r == SQLITE_ROW ? 0 : -1);
 }
 
+/* Migration step v (to version v + 1); a failure says which, not its SQL. */
+static int
+store_step(struct store *st, int v, char **cause)
+{
+	char	 what[64];
+
+	if (sqlite3_exec(st->db, store_schema[v], NULL, NULL, NULL) ==
+	    SQLITE_OK)
+		return (0);
+	snprintf(what, sizeof what, "migrating to schema version %d", v + 1);
+	return (store_fail(st, what, cause));
+}
+
 /* Version 2's highest id: version 1's sequence, or its highest row. */
 static int
 store_mark_v2(struct store *st, int64_t seq, char **cause)
@@ -158,7 +171,7 @@ store_migrate(struct store *st, char **cause)
 		    "sqlite_sequence WHERE name = 'jobs'", 0);
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
 		if (store_exec(st, "BEGIN", cause) != 0 ||
-		    store_exec(st, store_schema[v], cause) != 0 ||
+		    store_step(st, v, cause) != 0 ||
 		    (v == 1 && store_mark_v2(st, seq, cause) != 0) ||
 		    store_exec(st, sql, cause) != 0 ||
 		    store_exec(st, "COMMIT", cause) != 0)

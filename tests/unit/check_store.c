@@ -55,6 +55,25 @@ write_db(const char *sql)
 	sqlite3_close(db);
 }
 
+/* The one integer a query of jobs.db gives, read past the store. */
+static int64_t
+db_int(const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	char		 path[128];
+	int64_t		 v;
+
+	snprintf(path, sizeof path, "%s/jobs.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return (v);
+}
+
 static void
 row_init(struct store_row *r, int64_t id, int state, const char *key)
 {
@@ -314,6 +333,29 @@ START_TEST(test_v1_without_sequence_migrated)
 }
 END_TEST
 
+/* A version-1 store that is not what version 1 wrote stops the migration. */
+START_TEST(test_bad_v1_refused)
+{
+	struct store	*st;
+	char		*cause = NULL;
+
+	write_db("CREATE TABLE jobs (id INTEGER PRIMARY KEY);"
+	    "INSERT INTO jobs VALUES (3);"
+	    "PRAGMA user_version = 1;");
+	st = store_open(dir, 1, &cause);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(cause, "migrating to schema version 2") != NULL &&
+	    strstr(cause, "move it away") != NULL &&
+	    strstr(cause, "CREATE") == NULL, "%s", cause);
+	free(cause);
+	/* nothing half done: the store is still version 1, its row there */
+	ck_assert_int_eq(db_int("PRAGMA user_version"), 1);
+	ck_assert_int_eq(db_int("SELECT id FROM jobs"), 3);
+	ck_assert_int_eq(db_int("SELECT count(*) FROM sqlite_master WHERE "
+	    "name IN ('jobs_v2', 'meta')"), 0);
+}
+END_TEST
+
 START_TEST(test_newer_schema_refused)
 {
 	struct store	*st;
@@ -361,6 +403,7 @@ store_suite(void)
 	tcase_add_test(tc, test_max_id_survives_clean);
 	tcase_add_test(tc, test_v1_migrated);
 	tcase_add_test(tc, test_v1_without_sequence_migrated);
+	tcase_add_test(tc, test_bad_v1_refused);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_damaged_refused);
 	suite_add_tcase(suite, tc);
