@@ -341,6 +341,36 @@ config_check_listen(const char *s)
 	return (0);
 }
 
+/*
+ * A text value must read back from what --check-config prints: inih takes
+ * " ;" for a comment, and its lines hold INI_MAX_LINE - 2 bytes. A file
+ * may say "name=value", two bytes shorter than "name = value" as printed,
+ * so a value read from it can still be too long to print.
+ */
+static int
+config_check_value(const char *name, const char *value, char **cause)
+{
+	const char	*p;
+
+	if (*value == ';' || *value == '#') {
+		xasprintf(cause, "%s cannot start with '%c'", name, *value);
+		return (-1);
+	}
+	for (p = value; *p != '\0'; p++) {
+		if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
+			xasprintf(cause, "%s cannot hold ' ;' (a comment in "
+			    "the file)", name);
+			return (-1);
+		}
+	}
+	if (strlen(name) + 3 + strlen(value) > INI_MAX_LINE - 2) {
+		xasprintf(cause, "%s is too long: a line of the file holds %d "
+		    "bytes, \"%s = \" included", name, INI_MAX_LINE - 2, name);
+		return (-1);
+	}
+	return (0);
+}
+
 /* A control endpoint's URL: tcp://HOST:PORT or ipc://PATH. */
 static int
 config_check_url(const char *key, const char *url, char **cause)
@@ -398,7 +428,8 @@ config_set_urls(struct config *c, const char *key, const char *value,
 	while (r == 0 && (url = strsep(&p, " \t")) != NULL) {
 		if (*url == '\0')
 			continue;
-		if ((r = config_check_url(key, url, cause)) != 0)
+		if ((r = config_check_url(key, url, cause)) != 0 ||
+		    (r = config_check_value(key, url, cause)) != 0)
 			break;
 		TAILQ_FOREACH(l, &c->listens, entry) {
 			if (l->name == NULL && strcmp(l->url, url) == 0)
@@ -426,38 +457,17 @@ config_range(const struct config_key *k, int64_t v, const char *value,
 	return (-1);
 }
 
-/*
- * A text value must read back from what --check-config prints: inih takes
- * " ;" for a comment, and its lines hold INI_MAX_LINE - 2 bytes.
- */
+/* A text key's value: its own limit, then what any value must be. */
 static int
 config_check_text(const struct config_key *k, const char *value,
     char **cause)
 {
-	const char	*p;
-
-	if (*value == ';' || *value == '#') {
-		xasprintf(cause, "%s cannot start with '%c'", k->name, *value);
-		return (-1);
-	}
-	for (p = value; *p != '\0'; p++) {
-		if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
-			xasprintf(cause, "%s cannot hold ' ;' (a comment in "
-			    "the file)", k->name);
-			return (-1);
-		}
-	}
 	if (k->max > 0 && strlen(value) > (size_t)k->max) {
 		xasprintf(cause, "%s is at most %lld bytes long", k->name,
 		    (long long)k->max);
 		return (-1);
 	}
-	if (strlen(k->name) + 3 + strlen(value) > INI_MAX_LINE - 2) {
-		xasprintf(cause, "%s is too long: a line of the file holds %d "
-		    "bytes", k->name, INI_MAX_LINE - 2);
-		return (-1);
-	}
-	return (0);
+	return (config_check_value(k->name, value, cause));
 }
 
 /* Check and store one value of key i. */
@@ -755,6 +765,8 @@ config_set_listen(struct config *c, const char *lname, const char *name,
 	if (config_check_listen_name(lname, cause) != 0)
 		return (-1);
 	l = config_listen(c, lname);
+	if (config_check_value(name, value, cause) != 0)
+		return (-1);
 	if (strcmp(name, "url") == 0) {
 		if (config_check_url(name, value, cause) != 0)
 			return (-1);
@@ -1294,6 +1306,26 @@ config_print_listens(const struct config *c, FILE *f)
 	}
 }
 
+/*
+ * listen = with one URL a line (each adds one): all on one line could
+ * pass the line limit of the file. An empty listen = says there are none.
+ */
+static void
+config_print_urls(const struct config *c, const char *key, FILE *f)
+{
+	const struct config_listen	*l;
+	int				 n = 0;
+
+	TAILQ_FOREACH(l, &c->listens, entry) {
+		if (l->name == NULL) {
+			fprintf(f, "%s = %s\n", key, l->url);
+			n++;
+		}
+	}
+	if (n == 0)
+		fprintf(f, "%s = \n", key);
+}
+
 /* The effective configuration, as a file that would produce it. */
 void
 config_print(const struct config *c, FILE *f)
@@ -1310,6 +1342,10 @@ config_print(const struct config *c, FILE *f)
 		    strcmp(section, config_keys[i].section) != 0) {
 			section = config_keys[i].section;
 			fprintf(f, "\n[%s]\n", section);
+		}
+		if (config_keys[i].type == CT_URLS) {
+			config_print_urls(c, config_keys[i].name, f);
+			continue;
 		}
 		config_format(c, (int)i, buf, sizeof buf);
 		fprintf(f, "%s = %s\n", config_keys[i].name, buf);

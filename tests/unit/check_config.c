@@ -497,6 +497,11 @@ static const struct bad {
 	{ "[daemon]\nlimit = 1\n[listen.a/b]\n", 3, "an endpoint name" },
 	{ "[daemon]\nlimit = 1\n[listen]\n", 3, "unknown section [listen]" },
 	{ "[endpoints]\nlisten = udp://h:1\n", 2, "listen wants tcp://" },
+	/* as printed ("token = ;x") the value would read as a comment */
+	{ "[listen.a]\nurl = tcp://h:1\ntoken =;x\n", 3,
+	  "token cannot start with ';'" },
+	{ "[listen.a]\nurl = tcp://h:1\ntoken_file =#x\n", 3,
+	  "token_file cannot start with '#'" },
 	{ "[endpoints]\nsocket_mode = 0666\n", 2,
 	  "socket_mode wants 0600 or 0660, not '0666'" },
 };
@@ -995,6 +1000,102 @@ START_TEST(test_listen_sections)
 }
 END_TEST
 
+/*
+ * listen = URLs that would pass a line of the file together print one a
+ * line, and load back the same.
+ */
+START_TEST(test_print_many_urls)
+{
+	struct config	 c, back;
+	char		*out, *cause = NULL, url[64], *p, *line;
+	size_t		 n;
+	FILE		*f;
+	int		 i;
+
+	config_defaults(&c);
+	for (i = 0; i < 12; i++) {
+		snprintf(url, sizeof url, "tcp://127.0.0.1:%d", 7000 + i);
+		ck_assert_int_eq(config_set(&c, "endpoints", "listen", url,
+		    &cause), 0);
+	}
+	ck_assert_int_ne(asprintf(&out, "%s/urls.conf", dir), -1);
+	ck_assert_ptr_nonnull(f = fopen(out, "w"));
+	config_print(&c, f);
+	ck_assert_int_eq(fclose(f), 0);
+	config_defaults(&back);
+	load_ok(&back, out);
+	ck_assert(config_key_equal(&c, &back, key("endpoints", "listen")));
+	ck_assert(config_listens_equal(&c, &back));
+
+	/* one listen = line each */
+	ck_assert_ptr_nonnull(f = fopen(out, "r"));
+	line = NULL;
+	n = 0;
+	i = 0;
+	while (getline(&line, &n, f) != -1) {
+		if (strncmp(line, "listen = ", 9) == 0) {
+			ck_assert_ptr_null(strchr(line + 9, ' '));
+			i++;
+		}
+	}
+	ck_assert_int_eq(i, 12);
+	free(line);
+	fclose(f);
+
+	/* none: an empty listen = */
+	ck_assert_int_eq(config_set(&back, "endpoints", "listen", "", &cause),
+	    0);
+	ck_assert_ptr_nonnull(f = open_memstream(&p, &n));
+	config_print(&back, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(p, "\nlisten = \n"));
+	free(p);
+	config_clear(&c);
+	config_clear(&back);
+	free(out);
+}
+END_TEST
+
+/*
+ * "url=URL" fits a line "url = URL" would not: such values are refused,
+ * as what --check-config prints must load again.
+ */
+START_TEST(test_url_too_long_to_print)
+{
+	static const struct {
+		const char	*head, *tail;	/* the long value goes between */
+	} forms[] = {
+		{ "[endpoints]\nlisten=tcp://", ":1\n" },
+		{ "[listen.a]\nurl=tcp://", ":1\n" },
+		{ "[listen.a]\nurl = ipc:///tmp/x\ntoken=", "\n" },
+		{ "[listen.a]\nurl = ipc:///tmp/x\ntoken_file=/", "\n" },
+	};
+	struct config	 c;
+	char		 text[512], fill[256], *path, *cause = NULL;
+	const char	*last;
+	size_t		 i, len;
+
+	for (i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		/* fill the last line to the longest the file takes: 198 */
+		last = strrchr(forms[i].head, '\n') + 1;
+		len = 198 - strlen(last) - (strlen(forms[i].tail) - 1);
+		memset(fill, 'h', len);
+		fill[len] = '\0';
+		snprintf(text, sizeof text, "%s%s%s", forms[i].head, fill,
+		    forms[i].tail);
+		path = write_conf("longurl.conf", text);
+		config_defaults(&c);
+		ck_assert_msg(config_load(&c, path, 1, &cause) == -1,
+		    "%s loaded", text);
+		ck_assert_msg(strstr(cause, "too long") != NULL, "%s", cause);
+		free(cause);
+		cause = NULL;
+		config_clear(&c);
+		free(path);
+	}
+}
+END_TEST
+
 /* A token file at mode, holding text: its token, or the refusal. */
 static int
 prepare_token(const char *text, mode_t mode, char **token, char **cause)
@@ -1388,6 +1489,8 @@ config_suite(void)
 	tcase_add_test(tc, test_queues);
 	tcase_add_test(tc, test_queue_set_flags);
 	tcase_add_test(tc, test_listen_sections);
+	tcase_add_test(tc, test_print_many_urls);
+	tcase_add_test(tc, test_url_too_long_to_print);
 	tcase_add_test(tc, test_token_files);
 	tcase_add_test(tc, test_prepare_refusals);
 	tcase_add_test(tc, test_url_loopback);
