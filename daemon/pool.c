@@ -1,9 +1,12 @@
 /*
  * The worker pool (ProcessPoolExecutor): N worker processes, each spawned
  * by fork+exec of `aiojobsd --worker` in its own process group and talking
- * over its own socketpair (poolwire.h), read and written from the loop
+ * over two pipes of its own (poolwire.h), read and written from the loop
  * without blocking: no thread hand-off between the loop and a worker, so
- * a job costs a write and a read on each side. The pool knows which
+ * a job costs a write and a read on each side. Pipes, one a direction,
+ * rather than a socketpair: reading a worker's reply from a socket also
+ * wakes the worker if it sleeps on the same socket waiting for a job, for
+ * nothing, a wake-up a job on each side. The pool knows which
  * worker runs which job: a crash fails exactly that job, cancel and timeout
  * kill exactly that worker, and every dead worker is replaced (with a
  * back-off when workers keep dying before they are ready). SIGHUP may
@@ -20,7 +23,6 @@
  * (sched_start_held) when the reply before it arrives. If its worker is
  * killed first, or it may no longer start, it goes back to its queue.
  */
-#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -66,7 +68,8 @@ struct worker {
 	unsigned int	 gen;
 	int		 state;
 	pid_t		 pid;
-	int		 fd;		/* our end; its EOF stops the worker */
+	int		 jobfd;		/* jobs to it; its EOF stops the worker */
+	int		 replyfd;	/* its replies; EOF when it is gone */
 	struct event	*ev;		/* readable */
 	struct event	*wev;		/* writable, while out is not empty */
 	struct evbuffer	*in;
@@ -107,7 +110,7 @@ pool_now_us(void)
 }
 static void	pool_worker_free(struct worker *);
 
-/* Close a worker's socket and events; the process is gone or going. */
+/* Close a worker's pipes and events; the process is gone or going. */
 static void
 pool_worker_close(struct worker *w)
 {
@@ -123,9 +126,12 @@ pool_worker_close(struct worker *w)
 	if (w->out != NULL)
 		evbuffer_free(w->out);
 	w->out = NULL;
-	if (w->fd != -1)
-		close(w->fd);
-	w->fd = -1;
+	if (w->jobfd != -1)
+		close(w->jobfd);
+	w->jobfd = -1;
+	if (w->replyfd != -1)
+		close(w->replyfd);
+	w->replyfd = -1;
 	w->unflushed = 0;
 }
 
@@ -354,7 +360,7 @@ pool_fill(struct worker *w)
 		if (evbuffer_reserve_space(w->in, POOL_READ, &v, 1) < 1)
 			fatalx("worker %d: out of memory", w->idx);
 		room = v.iov_len;
-		if ((n = read(w->fd, v.iov_base, room)) <= 0) {
+		if ((n = read(w->replyfd, v.iov_base, room)) <= 0) {
 			evbuffer_commit_space(w->in, NULL, 0);
 			return (n == -1 && (errno == EAGAIN ||
 			    errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1);
@@ -407,7 +413,7 @@ pool_flush(struct worker *w)
 	int	 n;
 
 	while (evbuffer_get_length(w->out) > 0 &&
-	    (n = evbuffer_write(w->out, w->fd)) > 0)
+	    (n = evbuffer_write(w->out, w->jobfd)) > 0)
 		;
 	if (evbuffer_get_length(w->out) == 0)
 		return;
@@ -442,30 +448,71 @@ pool_flush_cb(int fd, short events, void *arg)
 	}
 }
 
-/* The socketpair to a new worker: our end watched, *childfd its end. */
+/*
+ * A pipe whose ends are close-on-exec and above the worker's fds 3 and 4,
+ * so that making them its 3 and 4 cannot overwrite one with the other.
+ */
 static int
-pool_connect(struct worker *w, int *childfd)
+pool_pipe(int fds[2])
 {
-	int	 sv[2];
+	int	 i, fd;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("worker %d: socketpair", w->idx);
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return (-1);
+	for (i = 0; i < 2; i++) {
+		if (fds[i] > POOL_CHILD_REPLY_FD)
+			continue;
+		if ((fd = fcntl(fds[i], F_DUPFD_CLOEXEC,
+		    POOL_CHILD_REPLY_FD + 1)) == -1) {
+			close(fds[0]);
+			close(fds[1]);
+			return (-1);
+		}
+		close(fds[i]);
+		fds[i] = fd;
+	}
+	return (0);
+}
+
+/*
+ * The pipes to a new worker: our ends non-blocking and watched, child[0]
+ * the end it reads jobs from, child[1] the end it writes replies to.
+ */
+static int
+pool_connect(struct worker *w, int child[2])
+{
+	int	 jobs[2], replies[2];
+
+	if (pool_pipe(jobs) == -1) {
+		log_warn("worker %d: pipe", w->idx);
 		return (-1);
 	}
-	/* only our end: the worker reads and writes blocking */
-	if (fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK) == -1) {
+	if (pool_pipe(replies) == -1) {
+		log_warn("worker %d: pipe", w->idx);
+		close(jobs[0]);
+		close(jobs[1]);
+		return (-1);
+	}
+	/* only our ends: the worker reads and writes blocking */
+	if (fcntl(jobs[1], F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(replies[0], F_SETFL, O_NONBLOCK) == -1) {
 		log_warn("worker %d: fcntl", w->idx);
-		close(sv[0]);
-		close(sv[1]);
+		close(jobs[0]);
+		close(jobs[1]);
+		close(replies[0]);
+		close(replies[1]);
 		return (-1);
 	}
-	w->fd = sv[0];
-	*childfd = sv[1];
+	w->jobfd = jobs[1];
+	w->replyfd = replies[0];
+	child[0] = jobs[0];
+	child[1] = replies[1];
 	w->in = evbuffer_new();
 	w->out = evbuffer_new();
-	w->ev = event_new(w->pool->base, w->fd, EV_READ | EV_PERSIST,
+	w->ev = event_new(w->pool->base, w->replyfd, EV_READ | EV_PERSIST,
 	    pool_read_cb, w);
-	w->wev = event_new(w->pool->base, w->fd, EV_WRITE, pool_write_cb, w);
+	w->wev = event_new(w->pool->base, w->jobfd, EV_WRITE, pool_write_cb,
+	    w);
 	if (w->in == NULL || w->out == NULL || w->ev == NULL ||
 	    w->wev == NULL)
 		fatalx("worker %d: out of memory", w->idx);
@@ -474,7 +521,7 @@ pool_connect(struct worker *w, int *childfd)
 }
 
 static int
-pool_exec(struct worker *w, int childfd)
+pool_exec(struct worker *w, int child[2])
 {
 	struct pool_opts		*o = &w->pool->opts;
 	posix_spawn_file_actions_t	 fa;
@@ -482,7 +529,8 @@ pool_exec(struct worker *w, int childfd)
 	sigset_t			 all, none;
 	char				 mem[32], cpu[32];
 	char				*argv[] = { "aiojobsd", "--worker",
-	    "--parent-fd", "3", "--plugin-dir", (char *)o->plugin_dir,
+	    "--job-fd", POOL_CHILD_JOB_FDS, "--reply-fd", POOL_CHILD_REPLY_FDS,
+	    "--plugin-dir", (char *)o->plugin_dir,
 	    "--memory-limit", mem, "--cpu-limit", cpu, NULL };
 	extern char			**environ;
 	char				**envp;
@@ -492,8 +540,9 @@ pool_exec(struct worker *w, int childfd)
 	snprintf(cpu, sizeof cpu, "%lld", (long long)o->cpu_limit);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, childfd, 3);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+	posix_spawn_file_actions_adddup2(&fa, child[0], POOL_CHILD_JOB_FD);
+	posix_spawn_file_actions_adddup2(&fa, child[1], POOL_CHILD_REPLY_FD);
+	posix_spawn_file_actions_addclosefrom_np(&fa, POOL_CHILD_REPLY_FD + 1);
 	sigfillset(&all);
 	sigemptyset(&none);
 	posix_spawnattr_init(&attr);
@@ -515,15 +564,16 @@ pool_exec(struct worker *w, int childfd)
 static void
 pool_spawn(struct worker *w)
 {
-	int	 childfd, r;
+	int	 child[2], r;
 
-	if (pool_connect(w, &childfd) != 0) {
+	if (pool_connect(w, child) != 0) {
 		w->pool->fails++;
 		pool_schedule_respawn(w->pool);
 		return;
 	}
-	r = pool_exec(w, childfd);
-	close(childfd);
+	r = pool_exec(w, child);
+	close(child[0]);
+	close(child[1]);
 	if (r != 0) {
 		log_warnx("worker %d: cannot run %s: %s", w->idx,
 		    w->pool->opts.exe, strerror(r));
@@ -546,7 +596,8 @@ pool_worker_add(struct pool *p, int idx)
 	w = xcalloc(1, sizeof *w);
 	w->pool = p;
 	w->idx = idx;
-	w->fd = -1;
+	w->jobfd = -1;
+	w->replyfd = -1;
 	w->pid = -1;
 	p->workers[idx] = w;
 	pool_spawn(w);

@@ -1,5 +1,6 @@
 /*
- * The framing between the pool and a worker over their socketpair: each
+ * The framing between the pool and a worker over their two pipes (the
+ * worker reads jobs from its fd 3, writes replies to its fd 4): each
  * message is a header (native byte order: both ends are the same binary
  * on the same host) and then len bytes. To the worker: a job's args
  * ({"fn": ..., "input": ...}); from it: "H<pid>" (hello), "O<output
@@ -18,6 +19,11 @@ struct pool_wire_hdr {
 };
 
 #define POOL_WIRE_HDR	sizeof(struct pool_wire_hdr)
+
+#define POOL_CHILD_JOB_FD	3
+#define POOL_CHILD_JOB_FDS	"3"
+#define POOL_CHILD_REPLY_FD	4
+#define POOL_CHILD_REPLY_FDS	"4"
 /* a length beyond this is a broken stream, not a message */
 #define POOL_WIRE_MAX	(1U << 30)
 

@@ -1,7 +1,8 @@
 /*
  * A worker process: `aiojobsd --worker ...`, spawned by the pool with
- * fork+exec. It talks to the dispatcher over the socket inherited as fd 3
- * (framed as poolwire.h says): says hello, then runs one function call at
+ * fork+exec. It reads jobs from the pipe inherited as fd 3 and writes its
+ * replies to the one at fd 4 (framed as poolwire.h says): says hello,
+ * then runs one function call at
  * a time, in the order they come: the request is the job's args
  * ({"fn": ..., "input": ...}), the reply "O<output JSON>" or
  * "E<code> <message>". It exits when the socket reaches EOF (the
@@ -34,7 +35,8 @@
 
 struct worker_opts {
 	const char	*plugin_dir;
-	int		 parent_fd;
+	int		 job_fd;	/* jobs from the dispatcher */
+	int		 reply_fd;	/* replies to it */
 	long long	 memory_limit;
 	long long	 cpu_limit;
 	int		 statm_fd;	/* /proc/self/statm, or -1 */
@@ -203,14 +205,14 @@ worker_cpu_budget(const struct worker_opts *o)
  * come in one read; a request bigger than the buffer grows it.
  */
 static void
-worker_loop(int fd, const struct worker_opts *o, char *buf, size_t size)
+worker_loop(const struct worker_opts *o, char *buf, size_t size)
 {
 	struct pool_wire_hdr	 h;
 	size_t			 have = 0, used, need;
 	ssize_t			 n;
 
 	for (;;) {
-		if ((n = read(fd, buf + have, size - have)) == -1) {
+		if ((n = read(o->job_fd, buf + have, size - have)) == -1) {
 			if (errno == EINTR)
 				continue;
 			_exit(3);
@@ -228,7 +230,8 @@ worker_loop(int fd, const struct worker_opts *o, char *buf, size_t size)
 				break;
 			worker_began = worker_now_us();
 			worker_cpu_budget(o);
-			worker_call(fd, o, buf + used + POOL_WIRE_HDR, h.len);
+			worker_call(o->reply_fd, o, buf + used + POOL_WIRE_HDR,
+			    h.len);
 			used += need;
 		}
 		memmove(buf, buf + used, have - used);
@@ -250,7 +253,8 @@ worker_args(int argc, char **argv, struct worker_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "plugin-dir", required_argument, NULL, 'p' },
-		{ "parent-fd", required_argument, NULL, 'f' },
+		{ "job-fd", required_argument, NULL, 'j' },
+		{ "reply-fd", required_argument, NULL, 'r' },
 		{ "memory-limit", required_argument, NULL, 'm' },
 		{ "cpu-limit", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 }
@@ -258,18 +262,19 @@ worker_args(int argc, char **argv, struct worker_opts *o)
 	int	 ch;
 
 	memset(o, 0, sizeof *o);
-	o->parent_fd = -1;
+	o->job_fd = o->reply_fd = -1;
 	o->plugin_dir = ".";
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p': o->plugin_dir = optarg; break;
-		case 'f': o->parent_fd = atoi(optarg); break;
+		case 'j': o->job_fd = atoi(optarg); break;
+		case 'r': o->reply_fd = atoi(optarg); break;
 		case 'm': o->memory_limit = atoll(optarg); break;
 		case 'c': o->cpu_limit = atoll(optarg); break;
 		default: return (-1);
 		}
 	}
-	return (o->parent_fd < 0 ? -1 : 0);
+	return (o->job_fd < 0 || o->reply_fd < 0 ? -1 : 0);
 }
 
 /* The worker's main: never returns to the daemon's. */
@@ -298,7 +303,7 @@ worker_main(int argc, char **argv)
 		return (3);
 	}
 	snprintf(hello, sizeof hello, "%ld", (long)getpid());
-	worker_reply(o.parent_fd, NULL, 'H', hello, NULL);
-	worker_loop(o.parent_fd, &o, buf, WORKER_READ);
+	worker_reply(o.reply_fd, NULL, 'H', hello, NULL);
+	worker_loop(&o, buf, WORKER_READ);
 	return (0);
 }
