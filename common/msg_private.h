@@ -14,6 +14,7 @@ size_t		 msg_utf8_char(const unsigned char *, size_t);
 size_t		 msg_json_depth(const char *, size_t);
 cJSON		*msg_in_get(struct msg_in *, const char *);
 int		 msg_is_int(cJSON *);
+char		*msg_json_print(const cJSON *);
 const char	*msg_in_str_or_null(struct msg_in *, const char *);
 
 #endif

@@ -131,7 +131,6 @@ int
 msg_spec_decode(struct msg_in *in, struct msg_spec *s, struct msg_error *err)
 {
 	cJSON	*args;
-	char	*text;
 
 	memset(s, 0, sizeof *s);
 	s->retry_backoff_ms = 1000;
@@ -154,12 +153,11 @@ msg_spec_decode(struct msg_in *in, struct msg_spec *s, struct msg_error *err)
 	if (args == NULL)
 		s->args = xstrdup("{}");
 	else {
-		if ((text = cJSON_PrintUnformatted(args)) == NULL) {
-			msg_error_set(err, MSG_E_INTERNAL, "out of memory");
+		if ((s->args = msg_json_print(args)) == NULL) {
+			msg_error_set(err, MSG_E_BAD_REQUEST,
+			    "field 'args' cannot be printed");
 			goto fail;
 		}
-		s->args = xstrdup(text);
-		cJSON_free(text);
 	}
 	if (msg_in_name(in, "name", MSG_NAME_MAX, &s->name, err) == -1 ||
 	    msg_in_name(in, "queue", MSG_QUEUE_MAX, &s->queue, err) == -1 ||

@@ -1675,6 +1675,12 @@ START_TEST(test_out_as_cjson)
 		wantp = cjson_text(b, 0);
 		ck_assert_msg(strcmp(want, wantp) == 0, "seed %llu",
 		    (unsigned long long)seed);
+		/* and the tree printer of msg_json_compact prints it so */
+		free(wantp);
+		wantp = msg_json_compact(compact);
+		ck_assert_ptr_nonnull(wantp);
+		ck_assert_msg(strcmp(want, wantp) == 0, "seed %llu:\n%s\n%s",
+		    (unsigned long long)seed, want, wantp);
 		cJSON_Delete(a);
 		cJSON_Delete(b);
 		cJSON_Delete(g.stack[0]);
@@ -1683,6 +1689,34 @@ START_TEST(test_out_as_cjson)
 		free(want);
 		free(wantp);
 	}
+}
+END_TEST
+
+/* msg_json_compact prints trees as deep as cJSON parses them. */
+START_TEST(test_compact_deep)
+{
+	enum { LEVELS = 450 };		/* an object and an array each */
+	static const char	 open[] = "{\"k\": [", close[] = "]}";
+	static const char	 mid[] = " -0, 1e300, 12345678901234567, 7 ";
+	char			*text, *p, *got, *want;
+	cJSON			*j;
+	int			 i;
+
+	p = text = malloc(LEVELS * (sizeof open + sizeof close) + sizeof mid);
+	ck_assert_ptr_nonnull(text);
+	for (i = 0; i < LEVELS; i++)
+		p = stpcpy(p, open);
+	p = stpcpy(p, mid);
+	for (i = 0; i < LEVELS; i++)
+		p = stpcpy(p, close);
+	ck_assert_ptr_nonnull(j = cJSON_Parse(text));
+	want = cjson_text(j, 0);
+	cJSON_Delete(j);
+	ck_assert_ptr_nonnull(got = msg_json_compact(text));
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+	free(text);
 }
 END_TEST
 
@@ -2367,6 +2401,7 @@ msg_suite(void)
 	tcase_add_test(tc, test_view_in_array);
 	tcase_add_loop_test(tc, test_out_as_cjson, 0, 20);
 	tcase_add_test(tc, test_out_double_as_cjson);
+	tcase_add_test(tc, test_compact_deep);
 	tcase_add_test(tc, test_out_dropped);
 	tcase_add_test(tc, test_out_depth);
 	tcase_add_test_raise_signal(tc, test_out_depth_abort, SIGABRT);
