@@ -233,7 +233,7 @@ END_TEST
 
 /*
  * A store written by a version-1 aiojobsd (AUTOINCREMENT ids, a UNIQUE
- * key column) opens as version 2 with every row, its keys, and the
+ * key column) opens as version 3 with every row, its keys, and the
  * highest id it had ever given, cleaned rows included.
  */
 START_TEST(test_v1_migrated)
@@ -273,7 +273,7 @@ START_TEST(test_v1_migrated)
 
 	write_db(v1);
 	st = open_store();
-	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 2);
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 3);
 	ck_assert_int_eq(store_max_id(st), 9);
 	ck_assert_int_eq(store_get_key(st, "k1", &r), 1);
 	ck_assert_int_eq(r.id, 1);
@@ -326,9 +326,67 @@ START_TEST(test_v1_without_sequence_migrated)
 	    " 0, 0, 0, 1, NULL, NULL, NULL, '{}', NULL, NULL, NULL, NULL);"
 	    "PRAGMA user_version = 1;");
 	st = open_store();
-	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 2);
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 3);
 	ck_assert_int_eq(store_max_id(st), 4);
 	ck_assert_int_eq(store_int(st, "SELECT count(*) FROM jobs", 0), 1);
+	store_close(st);
+}
+END_TEST
+
+/* The ids of the live jobs, as recovery reads them. */
+static int
+live_cb(struct store_row *r, void *arg)
+{
+	int64_t	*ids = arg;
+
+	ids[++ids[0]] = r->id;
+	return (ids[0] == 7);
+}
+
+/*
+ * A version-2 store (with the index of live jobs) opens as version 3,
+ * without it: its rows, its highest id, and its live jobs in id order.
+ */
+START_TEST(test_v2_migrated)
+{
+	struct store	*st;
+	int64_t		 ids[8] = { 0 };
+
+	write_db(
+	    "CREATE TABLE jobs (id INTEGER PRIMARY KEY, key TEXT,"
+	    " spec TEXT NOT NULL, kind TEXT NOT NULL, name TEXT,"
+	    " queue TEXT NOT NULL, priority INTEGER NOT NULL,"
+	    " state INTEGER NOT NULL, attempts INTEGER NOT NULL,"
+	    " submitted_at INTEGER NOT NULL, started_at INTEGER,"
+	    " finished_at INTEGER, not_before INTEGER, args TEXT NOT NULL,"
+	    " result TEXT, error_code TEXT, error_message TEXT,"
+	    " group_id INTEGER);"
+	    "CREATE TABLE queues (name TEXT PRIMARY KEY, lim INTEGER NOT NULL,"
+	    " rate REAL NOT NULL, paused INTEGER NOT NULL);"
+	    "CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	    "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;"
+	    "CREATE INDEX jobs_live ON jobs (id) WHERE state < 2;"
+	    "CREATE INDEX jobs_finished ON jobs (finished_at)"
+	    " WHERE finished_at IS NOT NULL;"
+	    "INSERT INTO jobs VALUES (5, NULL, '{}', 'sleep', NULL, 'default',"
+	    " 0, 1, 1, 1, 2, NULL, NULL, '{}', NULL, NULL, NULL, NULL);"
+	    "INSERT INTO jobs VALUES (6, NULL, '{}', 'sleep', NULL, 'default',"
+	    " 0, 2, 1, 1, 2, 3, NULL, '{}', '{}', NULL, NULL, NULL);"
+	    "INSERT INTO jobs VALUES (3, 'k', '{}', 'sleep', NULL, 'default',"
+	    " 0, 0, 0, 1, NULL, NULL, NULL, '{}', NULL, NULL, NULL, NULL);"
+	    "INSERT INTO meta VALUES ('max_id', 12);"
+	    "PRAGMA user_version = 2;");
+	st = open_store();
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 3);
+	ck_assert_int_eq(store_int(st, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'jobs_live'", -1), 0);
+	ck_assert_int_eq(store_max_id(st), 12);
+	ck_assert_int_eq(store_each(st, "WHERE state < 2 ORDER BY id", NULL,
+	    0, live_cb, ids), 0);
+	ck_assert_int_eq(ids[0], 2);
+	ck_assert_int_eq(ids[1], 3);
+	ck_assert_int_eq(ids[2], 5);
+	ck_assert_int_eq(store_int(st, "SELECT count(*) FROM jobs", 0), 3);
 	store_close(st);
 }
 END_TEST
@@ -403,6 +461,7 @@ store_suite(void)
 	tcase_add_test(tc, test_max_id_survives_clean);
 	tcase_add_test(tc, test_v1_migrated);
 	tcase_add_test(tc, test_v1_without_sequence_migrated);
+	tcase_add_test(tc, test_v2_migrated);
 	tcase_add_test(tc, test_bad_v1_refused);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_damaged_refused);
