@@ -157,19 +157,29 @@ def test_sha256_data_and_file():
                    "bytes": len(raw)}, "sha256 of %r" % data)
         tmp = tempfile.mkdtemp(prefix="ajsha", dir="/tmp")
         try:
-            path = os.path.join(tmp, "blob")
-            with open(path, "wb") as f:
-                f.write(os.urandom(3 * 1024 * 1024 + 17))
-            if shutil.which("sha256sum"):
-                ref = subprocess.run(["sha256sum", path], check=True,
-                                     capture_output=True,
-                                     text=True).stdout.split()[0]
-            else:
-                with open(path, "rb") as f:
-                    ref = hashlib.sha256(f.read()).hexdigest()
-            r = succeeded(run(d, "sha256", {"path": path}), "sha256 path")
-            eq(r, {"hex": ref, "bytes": 3 * 1024 * 1024 + 17},
-               "sha256 of a file")
+            # empty, within one window of the mapping, across windows
+            for size in (0, 3 * 1024 * 1024 + 17, 16 * 1024 * 1024 + 17):
+                path = os.path.join(tmp, "blob%d" % size)
+                with open(path, "wb") as f:
+                    f.write(os.urandom(size))
+                if shutil.which("sha256sum"):
+                    ref = subprocess.run(["sha256sum", path], check=True,
+                                         capture_output=True,
+                                         text=True).stdout.split()[0]
+                else:
+                    with open(path, "rb") as f:
+                        ref = hashlib.sha256(f.read()).hexdigest()
+                r = succeeded(run(d, "sha256", {"path": path}),
+                              "sha256 path")
+                eq(r, {"hex": ref, "bytes": size},
+                   "sha256 of a file of %d bytes" % size)
+            # not a regular file: read, not mapped
+            r = succeeded(run(d, "sha256", {"path": "/dev/null"}),
+                          "sha256 of /dev/null")
+            eq(r, {"hex": hashlib.sha256(b"").hexdigest(), "bytes": 0},
+               "sha256 of /dev/null")
+            failed(run(d, "sha256", {"path": tmp}), "fn_error",
+                   "sha256 of a directory", r"Is a directory")
             v = run(d, "sha256", {"path": os.path.join(tmp, "missing")})
             failed(v, "fn_error", "sha256 of a missing file",
                    r"No such file")
