@@ -211,7 +211,7 @@ client_submit_request(struct msg_spec *specs, size_t n, int batch, int group)
 	for (i = 0; i < n; i++) {
 		if (specs[i].key == NULL)
 			specs[i].key = client_key_new();
-		text = msg_spec_encode(&specs[i], 1);
+		text = msg_spec_encode(&specs[i], MSG_SPEC_KEY);
 		msg_out_raw(o, batch ? NULL : "job", text);
 		free(text);
 	}

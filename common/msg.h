@@ -173,8 +173,11 @@ char	*msg_request_add_token(const char *, const char *);
 int	 msg_spec_decode(struct msg_in *, struct msg_spec *,
 	    struct msg_error *);
 void	 msg_spec_clear(struct msg_spec *);
+#define MSG_SPEC_KEY	0x1	/* msg_spec_encode: with the key */
+#define MSG_SPEC_SHORT	0x2	/* only fields not at their defaults */
 char	*msg_spec_encode(const struct msg_spec *, int);
 char	*msg_spec_store_text(const struct msg_spec *);
+int	 msg_spec_same(const char *, const char *);
 int	 msg_spec_parse(const char *, struct msg_spec *, struct msg_error *);
 int	 msg_specs_parse(const char *, size_t, struct msg_spec **, size_t *,
 	    int *, struct msg_error *);

@@ -193,30 +193,52 @@ msg_spec_clear(struct msg_spec *s)
 	memset(s, 0, sizeof *s);
 }
 
-/* Canonical JSON of a spec: equal specs encode to equal text. */
+/* Whether a field of a spec has the value its absence gives. */
+#define SPEC_DEFAULT_QUEUE(s)	((s)->queue == NULL || \
+				    strcmp((s)->queue, "default") == 0)
+#define SPEC_DEFAULT_BACKOFF	1000
+
+/*
+ * Canonical JSON of a spec: equal specs encode to equal text. With
+ * MSG_SPEC_KEY the key too; with MSG_SPEC_SHORT only the fields that
+ * differ from what their absence means (kind and args always), the form
+ * the store keeps: rows half as long, and still equal for equal specs.
+ */
 char *
-msg_spec_encode(const struct msg_spec *s, int with_key)
+msg_spec_encode(const struct msg_spec *s, int flags)
 {
 	struct msg_out	*o;
 	size_t		 i;
+	int		 all = !(flags & MSG_SPEC_SHORT);
 
 	o = msg_out_new();
 	msg_out_string(o, "kind", s->kind);
 	msg_out_raw(o, "args", s->args);
-	msg_out_string(o, "name", s->name);
-	msg_out_string(o, "queue", s->queue);
-	msg_out_int(o, "priority", s->priority);
-	msg_out_int(o, "delay_ms", s->delay_ms);
-	msg_out_int(o, "timeout_ms", s->timeout_ms);
-	msg_out_int(o, "retries", s->retries);
-	msg_out_int(o, "retry_backoff_ms", s->retry_backoff_ms);
-	msg_out_array(o, "after");
-	for (i = 0; i < s->nafter; i++)
-		msg_out_int(o, NULL, s->after[i]);
-	msg_out_close(o);
-	msg_out_string(o, "lock", s->lock);
-	msg_out_bool(o, "shield", s->shield);
-	if (with_key)
+	if (all || s->name != NULL)
+		msg_out_string(o, "name", s->name);
+	if (all || !SPEC_DEFAULT_QUEUE(s))
+		msg_out_string(o, "queue", s->queue);
+	if (all || s->priority != 0)
+		msg_out_int(o, "priority", s->priority);
+	if (all || s->delay_ms != 0)
+		msg_out_int(o, "delay_ms", s->delay_ms);
+	if (all || s->timeout_ms != 0)
+		msg_out_int(o, "timeout_ms", s->timeout_ms);
+	if (all || s->retries != 0)
+		msg_out_int(o, "retries", s->retries);
+	if (all || s->retry_backoff_ms != SPEC_DEFAULT_BACKOFF)
+		msg_out_int(o, "retry_backoff_ms", s->retry_backoff_ms);
+	if (all || s->nafter > 0) {
+		msg_out_array(o, "after");
+		for (i = 0; i < s->nafter; i++)
+			msg_out_int(o, NULL, s->after[i]);
+		msg_out_close(o);
+	}
+	if (all || s->lock != NULL)
+		msg_out_string(o, "lock", s->lock);
+	if (all || s->shield)
+		msg_out_bool(o, "shield", s->shield);
+	if (flags & MSG_SPEC_KEY)
 		msg_out_string(o, "key", s->key);
 	return (msg_out_finish(o, 0));
 }
@@ -331,10 +353,10 @@ msg_text_utf8(const char *s)
 }
 
 /*
- * What msg_spec_encode(s, 0) writes, without building and printing a
- * JSON tree: for specs whose args are already the compact text cJSON
- * prints (as msg_spec_decode leaves them), which then goes in as it is.
- * Strings that are not UTF-8 take the slow way, which replaces bytes.
+ * What msg_spec_encode(s, MSG_SPEC_SHORT) writes, without a builder: for
+ * specs whose args are already the compact text cJSON prints (as
+ * msg_spec_decode leaves them), which then goes in as it is. Strings
+ * that are not UTF-8 take the slow way, which replaces bytes.
  */
 char *
 msg_spec_store_text(const struct msg_spec *s)
@@ -347,33 +369,69 @@ msg_spec_store_text(const struct msg_spec *s)
 	if (s->args == NULL || !msg_text_utf8(s->kind) ||
 	    !msg_text_utf8(s->name) || !msg_text_utf8(s->queue) ||
 	    !msg_text_utf8(s->lock))
-		return (msg_spec_encode(s, 0));
+		return (msg_spec_encode(s, MSG_SPEC_SHORT));
 	memset(&t, 0, sizeof t);
 	msg_text_add(&t, "{", 1);
 	msg_text_string(&t, "kind", s->kind);
 	msg_text_field(&t, "args");
 	msg_text_str(&t, s->args);
-	msg_text_string(&t, "name", s->name);
-	msg_text_string(&t, "queue", s->queue);
-	msg_text_int(&t, "priority", s->priority);
-	msg_text_int(&t, "delay_ms", s->delay_ms);
-	msg_text_int(&t, "timeout_ms", s->timeout_ms);
-	msg_text_int(&t, "retries", s->retries);
-	msg_text_int(&t, "retry_backoff_ms", s->retry_backoff_ms);
-	msg_text_field(&t, "after");
-	msg_text_add(&t, "[", 1);
-	for (i = 0; i < s->nafter; i++) {
-		n = snprintf(buf, sizeof buf, "%s%lld", i == 0 ? "" : ",",
-		    (long long)s->after[i]);
-		msg_text_add(&t, buf, (size_t)n);
+	if (s->name != NULL)
+		msg_text_string(&t, "name", s->name);
+	if (!SPEC_DEFAULT_QUEUE(s))
+		msg_text_string(&t, "queue", s->queue);
+	if (s->priority != 0)
+		msg_text_int(&t, "priority", s->priority);
+	if (s->delay_ms != 0)
+		msg_text_int(&t, "delay_ms", s->delay_ms);
+	if (s->timeout_ms != 0)
+		msg_text_int(&t, "timeout_ms", s->timeout_ms);
+	if (s->retries != 0)
+		msg_text_int(&t, "retries", s->retries);
+	if (s->retry_backoff_ms != SPEC_DEFAULT_BACKOFF)
+		msg_text_int(&t, "retry_backoff_ms", s->retry_backoff_ms);
+	if (s->nafter > 0) {
+		msg_text_field(&t, "after");
+		msg_text_add(&t, "[", 1);
+		for (i = 0; i < s->nafter; i++) {
+			n = snprintf(buf, sizeof buf, "%s%lld", i == 0 ? "" :
+			    ",", (long long)s->after[i]);
+			msg_text_add(&t, buf, (size_t)n);
+		}
+		msg_text_add(&t, "]", 1);
 	}
-	msg_text_add(&t, "]", 1);
-	msg_text_string(&t, "lock", s->lock);
-	msg_text_field(&t, "shield");
-	msg_text_str(&t, s->shield ? "true" : "false");
+	if (s->lock != NULL)
+		msg_text_string(&t, "lock", s->lock);
+	if (s->shield) {
+		msg_text_field(&t, "shield");
+		msg_text_str(&t, "true");
+	}
 	msg_text_add(&t, "}", 1);
 	/* a keyed job keeps it: no slack */
 	return (xreallocarray(t.buf, t.len + 1, 1));
+}
+
+/*
+ * Whether a spec text the store kept (in any form this daemon ever wrote:
+ * older ones spelt every field out) and a new msg_spec_store_text are
+ * the same spec.
+ */
+int
+msg_spec_same(const char *stored, const char *text)
+{
+	struct msg_spec		 s;
+	struct msg_error	 err;
+	char			*again;
+	int			 same;
+
+	if (strcmp(stored, text) == 0)
+		return (1);
+	if (msg_spec_parse(stored, &s, &err) != 0)
+		return (0);
+	again = msg_spec_store_text(&s);
+	same = strcmp(again, text) == 0;
+	free(again);
+	msg_spec_clear(&s);
+	return (same);
 }
 
 /* Decode a spec from JSON text, as msg_spec_encode wrote it. */

@@ -274,12 +274,12 @@ sched_check_key(struct sched *s, struct msg_spec *specs, char **texts,
 		return (0);
 	text = texts[i] = msg_spec_store_text(&specs[i]);
 	if ((job = sched_find_key(s, specs[i].key)) != NULL) {
-		r = strcmp(sched_key_spec(s, job, &row), text) == 0 ? 1 : -1;
+		r = msg_spec_same(sched_key_spec(s, job, &row), text) ? 1 : -1;
 		*id = job->id;
 		store_row_clear(&row);
 	} else if (s->store != NULL &&
 	    store_get_key(s->store, specs[i].key, &row) == 1) {
-		r = strcmp(row.spec, text) == 0 ? 1 : -1;
+		r = msg_spec_same(row.spec, text) ? 1 : -1;
 		*id = row.id;
 		store_row_clear(&row);
 	}

@@ -53,24 +53,49 @@ fuzz_error_reply(const struct msg_error *err)
 	fuzz_check_reply(msg_error_reply(err->code, err->message));
 }
 
-/* The spec's canonical text decodes back to the same spec. */
+/*
+ * The spec's canonical text decodes back to the same spec; so does the
+ * store's short form, which the fast writer and the builder spell alike,
+ * and which is the same spec as the long one.
+ */
 static void
 fuzz_check_spec(const struct msg_spec *s)
 {
 	struct msg_spec		 back;
 	struct msg_error	 err;
-	char			*text, *again;
+	char			*text, *again, *store, *lng;
 
-	text = msg_spec_encode(s, 1);
+	text = msg_spec_encode(s, MSG_SPEC_KEY);
 	if (msg_spec_parse(text, &back, &err) != 0)
 		fuzz_fail("a spec's text does not decode", err.message, text);
-	again = msg_spec_encode(&back, 1);
+	again = msg_spec_encode(&back, MSG_SPEC_KEY);
 	if (strcmp(text, again) != 0)
 		fuzz_fail("a spec's text changed", "encoded, decoded, "
 		    "encoded again", again);
 	msg_spec_clear(&back);
 	free(again);
 	free(text);
+
+	store = msg_spec_store_text(s);
+	text = msg_spec_encode(s, MSG_SPEC_SHORT);
+	if (strcmp(store, text) != 0)
+		fuzz_fail("the store's text differs from the short form",
+		    store, text);
+	if (msg_spec_parse(store, &back, &err) != 0)
+		fuzz_fail("the store's text does not decode", err.message,
+		    store);
+	again = msg_spec_store_text(&back);
+	if (strcmp(store, again) != 0)
+		fuzz_fail("the store's text changed", "stored, decoded, "
+		    "stored again", again);
+	lng = msg_spec_encode(s, 0);
+	if (!msg_spec_same(lng, store))
+		fuzz_fail("the long and short forms differ", lng, store);
+	msg_spec_clear(&back);
+	free(lng);
+	free(again);
+	free(text);
+	free(store);
 }
 
 /* What an exec or http job would make of its args once started. */

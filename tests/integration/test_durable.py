@@ -769,6 +769,39 @@ def test_ids_not_reused_after_clean_and_restart():
         shutil.rmtree(sd, ignore_errors=True)
 
 
+def test_keys_of_rows_stored_in_the_long_form():
+    """The store keeps a spec without the fields at their defaults; a
+    key whose row an earlier version wrote with every field spelt out
+    still finds its job for the same spec and refuses a different one."""
+    sd = new_state_dir()
+    spec = sleep_spec(0, key="old-1")
+    try:
+        with Daemon(state_dir=sd) as d:
+            a = d.ok({"op": "submit", "job": spec})["id"]
+            wait_done(d, [a])
+        con = sqlite3.connect(os.path.join(sd, "jobs.db"))
+        stored = con.execute("SELECT spec FROM jobs WHERE id = ?",
+                             (a,)).fetchone()[0]
+        eq(json.loads(stored), {"kind": "sleep", "args": spec["args"]},
+           "the stored spec, defaults left out")
+        long_form = dict(json.loads(stored), name=None, queue="default",
+                         priority=0, delay_ms=0, timeout_ms=0, retries=0,
+                         retry_backoff_ms=1000, after=[], lock=None,
+                         shield=False)
+        con.execute("UPDATE jobs SET spec = ? WHERE id = ?",
+                    (json.dumps(long_form, separators=(",", ":")), a))
+        con.commit()
+        con.close()
+        with Daemon(state_dir=sd) as d:
+            eq(d.ok({"op": "submit", "job": dict(spec)})["id"], a,
+               "same key and spec as the long-form row")
+            r = d.request({"op": "submit",
+                           "job": sleep_spec(5, key="old-1")})
+            expect_error(r, "conflict")
+    finally:
+        shutil.rmtree(sd, ignore_errors=True)
+
+
 def test_clean_cli():
     with Daemon() as d:
         ok, bad, can = finished_mix(d)

@@ -943,7 +943,7 @@ START_TEST(test_encode_different_specs)
 }
 END_TEST
 
-/* msg_spec_store_text writes what msg_spec_encode does, byte for byte. */
+/* msg_spec_store_text writes msg_spec_encode's short form, byte for byte. */
 START_TEST(test_store_text_same)
 {
 	static const char *specs[] = {
@@ -965,13 +965,53 @@ START_TEST(test_store_text_same)
 
 	for (i = 0; i < sizeof specs / sizeof specs[0]; i++) {
 		spec_ok(specs[i], &s);
-		a = msg_spec_encode(&s, 0);
+		a = msg_spec_encode(&s, MSG_SPEC_SHORT);
 		b = msg_spec_store_text(&s);
 		ck_assert_str_eq(a, b);
 		free(a);
 		free(b);
 		msg_spec_clear(&s);
 	}
+}
+END_TEST
+
+/*
+ * The store's form leaves out what a field's absence means; a text the
+ * store kept in the long form earlier versions wrote is the same spec.
+ */
+START_TEST(test_store_text_short)
+{
+	struct msg_spec	 s;
+	char		*a, *b, *lng;
+
+	spec_ok("{\"kind\":\"sleep\",\"args\":{\"ms\":5},\"queue\":\"default\","
+	    "\"priority\":0,\"retry_backoff_ms\":1000,\"after\":[],"
+	    "\"shield\":false,\"name\":null,\"key\":\"k\"}", &s);
+	a = msg_spec_store_text(&s);
+	ck_assert_str_eq(a, "{\"kind\":\"sleep\",\"args\":{\"ms\":5}}");
+	lng = msg_spec_encode(&s, 0);
+	ck_assert_ptr_nonnull(strstr(lng, "\"retry_backoff_ms\":1000"));
+	ck_assert(msg_spec_same(lng, a));
+	ck_assert(msg_spec_same(a, a));
+	msg_spec_clear(&s);
+
+	/* every field away from its default is kept */
+	spec_ok("{\"kind\":\"sleep\",\"args\":{\"ms\":5},\"queue\":\"q\","
+	    "\"priority\":-1,\"delay_ms\":2,\"timeout_ms\":3,\"retries\":4,"
+	    "\"retry_backoff_ms\":0,\"after\":[7],\"lock\":\"l\","
+	    "\"shield\":true,\"name\":\"n\"}", &s);
+	b = msg_spec_store_text(&s);
+	ck_assert_str_eq(b, "{\"kind\":\"sleep\",\"args\":{\"ms\":5},"
+	    "\"name\":\"n\",\"queue\":\"q\",\"priority\":-1,\"delay_ms\":2,"
+	    "\"timeout_ms\":3,\"retries\":4,\"retry_backoff_ms\":0,"
+	    "\"after\":[7],\"lock\":\"l\",\"shield\":true}");
+	ck_assert(!msg_spec_same(lng, b));
+	ck_assert(!msg_spec_same(a, b));
+	ck_assert(!msg_spec_same("not json", b));
+	msg_spec_clear(&s);
+	free(a);
+	free(b);
+	free(lng);
 }
 END_TEST
 
@@ -2377,6 +2417,7 @@ msg_suite(void)
 	tcase_add_test(tc, test_encode_different_specs);
 	tcase_add_test(tc, test_encode_with_key);
 	tcase_add_test(tc, test_store_text_same);
+	tcase_add_test(tc, test_store_text_short);
 	tcase_add_test(tc, test_encode_roundtrip);
 	tcase_add_test(tc, test_encode_roundtrip_minimal);
 	tcase_add_test(tc, test_encode_int_limits);
