@@ -204,8 +204,8 @@ msg_spec_clear(struct msg_spec *s)
  * differ from what their absence means (kind and args always), the form
  * the store keeps: rows half as long, and still equal for equal specs.
  */
-char *
-msg_spec_encode(const struct msg_spec *s, int flags)
+static char *
+msg_spec_write(const struct msg_spec *s, int flags, int args_compact)
 {
 	struct msg_out	*o;
 	size_t		 i;
@@ -213,7 +213,10 @@ msg_spec_encode(const struct msg_spec *s, int flags)
 
 	o = msg_out_new();
 	msg_out_string(o, "kind", s->kind);
-	msg_out_raw(o, "args", s->args);
+	if (args_compact)
+		msg_out_json(o, "args", s->args);
+	else
+		msg_out_raw(o, "args", s->args);
 	if (all || s->name != NULL)
 		msg_out_string(o, "name", s->name);
 	if (all || !SPEC_DEFAULT_QUEUE(s))
@@ -243,175 +246,24 @@ msg_spec_encode(const struct msg_spec *s, int flags)
 	return (msg_out_finish(o, 0));
 }
 
-/* A growing text buffer for msg_spec_store_text. */
-struct msg_text {
-	char	*buf;
-	size_t	 len;
-	size_t	 size;
-	int	 fields;	/* written so far, at the top level */
-};
-
-static void
-msg_text_add(struct msg_text *t, const char *s, size_t len)
+char *
+msg_spec_encode(const struct msg_spec *s, int flags)
 {
-	if (t->len + len + 1 > t->size) {
-		while (t->len + len + 1 > t->size)
-			t->size = t->size == 0 ? 256 : t->size * 2;
-		t->buf = xreallocarray(t->buf, t->size, 1);
-	}
-	memcpy(t->buf + t->len, s, len);
-	t->len += len;
-	t->buf[t->len] = '\0';
-}
-
-static void
-msg_text_str(struct msg_text *t, const char *s)
-{
-	msg_text_add(t, s, strlen(s));
-}
-
-/* A JSON string escaped as cJSON prints it (the text is valid UTF-8). */
-static void
-msg_text_quote(struct msg_text *t, const char *s)
-{
-	const unsigned char	*p, *run;
-	char			 esc[8];
-
-	msg_text_add(t, "\"", 1);
-	for (p = run = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p >= 32 && *p != '"' && *p != '\\')
-			continue;
-		msg_text_add(t, (const char *)run, (size_t)(p - run));
-		run = p + 1;
-		switch (*p) {
-		case '"':
-			msg_text_add(t, "\\\"", 2);
-			break;
-		case '\\':
-			msg_text_add(t, "\\\\", 2);
-			break;
-		case '\b':
-			msg_text_add(t, "\\b", 2);
-			break;
-		case '\f':
-			msg_text_add(t, "\\f", 2);
-			break;
-		case '\n':
-			msg_text_add(t, "\\n", 2);
-			break;
-		case '\r':
-			msg_text_add(t, "\\r", 2);
-			break;
-		case '\t':
-			msg_text_add(t, "\\t", 2);
-			break;
-		default:
-			snprintf(esc, sizeof esc, "\\u%04x", *p);
-			msg_text_add(t, esc, 6);
-			break;
-		}
-	}
-	msg_text_add(t, (const char *)run, (size_t)(p - run));
-	msg_text_add(t, "\"", 1);
-}
-
-static void
-msg_text_field(struct msg_text *t, const char *key)
-{
-	if (t->fields++ > 0)
-		msg_text_add(t, ",", 1);
-	msg_text_quote(t, key);
-	msg_text_add(t, ":", 1);
-}
-
-static void
-msg_text_string(struct msg_text *t, const char *key, const char *v)
-{
-	msg_text_field(t, key);
-	if (v == NULL)
-		msg_text_add(t, "null", 4);
-	else
-		msg_text_quote(t, v);
-}
-
-static void
-msg_text_int(struct msg_text *t, const char *key, int64_t v)
-{
-	char	 buf[32];
-	int	 n;
-
-	msg_text_field(t, key);
-	n = snprintf(buf, sizeof buf, "%lld", (long long)v);
-	msg_text_add(t, buf, (size_t)n);
-}
-
-static int
-msg_text_utf8(const char *s)
-{
-	return (s == NULL ||
-	    msg_utf8_valid((const unsigned char *)s, strlen(s)));
+	return (msg_spec_write(s, flags, 0));
 }
 
 /*
- * What msg_spec_encode(s, MSG_SPEC_SHORT) writes, without a builder: for
- * specs whose args are already the compact text cJSON prints (as
- * msg_spec_decode leaves them), which then goes in as it is. Strings
- * that are not UTF-8 take the slow way, which replaces bytes.
+ * msg_spec_encode(s, MSG_SPEC_SHORT), the store's copy of a spec, with
+ * args copied as they are: msg_spec_decode leaves them compact, as
+ * printing them again would. The text lives until its row is committed
+ * (a keyed job copies it) and keeps its buffer's size: shrinking it left
+ * small free pieces among the jobs that the heap could not give back
+ * (476 -> 442 bytes a job in flight).
  */
 char *
 msg_spec_store_text(const struct msg_spec *s)
 {
-	struct msg_text	 t;
-	size_t		 i;
-	char		 buf[32];
-	int		 n;
-
-	if (s->args == NULL || !msg_text_utf8(s->kind) ||
-	    !msg_text_utf8(s->name) || !msg_text_utf8(s->queue) ||
-	    !msg_text_utf8(s->lock))
-		return (msg_spec_encode(s, MSG_SPEC_SHORT));
-	memset(&t, 0, sizeof t);
-	msg_text_add(&t, "{", 1);
-	msg_text_string(&t, "kind", s->kind);
-	msg_text_field(&t, "args");
-	msg_text_str(&t, s->args);
-	if (s->name != NULL)
-		msg_text_string(&t, "name", s->name);
-	if (!SPEC_DEFAULT_QUEUE(s))
-		msg_text_string(&t, "queue", s->queue);
-	if (s->priority != 0)
-		msg_text_int(&t, "priority", s->priority);
-	if (s->delay_ms != 0)
-		msg_text_int(&t, "delay_ms", s->delay_ms);
-	if (s->timeout_ms != 0)
-		msg_text_int(&t, "timeout_ms", s->timeout_ms);
-	if (s->retries != 0)
-		msg_text_int(&t, "retries", s->retries);
-	if (s->retry_backoff_ms != SPEC_DEFAULT_BACKOFF)
-		msg_text_int(&t, "retry_backoff_ms", s->retry_backoff_ms);
-	if (s->nafter > 0) {
-		msg_text_field(&t, "after");
-		msg_text_add(&t, "[", 1);
-		for (i = 0; i < s->nafter; i++) {
-			n = snprintf(buf, sizeof buf, "%s%lld", i == 0 ? "" :
-			    ",", (long long)s->after[i]);
-			msg_text_add(&t, buf, (size_t)n);
-		}
-		msg_text_add(&t, "]", 1);
-	}
-	if (s->lock != NULL)
-		msg_text_string(&t, "lock", s->lock);
-	if (s->shield) {
-		msg_text_field(&t, "shield");
-		msg_text_str(&t, "true");
-	}
-	msg_text_add(&t, "}", 1);
-	/*
-	 * Not shrunk: the text lives until its row is committed (a job copies
-	 * it), and shrinking left small free pieces among the jobs that the
-	 * heap could not give back (476 -> 442 bytes a job in flight).
-	 */
-	return (t.buf);
+	return (msg_spec_write(s, MSG_SPEC_SHORT, s->args != NULL));
 }
 
 /*
