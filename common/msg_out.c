@@ -162,13 +162,13 @@ msg_out_token(struct msg_out *o, const char *key, const char *p, size_t n)
 }
 
 /*
- * Integers are written as they are (cJSON's %.15g would round large ones),
- * as %lld does; without printf, which a reply of views would feel.
+ * An integer's digits as %lld writes them, without printf (which a reply
+ * of views would feel), at the end of buf[24]; returns where they start.
  */
-void
-msg_out_int(struct msg_out *o, const char *key, int64_t v)
+static char *
+msg_int_text(int64_t v, char buf[24])
 {
-	char		 buf[24], *p = buf + sizeof buf;
+	char		*p = buf + 24;
 	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 
 	do {
@@ -177,6 +177,16 @@ msg_out_int(struct msg_out *o, const char *key, int64_t v)
 	} while (u != 0);
 	if (v < 0)
 		*--p = '-';
+	return (p);
+}
+
+/* Integers are written as they are (cJSON's %.15g would round large ones). */
+void
+msg_out_int(struct msg_out *o, const char *key, int64_t v)
+{
+	char	 buf[24], *p;
+
+	p = msg_int_text(v, buf);
 	msg_out_token(o, key, p, (size_t)(buf + sizeof buf - p));
 }
 
@@ -210,19 +220,10 @@ msg_number_text(double v, char buf[32])
 	}
 	if (fabs(v) < 1e15 && (double)(i = (int64_t)v) == v &&
 	    (v != 0 || !signbit(v))) {
-		p = buf + 31;
-		*p = '\0';
-		n = v < 0;
-		if (n)
-			i = -i;
-		do {
-			*--p = (char)('0' + i % 10);
-			i /= 10;
-		} while (i != 0);
-		if (n)
-			*--p = '-';
-		n = (int)(buf + 31 - p);
-		memmove(buf, p, (size_t)n + 1);
+		p = msg_int_text(i, buf);
+		n = (int)(buf + 24 - p);
+		memmove(buf, p, (size_t)n);
+		buf[n] = '\0';
 		return ((size_t)n);
 	}
 	n = snprintf(buf, 32, "%1.15g", v);
