@@ -12,27 +12,21 @@
 
 #include "fns.h"
 
-/* Anything but a regular file (a pipe, a device): read it. */
+/* Anything but a regular file (a pipe, a device): read it from fd. */
 static int
-sha256_read(EVP_MD_CTX *ctx, const char *path, double *bytes, char **error)
+sha256_read(EVP_MD_CTX *ctx, int fd, const char *path, double *bytes,
+    char **error)
 {
 	char	 buf[65536];
 	ssize_t	 n;
-	int	 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (fns_error(error, "sha256: %s: %s", path,
-		    strerror(errno)) - 1);
 	while ((n = read(fd, buf, sizeof buf)) > 0) {
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
 		*bytes += (double)n;
 	}
-	if (n == -1) {
-		fns_error(error, "sha256: %s: %s", path, strerror(errno));
-		close(fd);
-		return (-1);
-	}
-	close(fd);
+	if (n == -1)
+		return (fns_error(error, "sha256: %s: %s", path,
+		    strerror(errno)) - 1);
 	return (0);
 }
 
@@ -51,31 +45,31 @@ sha256_file(EVP_MD_CTX *ctx, const char *path, double *bytes, char **error)
 	void		*p;
 	off_t		 off;
 	size_t		 len;
-	int		 fd;
+	int		 fd, r = 0;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return (fns_error(error, "sha256: %s: %s", path,
 		    strerror(errno)) - 1);
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		r = sha256_read(ctx, fd, path, bytes, error);
 		close(fd);
-		return (sha256_read(ctx, path, bytes, error));
+		return (r);
 	}
 	for (off = 0; off < st.st_size; off += (off_t)len) {
 		len = st.st_size - off > SHA256_WINDOW ? SHA256_WINDOW :
 		    (size_t)(st.st_size - off);
 		if ((p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
 		    fd, off)) == MAP_FAILED) {
-			fns_error(error, "sha256: %s: %s", path,
-			    strerror(errno));
-			close(fd);
-			return (-1);
+			r = fns_error(error, "sha256: %s: %s", path,
+			    strerror(errno)) - 1;
+			break;
 		}
 		EVP_DigestUpdate(ctx, p, len);
 		munmap(p, len);
 		*bytes += (double)len;
 	}
 	close(fd);
-	return (0);
+	return (r);
 }
 
 static cJSON *
