@@ -1,54 +1,27 @@
 /*
- * The client side of the control endpoint: one REQ socket. nanomsg connects
- * lazily and never reports a missing peer, so for ipc URLs a plain connect
- * to the socket file tells "not running" at once instead of at the timeout.
+ * The client side of the control endpoint: one REQ socket, made at the
+ * first request. For ipc URLs the first connection is made before the
+ * request is sent, so "not running" shows at once instead of at the
+ * timeout; NNG reconnects on its own after that.
  */
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <nanomsg/nn.h>
-#include <nanomsg/reqrep.h>
-
 #include "client.h"
 #include "endpoint.h"
+#include "transport.h"
 #include "xmalloc.h"
 
 struct client {
-	char	*url;
-	int	 sock;
-	char	*token;		/* sent in every request, or NULL */
+	char			*url;
+	struct transport	*transport;	/* NULL until connected */
+	char			*token;	/* sent in every request, or NULL */
 };
-
-/* Whether something listens at an ipc path; 0 with a cause if not. */
-static int
-client_probe_ipc(const char *path, char **cause)
-{
-	struct sockaddr_un	 sun;
-	int			 fd;
-
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return (1);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1 &&
-	    (errno == ENOENT || errno == ECONNREFUSED || errno == ENOTSOCK ||
-	    errno == EACCES || errno == ENOTDIR)) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		close(fd);
-		return (0);
-	}
-	close(fd);
-	return (1);
-}
 
 static int	client_send(struct client *, const char *, int, char **,
 		    char **);
@@ -57,28 +30,11 @@ struct client *
 client_open(const char *url, char **cause)
 {
 	struct client	*c;
-	int		 sock, max = -1, resend = INT_MAX;
 
 	if (endpoint_check(url, cause) != 0)
 		return (NULL);
-	if ((sock = nn_socket(AF_SP, NN_REQ)) < 0) {
-		xasprintf(cause, "nn_socket: %s", nn_strerror(nn_errno()));
-		return (NULL);
-	}
-	/*
-	 * The client times out on its own; a resend after a timeout would
-	 * only duplicate the request.
-	 */
-	nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max, sizeof max);
-	nn_setsockopt(sock, NN_REQ, NN_REQ_RESEND_IVL, &resend, sizeof resend);
-	if (nn_connect(sock, url) < 0) {
-		xasprintf(cause, "%s: %s", url, nn_strerror(nn_errno()));
-		nn_close(sock);
-		return (NULL);
-	}
 	c = xcalloc(1, sizeof *c);
 	c->url = xstrdup(url);
-	c->sock = sock;
 	return (c);
 }
 
@@ -87,7 +43,7 @@ client_close(struct client *c)
 {
 	if (c == NULL)
 		return;
-	nn_close(c->sock);
+	transport_close(c->transport);
 	free(c->url);
 	if (c->token != NULL)
 		explicit_bzero(c->token, strlen(c->token));
@@ -140,41 +96,27 @@ static int
 client_send(struct client *c, const char *req, int timeout_ms, char **reply,
     char **cause)
 {
-	const char	*path;
-	char		*buf;
-	size_t		 len = strlen(req);
-	int		 n;
+	size_t		 len = strlen(req), n;
 
 	*reply = NULL;
 	if (len > CLIENT_MAX_SEND) {
 		xasprintf(cause, "request of %zu bytes is larger than the "
-		    "%d byte limit", len, CLIENT_MAX_SEND);
+		    "%d byte limit of the transport; send less at a time",
+		    len, CLIENT_MAX_SEND);
 		return (CLIENT_ERROR);
 	}
-	if ((path = endpoint_ipc_path(c->url)) != NULL &&
-	    !client_probe_ipc(path, cause))
+	if (c->transport == NULL && (c->transport = transport_req_dial(c->url,
+	    endpoint_ipc_path(c->url) != NULL, cause)) == NULL)
 		return (CLIENT_UNREACHABLE);
-	nn_setsockopt(c->sock, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout_ms,
-	    sizeof timeout_ms);
-	nn_setsockopt(c->sock, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout_ms,
-	    sizeof timeout_ms);
-	if (nn_send(c->sock, req, len, 0) < 0) {
-		xasprintf(cause, "send: %s", nn_strerror(nn_errno()));
-		return (nn_errno() == ETIMEDOUT ? CLIENT_UNREACHABLE :
-		    CLIENT_ERROR);
+	switch (transport_request(c->transport, req, len, timeout_ms, reply,
+	    &n, cause)) {
+	case 0:
+		return (0);
+	case TRANSPORT_TIMEOUT:
+		return (CLIENT_UNREACHABLE);
+	default:
+		return (CLIENT_ERROR);
 	}
-	if ((n = nn_recv(c->sock, &buf, NN_MSG, 0)) < 0) {
-		if (nn_errno() == ETIMEDOUT)
-			xasprintf(cause, "no reply within %d ms", timeout_ms);
-		else
-			xasprintf(cause, "receive: %s",
-			    nn_strerror(nn_errno()));
-		return (nn_errno() == ETIMEDOUT ? CLIENT_UNREACHABLE :
-		    CLIENT_ERROR);
-	}
-	*reply = xstrndup(buf, (size_t)n);
-	nn_freemsg(buf);
-	return (0);
 }
 
 /* A fresh random idempotency key: 128 bits as hex. */

@@ -5,9 +5,13 @@
 #include <stddef.h>
 
 #include "msg.h"
+#include "transport.h"
 
-/* Requests larger than this are refused before they reach the wire. */
-#define CLIENT_MAX_SEND		(16 * 1024 * 1024)
+/*
+ * Requests larger than this are refused before they reach the wire: the
+ * daemon might drop the connection instead of answering too_large.
+ */
+#define CLIENT_MAX_SEND		TRANSPORT_RECV_MIN
 #define CLIENT_TIMEOUT_MS	10000
 
 /* client_request results besides 0. */

@@ -1,11 +1,16 @@
 /*
- * Endpoint defaults and checks. nanomsg aborts the process on ipc paths of
- * 108-121 bytes and silently deletes whatever sits at an ipc path when it
- * binds, so both are checked here before any nn_bind or nn_connect.
+ * Endpoint defaults and checks. An ipc path must fit a socket address,
+ * and the SP library deletes whatever sits at an ipc path when nothing
+ * answers there, a regular file included: both are checked here before
+ * anything listens or connects.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -92,7 +97,60 @@ endpoint_check(const char *url, char **cause)
 	return (0);
 }
 
-/* As endpoint_check, and refuse to let a bind replace anything but a socket. */
+/* The SP header a REQ peer opens a connection with (RFC sp-tcp-mapping). */
+const unsigned char endpoint_sp_header[ENDPOINT_SP_HEADER] = {
+	0x00, 'S', 'P', 0x00, 0x00, 0x30, 0x00, 0x00
+};
+
+/*
+ * Whether an SP endpoint listens at an ipc path: 1 yes, 0 no (nothing
+ * there, or a stale socket), -1 with a cause. The probe sends its header
+ * and waits up to timeout_ms for the listener's before it hangs up: NNG
+ * 1.5.2 stops accepting for good when a client hangs up before the
+ * listener has written its header, so a bare connect and close would
+ * deafen the very daemon it asks after.
+ */
+int
+endpoint_probe(const char *path, int timeout_ms, char **cause)
+{
+	struct sockaddr_un	 sun;
+	struct timeval		 tv;
+	unsigned char		 hdr[ENDPOINT_SP_HEADER];
+	size_t			 got = 0;
+	ssize_t			 n;
+	int			 fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		xasprintf(cause, "socket: %s", strerror(errno));
+		return (-1);
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		close(fd);
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			return (0);
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (write(fd, endpoint_sp_header, sizeof hdr) == (ssize_t)sizeof hdr) {
+		while (got < sizeof hdr &&
+		    (n = read(fd, hdr + got, sizeof hdr - got)) > 0)
+			got += (size_t)n;
+	}
+	close(fd);
+	return (1);
+}
+
+/*
+ * As endpoint_check, and refuse to let a bind replace anything but a
+ * socket, or a socket something still listens on: NNG 1.5.2 breaks the
+ * listener that is there when a second one tries the same path.
+ */
 int
 endpoint_check_bind(const char *url, char **cause)
 {
@@ -114,7 +172,16 @@ endpoint_check_bind(const char *url, char **cause)
 		    "it (remove it or choose another URL)", path);
 		return (-1);
 	}
-	return (0);
+	switch (endpoint_probe(path, ENDPOINT_PROBE_MS, cause)) {
+	case 0:
+		return (0);
+	case 1:
+		xasprintf(cause, "%s: address in use: another aiojobsd is "
+		    "already listening there", url);
+		return (-1);
+	default:
+		return (-1);
+	}
 }
 
 /* Give a bound ipc socket file a mode, and a group unless gid is -1. */

@@ -5,12 +5,19 @@
 /* sun_path holds 108 bytes including the NUL. */
 #define ENDPOINT_IPC_MAX	107
 
+/* The SP header that opens a connection, and how long a probe waits. */
+#define ENDPOINT_SP_HEADER	8
+#define ENDPOINT_PROBE_MS	2000
+
+extern const unsigned char endpoint_sp_header[ENDPOINT_SP_HEADER];
+
 char	*endpoint_rundir(void);
 char	*endpoint_control_url(const char *);
 char	*endpoint_events_url(const char *);
 const char *endpoint_ipc_path(const char *);
 int	 endpoint_check(const char *, char **);
 int	 endpoint_check_bind(const char *, char **);
+int	 endpoint_probe(const char *, int, char **);
 int	 endpoint_restrict_to(const char *, int, long, char **);
 
 #endif

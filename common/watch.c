@@ -8,71 +8,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nanomsg/nn.h>
-#include <nanomsg/pubsub.h>
-
 #include "endpoint.h"
+#include "transport.h"
 #include "watch.h"
 #include "xmalloc.h"
 
 struct watch {
-	int	 sock;
-	int	 fd;		/* NN_RCVFD: readable when a message waits */
+	struct transport	*transport;
+	int			 fd;	/* readable when a message waits */
 };
-
-/* Subscribe to each prefix; an empty prefix (or none given) gets all. */
-static int
-watch_subscribe(int sock, const char *const *prefixes, size_t n,
-    char **cause)
-{
-	static const char *const	 all[] = { "" };
-	size_t				 i;
-
-	if (n == 0) {
-		prefixes = all;
-		n = 1;
-	}
-	for (i = 0; i < n; i++) {
-		if (nn_setsockopt(sock, NN_SUB, NN_SUB_SUBSCRIBE, prefixes[i],
-		    strlen(prefixes[i])) < 0) {
-			xasprintf(cause, "subscribe '%s': %s", prefixes[i],
-			    nn_strerror(nn_errno()));
-			return (-1);
-		}
-	}
-	return (0);
-}
 
 struct watch *
 watch_open(const char *url, const char *const *prefixes, size_t n,
     char **cause)
 {
-	struct watch	*w;
-	size_t		 fdlen;
-	int		 sock, fd, max = -1;
+	struct watch		*w;
+	struct transport	*t;
+	int			 fd;
 
 	if (endpoint_check(url, cause) != 0)
 		return (NULL);
-	if ((sock = nn_socket(AF_SP, NN_SUB)) < 0) {
-		xasprintf(cause, "nn_socket: %s", nn_strerror(nn_errno()));
+	if ((t = transport_sub_dial(url, prefixes, n, cause)) == NULL)
+		return (NULL);
+	if ((fd = transport_fd(t, cause)) == -1) {
+		transport_close(t);
 		return (NULL);
 	}
-	nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max, sizeof max);
-	fdlen = sizeof fd;
-	if (watch_subscribe(sock, prefixes, n, cause) != 0)
-		goto fail;
-	if (nn_getsockopt(sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &fdlen) < 0 ||
-	    nn_connect(sock, url) < 0) {
-		xasprintf(cause, "%s: %s", url, nn_strerror(nn_errno()));
-		goto fail;
-	}
 	w = xcalloc(1, sizeof *w);
-	w->sock = sock;
+	w->transport = t;
 	w->fd = fd;
 	return (w);
-fail:
-	nn_close(sock);
-	return (NULL);
 }
 
 void
@@ -80,7 +45,7 @@ watch_close(struct watch *w)
 {
 	if (w == NULL)
 		return;
-	nn_close(w->sock);
+	transport_close(w->transport);
 	free(w);
 }
 
@@ -99,19 +64,16 @@ watch_fd(struct watch *w)
 int
 watch_recv(struct watch *w, char **msg, size_t *len, char **cause)
 {
-	char	*buf;
-	int	 n;
+	struct transport_msg	*m;
+	const char		*body;
+	int			 rv;
 
-	if ((n = nn_recv(w->sock, &buf, NN_MSG, NN_DONTWAIT)) < 0) {
-		if (nn_errno() == EAGAIN || nn_errno() == EINTR)
-			return (0);
-		xasprintf(cause, "receive: %s", nn_strerror(nn_errno()));
-		return (-1);
-	}
-	*msg = xmalloc((size_t)n + 1);
-	memcpy(*msg, buf, (size_t)n);
-	(*msg)[n] = '\0';
-	*len = (size_t)n;
-	nn_freemsg(buf);
+	if ((rv = transport_recv(w->transport, &m, cause)) != 1)
+		return (rv);
+	body = transport_msg_body(m, len);
+	*msg = xmalloc(*len + 1);
+	memcpy(*msg, body, *len);
+	(*msg)[*len] = '\0';
+	transport_msg_free(m);
 	return (1);
 }

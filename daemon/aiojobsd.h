@@ -18,6 +18,10 @@
 
 struct event;
 struct event_base;
+struct sentry;
+struct transport;
+struct transport_msg;
+struct transport_peer;
 
 /* Job states, PROTOCOL section 3.2. */
 #define JOB_QUEUED	0
@@ -217,9 +221,7 @@ struct sched {
 /* A request received on the control endpoint, answered now or later. */
 struct creq {
 	struct control		*control;
-	void			*hdr;		/* nanomsg control chunk */
-	const void		*sphdr;		/* routing header inside hdr */
-	size_t			 sphdrlen;
+	struct transport_msg	*msg;		/* the request and its route */
 	int			 held;
 	struct msg_request	 req;
 	void			*wait;		/* op_wait's state while held */
@@ -234,7 +236,7 @@ TAILQ_HEAD(creqs, creq);
 /* A control endpoint: a raw REP socket, and what its clients may do. */
 struct control {
 	struct aiojobsd		*aj;
-	int			 sock;
+	struct transport	*transport;
 	char			*url;
 	char			*name;		/* for messages */
 	int			 has_token;
@@ -244,6 +246,7 @@ struct control {
 	struct event		*ev;
 	struct creqs		 held;
 	size_t			 nheld;
+	struct sentry		*sentry;	/* ipc only */
 	TAILQ_ENTRY(control)	 entry;
 };
 TAILQ_HEAD(controls, control);
@@ -274,6 +277,8 @@ struct aiojobsd {
 	struct event		*signals[4];
 	struct event		*waiters_ev;	/* re-check held waits */
 	struct event		*stop_ev;	/* end of the final drain */
+	int			 rundir_lock;	/* pidfile_lock fds, or -1 */
+	int			 state_lock;
 	int			 stopping;	/* final drain under way */
 	struct event		*notify_status_ev;	/* STATUS= refresh */
 	struct event		*notify_watchdog_ev;	/* WATCHDOG=1 */
@@ -571,6 +576,7 @@ void	 control_reply(struct creq *, char *);
 void	 control_error(struct creq *, const char *, const char *, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
 void	 control_hold(struct creq *);
+int	 control_peer(struct creq *, struct transport_peer *);
 void	 control_reply_held(struct control *);
 
 /* ops.c */
@@ -600,6 +606,12 @@ void	 wait_release(struct creq *);
 void	 wait_reply_now(struct creq *);
 
 /* events.c */
+int	 pidfile_lock(const char *, const char *, const char *, char **);
+
+struct sentry *sentry_create(struct event_base *, struct transport *,
+	     const char *, int, long);
+void	 sentry_free(struct sentry *);
+
 struct events *events_create(struct aiojobsd *, const char *, char **);
 void	 events_free(struct events *);
 void	 events_publish(struct events *, struct job *);

@@ -12,14 +12,13 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <nanomsg/nn.h>
-#include <nanomsg/reqrep.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "aiojobsd.h"
 #include "endpoint.h"
 #include "log.h"
+#include "transport.h"
 #include "xmalloc.h"
 
 /* Messages handled per wake-up before other events get a turn. */
@@ -27,15 +26,19 @@
 
 static void	control_read_cb(int, short, void *);
 
-/* The transport drops larger messages; between the two, too_large. */
-static int
+/*
+ * The transport drops the connection of a client that sends more than
+ * this; requests between max_request_bytes and this get too_large. It is
+ * never below TRANSPORT_RECV_MIN, the most our own clients send.
+ */
+static size_t
 control_rcvmax(int64_t max_request)
 {
 	int64_t	 max = max_request * 16;
 
-	if (max < 16 * 1024 * 1024)
-		max = 16 * 1024 * 1024;
-	return (max > 1024 * 1024 * 1024 ? 1024 * 1024 * 1024 : (int)max);
+	if (max < TRANSPORT_RECV_MIN)
+		max = TRANSPORT_RECV_MIN;
+	return (max > 1024 * 1024 * 1024 ? 1024 * 1024 * 1024 : (size_t)max);
 }
 
 /* The SHA-256 of a token: what requests are compared against. */
@@ -81,47 +84,34 @@ struct control *
 control_create(struct aiojobsd *aj, const struct config_listen *l,
     char **cause)
 {
-	struct control	*c;
-	const char	*url = l->url;
-	size_t		 sz = sizeof(int);
-	int		 sock, fd, no = 0;
-	int		 max = control_rcvmax(aj->conf.max_request_bytes);
+	struct control		*c;
+	struct transport	*t;
+	const char		*url = l->url;
+	int			 fd;
 
 	if (endpoint_check_bind(url, cause) != 0)
 		return (NULL);
-	if ((sock = nn_socket(AF_SP_RAW, NN_REP)) < 0) {
-		xasprintf(cause, "nn_socket: %s", nn_strerror(nn_errno()));
+	t = transport_rep_listen(url,
+	    control_rcvmax(aj->conf.max_request_bytes), cause);
+	if (t == NULL)
 		return (NULL);
-	}
-	nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max, sizeof max);
-	if (strncmp(url, "tcp://[", 7) == 0)	/* an IPv6 address */
-		nn_setsockopt(sock, NN_SOL_SOCKET, NN_IPV4ONLY, &no, sizeof no);
-	if (nn_bind(sock, url) < 0) {
-		if (nn_errno() == EADDRINUSE)
-			xasprintf(cause, "%s: address in use: another aiojobsd "
-			    "is already listening there", url);
-		else
-			xasprintf(cause, "%s: %s", url,
-			    nn_strerror(nn_errno()));
-		nn_close(sock);
-		return (NULL);
-	}
 	if (endpoint_restrict_to(url, config_socket_mode(&aj->conf),
-	    (long)aj->conf.socket_gid, cause) != 0) {
-		nn_close(sock);
+	    (long)aj->conf.socket_gid, cause) != 0 ||
+	    (fd = transport_fd(t, cause)) == -1) {
+		transport_close(t);
 		return (NULL);
 	}
-	if (nn_getsockopt(sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &sz) < 0)
-		fatalx("NN_RCVFD: %s", nn_strerror(nn_errno()));
 	c = xcalloc(1, sizeof *c);
 	c->aj = aj;
-	c->sock = sock;
+	c->transport = t;
 	c->url = xstrdup(url);
 	control_policy(c, l);
 	TAILQ_INIT(&c->held);
 	c->ev = event_new(aj->base, fd, EV_READ | EV_PERSIST, control_read_cb,
 	    c);
 	event_add(c->ev, NULL);
+	c->sentry = sentry_create(aj->base, t, url,
+	    config_socket_mode(&aj->conf), (long)aj->conf.socket_gid);
 	return (c);
 }
 
@@ -133,8 +123,7 @@ control_creq_free(struct creq *cr)
 		cr->control->nheld--;
 	}
 	wait_release(cr);
-	if (cr->hdr != NULL)
-		nn_freemsg(cr->hdr);
+	transport_msg_free(cr->msg);
 	msg_request_clear(&cr->req);
 	free(cr);
 }
@@ -151,7 +140,8 @@ control_free(struct control *c)
 	while ((cr = TAILQ_FIRST(&c->held)) != NULL)
 		control_creq_free(cr);
 	event_free(c->ev);
-	nn_close(c->sock);
+	sentry_free(c->sentry);
+	transport_close(c->transport);
 	if ((path = endpoint_ipc_path(c->url)) != NULL && unlink(path) == -1 &&
 	    errno != ENOENT)
 		log_warn("unlink %s", path);
@@ -228,37 +218,14 @@ control_permit(struct control *c, const struct msg_request *req,
 	return (0);
 }
 
-/* Find the SP routing header in a received control chunk. */
-static void
-control_find_sphdr(struct creq *cr)
-{
-	struct nn_msghdr	 mh;
-	struct nn_cmsghdr	*cmsg;
-
-	memset(&mh, 0, sizeof mh);
-	mh.msg_control = &cr->hdr;
-	mh.msg_controllen = NN_MSG;
-	for (cmsg = NN_CMSG_FIRSTHDR(&mh); cmsg != NULL;
-	    cmsg = NN_CMSG_NXTHDR(&mh, cmsg)) {
-		if (cmsg->cmsg_level == PROTO_SP && cmsg->cmsg_type == SP_HDR) {
-			cr->sphdr = NN_CMSG_DATA(cmsg);
-			cr->sphdrlen = cmsg->cmsg_len - NN_CMSG_LEN(0);
-			return;
-		}
-	}
-}
-
 /* A resent copy of a request still held: same routing header. */
 static int
 control_is_duplicate(struct control *c, struct creq *cr)
 {
 	struct creq	*h;
 
-	if (cr->sphdr == NULL)
-		return (0);
 	TAILQ_FOREACH(h, &c->held, entry) {
-		if (h->sphdrlen == cr->sphdrlen &&
-		    memcmp(h->sphdr, cr->sphdr, cr->sphdrlen) == 0)
+		if (transport_msg_same_route(h->msg, cr->msg))
 			return (1);
 	}
 	return (0);
@@ -285,38 +252,35 @@ control_handle(struct control *c, struct creq *cr, const char *body,
 	ops_dispatch(aj, cr, body, len);
 }
 
-/* Drain the socket: NN_RCVFD is level-triggered and may wake spuriously. */
+/*
+ * Drain the socket: its descriptor may wake the loop spuriously. The
+ * request's body is read in place; the message stays with the request
+ * for its route back.
+ */
 static void
 control_read_cb(int fd, short events, void *arg)
 {
 	struct control		*c = arg;
-	struct nn_msghdr	 mh;
-	struct nn_iovec		 iov;
+	struct transport_msg	*msg;
 	struct creq		*cr;
-	void			*body, *hdr;
-	int			 n, i;
+	const char		*body;
+	char			*cause;
+	size_t			 len;
+	int			 i;
 
 	for (i = 0; i < CONTROL_BATCH; i++) {
-		memset(&mh, 0, sizeof mh);
-		iov.iov_base = &body;
-		iov.iov_len = NN_MSG;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		hdr = NULL;
-		mh.msg_control = &hdr;
-		mh.msg_controllen = NN_MSG;
-		if ((n = nn_recvmsg(c->sock, &mh, NN_DONTWAIT)) < 0) {
-			if (nn_errno() != EAGAIN && nn_errno() != EINTR)
-				log_warnx("control receive: %s",
-				    nn_strerror(nn_errno()));
+		cause = NULL;
+		if (transport_recv(c->transport, &msg, &cause) != 1) {
+			if (cause != NULL)
+				log_warnx("control %s", cause);
+			free(cause);
 			return;
 		}
 		cr = xcalloc(1, sizeof *cr);
 		cr->control = c;
-		cr->hdr = hdr;
-		control_find_sphdr(cr);
-		control_handle(c, cr, body, (size_t)n);
-		nn_freemsg(body);
+		cr->msg = msg;
+		body = transport_msg_body(msg, &len);
+		control_handle(c, cr, body, len);
 	}
 }
 
@@ -324,24 +288,23 @@ control_read_cb(int fd, short events, void *arg)
 void
 control_reply(struct creq *cr, char *json)
 {
-	struct nn_msghdr	 mh;
-	struct nn_iovec		 iov;
+	char	*cause = NULL;
 
-	memset(&mh, 0, sizeof mh);
-	iov.iov_base = json;
-	iov.iov_len = strlen(json);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (cr->hdr != NULL) {
-		mh.msg_control = &cr->hdr;
-		mh.msg_controllen = NN_MSG;
+	if (transport_reply(cr->control->transport, cr->msg, json,
+	    strlen(json), &cause) != 0) {
+		log_warnx("control %s", cause);
+		free(cause);
 	}
-	if (nn_sendmsg(cr->control->sock, &mh, NN_DONTWAIT) < 0)
-		log_warnx("control send: %s", nn_strerror(nn_errno()));
-	else
-		cr->hdr = NULL;	/* nanomsg owns it now */
+	cr->msg = NULL;		/* the transport took it */
 	free(json);
 	control_creq_free(cr);
+}
+
+/* The credentials of the process that sent a request over ipc. */
+int
+control_peer(struct creq *cr, struct transport_peer *peer)
+{
+	return (cr->msg != NULL ? transport_msg_peer(cr->msg, peer) : -1);
 }
 
 void

@@ -8,49 +8,38 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <nanomsg/nn.h>
-#include <nanomsg/pubsub.h>
-
 #include "aiojobsd.h"
 #include "endpoint.h"
 #include "log.h"
+#include "transport.h"
 #include "xmalloc.h"
 
 struct events {
-	int	 sock;
-	char	*url;
+	struct transport	*transport;
+	char			*url;
+	struct sentry		*sentry;	/* ipc only */
 };
 
 struct events *
 events_create(struct aiojobsd *aj, const char *url, char **cause)
 {
-	struct events	*ev;
-	int		 sock;
+	struct events		*ev;
+	struct transport	*t;
 
 	if (endpoint_check_bind(url, cause) != 0)
 		return (NULL);
-	if ((sock = nn_socket(AF_SP, NN_PUB)) < 0) {
-		xasprintf(cause, "nn_socket: %s", nn_strerror(nn_errno()));
+	if ((t = transport_pub_listen(url, cause)) == NULL)
 		return (NULL);
-	}
-	if (nn_bind(sock, url) < 0) {
-		if (nn_errno() == EADDRINUSE)
-			xasprintf(cause, "%s: address in use: another aiojobsd "
-			    "is already publishing there", url);
-		else
-			xasprintf(cause, "%s: %s", url,
-			    nn_strerror(nn_errno()));
-		nn_close(sock);
-		return (NULL);
-	}
 	if (endpoint_restrict_to(url, config_socket_mode(&aj->conf),
 	    (long)aj->conf.socket_gid, cause) != 0) {
-		nn_close(sock);
+		transport_close(t);
 		return (NULL);
 	}
 	ev = xcalloc(1, sizeof *ev);
-	ev->sock = sock;
+	ev->transport = t;
 	ev->url = xstrdup(url);
+	ev->sentry = sentry_create(aj->base, t, url,
+	    config_socket_mode(&aj->conf), (long)aj->conf.socket_gid);
 	return (ev);
 }
 
@@ -61,7 +50,8 @@ events_free(struct events *ev)
 
 	if (ev == NULL)
 		return;
-	nn_close(ev->sock);
+	sentry_free(ev->sentry);
+	transport_close(ev->transport);
 	if ((path = endpoint_ipc_path(ev->url)) != NULL &&
 	    unlink(path) == -1 && errno != ENOENT)
 		log_warn("unlink %s", path);
@@ -77,15 +67,12 @@ events_publish(struct events *ev, struct job *job)
 	int		 n;
 
 	/* Nobody listens: skip the encoding (a third of a short job's cost). */
-	if (ev == NULL ||
-	    nn_get_statistic(ev->sock, NN_STAT_CURRENT_CONNECTIONS) == 0)
+	if (ev == NULL || !transport_has_peers(ev->transport))
 		return;
 	job_view(job, &v);
 	json = msg_view_encode(&v, 0);
 	n = xasprintf(&msg, "job.%s %s", v.state, json);
-	if (nn_send(ev->sock, msg, (size_t)n, NN_DONTWAIT) < 0 &&
-	    nn_errno() != EAGAIN)
-		log_debug("events: %s", nn_strerror(nn_errno()));
+	transport_publish(ev->transport, msg, (size_t)n);
 	free(msg);
 	free(json);
 }

@@ -149,7 +149,7 @@ server_signals(struct aiojobsd *aj)
 	}
 }
 
-/* nanomsg spins when out of fds: take all the fds we are allowed. */
+/* Take all the fds we are allowed: clients, pipes and jobs share them. */
 static void
 server_raise_nofile(void)
 {
@@ -252,6 +252,11 @@ server_open(struct aiojobsd *aj, char **cause)
 {
 	if (server_rundir(aj, cause) != 0)
 		return (-1);
+	if ((aj->rundir_lock = pidfile_lock(aj->conf.rundir, "aiojobsd.pid",
+	    "run directory", cause)) == -1 ||
+	    (aj->state_lock = pidfile_lock(aj->conf.state_dir, "aiojobsd.lock",
+	    "state directory", cause)) == -1)
+		return (-1);
 	aj->sched->http = http_env_create(aj->base, aj->conf.tls_ca_file,
 	    aj->conf.tls_verify, aj->conf.http_connect_timeout_ms, cause);
 	if (aj->sched->http == NULL)
@@ -297,6 +302,10 @@ server_close(struct aiojobsd *aj)
 	event_free(aj->stop_ev);
 	notify_free(aj);
 	event_base_free(aj->base);
+	if (aj->state_lock != -1)
+		close(aj->state_lock);
+	if (aj->rundir_lock != -1)
+		close(aj->rundir_lock);
 }
 
 /* Run the daemon until it has shut down; returns the exit status. */
@@ -308,6 +317,7 @@ server_run(struct aiojobsd *aj)
 
 	umask(077);
 	TAILQ_INIT(&aj->controls);
+	aj->rundir_lock = aj->state_lock = -1;
 	server_raise_nofile();
 	aj->started_at = now_ms();
 	if ((aj->base = event_base_new()) == NULL)
