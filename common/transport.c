@@ -59,6 +59,9 @@ struct transport {
 	size_t		 rx_len;
 	int		 rx_armed;	/* a receive is under way */
 	int		 rx_fd;		/* eventfd: readable while rx_len > 0 */
+
+	/* Sends: one aio, done before nng_send_aio returns (no callback). */
+	nng_aio		*tx_aio;
 };
 
 /* A received message is an nng_msg; the struct is only a name for it. */
@@ -95,7 +98,29 @@ transport_new(nng_socket sock)
 	atomic_init(&t->pipes, 0);
 	atomic_init(&t->added, 0);
 	t->rx_fd = -1;
+	if (nng_aio_alloc(&t->tx_aio, NULL, NULL) != 0)
+		abort();	/* out of memory */
+	nng_aio_set_timeout(t->tx_aio, NNG_DURATION_ZERO);
 	return (t);
+}
+
+/*
+ * Send a message without waiting. The aio has no callback and a zero
+ * timeout: NNG then finishes it before nng_send_aio returns, on this
+ * thread, with no hand-off to its own (a queue with room takes the
+ * message; a full one refuses it at once and the message is dropped, as
+ * a reply to a client that reads none of its replies, or an event for a
+ * subscriber that does not keep up). On success NNG owns the message.
+ */
+static void
+transport_send(struct transport *t, nng_msg *m)
+{
+	nng_aio_set_msg(t->tx_aio, m);
+	nng_send_aio(t->sock, t->tx_aio);
+	if (nng_aio_result(t->tx_aio) != 0) {
+		nng_msg_free(nng_aio_get_msg(t->tx_aio));
+		nng_aio_set_msg(t->tx_aio, NULL);
+	}
 }
 
 /* Receive the next message in the background. Called with rx_lock held. */
@@ -364,6 +389,7 @@ transport_close(struct transport *t)
 	if (t == NULL)
 		return;
 	nng_close(t->sock);
+	nng_aio_free(t->tx_aio);
 	if (t->rx_aio != NULL) {
 		nng_aio_stop(t->rx_aio);
 		nng_aio_free(t->rx_aio);
@@ -432,11 +458,11 @@ transport_reply(struct transport *t, struct transport_msg *req,
 	int	 rv;
 
 	nng_msg_clear(m);
-	if ((rv = nng_msg_append(m, body, len)) != 0 ||
-	    (rv = nng_sendmsg(t->sock, m, NNG_FLAG_NONBLOCK)) != 0) {
+	if ((rv = nng_msg_append(m, body, len)) != 0) {
 		nng_msg_free(m);
 		return (transport_fail(cause, "send", NULL, rv));
 	}
+	transport_send(t, m);
 	return (0);
 }
 
@@ -444,7 +470,15 @@ transport_reply(struct transport *t, struct transport_msg *req,
 void
 transport_publish(struct transport *t, const char *body, size_t len)
 {
-	nng_send(t->sock, (void *)(uintptr_t)body, len, NNG_FLAG_NONBLOCK);
+	nng_msg	*m;
+
+	if (nng_msg_alloc(&m, 0) != 0)
+		return;
+	if (nng_msg_append(m, body, len) != 0) {
+		nng_msg_free(m);
+		return;
+	}
+	transport_send(t, m);
 }
 
 /*

@@ -11,7 +11,7 @@ invocation and with the same C client (tests/bench/aiojobs_load).
 The two alternate, ROUNDS times; medians of the percentiles are compared.
 Targets (the issue's): p50 <= 0.5x beanstalkd's, p99 <= 1x.
 
-* the transport's floor, for reference: `nn_floor N` (no daemon) times a
+* the transport's floor, for reference: `sp_floor N` (no daemon) times a
   request on a REQ socket to an event on a SUB socket through a thread
   that only receives on REP, publishes on PUB and replies, over ipc as
   aiojobsd is reached. What a target asks below it, no daemon behind
@@ -63,7 +63,7 @@ def beanstalkd_side(exe, n):
 
 def floor_path():
     p = benchlib.load_path()
-    p = p and os.path.join(os.path.dirname(p), "nn_floor")
+    p = p and os.path.join(os.path.dirname(p), "sp_floor")
     return p if p and os.access(p, os.X_OK) else None
 
 
@@ -71,7 +71,7 @@ def floor_side(exe, n):
     p = subprocess.run([exe, str(n)], capture_output=True, text=True,
                        timeout=300)
     if p.returncode != 0:
-        raise RuntimeError("nn_floor: %s" % p.stderr[-2000:])
+        raise RuntimeError("sp_floor: %s" % p.stderr[-2000:])
     out = {}
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -102,7 +102,7 @@ def main():
         n, ROUNDS)
     for name, runs in (("aiojobsd --durability fast", ours),
                        ("beanstalkd, no binlog", theirs),
-                       ("nanomsg floor (no daemon)", floor)):
+                       ("SP transport floor (no daemon)", floor)):
         if runs:
             say("  %-27s %s", name, "  ".join(
                 "%s %.4g" % (k, median(r[k] for r in runs))
@@ -119,8 +119,8 @@ def main():
             break
         mine = median(r[p] for r in ours)
         low = median(r[p] for r in floor)
-        result("nanomsg transport floor %s: REQ -> REP -> PUB -> SUB, no "
-               "daemon (nn_floor)" % p, low, "us", BASELINE,
+        result("SP transport floor %s: REQ -> REP -> PUB -> SUB, no "
+               "daemon (sp_floor)" % p, low, "us", BASELINE,
                median(r[p] for r in theirs), None,
                "reference: the part of the latency above that is the "
                "transport's; aiojobsd adds %.0f us to it" % (mine - low))

@@ -20,10 +20,10 @@ many queued jobs.
 * floors, for reference (no daemon): `store_floor` writes rows through
   the daemon's own store module alone, 1,000 a transaction and one a
   transaction, safe (the most any daemon keeping a row a job in this
-  store could accept); `nn_floor`'s REQ/REP round trip (the most
+  store could accept); `sp_floor`'s REQ/REP round trip (the most
   sequential requests one client gets through the transport).
 
-When aiojobs_load is not built, Python clients stand in (a ctypes nanomsg
+When aiojobs_load is not built, Python clients stand in (a ctypes NNG
 REQ socket for aiojobsd, a raw socket for beanstalkd) and the lines say so.
 
 Targets (the issue's): batched submits (safe) >= 5x beanstalkd's pipelined
@@ -74,32 +74,31 @@ class FastReq:
 
     def __init__(self, url):
         self.lib = NN.lib()
-        self.s = self.lib.nn_socket(NN.AF_SP, NN.NN_REQ)
-        for level, opt, v in ((NN.NN_REQ, NN.NN_REQ_RESEND_IVL, NN.INT_MAX),
-                              (NN.NN_SOL_SOCKET, NN.NN_SNDTIMEO, 60000),
-                              (NN.NN_SOL_SOCKET, NN.NN_RCVTIMEO, 60000),
-                              (NN.NN_SOL_SOCKET, NN.NN_RCVMAXSIZE, -1)):
-            c = ctypes.c_int(v)
-            self.lib.nn_setsockopt(self.s, level, opt, ctypes.byref(c),
-                                   ctypes.sizeof(c))
-        if self.lib.nn_connect(self.s, url.encode()) < 0:
-            raise NN.error("nn_connect")
+        self.s = harness._NNGSocket()
+        NN.check("nng_req0_open", self.lib.nng_req0_open(ctypes.byref(self.s)))
+        for name, v in (("req:resend-time", NN.DURATION_MAX),
+                        ("send-timeout", 60000), ("recv-timeout", 60000)):
+            self.lib.nng_socket_set_ms(self.s, name.encode(), v)
+        self.lib.nng_socket_set_size(self.s, b"recv-size-max",
+                                     NN.RECV_SIZE_UNLIMITED)
+        NN.check("nng_dial", self.lib.nng_dial(self.s, url.encode(), None,
+                                               NN.FLAG_NONBLOCK))
         self.ptr = ctypes.c_void_p()
+        self.size = ctypes.c_size_t()
 
     def request(self, data):
-        if self.lib.nn_send(self.s, data, len(data), 0) < 0:
-            raise NN.error("nn_send")
-        n = self.lib.nn_recv(self.s, ctypes.byref(self.ptr), NN.NN_MSG, 0)
-        if n < 0:
-            raise NN.error("nn_recv")
-        reply = ctypes.string_at(self.ptr, n)
-        self.lib.nn_freemsg(self.ptr)
+        NN.check("nng_send", self.lib.nng_send(self.s, data, len(data), 0))
+        NN.check("nng_recv", self.lib.nng_recv(
+            self.s, ctypes.byref(self.ptr), ctypes.byref(self.size),
+            NN.FLAG_ALLOC))
+        reply = ctypes.string_at(self.ptr, self.size.value)
+        self.lib.nng_free(self.ptr, self.size)
         if not reply.startswith(b'{"ok":true'):
             raise RuntimeError("not ok: %r" % reply[:300])
         return reply
 
     def close(self):
-        self.lib.nn_close(self.s)
+        self.lib.nng_close(self.s)
 
 
 def job(key, body=BODY):
@@ -294,7 +293,7 @@ def run_tool(cmd):
 
 def floors(rounds):
     """{"batched": rows/s, "single": rows/s, "rtt": us} medians, or {}."""
-    sf, nf = tool("store_floor"), tool("nn_floor")
+    sf, nf = tool("store_floor"), tool("sp_floor")
     if sf is None or nf is None:
         return {}
     out = {"batched": [], "single": [], "rtt": []}
@@ -342,7 +341,7 @@ def main():
             theirs[name][0].append(p)
             theirs[name][1].append(u)
     client = ("the C client aiojobs_load for both" if USE_LOAD else
-              "Python clients (ctypes nanomsg REQ for aiojobsd, a raw "
+              "Python clients (ctypes NNG REQ for aiojobsd, a raw "
               "socket for beanstalkd): aiojobs_load is not built")
     print("median of %d rounds; %s" % (ROUNDS, client))
     for mode, (s, b, p) in ours.items():
@@ -400,10 +399,10 @@ def main():
                None, "reference: one fsync a job, as a safe single "
                "submit needs; beanstalkd -b fsyncs at most every 50 ms")
         result("transport floor: sequential REQ/REP round trips, no daemon "
-               "(nn_floor, 1e6 / p50 us)", 1e6 / fl["rtt"], "requests/s",
+               "(sp_floor, 1e6 / p50 us)", 1e6 / fl["rtt"], "requests/s",
                "beanstalkd -b (binlog), unpipelined puts", med(base[1]),
                None, "reference: the most single submits one client gets "
-               "through nanomsg, before any work")
+               "through the SP transport, before any work")
     if peak_jobs > 0:
         peak_memory(peak_jobs)
     print("bench took %.0f s" % (time.monotonic() - t_start))
