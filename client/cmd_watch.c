@@ -93,7 +93,7 @@ cmd_watch(struct ctl *ctl, int argc, char **argv)
 
 	if ((r = ctl_noopts(ctl, argc, argv, ":")) != 0)
 		return (r);
-	/* Before nanomsg starts its threads, so that they inherit the mask. */
+	/* Before NNG starts its threads, so that they inherit the mask. */
 	if ((sfd = cmd_watch_signals()) == -1)
 		return (CTL_EXIT_UNREACHABLE);
 	url = ctl->events_url != NULL ? xstrdup(ctl->events_url) :

@@ -71,7 +71,7 @@ endpoint_ipc_path(const char *url)
 	return (url + 6);
 }
 
-/* Check a URL is one nanomsg can use without aborting. */
+/* Check a URL is one the transport takes (ipc paths that fit). */
 int
 endpoint_check(const char *url, char **cause)
 {

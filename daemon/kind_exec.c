@@ -292,7 +292,7 @@ exec_file_actions(posix_spawn_file_actions_t *fa, struct exec_args *ea,
 	posix_spawn_file_actions_adddup2(fa, child[2], 2);
 	if (ea->cwd != NULL)
 		posix_spawn_file_actions_addchdir_np(fa, ea->cwd);
-	/* evhttp and nanomsg fds are not all close-on-exec: close them all */
+	/* evhttp fds are not close-on-exec: close every fd above 2 */
 	posix_spawn_file_actions_addclosefrom_np(fa, 3);
 }
 

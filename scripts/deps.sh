@@ -1,8 +1,12 @@
 # Sourced by scripts/run and scripts/test: install the Debian packages the
 # project needs, but only when one is missing (apt-get update first).
 
+# The SP transport is NNG (libnng-dev); nanomsg-utils (nanocat), nng-utils
+# (nngcat) and libnanomsg-raw-perl are clients the project did not write,
+# for the interoperability tests.
 AIOJOBS_PACKAGES="gcc meson ninja-build pkg-config python3 libevent-dev
-libnanomsg-dev nanomsg-utils libcjson-dev check libsubunit-dev libinih-dev
+libnng-dev nng-utils nanomsg-utils libnanomsg-raw-perl
+libcjson-dev check libsubunit-dev libinih-dev
 libbsd-dev libssl-dev openssl libsqlite3-dev libsystemd-dev scdoc
 clang libclang-rt-14-dev"
 
