@@ -65,6 +65,78 @@ def test_second_daemon_refused():
             timeout=15)
         check_refused(rc, out, "second daemon with --url")
         eq(d.ok({"op": "ping"})["pid"], d.pid, "first still serves")
+        with ReqClient(d.url) as c:
+            r = c.request({"op": "ping"}, timeout_ms=3000)
+        eq(r.get("pid"), d.pid, "first serves a new client after --url")
+
+
+def new_clients_served(d, what, n=5):
+    """n clients that connect afresh, one after the other, are answered by
+    d: NNG 1.5.2 broke the listener of a live ipc path when a second
+    process tried to listen there."""
+    for i in range(n):
+        with ReqClient(d.url) as c:
+            r = c.request({"op": "ping"}, timeout_ms=3000)
+        eq(r.get("pid"), d.pid, "%s: new client %d answered" % (what, i))
+
+
+def test_second_daemon_on_run_dir_names_the_first():
+    with Daemon() as d:
+        rc, out = run_daemon_expect_exit(
+            ["--rundir", d.rundir, "--state-dir",
+             os.path.join(d.base, "other-state")], timeout=15)
+        check_refused(rc, out, "second daemon on the run directory")
+        check("another aiojobsd (pid %d) is already running with run "
+              "directory %s" % (d.pid, d.rundir) in out,
+              "message does not name the first daemon: %r", out)
+        with open(os.path.join(d.rundir, "aiojobsd.pid")) as f:
+            eq(f.read().strip(), str(d.pid), "pid file")
+        new_clients_served(d, "after a second daemon on the run directory")
+
+
+def test_second_daemon_on_state_dir_refused():
+    with Daemon() as d:
+        other = os.path.join(d.base, "other-run")
+        rc, out = run_daemon_expect_exit(
+            ["--rundir", other, "--state-dir", d.state_dir], timeout=15)
+        check_refused(rc, out, "second daemon on the state directory")
+        check("another aiojobsd (pid %d) is already running with state "
+              "directory %s" % (d.pid, d.state_dir) in out,
+              "message does not name the first daemon: %r", out)
+        check(not os.path.exists(os.path.join(other, "aiojobsd.sock")),
+              "the second daemon listened before it was refused")
+        new_clients_served(d, "after a second daemon on the state directory")
+        jid = d.submit_sleep(0)
+        eq(d.wait_ids([jid])["done"][0]["state"], "succeeded", "job runs")
+
+
+def test_clients_hanging_up_mid_handshake():
+    """Clients that connect to the ipc socket and hang up at once (or after
+    a part of the SP header) must not leave the daemon deaf: NNG 1.5.2
+    stops taking connections then, and the daemon listens afresh."""
+    import socket
+    with Daemon() as d:
+        for i in range(30):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(d.sock_path)
+            if i % 2:
+                s.send(b"\x00SP")
+            s.close()
+        t0 = time.monotonic()
+        deadline = t0 + 20
+        while True:
+            try:
+                with ReqClient(d.url) as c:
+                    r = c.request({"op": "ping"}, timeout_ms=2000)
+                break
+            except TimeoutError:
+                check(time.monotonic() < deadline, "no new client served "
+                      "within 20 s after clients hung up\n%s", d.log())
+        eq(r.get("pid"), d.pid, "ping after hang-ups")
+        print("  a new client was served %.1f s after the hang-ups"
+              % (time.monotonic() - t0))
+        new_clients_served(d, "after hang-ups")
+        eq(oct(mode(d.sock_path)), oct(0o600), "socket mode after relisten")
 
 
 def test_stale_socket_replaced():
