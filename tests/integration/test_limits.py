@@ -353,6 +353,27 @@ def test_too_large_queues_nothing():
         alive(d)
 
 
+def test_cli_refuses_what_the_transport_drops():
+    """aiojobctl sends nothing over the transport's least receive limit
+    (16 MiB), which the daemon would answer by dropping the connection:
+    it says so and exits 2, and the daemon never sees the request."""
+    tmp = tempfile.mkdtemp(prefix="ajl", dir="/tmp")
+    try:
+        path = os.path.join(tmp, "jobs.json")
+        # a 3 MB file; the request, with a key and the defaults a job
+        # carries, is over 16 MiB
+        with open(path, "w") as f:
+            json.dump([sleep_spec(0)] * 80000, f)
+        with Daemon("--workers", "0") as d:
+            rc, out, err = d.ctl("submit", "--file", path, timeout=60)
+            eq(rc, 2, "aiojobctl exit (stdout %r, stderr %r)" % (out, err))
+            check("16777216" in err, "the limit is not named: %r", err)
+            eq(d.ok({"op": "list"})["jobs"], [], "jobs after the refusal")
+            alive(d)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_extra_endpoint():
     """An endpoint added by configuration (--listen) has the same limits:
     they are checked when a request is decoded, whatever the endpoint."""
