@@ -137,6 +137,13 @@ def test_clients_hanging_up_mid_handshake():
               % (time.monotonic() - t0))
         new_clients_served(d, "after hang-ups")
         eq(oct(mode(d.sock_path)), oct(0o600), "socket mode after relisten")
+        check("listening afresh" in d.log(), "no log line of the relisten")
+        if harness.SANITIZED:
+            # NNG 1.5.2 leaks the broken listener's connections (a cycle
+            # that closing the listener, the socket or nng_fini leaves);
+            # LeakSanitizer would blame the daemon at exit.
+            d.kill()
+            d.expect_exit = None
 
 
 def test_stale_socket_replaced():
