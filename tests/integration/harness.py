@@ -2,8 +2,10 @@
 
 Python 3 standard library only.  Provides:
 
-* ``NN`` and the ``ReqClient`` / ``SubClient`` / ``RawReqClient`` classes:
-  a ctypes binding to libnanomsg.so.5;
+* ``ReqClient`` / ``SubClient`` / ``RawReqClient``: SP clients (REQ, SUB,
+  raw REQ) through a ctypes binding to NNG's native API in libnng.so.1
+  (Debian package libnng1); ``NNG`` (also called ``NN``, its old name)
+  holds the library and its constants;
 * ``Daemon``: starts a real aiojobsd in the foreground on a fresh temporary
   run directory, waits for readiness by retrying ``ping`` and stops it with
   SIGTERM + wait;
@@ -13,12 +15,13 @@ Python 3 standard library only.  Provides:
 Every test script is invoked as ``python3 test_x.py AIOJOBSD AIOJOBCTL [TEST...]``.
 """
 
+import atexit
 import ctypes
 import ctypes.util
-import errno
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import struct
@@ -27,6 +30,7 @@ import sys
 import tempfile
 import time
 import traceback
+import weakref
 
 # Paths of the binaries under test, set by main().
 AIOJOBSD = None
@@ -47,151 +51,254 @@ def check_memory(cond, msg="memory bound", *fmt):
     check(cond, msg, *fmt)
 
 # ---------------------------------------------------------------------------
-# nanomsg binding
+# NNG binding
 # ---------------------------------------------------------------------------
 
 
-class NN:
-    """Constants of <nanomsg/nn.h>, reqrep.h and pubsub.h (nanomsg 1.1.5)."""
+class NNG:
+    """Constants of <nng/nng.h> (NNG 1.5.2) and the loaded libnng.so.1.
 
-    AF_SP = 1
-    AF_SP_RAW = 2
-    NN_PROTO_PUBSUB = 2
-    NN_PROTO_REQREP = 3
-    NN_PUB = NN_PROTO_PUBSUB * 16 + 0      # 32
-    NN_SUB = NN_PROTO_PUBSUB * 16 + 1      # 33
-    NN_REQ = NN_PROTO_REQREP * 16 + 0      # 48
-    NN_REP = NN_PROTO_REQREP * 16 + 1      # 49
-    NN_SOL_SOCKET = 0
-    NN_LINGER = 1
-    NN_SNDTIMEO = 4
-    NN_RCVTIMEO = 5
-    NN_RECONNECT_IVL = 6
-    NN_RCVMAXSIZE = 16
-    NN_SUB_SUBSCRIBE = 1                   # level NN_SUB
-    NN_REQ_RESEND_IVL = 1                  # level NN_REQ
-    NN_DONTWAIT = 1
-    NN_MSG = ctypes.c_size_t(-1).value
-    PROTO_SP = 1
-    SP_HDR = 1
-    NN_STAT_CURRENT_CONNECTIONS = 201
-    INT_MAX = 2 ** 31 - 1
+    NNG's functions return 0 or an NNG error number (not an errno);
+    error() turns one into a Python exception."""
+
+    FLAG_ALLOC = 1          # nng_recv allocates the buffer (nng_free it)
+    FLAG_NONBLOCK = 2       # nng_dial: dial in the background, retrying;
+                            # nng_send/nng_recv: NNG_EAGAIN instead of waiting
+    ETIMEDOUT = 5
+    ECLOSED = 7
+    EAGAIN = 8
+    ESTATE = 11
+    PIPE_EV_ADD_POST = 1    # a connection was added to the socket
+    PIPE_EV_REM_POST = 2    # a connection was removed from the socket
+    DURATION_MAX = 2 ** 31 - 1      # nng_duration is an int32_t (ms)
+    # nanomsg's "-1 = no receive limit" is NNG's 0.
+    RECV_SIZE_UNLIMITED = 0
 
     _lib = None
 
     @classmethod
     def lib(cls):
         if cls._lib is None:
-            name = "libnanomsg.so.5"
             try:
-                lib = ctypes.CDLL(name, use_errno=True)
+                lib = ctypes.CDLL("libnng.so.1")
             except OSError:
-                found = ctypes.util.find_library("nanomsg")
+                found = ctypes.util.find_library("nng")
                 if not found:
                     raise
-                lib = ctypes.CDLL(found, use_errno=True)
-            lib.nn_socket.argtypes = [ctypes.c_int, ctypes.c_int]
-            lib.nn_socket.restype = ctypes.c_int
-            lib.nn_close.argtypes = [ctypes.c_int]
-            lib.nn_close.restype = ctypes.c_int
-            lib.nn_setsockopt.argtypes = [ctypes.c_int, ctypes.c_int,
-                                          ctypes.c_int, ctypes.c_void_p,
-                                          ctypes.c_size_t]
-            lib.nn_setsockopt.restype = ctypes.c_int
-            lib.nn_connect.argtypes = [ctypes.c_int, ctypes.c_char_p]
-            lib.nn_connect.restype = ctypes.c_int
-            lib.nn_bind.argtypes = [ctypes.c_int, ctypes.c_char_p]
-            lib.nn_bind.restype = ctypes.c_int
-            lib.nn_send.argtypes = [ctypes.c_int, ctypes.c_void_p,
-                                    ctypes.c_size_t, ctypes.c_int]
-            lib.nn_send.restype = ctypes.c_int
-            lib.nn_recv.argtypes = [ctypes.c_int, ctypes.c_void_p,
-                                    ctypes.c_size_t, ctypes.c_int]
-            lib.nn_recv.restype = ctypes.c_int
-            lib.nn_sendmsg.argtypes = [ctypes.c_int, ctypes.c_void_p,
-                                       ctypes.c_int]
-            lib.nn_sendmsg.restype = ctypes.c_int
-            lib.nn_freemsg.argtypes = [ctypes.c_void_p]
-            lib.nn_freemsg.restype = ctypes.c_int
-            lib.nn_errno.argtypes = []
-            lib.nn_errno.restype = ctypes.c_int
-            lib.nn_strerror.argtypes = [ctypes.c_int]
-            lib.nn_strerror.restype = ctypes.c_char_p
-            lib.nn_get_statistic.argtypes = [ctypes.c_int, ctypes.c_int]
-            lib.nn_get_statistic.restype = ctypes.c_uint64
+                lib = ctypes.CDLL(found)
+            sock, sockp = _NNGSocket, ctypes.POINTER(_NNGSocket)
+            vp, cp, sz = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t
+            i = ctypes.c_int
+            # name: (argument types, result type)
+            for name, args, res in (
+                    ("nng_req0_open", [sockp], i),
+                    ("nng_req0_open_raw", [sockp], i),
+                    ("nng_sub0_open", [sockp], i),
+                    ("nng_close", [sock], i),
+                    ("nng_dial", [sock, cp, vp, i], i),
+                    ("nng_socket_set", [sock, cp, vp, sz], i),
+                    ("nng_socket_set_ms", [sock, cp, ctypes.c_int32], i),
+                    ("nng_socket_set_size", [sock, cp, sz], i),
+                    ("nng_socket_get_int", [sock, cp, ctypes.POINTER(i)], i),
+                    ("nng_pipe_notify", [sock, i, _PIPE_CB, vp], i),
+                    ("nng_send", [sock, vp, sz, i], i),
+                    ("nng_recv", [sock, vp, ctypes.POINTER(sz), i], i),
+                    ("nng_free", [vp, sz], None),
+                    ("nng_sendmsg", [sock, vp, i], i),
+                    ("nng_recvmsg", [sock, ctypes.POINTER(vp), i], i),
+                    ("nng_msg_alloc", [ctypes.POINTER(vp), sz], i),
+                    ("nng_msg_free", [vp], None),
+                    ("nng_msg_append", [vp, vp, sz], i),
+                    ("nng_msg_header_append_u32", [vp, ctypes.c_uint32], i),
+                    ("nng_msg_body", [vp], vp),
+                    ("nng_msg_len", [vp], sz),
+                    ("nng_msg_header", [vp], vp),
+                    ("nng_msg_header_len", [vp], sz),
+                    ("nng_strerror", [i], cp)):
+                fn = getattr(lib, name)
+                fn.argtypes = args
+                fn.restype = res
             cls._lib = lib
         return cls._lib
 
     @classmethod
-    def error(cls, what):
-        err = cls.lib().nn_errno()
-        msg = cls.lib().nn_strerror(err).decode(errors="replace")
-        if err in (errno.ETIMEDOUT, errno.EAGAIN):
-            return TimeoutError("%s: %s" % (what, msg))
-        return OSError(err, "%s: %s" % (what, msg))
+    def error(cls, what, rv):
+        """The exception for NNG error number rv returned by `what`:
+        TimeoutError for a timeout or "would block", else NNGError."""
+        msg = "%s: %s" % (what, cls.lib().nng_strerror(rv).decode(
+            errors="replace"))
+        if rv in (cls.ETIMEDOUT, cls.EAGAIN):
+            return TimeoutError(msg)
+        return NNGError(rv, msg)
+
+    @classmethod
+    def check(cls, what, rv):
+        if rv != 0:
+            raise cls.error(what, rv)
 
 
-class _NNIovec(ctypes.Structure):
-    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+# The old name of the binding, kept for scripts that import it.
+NN = NNG
 
 
-class _NNMsghdr(ctypes.Structure):
-    _fields_ = [("msg_iov", ctypes.POINTER(_NNIovec)),
-                ("msg_iovlen", ctypes.c_int),
-                ("msg_control", ctypes.c_void_p),
-                ("msg_controllen", ctypes.c_size_t)]
+class NNGError(OSError):
+    """An NNG failure other than a timeout; nng_errno is NNG's number
+    (NNG numbers are not errno values, so errno is left unset)."""
+
+    def __init__(self, nng_errno, message):
+        super().__init__(message)
+        self.nng_errno = nng_errno
+
+
+class _NNGSocket(ctypes.Structure):
+    """nng_socket: a struct holding the socket id, passed by value."""
+    _fields_ = [("id", ctypes.c_uint32)]
+
+
+# void (*nng_pipe_cb)(nng_pipe, nng_pipe_ev, void *).  nng_pipe is a
+# struct holding a uint32_t id, passed by value; the C calling conventions
+# of x86-64 and arm64 pass such a struct exactly as the uint32_t itself,
+# and an int argument spares the callback a ctypes object (see _Socket).
+_PIPE_CB = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_int,
+                            ctypes.c_void_p)
+
+# Every socket not closed yet, closed at exit: NNG calls a socket's pipe
+# callback (Python code) from its own threads, which must not happen while
+# the interpreter shuts down.
+_open_sockets = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_sockets():
+    for s in list(_open_sockets):
+        s.close()
 
 
 class _Socket:
-    """A nanomsg socket, closed by close() or as a context manager."""
+    """An NNG socket, closed by close() or as a context manager.
 
-    def __init__(self, domain, protocol):
-        self.lib = NN.lib()
-        self.s = self.lib.nn_socket(domain, protocol)
-        if self.s < 0:
-            raise NN.error("nn_socket")
+    open_fn is the name of the NNG function that opens it
+    (nng_req0_open, ...)."""
 
-    def setopt_int(self, level, option, value):
-        v = ctypes.c_int(value)
-        if self.lib.nn_setsockopt(self.s, level, option, ctypes.byref(v),
-                                  ctypes.sizeof(v)) < 0:
-            raise NN.error("nn_setsockopt(%d, %d)" % (level, option))
+    def __init__(self, open_fn):
+        self.lib = NNG.lib()
+        self.s = _NNGSocket()
+        NNG.check(open_fn, getattr(self.lib, open_fn)(ctypes.byref(self.s)))
+        self.closed = False
+        _open_sockets.add(self)
+        # connections(): the ids of the pipes (connections) the socket has
+        # now, kept by a callback that NNG calls from its own threads.
+        # A pipe refused before it is added is only reported as removed,
+        # so the callback keeps ids rather than counts events.
+        #
+        # The callback object must live until nng_close has returned (it
+        # waits for the callbacks of the socket's pipes): ctypes frees the
+        # C trampoline with the Python object.  It refers to the set, not
+        # to self, so that a socket dropped without close() is closed at
+        # once by __del__ rather than whenever the cycle collector runs;
+        # and it allocates no object that could start the collector on an
+        # NNG thread (which could then call nng_close there and wait on
+        # itself).
+        pipes = self._pipes = set()
+        added, removed = NNG.PIPE_EV_ADD_POST, NNG.PIPE_EV_REM_POST
 
-    def setopt_bytes(self, level, option, value):
+        def on_pipe(pipe_id, ev, arg):
+            if ev == added:
+                pipes.add(pipe_id)
+            elif ev == removed:
+                pipes.discard(pipe_id)
+
+        self._pipe_cb = _PIPE_CB(on_pipe)
+        for ev in (NNG.PIPE_EV_ADD_POST, NNG.PIPE_EV_REM_POST):
+            NNG.check("nng_pipe_notify",
+                      self.lib.nng_pipe_notify(self.s, ev, self._pipe_cb,
+                                               None))
+        # recv_bytes waits for this descriptor to become readable, then
+        # receives without blocking (see there why).
+        fd = ctypes.c_int()
+        NNG.check("nng_socket_get_int(recv-fd)",
+                  self.lib.nng_socket_get_int(self.s, b"recv-fd",
+                                              ctypes.byref(fd)))
+        self._recv_fd = fd.value
+
+    def set_ms(self, name, ms):
+        """A duration option (milliseconds), e.g. "recv-timeout"."""
+        NNG.check("nng_socket_set_ms(%s)" % name,
+                  self.lib.nng_socket_set_ms(self.s, name.encode(), int(ms)))
+
+    def set_size(self, name, value):
+        """A size option, e.g. "recv-size-max" (0 = no limit)."""
+        NNG.check("nng_socket_set_size(%s)" % name,
+                  self.lib.nng_socket_set_size(self.s, name.encode(), value))
+
+    def set_bytes(self, name, value):
+        """An option whose value is bytes, e.g. "sub:subscribe"."""
         buf = ctypes.create_string_buffer(value, len(value))
-        if self.lib.nn_setsockopt(self.s, level, option, buf, len(value)) < 0:
-            raise NN.error("nn_setsockopt(%d, %d)" % (level, option))
+        NNG.check("nng_socket_set(%s)" % name,
+                  self.lib.nng_socket_set(self.s, name.encode(), buf,
+                                          len(value)))
 
     def connect(self, url):
-        if self.lib.nn_connect(self.s, url.encode()) < 0:
-            raise NN.error("nn_connect(%s)" % url)
+        """Dial url in the background: NNG keeps redialling until it
+        connects (reconnect-time-min apart), so the peer may come up
+        later and comes back by itself after a restart."""
+        NNG.check("nng_dial(%s)" % url,
+                  self.lib.nng_dial(self.s, url.encode(), None,
+                                    NNG.FLAG_NONBLOCK))
 
     def connections(self):
-        return self.lib.nn_get_statistic(self.s,
-                                         NN.NN_STAT_CURRENT_CONNECTIONS)
+        """How many connections the socket has now."""
+        return len(self._pipes)
 
     def send_bytes(self, data, timeout_ms):
-        self.setopt_int(NN.NN_SOL_SOCKET, NN.NN_SNDTIMEO, int(timeout_ms))
+        """Send one message; TimeoutError if no connection took it within
+        timeout_ms.  NNG copies the data."""
+        self.set_ms("send-timeout", timeout_ms)
         buf = ctypes.create_string_buffer(data, len(data))
-        if self.lib.nn_send(self.s, buf, len(data), 0) < 0:
-            raise NN.error("nn_send")
+        rv = self.lib.nng_send(self.s, buf, len(data), 0)
+        NNG.check("nng_send", rv)
+
+    def _wait_readable(self, deadline):
+        """Wait until the recv-fd is readable or the deadline passes;
+        True if readable.  poll(), not select(): descriptors may exceed
+        FD_SETSIZE in the descriptor stress tests."""
+        p = select.poll()
+        p.register(self._recv_fd, select.POLLIN)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        return bool(p.poll(max(1, int(left * 1000))))
 
     def recv_bytes(self, timeout_ms):
-        """Receive one message; raise TimeoutError after timeout_ms."""
-        self.setopt_int(NN.NN_SOL_SOCKET, NN.NN_RCVTIMEO, int(timeout_ms))
-        ptr = ctypes.c_void_p()
-        n = self.lib.nn_recv(self.s, ctypes.byref(ptr), NN.NN_MSG, 0)
-        if n < 0:
-            raise NN.error("nn_recv")
-        try:
-            return ctypes.string_at(ptr, n)
-        finally:
-            self.lib.nn_freemsg(ptr)
+        """Receive one message; raise TimeoutError after timeout_ms.
+
+        A blocking nng_recv that times out on a REQ socket abandons the
+        outstanding request (NNG cancels the whole exchange), while the
+        tests expect to wait again for the same reply, as nanomsg allowed.
+        So this waits on the socket's recv-fd and only then receives with
+        NNG_FLAG_NONBLOCK, which never cancels anything."""
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        while True:
+            ptr = ctypes.c_void_p()
+            size = ctypes.c_size_t()
+            rv = self.lib.nng_recv(self.s, ctypes.byref(ptr),
+                                   ctypes.byref(size),
+                                   NNG.FLAG_ALLOC | NNG.FLAG_NONBLOCK)
+            if rv == 0:
+                try:
+                    return ctypes.string_at(ptr, size.value)
+                finally:
+                    self.lib.nng_free(ptr, size)
+            if rv != NNG.EAGAIN:
+                raise NNG.error("nng_recv", rv)
+            if not self._wait_readable(deadline):
+                raise NNG.error("nng_recv", NNG.ETIMEDOUT)
 
     def close(self):
-        if self.s >= 0:
-            self.lib.nn_close(self.s)
-            self.s = -1
+        if not self.closed:
+            self.closed = True
+            self.lib.nng_close(self.s)
+            _open_sockets.discard(self)
 
     def __enter__(self):
         return self
@@ -214,25 +321,113 @@ def _encode(msg):
     return json.dumps(msg).encode()
 
 
+def _reconnect_options(sock):
+    # Redial 20 ms after a lost connection, and after each failed dial twice
+    # as long as before, up to 1 s.  Without that bound (nanomsg's way)
+    # clients that cannot connect, e.g. to a daemon out of descriptors,
+    # each dial 50 times a second; NNG 1.5.2 then frees the descriptors of
+    # failed dials more slowly than it makes them (about 1,000 a second
+    # here), until the test process has none left and nng_close hangs.
+    sock.set_ms("reconnect-time-min", 20)
+    sock.set_ms("reconnect-time-max", 1000)
+
+
+# NNG 1.5.2 can hang a whole process when a peer closes a connection while
+# a large message is being written to it: a partly written message whose
+# pipe closes before the rest is written is never finished, so stopping
+# that pipe waits forever, and with it NNG's only reaper thread; every later
+# nng_close of a socket that had a connection hangs.  The daemon closes the
+# connection of a message above its transport's receive limit, which is 16
+# MiB at least, so ReqClient.request() sends a request larger than that
+# from a child process, which exits without closing anything.
+ISOLATE_ABOVE = 16 * 1024 * 1024 - 64      # less room for the SP header
+
+# The child: argv[1] the harness directory, then url, receive limit ("" for
+# the default) and timeout (ms); the request on stdin, the reply on stdout.
+# Exit 0 with a reply, 3 on a timeout, 4 on another error (on stderr).
+_ISOLATED_CHILD = r"""
+import os, sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+import harness
+url, rcvmax, timeout_ms = sys.argv[2], sys.argv[3], int(sys.argv[4])
+request = sys.stdin.buffer.read()
+try:
+    # send_bytes and recv_bytes, not request(), which would start a child
+    c = harness.ReqClient(url, int(rcvmax) if rcvmax else None)
+    c.send_bytes(request, timeout_ms)
+    reply = c.recv_bytes(timeout_ms)
+except TimeoutError as e:
+    sys.stderr.write(str(e))
+    sys.stderr.flush()
+    os._exit(3)
+except Exception as e:
+    sys.stderr.write("%s: %s" % (type(e).__name__, e))
+    sys.stderr.flush()
+    os._exit(4)
+sys.stdout.buffer.write(reply)
+sys.stdout.flush()
+os._exit(0)
+"""
+
+
+def _isolated_request(url, rcvmaxsize, data, timeout_ms):
+    """One request from a child process (see ISOLATE_ABOVE); returns the
+    reply bytes.  TimeoutError on a timeout, as in the parent."""
+    cmd = [sys.executable, "-c", _ISOLATED_CHILD,
+           os.path.dirname(os.path.abspath(__file__)), url,
+           "" if rcvmaxsize is None else str(rcvmaxsize), str(int(timeout_ms))]
+    try:
+        p = subprocess.run(cmd, input=data, capture_output=True,
+                           timeout=timeout_ms / 1000.0 + 30)
+    except subprocess.TimeoutExpired:
+        raise TimeoutError("request of %d bytes: the child process did not "
+                           "finish" % len(data))
+    err = p.stderr.decode(errors="replace")[-2000:]
+    if p.returncode == 3:
+        raise TimeoutError(err)
+    if p.returncode != 0:
+        raise OSError("request of %d bytes from a child process: exit %d: %s"
+                      % (len(data), p.returncode, err))
+    return p.stdout
+
+
 class ReqClient(_Socket):
-    """A cooked REQ socket: request(msg) -> parsed reply."""
+    """A cooked REQ socket: request(msg) -> parsed reply.
+
+    rcvmaxsize: the largest reply accepted (NNG's default is 1 MiB, as
+    nanomsg's was); -1 or 0 for no limit."""
 
     def __init__(self, url, rcvmaxsize=None):
-        super().__init__(NN.AF_SP, NN.NN_REQ)
-        # Never resend on our own (INT_MAX, never -1: -1 aborts nanomsg).
-        self.setopt_int(NN.NN_REQ, NN.NN_REQ_RESEND_IVL, NN.INT_MAX)
-        self.setopt_int(NN.NN_SOL_SOCKET, NN.NN_RECONNECT_IVL, 20)
-        self.setopt_int(NN.NN_SOL_SOCKET, NN.NN_LINGER, 0)
+        super().__init__("nng_req0_open")
+        # Never resend on a timer, but do resend a request whose connection
+        # was lost, once connected again, as nanomsg did: NNG 1.5.2 does
+        # that only while the resend time is positive (with the resend
+        # timer disabled it fails the request with "Connection reset"),
+        # so the resend time is the largest duration, about 24.8 days.
+        self.set_ms("req:resend-time", NNG.DURATION_MAX)
+        _reconnect_options(self)
         if rcvmaxsize is not None:
-            self.setopt_int(NN.NN_SOL_SOCKET, NN.NN_RCVMAXSIZE, rcvmaxsize)
+            self.set_size("recv-size-max",
+                          NNG.RECV_SIZE_UNLIMITED if rcvmaxsize < 0
+                          else rcvmaxsize)
+        self.rcvmaxsize = rcvmaxsize
         self.url = url
         self.connect(url)
 
     def request(self, msg, timeout_ms=5000, raw=False):
         """Send msg (dict, str or bytes) and return the parsed reply dict
-        (or the raw reply bytes with raw=True).  TimeoutError on timeout."""
-        self.send_bytes(_encode(msg), timeout_ms)
-        data = self.recv_bytes(timeout_ms)
+        (or the raw reply bytes with raw=True).  TimeoutError on timeout.
+
+        A request larger than ISOLATE_ABOVE is sent from a child process
+        (see _isolated_request)."""
+        data = _encode(msg)
+        if len(data) > ISOLATE_ABOVE:
+            data = _isolated_request(self.url, self.rcvmaxsize, data,
+                                     timeout_ms)
+        else:
+            self.send_bytes(data, timeout_ms)
+            data = self.recv_bytes(timeout_ms)
         if raw:
             return data
         try:
@@ -242,35 +437,61 @@ class ReqClient(_Socket):
 
 
 class RawReqClient(_Socket):
-    """An AF_SP_RAW REQ socket: send with an explicit request id header,
-    receive whatever replies come back."""
+    """A raw REQ socket: send with an explicit request id, receive
+    whatever replies come back."""
 
     def __init__(self, url):
-        super().__init__(NN.AF_SP_RAW, NN.NN_REQ)
-        self.setopt_int(NN.NN_SOL_SOCKET, NN.NN_RECONNECT_IVL, 20)
-        self.setopt_int(NN.NN_SOL_SOCKET, NN.NN_LINGER, 0)
+        super().__init__("nng_req0_open_raw")
+        _reconnect_options(self)
         self.connect(url)
 
     def send_with_id(self, msg, req_id, timeout_ms=2000):
+        """Send msg with request id req_id: NNG puts a raw socket's message
+        header on the wire before the body; a REQ header is the id as 4
+        bytes big-endian with the top bit set."""
         body = _encode(msg)
-        sphdr = struct.pack(">I", req_id | 0x80000000)
-        # struct nn_cmsghdr {size_t len; int level; int type;} + data where
-        # data = size_t length of the SP header, then the header bytes.
-        hdrlen = struct.calcsize("@Nii")
-        data = struct.pack("@N", len(sphdr)) + sphdr
-        cmsg_len = hdrlen + len(data)
-        align = ctypes.sizeof(ctypes.c_size_t)
-        space = hdrlen + ((len(data) + align - 1) // align) * align
-        ctrl = struct.pack("@Nii", cmsg_len, NN.PROTO_SP, NN.SP_HDR) + data
-        ctrl += b"\0" * (space - len(ctrl))
-        ctrl_buf = ctypes.create_string_buffer(ctrl, len(ctrl))
-        body_buf = ctypes.create_string_buffer(body, len(body))
-        iov = _NNIovec(ctypes.cast(body_buf, ctypes.c_void_p), len(body))
-        hdr = _NNMsghdr(ctypes.pointer(iov), 1,
-                        ctypes.cast(ctrl_buf, ctypes.c_void_p), len(ctrl))
-        self.setopt_int(NN.NN_SOL_SOCKET, NN.NN_SNDTIMEO, int(timeout_ms))
-        if self.lib.nn_sendmsg(self.s, ctypes.byref(hdr), 0) < 0:
-            raise NN.error("nn_sendmsg")
+        m = ctypes.c_void_p()
+        NNG.check("nng_msg_alloc", self.lib.nng_msg_alloc(ctypes.byref(m), 0))
+        try:
+            NNG.check("nng_msg_append",
+                      self.lib.nng_msg_append(m, body, len(body)))
+            NNG.check("nng_msg_header_append_u32",
+                      self.lib.nng_msg_header_append_u32(
+                          m, (req_id | 0x80000000) & 0xFFFFFFFF))
+            self.set_ms("send-timeout", timeout_ms)
+            NNG.check("nng_sendmsg", self.lib.nng_sendmsg(self.s, m, 0))
+        except BaseException:
+            # nng_sendmsg owns the message only when it succeeds.
+            self.lib.nng_msg_free(m)
+            raise
+
+    def recv_msg(self, timeout_ms):
+        """Receive one reply: (request id, body bytes).  The id is the
+        header's 4 bytes without the top bit."""
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        while True:
+            m = ctypes.c_void_p()
+            rv = self.lib.nng_recvmsg(self.s, ctypes.byref(m),
+                                      NNG.FLAG_NONBLOCK)
+            if rv == 0:
+                break
+            if rv != NNG.EAGAIN:
+                raise NNG.error("nng_recvmsg", rv)
+            if not self._wait_readable(deadline):
+                raise NNG.error("nng_recvmsg", NNG.ETIMEDOUT)
+        try:
+            header = ctypes.string_at(self.lib.nng_msg_header(m),
+                                      self.lib.nng_msg_header_len(m))
+            body = ctypes.string_at(self.lib.nng_msg_body(m),
+                                    self.lib.nng_msg_len(m))
+        finally:
+            self.lib.nng_msg_free(m)
+        req_id = (struct.unpack(">I", header[-4:])[0] & 0x7FFFFFFF
+                  if len(header) >= 4 else None)
+        return req_id, body
+
+    def recv_bytes(self, timeout_ms):
+        return self.recv_msg(timeout_ms)[1]
 
     def recv_json(self, timeout_ms):
         return json.loads(self.recv_bytes(timeout_ms).decode())
@@ -280,11 +501,10 @@ class SubClient(_Socket):
     """A SUB socket subscribed to the given topic prefixes."""
 
     def __init__(self, url, prefixes=("",)):
-        super().__init__(NN.AF_SP, NN.NN_SUB)
-        self.setopt_int(NN.NN_SOL_SOCKET, NN.NN_RECONNECT_IVL, 20)
-        self.setopt_int(NN.NN_SOL_SOCKET, NN.NN_LINGER, 0)
+        super().__init__("nng_sub0_open")
+        _reconnect_options(self)
         for p in prefixes:
-            self.setopt_bytes(NN.NN_SUB, NN.NN_SUB_SUBSCRIBE, _encode(p))
+            self.set_bytes("sub:subscribe", _encode(p))
         self.url = url
         self.connect(url)
 

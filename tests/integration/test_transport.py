@@ -1,0 +1,342 @@
+"""No bytes from a client can stop the daemon: plain sockets speak the SP
+wire format (the framing of the nanomsg family, PROTOCOL.md section 1)
+badly to the control endpoint, over ipc (the Unix socket behind the
+default ipc:// URL) and over tcp (a --listen endpoint on 127.0.0.1); the
+daemon must stay up and keep answering.
+
+The wire format, for reference:
+
+* each side first sends an 8-byte header: 0x00 'S' 'P' 0x00, the 16-bit
+  big-endian id of its protocol, then two zero bytes.  REQ is 48 (0x30),
+  REP (the daemon's control socket) 49, PUB 32, SUB 33;
+* then messages, as frames: over ipc a type byte (1 = message), then the
+  payload length as 8 bytes big-endian, then the payload; over tcp the
+  same without the type byte;
+* a REQ message's payload starts with the 4-byte request id, top bit set.
+
+Requests larger than max_request_bytes but within the transport's limit
+get a too_large reply: test_protocol.py (test_too_large_request,
+test_max_request_bytes_flag) and test_limits.py cover that."""
+
+import json
+import os
+import random
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True    # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import Daemon, ReqClient, check, eq  # noqa: E402
+
+REQ, REP, PUB, SUB = 0x30, 0x31, 0x20, 0x21
+MSG_TYPE = 1               # the ipc frame type of a message
+FRAMES = 200               # random frames per endpoint
+HANGUPS = 100              # hang-ups during a large reply per endpoint
+SEED = 20240611            # the random frames are the same every run
+IO_TIMEOUT = 5.0           # bound on every socket operation (s)
+MiB = 1024 * 1024
+
+
+def sp_header(proto):
+    return b"\x00SP\x00" + struct.pack(">H", proto) + b"\x00\x00"
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TransportDaemon(Daemon):
+    """A daemon with a tcp control endpoint besides its ipc one.
+    endpoint("ipc") / endpoint("tcp") is where a plain socket connects."""
+
+    def __init__(self, *args):
+        self.port = free_port()
+        self.tcp_url = "tcp://127.0.0.1:%d" % self.port
+        super().__init__("--listen", self.tcp_url, *args)
+
+    def endpoint(self, transport):
+        if transport == "ipc":
+            # the path of the control URL, ipc://PATH
+            eq(self.url, "ipc://" + self.sock_path, "control URL")
+            return socket.AF_UNIX, self.sock_path
+        return socket.AF_INET, ("127.0.0.1", self.port)
+
+
+def recv_exact(sock, n):
+    """n bytes from sock, or fewer if it is closed first."""
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def connect(d, transport, proto=REQ):
+    """A plain socket connected to d's control endpoint that has sent a
+    valid SP header for proto and read the daemon's (REP's) header."""
+    family, address = d.endpoint(transport)
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(IO_TIMEOUT)
+    try:
+        s.connect(address)
+        s.sendall(sp_header(proto))
+        eq(recv_exact(s, 8), sp_header(REP), "the daemon's SP header over %s"
+           % transport)
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def frame(transport, payload, length=None, ftype=MSG_TYPE):
+    """A frame carrying payload; length and ftype (ipc only) as given,
+    else the right ones."""
+    if length is None:
+        length = len(payload)
+    head = struct.pack(">Q", length)
+    if transport == "ipc":
+        head = bytes([ftype]) + head
+    return head + payload
+
+
+def send_quietly(s, data):
+    """Send data; the daemon may close the connection first, which is fine
+    (it refused what it got so far)."""
+    try:
+        s.sendall(data)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+def closed_by_daemon(s, timeout_s):
+    """True if the daemon closes the connection within timeout_s (what it
+    sends before that is read and dropped)."""
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            s.settimeout(left)
+            if not s.recv(65536):
+                return True
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def assert_serving(d, what):
+    """The daemon process is alive and answers a ping on both endpoints."""
+    for url in (d.url, d.tcp_url):
+        try:
+            with ReqClient(url) as c:
+                r = c.request({"op": "ping"}, timeout_ms=5000)
+        except TimeoutError:
+            r = None
+        status = d.proc.poll()
+        check(status is None, "aiojobsd exited (status %s%s) after %s", status,
+              ", signal %d" % -status if status is not None and status < 0
+              else "", what)
+        check(r is not None and r.get("ok") is True and r.get("pid") == d.pid,
+              "no ping reply on %s after %s: %s", url, what, r)
+
+
+def test_ipc_bad_frame_type():
+    """An ipc frame whose type byte is not 1 (a message) ends at most that
+    connection.  (nanomsg's ipc transport asserted on it and aborted.)"""
+    with TransportDaemon() as d:
+        for ftype in (0x02, 0x00, 0xFF):
+            with connect(d, "ipc") as s:
+                send_quietly(s, frame("ipc", b"\x80\x00\x00\x01{}",
+                                      ftype=ftype))
+                closed_by_daemon(s, 1.0)
+            assert_serving(d, "an ipc frame of type 0x%02x" % ftype)
+
+
+# Requests that random frames carry pieces of, so that some reach the
+# daemon's JSON decoder.
+REQUESTS = (b'{"op":"ping"}', b'{"op":"submit","job":{"kind":"sleep",'
+            b'"args":{"ms":0}}}', b'{"op":"wait","ids":[1,2,3]}',
+            b'{"op":"status","id":1}')
+
+
+def random_frame(rng, transport):
+    """A frame from rng: random payload bytes or a piece of a request,
+    often (so that some frames get past each layer) with a consistent
+    length, a valid type byte and a request id in front; else a random
+    type, a length shorter than the payload (the rest reads as the next
+    frame), a longer one (the frame never completes) or any 64-bit
+    number."""
+    if rng.random() < 0.2:
+        text = rng.choice(REQUESTS)
+        payload = text[:rng.randrange(0, len(text) + 1)]
+    else:
+        payload = rng.randbytes(rng.randrange(0, 300))
+    if rng.random() < 0.4:
+        payload = struct.pack(">I", rng.getrandbits(31) | 0x80000000) + payload
+    kind = rng.randrange(4)
+    if kind == 0:
+        length = len(payload)
+    elif kind == 1:
+        length = rng.randrange(0, len(payload) + 1)
+    elif kind == 2:
+        length = len(payload) + rng.randrange(1, 1 << 16)
+    else:
+        length = rng.getrandbits(64)
+    ftype = MSG_TYPE if rng.random() < 0.5 else rng.getrandbits(8)
+    return frame(transport, payload, length, ftype)
+
+
+def random_frames(transport):
+    """FRAMES random frames, each on a fresh connection after a valid
+    header."""
+    with TransportDaemon() as d:
+        rng = random.Random("%d-%s" % (SEED, transport))
+        sent = None
+        for i in range(FRAMES):
+            data = random_frame(rng, transport)
+            try:
+                with connect(d, transport) as s:
+                    send_quietly(s, data)
+            except (OSError, AssertionError):
+                # refused or cut off: if the daemon is exiting, say when
+                # that was noticed (it may have died on an earlier frame)
+                try:
+                    status = d.proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    raise
+                raise AssertionError(
+                    "aiojobsd exited (status %s) during the random %s "
+                    "frames, noticed at frame %d (frame %d began %s)"
+                    % (status, transport, i, i - 1, sent)) from None
+            sent = data[:64].hex()
+        assert_serving(d, "%d random %s frames" % (FRAMES, transport))
+
+
+def test_random_frames_ipc():
+    random_frames("ipc")
+
+
+def test_random_frames_tcp():
+    random_frames("tcp")
+
+
+def test_enormous_lengths():
+    """Frames declaring 2^63 and 2^64 - 1 bytes."""
+    with TransportDaemon() as d:
+        for transport in ("ipc", "tcp"):
+            for length in (1 << 63, (1 << 64) - 1):
+                with connect(d, transport) as s:
+                    send_quietly(s, frame(transport, b"\x80\x00\x00\x01{}",
+                                          length))
+                    # the daemon keeps serving while the connection is
+                    # open, and after
+                    assert_serving(d, "a %s frame of %d bytes (open)"
+                                   % (transport, length))
+                assert_serving(d, "a %s frame of %d bytes" % (transport,
+                                                               length))
+
+
+def transport_limit(max_request_bytes):
+    """The largest message the daemon's transport takes: 16 x
+    max_request_bytes, at least 16 MiB, at most 1 GiB (control_rcvmax in
+    daemon/control.c)."""
+    return min(max(16 * max_request_bytes, 16 * MiB), 1024 * MiB)
+
+
+def test_just_over_the_receive_limit():
+    """A frame one byte over the transport's limit, 64 KiB of it sent."""
+    with TransportDaemon("--max-request-bytes", "4096") as d:
+        length = transport_limit(4096) + 1
+        for transport in ("ipc", "tcp"):
+            with connect(d, transport) as s:
+                send_quietly(s, frame(transport, b"\x80\x00\x00\x01"
+                                      + b" " * (64 * 1024), length))
+                assert_serving(d, "a %s frame of %d bytes (open)"
+                               % (transport, length))
+            assert_serving(d, "a %s frame of %d bytes" % (transport, length))
+
+
+def open_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def recv_up_to(s, n):
+    """Read up to n bytes, less if the daemon closes first."""
+    got = 0
+    try:
+        while got < n:
+            chunk = s.recv(min(n - got, 65536))
+            if not chunk:
+                break
+            got += len(chunk)
+    except OSError:
+        pass
+    return got
+
+
+def test_hang_up_during_a_large_reply():
+    """Clients that hang up while the daemon writes a large reply to them
+    (the status of an exec job whose output is 1 MiB of NUL bytes: about
+    3 MiB of JSON) cost those connections only: the daemon closes them,
+    keeps serving and stops on SIGTERM (Daemon checks that: 15 s).
+
+    NNG 1.5.2 may never finish a reply whose connection closes half way
+    (a partly written message is dropped without its completion), and then
+    never frees that connection nor any that closes after it, and hangs in
+    shutdown."""
+    with TransportDaemon() as d:
+        jid = d.submit({"kind": "exec", "args": {
+            "argv": ["head", "-c", str(MiB), "/dev/zero"]}})
+        d.wait_ids([jid])
+        request = (struct.pack(">I", 0x80000001)
+                   + json.dumps({"op": "status", "id": jid}).encode())
+        before = open_fds(d.pid)
+        rng = random.Random(SEED)
+        for transport in ("ipc", "tcp"):
+            for _ in range(HANGUPS):
+                with connect(d, transport) as s:
+                    s.sendall(frame(transport, request))
+                    # read a part of the reply, then hang up (on tcp half
+                    # the time with a reset)
+                    recv_up_to(s, rng.randrange(0, 2 * MiB))
+                    if transport == "tcp" and rng.random() < 0.5:
+                        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                     struct.pack("ii", 1, 0))
+        harness.poll_until(
+            lambda: open_fds(d.pid) <= before + 2, 10,
+            what="the daemon closing the connections of %d clients that "
+            "hung up (descriptors: %d before, %d now)"
+            % (2 * HANGUPS, before, open_fds(d.pid)))
+        assert_serving(d, "%d hang-ups during large replies" % (2 * HANGUPS))
+
+
+def test_bad_headers():
+    """Headers that are not SP, or name a protocol that is not REQ, or
+    stop half way."""
+    with TransportDaemon() as d:
+        for transport in ("ipc", "tcp"):
+            for head in (b"GET / HTTP/1.0\r\n\r\n", b"\x00SP\x01\x00\x30\x00\x00",
+                         sp_header(PUB), sp_header(SUB), sp_header(REP),
+                         b"\x00SP\x00", b"\xff" * 8 + b"\x01" + b"\x00" * 8):
+                family, address = d.endpoint(transport)
+                with socket.socket(family, socket.SOCK_STREAM) as s:
+                    s.settimeout(IO_TIMEOUT)
+                    s.connect(address)
+                    send_quietly(s, head)
+                    closed_by_daemon(s, 0.2)
+            assert_serving(d, "bad headers over %s" % transport)
+
+
+if __name__ == "__main__":
+    harness.main()
