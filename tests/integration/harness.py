@@ -644,20 +644,25 @@ class Daemon:
         """Retry a ping every 20 ms for up to ready_timeout seconds."""
         deadline = time.monotonic() + self.ready_timeout
         last = None
+        client = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise DaemonError("aiojobsd exited with %s before it was "
                                   "ready\n%s" % (self.proc.returncode,
                                                  self.log()))
+            # One client for the whole wait: it redials on its own, and a
+            # client closed in the middle of its handshake would make NNG
+            # 1.5.2 stop taking connections (the daemon recovers in ~3 s).
+            if client is None:
+                client = ReqClient(self.url)
             try:
-                with ReqClient(self.url) as c:
-                    r = c.request({"op": "ping"}, timeout_ms=250)
+                r = client.request({"op": "ping"}, timeout_ms=250)
                 if r.get("ok") is True:
+                    client.close()
                     return
                 last = r
             except TimeoutError as e:
                 last = e
-            time.sleep(0.02)
         raise DaemonError("aiojobsd not ready after %.0f s (last: %r)\n%s"
                           % (self.ready_timeout, last, self.log()))
 

@@ -631,7 +631,8 @@ def test_store_in_use_refused():
         finally:
             shutil.rmtree(other, ignore_errors=True)
         check(rc != 0, "second daemon started on the same store")
-        check("in use by another process" in out, "message: %r", out)
+        check("another aiojobsd (pid %d) is already running with state "
+              "directory" % d.pid in out, "message: %r", out)
         eq(d.status(jid)["state"], "succeeded", "first daemon's job")
 
 
