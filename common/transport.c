@@ -123,6 +123,20 @@ transport_send(struct transport *t, nng_msg *m)
 	}
 }
 
+/* A socket of one protocol (open is NNG's nng_<proto>_open), or NULL. */
+static struct transport *
+transport_open(int (*open)(nng_socket *), const char *what, char **cause)
+{
+	nng_socket	 sock;
+	int		 rv;
+
+	if ((rv = open(&sock)) != 0) {
+		xasprintf(cause, "%s socket: %s", what, nng_strerror(rv));
+		return (NULL);
+	}
+	return (transport_new(sock));
+}
+
 /* Receive the next message in the background. Called with rx_lock held. */
 static void
 transport_rx_arm(struct transport *t)
@@ -278,11 +292,9 @@ transport_rep_listen(const char *url, size_t rcvmax, char **cause)
 	nng_socket		 sock;
 	int			 rv;
 
-	if ((rv = nng_rep0_open_raw(&sock)) != 0) {
-		transport_fail(cause, "REP socket", NULL, rv);
+	if ((t = transport_open(nng_rep0_open_raw, "REP", cause)) == NULL)
 		return (NULL);
-	}
-	t = transport_new(sock);
+	sock = t->sock;
 	if ((rv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, rcvmax)) != 0) {
 		transport_fail(cause, "recv-size-max", url, rv);
 		goto fail;
@@ -303,13 +315,10 @@ transport_pub_listen(const char *url, char **cause)
 {
 	struct transport	*t;
 	nng_socket		 sock;
-	int			 rv;
 
-	if ((rv = nng_pub0_open(&sock)) != 0) {
-		transport_fail(cause, "PUB socket", NULL, rv);
+	if ((t = transport_open(nng_pub0_open, "PUB", cause)) == NULL)
 		return (NULL);
-	}
-	t = transport_new(sock);
+	sock = t->sock;
 	nng_socket_set_int(sock, NNG_OPT_SENDBUF, TRANSPORT_PUB_QUEUE);
 	if (transport_listen(t, url, cause) != 0) {
 		transport_close(t);
@@ -328,13 +337,10 @@ transport_req_dial(const char *url, int wait, char **cause)
 {
 	struct transport	*t;
 	nng_socket		 sock;
-	int			 rv;
 
-	if ((rv = nng_req0_open(&sock)) != 0) {
-		transport_fail(cause, "REQ socket", NULL, rv);
+	if ((t = transport_open(nng_req0_open, "REQ", cause)) == NULL)
 		return (NULL);
-	}
-	t = transport_new(sock);
+	sock = t->sock;
 	nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, 0);
 	if (transport_dial(t, url, wait, cause) != 0) {
@@ -354,11 +360,9 @@ transport_sub_dial(const char *url, const char *const *prefixes, size_t n,
 	size_t			 i;
 	int			 rv;
 
-	if ((rv = nng_sub0_open(&sock)) != 0) {
-		transport_fail(cause, "SUB socket", NULL, rv);
+	if ((t = transport_open(nng_sub0_open, "SUB", cause)) == NULL)
 		return (NULL);
-	}
-	t = transport_new(sock);
+	sock = t->sock;
 	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, 0);
 	for (i = 0; i < (n == 0 ? 1 : n); i++) {
 		const char	*p = n == 0 ? "" : prefixes[i];
