@@ -105,10 +105,10 @@ const unsigned char endpoint_sp_header[ENDPOINT_SP_HEADER] = {
 /*
  * Whether an SP endpoint listens at an ipc path: 1 yes, 0 no (nothing
  * there, or a stale socket), -1 with a cause. The probe sends its header
- * and waits up to timeout_ms for the listener's before it hangs up: NNG
- * 1.5.2 stops accepting for good when a client hangs up before the
- * listener has written its header, so a bare connect and close would
- * deafen the very daemon it asks after.
+ * and waits up to timeout_ms for the listener's before it hangs up, as a
+ * client would: some SP listeners (NNG 1.5.2's) stop accepting for good
+ * when a client hangs up before they have written their header, and the
+ * probe must not deafen whatever it asks after.
  */
 int
 endpoint_probe(const char *path, int timeout_ms, char **cause)
@@ -148,8 +148,8 @@ endpoint_probe(const char *path, int timeout_ms, char **cause)
 
 /*
  * As endpoint_check, and refuse to let a bind replace anything but a
- * socket, or a socket something still listens on: NNG 1.5.2 breaks the
- * listener that is there when a second one tries the same path.
+ * socket, or a socket something still listens on. A stale socket (nobody
+ * listens) is removed for the bind.
  */
 int
 endpoint_check_bind(const char *url, char **cause)
@@ -174,6 +174,11 @@ endpoint_check_bind(const char *url, char **cause)
 	}
 	switch (endpoint_probe(path, ENDPOINT_PROBE_MS, cause)) {
 	case 0:
+		if (unlink(path) == -1 && errno != ENOENT) {
+			xasprintf(cause, "%s: stale socket: %s", path,
+			    strerror(errno));
+			return (-1);
+		}
 		return (0);
 	case 1:
 		xasprintf(cause, "%s: address in use: another aiojobsd is "

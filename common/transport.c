@@ -1,5 +1,8 @@
 /*
- * The SP transport on NNG's native API. NNG runs threads of its own, and
+ * The clients' side of the SP transport on NNG's native API: REQ sockets
+ * that send a request and wait for its reply, SUB sockets that receive
+ * events in the background. (The daemon's side is its own: sp_server.c.)
+ * NNG runs threads of its own, and
  * its callbacks run on them, so nothing here touches the caller's state
  * from a callback: a socket that receives keeps one receive operation
  * armed, and its callback only queues the message under a lock and makes
@@ -8,14 +11,12 @@
  * the queue, but NNG 1.5.2 can lose its wake-up when a message arrives
  * while the last one is taken: the socket then looks empty for ever.)
  *
- * A received message is an nng_msg: its body is the request and its
- * header the route back (on a raw REP socket), so the reply reuses it.
+ * A received message is an nng_msg.
  */
 #include <sys/eventfd.h>
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,33 +24,17 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/pubsub0/sub.h>
-#include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 
 #include "transport.h"
 #include "xmalloc.h"
-
-/* Messages a PUB socket queues for each subscriber before it drops. */
-#define TRANSPORT_PUB_QUEUE	1024
-
-/*
- * Replies a REP socket queues before its own thread hands them to the
- * connections: NNG's most. A reply sent without waiting when the queue is
- * full would be lost.
- */
-#define TRANSPORT_REP_QUEUE	8192
 
 /* Received messages queued for the caller before NNG is left to wait. */
 #define TRANSPORT_RX_MAX	1024
 
 struct transport {
 	nng_socket	 sock;
-	nng_listener	 listener;
-	char		*url;		/* what it listens on, or NULL */
-	atomic_int	 pipes;		/* connected peers */
-	atomic_uint	 added;		/* connections ever taken */
 
 	/* Receiving sockets: what the callback queued, under lock. */
 	nng_aio		*rx_aio;
@@ -59,9 +44,6 @@ struct transport {
 	size_t		 rx_len;
 	int		 rx_armed;	/* a receive is under way */
 	int		 rx_fd;		/* eventfd: readable while rx_len > 0 */
-
-	/* Sends: one aio, done before nng_send_aio returns (no callback). */
-	nng_aio		*tx_aio;
 };
 
 /* A received message is an nng_msg; the struct is only a name for it. */
@@ -95,32 +77,8 @@ transport_new(nng_socket sock)
 
 	t = xcalloc(1, sizeof *t);
 	t->sock = sock;
-	atomic_init(&t->pipes, 0);
-	atomic_init(&t->added, 0);
 	t->rx_fd = -1;
-	if (nng_aio_alloc(&t->tx_aio, NULL, NULL) != 0)
-		abort();	/* out of memory */
-	nng_aio_set_timeout(t->tx_aio, NNG_DURATION_ZERO);
 	return (t);
-}
-
-/*
- * Send a message without waiting. The aio has no callback and a zero
- * timeout: NNG then finishes it before nng_send_aio returns, on this
- * thread, with no hand-off to its own (a queue with room takes the
- * message; a full one refuses it at once and the message is dropped, as
- * a reply to a client that reads none of its replies, or an event for a
- * subscriber that does not keep up). On success NNG owns the message.
- */
-static void
-transport_send(struct transport *t, nng_msg *m)
-{
-	nng_aio_set_msg(t->tx_aio, m);
-	nng_send_aio(t->sock, t->tx_aio);
-	if (nng_aio_result(t->tx_aio) != 0) {
-		nng_msg_free(nng_aio_get_msg(t->tx_aio));
-		nng_aio_set_msg(t->tx_aio, NULL);
-	}
 }
 
 /* A socket of one protocol (open is NNG's nng_<proto>_open), or NULL. */
@@ -194,68 +152,6 @@ transport_rx_start(struct transport *t, char **cause)
 	return (0);
 }
 
-/* Count connections as the socket takes and drops them (NNG's thread). */
-static void
-transport_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	struct transport	*t = arg;
-
-	/*
-	 * Every connection that has ADD_PRE gets REM_POST, including one the
-	 * protocol refuses; ADD_POST would leave those unmatched.
-	 */
-	if (ev == NNG_PIPE_EV_ADD_PRE) {
-		atomic_fetch_add(&t->pipes, 1);
-		atomic_fetch_add(&t->added, 1);
-	}
-	else if (ev == NNG_PIPE_EV_REM_POST)
-		atomic_fetch_sub(&t->pipes, 1);
-}
-
-/* Bind a socket to a URL; address-in-use gets a message of its own. */
-static int
-transport_listen(struct transport *t, const char *url, char **cause)
-{
-	nng_listener	 l;
-	int		 rv;
-
-	nng_pipe_notify(t->sock, NNG_PIPE_EV_ADD_PRE, transport_pipe_cb, t);
-	nng_pipe_notify(t->sock, NNG_PIPE_EV_REM_POST, transport_pipe_cb, t);
-	if ((rv = nng_listener_create(&l, t->sock, url)) != 0)
-		return (transport_fail(cause, "listen", url, rv));
-	if (transport_is_tcp(url) &&
-	    (rv = nng_listener_set_bool(l, NNG_OPT_TCP_NODELAY, true)) != 0) {
-		nng_listener_close(l);
-		return (transport_fail(cause, "tcp-nodelay", url, rv));
-	}
-	if ((rv = nng_listener_start(l, 0)) != 0) {
-		nng_listener_close(l);
-		if (rv != NNG_EADDRINUSE)
-			return (transport_fail(cause, "listen", url, rv));
-		xasprintf(cause, "%s: address in use: another aiojobsd is "
-		    "already listening there", url);
-		return (-1);
-	}
-	t->listener = l;
-	if (t->url == NULL)
-		t->url = xstrdup(url);
-	return (0);
-}
-
-/*
- * Listen afresh on the same URL. NNG 1.5.2 stops accepting for good when
- * a client hangs up while the connection is being set up (its own header
- * write fails with EPIPE, which it takes for a closed listener; fixed in
- * later NNG): the daemon's sentry notices and calls this. Connections
- * already made stay.
- */
-int
-transport_relisten(struct transport *t, char **cause)
-{
-	nng_listener_close(t->listener);
-	return (transport_listen(t, t->url, cause));
-}
-
 /*
  * Connect; with wait, fail at once if nobody listens (the first
  * connection is made before this returns), otherwise in the background,
@@ -278,53 +174,6 @@ transport_dial(struct transport *t, const char *url, int wait, char **cause)
 		return (transport_fail(cause, "connect", url, rv));
 	}
 	return (0);
-}
-
-/*
- * A raw REP socket listening on url: requests come with their route and
- * can be answered in any order, later. Messages over rcvmax bytes make
- * NNG drop the connection that sent them.
- */
-struct transport *
-transport_rep_listen(const char *url, size_t rcvmax, char **cause)
-{
-	struct transport	*t;
-	nng_socket		 sock;
-	int			 rv;
-
-	if ((t = transport_open(nng_rep0_open_raw, "REP", cause)) == NULL)
-		return (NULL);
-	sock = t->sock;
-	if ((rv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, rcvmax)) != 0) {
-		transport_fail(cause, "recv-size-max", url, rv);
-		goto fail;
-	}
-	nng_socket_set_int(sock, NNG_OPT_SENDBUF, TRANSPORT_REP_QUEUE);
-	if (transport_rx_start(t, cause) != 0 ||
-	    transport_listen(t, url, cause) != 0)
-		goto fail;
-	return (t);
-fail:
-	transport_close(t);
-	return (NULL);
-}
-
-/* A PUB socket listening on url. */
-struct transport *
-transport_pub_listen(const char *url, char **cause)
-{
-	struct transport	*t;
-	nng_socket		 sock;
-
-	if ((t = transport_open(nng_pub0_open, "PUB", cause)) == NULL)
-		return (NULL);
-	sock = t->sock;
-	nng_socket_set_int(sock, NNG_OPT_SENDBUF, TRANSPORT_PUB_QUEUE);
-	if (transport_listen(t, url, cause) != 0) {
-		transport_close(t);
-		return (NULL);
-	}
-	return (t);
 }
 
 /*
@@ -384,7 +233,7 @@ fail:
 }
 
 /*
- * Close the socket: its listeners, dialers and connections go with it.
+ * Close the socket: its dialer and connection go with it.
  * The receive callback has returned for good once nng_aio_stop does.
  */
 void
@@ -393,7 +242,6 @@ transport_close(struct transport *t)
 	if (t == NULL)
 		return;
 	nng_close(t->sock);
-	nng_aio_free(t->tx_aio);
 	if (t->rx_aio != NULL) {
 		nng_aio_stop(t->rx_aio);
 		nng_aio_free(t->rx_aio);
@@ -402,7 +250,6 @@ transport_close(struct transport *t)
 	for (; t->rx_len > 0; t->rx_len--, t->rx_head++)
 		nng_msg_free(t->rx[t->rx_head % TRANSPORT_RX_MAX]);
 	free(t->rx);
-	free(t->url);
 	if (t->rx_fd != -1)
 		close(t->rx_fd);
 	free(t);
@@ -450,59 +297,6 @@ transport_recv(struct transport *t, struct transport_msg **msg,
 }
 
 /*
- * Answer a request from a raw REP socket with body, along its route.
- * The request is consumed either way. A reply to a client that has gone
- * is dropped by NNG without a word.
- */
-int
-transport_reply(struct transport *t, struct transport_msg *req,
-    const char *body, size_t len, char **cause)
-{
-	nng_msg	*m = transport_nmsg(req);
-	int	 rv;
-
-	nng_msg_clear(m);
-	if ((rv = nng_msg_append(m, body, len)) != 0) {
-		nng_msg_free(m);
-		return (transport_fail(cause, "send", NULL, rv));
-	}
-	transport_send(t, m);
-	return (0);
-}
-
-/* Publish a message to every subscriber that keeps up; never waits. */
-void
-transport_publish(struct transport *t, const char *body, size_t len)
-{
-	nng_msg	*m;
-
-	if (nng_msg_alloc(&m, 0) != 0)
-		return;
-	if (nng_msg_append(m, body, len) != 0) {
-		nng_msg_free(m);
-		return;
-	}
-	transport_send(t, m);
-}
-
-/*
- * How many connections a listening socket has taken so far: a count that
- * does not move while clients connect means it no longer takes any.
- */
-unsigned int
-transport_accepted(struct transport *t)
-{
-	return (atomic_load(&t->added));
-}
-
-/* Whether anyone subscribes now (events nobody reads need no encoding). */
-int
-transport_has_peers(struct transport *t)
-{
-	return (atomic_load(&t->pipes) > 0);
-}
-
-/*
  * Send a request on a REQ socket and wait up to timeout_ms (-1: for
  * ever) for its reply, NUL-terminated for the caller to free. Returns 0,
  * TRANSPORT_TIMEOUT or TRANSPORT_ERROR.
@@ -545,38 +339,6 @@ transport_msg_body(struct transport_msg *msg, size_t *len)
 
 	*len = nng_msg_len(m);
 	return (nng_msg_body(m));
-}
-
-/* Whether two requests came along the same route (a resent copy). */
-int
-transport_msg_same_route(struct transport_msg *a, struct transport_msg *b)
-{
-	nng_msg	*ma = transport_nmsg(a), *mb = transport_nmsg(b);
-	size_t	 len = nng_msg_header_len(ma);
-
-	return (len != 0 && len == nng_msg_header_len(mb) &&
-	    memcmp(nng_msg_header(ma), nng_msg_header(mb), len) == 0);
-}
-
-/*
- * The credentials of the process that sent a message, from its ipc
- * connection: 0, or -1 where the transport cannot tell (tcp) or the
- * connection has gone.
- */
-int
-transport_msg_peer(struct transport_msg *msg, struct transport_peer *peer)
-{
-	nng_pipe	 p = nng_msg_get_pipe(transport_nmsg(msg));
-	uint64_t	 uid, gid, pid;
-
-	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0 ||
-	    nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_GID, &gid) != 0 ||
-	    nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid) != 0)
-		return (-1);
-	peer->uid = (uid_t)uid;
-	peer->gid = (gid_t)gid;
-	peer->pid = (pid_t)pid;
-	return (0);
 }
 
 void

@@ -18,10 +18,9 @@
 
 struct event;
 struct event_base;
-struct sentry;
-struct transport;
-struct transport_msg;
-struct transport_peer;
+struct sp_peer;
+struct sp_request;
+struct sp_server;
 
 /* Job states, PROTOCOL section 3.2. */
 #define JOB_QUEUED	0
@@ -221,7 +220,7 @@ struct sched {
 /* A request received on the control endpoint, answered now or later. */
 struct creq {
 	struct control		*control;
-	struct transport_msg	*msg;		/* the request and its route */
+	struct sp_request	*msg;		/* the request and its route */
 	int			 held;
 	struct msg_request	 req;
 	void			*wait;		/* op_wait's state while held */
@@ -233,20 +232,18 @@ TAILQ_HEAD(creqs, creq);
 
 #define CONTROL_TOKEN_MD	32	/* SHA-256 */
 
-/* A control endpoint: a raw REP socket, and what its clients may do. */
+/* A control endpoint: a raw REP endpoint, and what its clients may do. */
 struct control {
 	struct aiojobsd		*aj;
-	struct transport	*transport;
+	struct sp_server	*server;
 	char			*url;
 	char			*name;		/* for messages */
 	int			 has_token;
 	unsigned char		 token_md[CONTROL_TOKEN_MD];
 	int			 allow_exec;
 	unsigned int		 kinds;		/* a bit per kind index */
-	struct event		*ev;
 	struct creqs		 held;
 	size_t			 nheld;
-	struct sentry		*sentry;	/* ipc only */
 	TAILQ_ENTRY(control)	 entry;
 };
 TAILQ_HEAD(controls, control);
@@ -576,7 +573,7 @@ void	 control_reply(struct creq *, char *);
 void	 control_error(struct creq *, const char *, const char *, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
 void	 control_hold(struct creq *);
-int	 control_peer(struct creq *, struct transport_peer *);
+int	 control_peer(struct creq *, struct sp_peer *);
 void	 control_reply_held(struct control *);
 
 /* ops.c */
@@ -607,10 +604,6 @@ void	 wait_reply_now(struct creq *);
 
 /* events.c */
 int	 pidfile_lock(const char *, const char *, const char *, char **);
-
-struct sentry *sentry_create(struct event_base *, struct transport *,
-	     const char *, int, long);
-void	 sentry_free(struct sentry *);
 
 struct events *events_create(struct aiojobsd *, const char *, char **);
 void	 events_free(struct events *);

@@ -1,7 +1,7 @@
 /*
- * The control endpoints: raw REP sockets, so a request can be answered
+ * The control endpoints: raw REP endpoints, so a request can be answered
  * later (a held wait) while others are served. Each request keeps its
- * routing header until its reply is sent with it. Each endpoint has a
+ * route until its reply is sent along it. Each endpoint has a
  * policy: a token its requests must carry, the kinds of jobs it takes.
  */
 #include <errno.h>
@@ -18,16 +18,14 @@
 #include "aiojobsd.h"
 #include "endpoint.h"
 #include "log.h"
+#include "sp_server.h"
 #include "transport.h"
 #include "xmalloc.h"
 
-/* Messages handled per wake-up before other events get a turn. */
-#define CONTROL_BATCH	1024
-
-static void	control_read_cb(int, short, void *);
+static void	control_request_cb(struct sp_request *, void *);
 
 /*
- * The transport drops the connection of a client that sends more than
+ * The endpoint drops the connection of a client that sends more than
  * this; requests between max_request_bytes and this get too_large. It is
  * never below TRANSPORT_RECV_MIN, the most our own clients send.
  */
@@ -85,33 +83,28 @@ control_create(struct aiojobsd *aj, const struct config_listen *l,
     char **cause)
 {
 	struct control		*c;
-	struct transport	*t;
 	const char		*url = l->url;
-	int			 fd;
 
 	if (endpoint_check_bind(url, cause) != 0)
 		return (NULL);
-	t = transport_rep_listen(url,
-	    control_rcvmax(aj->conf.max_request_bytes), cause);
-	if (t == NULL)
-		return (NULL);
-	if (endpoint_restrict_to(url, config_socket_mode(&aj->conf),
-	    (long)aj->conf.socket_gid, cause) != 0 ||
-	    (fd = transport_fd(t, cause)) == -1) {
-		transport_close(t);
+	c = xcalloc(1, sizeof *c);
+	c->server = sp_server_rep(aj->base, url,
+	    control_rcvmax(aj->conf.max_request_bytes), control_request_cb, c,
+	    cause);
+	if (c->server == NULL) {
+		free(c);
 		return (NULL);
 	}
-	c = xcalloc(1, sizeof *c);
+	if (endpoint_restrict_to(url, config_socket_mode(&aj->conf),
+	    (long)aj->conf.socket_gid, cause) != 0) {
+		sp_server_free(c->server);
+		free(c);
+		return (NULL);
+	}
 	c->aj = aj;
-	c->transport = t;
 	c->url = xstrdup(url);
 	control_policy(c, l);
 	TAILQ_INIT(&c->held);
-	c->ev = event_new(aj->base, fd, EV_READ | EV_PERSIST, control_read_cb,
-	    c);
-	event_add(c->ev, NULL);
-	c->sentry = sentry_create(aj->base, t, url,
-	    config_socket_mode(&aj->conf), (long)aj->conf.socket_gid);
 	return (c);
 }
 
@@ -123,7 +116,7 @@ control_creq_free(struct creq *cr)
 		cr->control->nheld--;
 	}
 	wait_release(cr);
-	transport_msg_free(cr->msg);
+	sp_request_free(cr->msg);
 	msg_request_clear(&cr->req);
 	free(cr);
 }
@@ -139,9 +132,7 @@ control_free(struct control *c)
 		return;
 	while ((cr = TAILQ_FIRST(&c->held)) != NULL)
 		control_creq_free(cr);
-	event_free(c->ev);
-	sentry_free(c->sentry);
-	transport_close(c->transport);
+	sp_server_free(c->server);
 	if ((path = endpoint_ipc_path(c->url)) != NULL && unlink(path) == -1 &&
 	    errno != ENOENT)
 		log_warn("unlink %s", path);
@@ -225,7 +216,7 @@ control_is_duplicate(struct control *c, struct creq *cr)
 	struct creq	*h;
 
 	TAILQ_FOREACH(h, &c->held, entry) {
-		if (transport_msg_same_route(h->msg, cr->msg))
+		if (sp_request_same_route(h->msg, cr->msg))
 			return (1);
 	}
 	return (0);
@@ -252,59 +243,37 @@ control_handle(struct control *c, struct creq *cr, const char *body,
 	ops_dispatch(aj, cr, body, len);
 }
 
-/*
- * Drain the socket: its descriptor may wake the loop spuriously. The
- * request's body is read in place; the message stays with the request
- * for its route back.
- */
+/* A request arrived: its body is read in place, its route kept. */
 static void
-control_read_cb(int fd, short events, void *arg)
+control_request_cb(struct sp_request *msg, void *arg)
 {
-	struct control		*c = arg;
-	struct transport_msg	*msg;
-	struct creq		*cr;
-	const char		*body;
-	char			*cause;
-	size_t			 len;
-	int			 i;
+	struct control	*c = arg;
+	struct creq	*cr;
+	const char	*body;
+	size_t		 len;
 
-	for (i = 0; i < CONTROL_BATCH; i++) {
-		cause = NULL;
-		if (transport_recv(c->transport, &msg, &cause) != 1) {
-			if (cause != NULL)
-				log_warnx("control %s", cause);
-			free(cause);
-			return;
-		}
-		cr = xcalloc(1, sizeof *cr);
-		cr->control = c;
-		cr->msg = msg;
-		body = transport_msg_body(msg, &len);
-		control_handle(c, cr, body, len);
-	}
+	cr = xcalloc(1, sizeof *cr);
+	cr->control = c;
+	cr->msg = msg;
+	body = sp_request_body(msg, &len);
+	control_handle(c, cr, body, len);
 }
 
 /* Send the reply (freeing it) and free the request. */
 void
 control_reply(struct creq *cr, char *json)
 {
-	char	*cause = NULL;
-
-	if (transport_reply(cr->control->transport, cr->msg, json,
-	    strlen(json), &cause) != 0) {
-		log_warnx("control %s", cause);
-		free(cause);
-	}
-	cr->msg = NULL;		/* the transport took it */
+	sp_request_reply(cr->msg, json, strlen(json));
+	cr->msg = NULL;		/* the reply freed it */
 	free(json);
 	control_creq_free(cr);
 }
 
 /* The credentials of the process that sent a request over ipc. */
 int
-control_peer(struct creq *cr, struct transport_peer *peer)
+control_peer(struct creq *cr, struct sp_peer *peer)
 {
-	return (cr->msg != NULL ? transport_msg_peer(cr->msg, peer) : -1);
+	return (cr->msg != NULL ? sp_request_peer(cr->msg, peer) : -1);
 }
 
 void

@@ -1,5 +1,5 @@
 /*
- * The event endpoint: a PUB socket publishing "TOPIC JSON" for every state
+ * The event endpoint: a PUB endpoint publishing "TOPIC JSON" for every state
  * change, TOPIC being job.<state>. Best effort: a slow subscriber loses
  * messages, the daemon never waits for one.
  */
@@ -11,35 +11,32 @@
 #include "aiojobsd.h"
 #include "endpoint.h"
 #include "log.h"
-#include "transport.h"
+#include "sp_server.h"
 #include "xmalloc.h"
 
 struct events {
-	struct transport	*transport;
+	struct sp_server	*server;
 	char			*url;
-	struct sentry		*sentry;	/* ipc only */
 };
 
 struct events *
 events_create(struct aiojobsd *aj, const char *url, char **cause)
 {
 	struct events		*ev;
-	struct transport	*t;
+	struct sp_server	*s;
 
 	if (endpoint_check_bind(url, cause) != 0)
 		return (NULL);
-	if ((t = transport_pub_listen(url, cause)) == NULL)
+	if ((s = sp_server_pub(aj->base, url, cause)) == NULL)
 		return (NULL);
 	if (endpoint_restrict_to(url, config_socket_mode(&aj->conf),
 	    (long)aj->conf.socket_gid, cause) != 0) {
-		transport_close(t);
+		sp_server_free(s);
 		return (NULL);
 	}
 	ev = xcalloc(1, sizeof *ev);
-	ev->transport = t;
+	ev->server = s;
 	ev->url = xstrdup(url);
-	ev->sentry = sentry_create(aj->base, t, url,
-	    config_socket_mode(&aj->conf), (long)aj->conf.socket_gid);
 	return (ev);
 }
 
@@ -50,8 +47,7 @@ events_free(struct events *ev)
 
 	if (ev == NULL)
 		return;
-	sentry_free(ev->sentry);
-	transport_close(ev->transport);
+	sp_server_free(ev->server);
 	if ((path = endpoint_ipc_path(ev->url)) != NULL &&
 	    unlink(path) == -1 && errno != ENOENT)
 		log_warn("unlink %s", path);
@@ -67,12 +63,12 @@ events_publish(struct events *ev, struct job *job)
 	int		 n;
 
 	/* Nobody listens: skip the encoding (a third of a short job's cost). */
-	if (ev == NULL || !transport_has_peers(ev->transport))
+	if (ev == NULL || !sp_server_has_peers(ev->server))
 		return;
 	job_view(job, &v);
 	json = msg_view_encode(&v, 0);
 	n = xasprintf(&msg, "job.%s %s", v.state, json);
-	transport_publish(ev->transport, msg, (size_t)n);
+	sp_server_publish(ev->server, msg, (size_t)n);
 	free(msg);
 	free(json);
 }

@@ -1,8 +1,8 @@
 /*
  * sp_floor: the part of aiojobsd's submit -> start latency that is the
  * transport's. One process, no daemon: a server thread holds a REP and a
- * PUB endpoint on ipc, through the same module and loop integration as
- * aiojobsd (common/transport.c on a libevent loop); for every request it
+ * PUB endpoint on ipc, through the same modules and loop as aiojobsd
+ * (daemon/sp_server.c on a libevent loop); for every request it
  * publishes an event and then replies, doing no other work. The client
  * is aiojobs_load's too: a request through the client library from the
  * main thread, and a thread that polls a watch (SUB) and notes when each
@@ -26,6 +26,7 @@
 
 #include "benchutil.h"
 #include "client.h"
+#include "sp_server.h"
 #include "transport.h"
 #include "watch.h"
 
@@ -37,9 +38,8 @@
 
 struct floor_server {
 	struct event_base	*base;
-	struct transport	*rep;
-	struct transport	*pub;
-	struct event		*ev;
+	struct sp_server	*rep;
+	struct sp_server	*pub;
 	int			 stop[2];	/* a pipe: readable to stop */
 };
 
@@ -53,23 +53,17 @@ struct floor_events {
 	int		 stop;
 };
 
-/* Drain the requests: event out, reply out, as control.c drains. */
+/* A request: event out, reply out, as the daemon would answer a submit. */
 static void
-floor_read_cb(int fd, short what, void *arg)
+floor_request_cb(struct sp_request *req, void *arg)
 {
 	struct floor_server	*fs = arg;
-	struct transport_msg	*m;
 	char			 event[FLOOR_EVENT], reply[FLOOR_REPLY];
-	char			*cause = NULL;
 
 	memset(event, 'e', sizeof event);
 	memset(reply, 'r', sizeof reply);
-	while (transport_recv(fs->rep, &m, &cause) == 1) {
-		transport_publish(fs->pub, event, sizeof event);
-		if (transport_reply(fs->rep, m, reply, sizeof reply,
-		    &cause) != 0)
-			errx(1, "%s", cause);
-	}
+	sp_server_publish(fs->pub, event, sizeof event);
+	sp_request_reply(req, reply, sizeof reply);
 }
 
 static void
@@ -96,17 +90,13 @@ static void
 floor_listen(struct floor_server *fs, const char *curl, const char *eurl)
 {
 	char	*cause = NULL;
-	int	 fd;
 
 	if ((fs->base = event_base_new()) == NULL || pipe(fs->stop) == -1)
 		errx(1, "event_base_new or pipe failed");
-	if ((fs->rep = transport_rep_listen(curl, TRANSPORT_RECV_MIN,
-	    &cause)) == NULL || (fs->pub = transport_pub_listen(eurl,
-	    &cause)) == NULL || (fd = transport_fd(fs->rep, &cause)) == -1)
+	if ((fs->rep = sp_server_rep(fs->base, curl, TRANSPORT_RECV_MIN,
+	    floor_request_cb, fs, &cause)) == NULL ||
+	    (fs->pub = sp_server_pub(fs->base, eurl, &cause)) == NULL)
 		errx(1, "%s", cause);
-	fs->ev = event_new(fs->base, fd, EV_READ | EV_PERSIST, floor_read_cb,
-	    fs);
-	event_add(fs->ev, NULL);
 }
 
 /* Note each event's arrival, as aiojobs_load's event thread does. */
@@ -291,9 +281,8 @@ main(int argc, char **argv)
 	pthread_join(th, NULL);
 	client_close(c);
 	watch_close(fe.watch);
-	event_free(fs.ev);
-	transport_close(fs.rep);
-	transport_close(fs.pub);
+	sp_server_free(fs.rep);
+	sp_server_free(fs.pub);
 	event_base_free(fs.base);
 	close(fs.stop[0]);
 	close(fs.stop[1]);

@@ -112,8 +112,9 @@ def test_second_daemon_on_state_dir_refused():
 
 def test_clients_hanging_up_mid_handshake():
     """Clients that connect to the ipc socket and hang up at once (or after
-    a part of the SP header) must not leave the daemon deaf: NNG 1.5.2
-    stops taking connections then, and the daemon listens afresh."""
+    a part of the SP header) cost their own connections only: the next
+    client is served at once, with no pause. (NNG 1.5.2's listener stopped
+    taking connections for good after one such client.)"""
     import socket
     with Daemon() as d:
         for i in range(30):
@@ -122,28 +123,11 @@ def test_clients_hanging_up_mid_handshake():
             if i % 2:
                 s.send(b"\x00SP")
             s.close()
-        t0 = time.monotonic()
-        deadline = t0 + 20
-        while True:
-            try:
-                with ReqClient(d.url) as c:
-                    r = c.request({"op": "ping"}, timeout_ms=2000)
-                break
-            except TimeoutError:
-                check(time.monotonic() < deadline, "no new client served "
-                      "within 20 s after clients hung up\n%s", d.log())
+        with ReqClient(d.url) as c:
+            r = c.request({"op": "ping"}, timeout_ms=2000)
         eq(r.get("pid"), d.pid, "ping after hang-ups")
-        print("  a new client was served %.1f s after the hang-ups"
-              % (time.monotonic() - t0))
         new_clients_served(d, "after hang-ups")
-        eq(oct(mode(d.sock_path)), oct(0o600), "socket mode after relisten")
-        check("listening afresh" in d.log(), "no log line of the relisten")
-        if harness.SANITIZED:
-            # NNG 1.5.2 leaks the broken listener's connections (a cycle
-            # that closing the listener, the socket or nng_fini leaves);
-            # LeakSanitizer would blame the daemon at exit.
-            d.kill()
-            d.expect_exit = None
+        eq(oct(mode(d.sock_path)), oct(0o600), "socket mode after hang-ups")
 
 
 def test_stale_socket_replaced():

@@ -11,9 +11,9 @@ raises its soft limit to the hard one at start), no CPU workers.
   daemon is idle, and ping, a sleep job and an exec job work again.
 
 While connections wait that the daemon has no descriptor to accept, the
-daemon stays quiet: NNG waits 100 ms between tries of accept4() on EMFILE
-(nanomsg, before it, retried in a tight loop that took a core: what
-KNOWN_ACCEPT_SPIN allowed, and what a quiet second now fails on)."""
+daemon stays quiet: its listener pauses 100 ms between tries of accept
+on EMFILE (nanomsg, before NNG, retried in a tight loop that took a core:
+what KNOWN_ACCEPT_SPIN allowed, and what a quiet second now fails on)."""
 
 import collections
 import resource

@@ -1,0 +1,266 @@
+/*
+ * One SP connection, on the daemon's loop: a bufferevent reads and writes
+ * the socket while the kernel and libevent keep the bytes. Both sides send
+ * their SP header at once; once the peer's names the protocol we talk to,
+ * each whole message (sp_wire.h) goes up to the endpoint's callback.
+ * Anything else (a header that is not SP or names another protocol, an
+ * unknown ipc frame type, a message over the receive limit, a header not
+ * finished within SP_CONN_HANDSHAKE_S) closes this connection and no
+ * other: no bytes from a client reach further than its own connection.
+ *
+ * A connection is counted: the endpoint holds one reference while it is
+ * open, and each request received on it one more, so a reply can still
+ * look at the connection after it closed (and is then dropped). It is
+ * closed once, by sp_conn_close, which tells the endpoint.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "sp_conn.h"
+#include "sp_wire.h"
+#include "xmalloc.h"
+
+/* A peer has this long to send its SP header. */
+#define SP_CONN_HANDSHAKE_S	10
+
+/* Bytes read per wake-up: large requests arrive in fewer turns. */
+#define SP_CONN_READ_MAX	(256 * 1024)
+
+struct sp_conn {
+	struct bufferevent		*bev;		/* NULL once closed */
+	const struct sp_conn_cfg	*cfg;
+	void				*arg;		/* for the callbacks */
+	unsigned long long		 id;		/* for the log */
+	int				 refs;
+	int				 open;		/* headers exchanged */
+	int				 has_peer;
+	struct sp_peer			 peer;
+};
+
+static void	sp_conn_read_cb(struct bufferevent *, void *);
+static void	sp_conn_event_cb(struct bufferevent *, short, void *);
+
+/* The credentials of the process at the other end of a unix socket. */
+static int
+sp_conn_get_peer(int fd, struct sp_peer *peer)
+{
+	struct ucred	 uc;
+	socklen_t	 len = sizeof uc;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1)
+		return (-1);
+	peer->uid = uc.uid;
+	peer->gid = uc.gid;
+	peer->pid = uc.pid;
+	return (0);
+}
+
+/*
+ * Take the descriptor of a new connection and send our header; arg goes
+ * to the callbacks.
+ */
+struct sp_conn *
+sp_conn_create(struct event_base *base, int fd, const struct sp_conn_cfg *cfg,
+    void *arg)
+{
+	static unsigned long long	 ids;
+	struct sp_conn			*c;
+	struct timeval			 tv = { SP_CONN_HANDSHAKE_S, 0 };
+	unsigned char			 head[SP_HEADER_LEN];
+
+	c = xcalloc(1, sizeof *c);
+	c->cfg = cfg;
+	c->arg = arg;
+	c->id = ++ids;
+	c->refs = 1;
+	if (cfg->ipc && sp_conn_get_peer(fd, &c->peer) == 0)
+		c->has_peer = 1;
+	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		fatalx("bufferevent_socket_new failed");
+	bufferevent_setcb(c->bev, sp_conn_read_cb, NULL, sp_conn_event_cb, c);
+	bufferevent_set_max_single_read(c->bev, SP_CONN_READ_MAX);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	sp_header(cfg->proto, head);
+	bufferevent_write(c->bev, head, sizeof head);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return (c);
+}
+
+void
+sp_conn_ref(struct sp_conn *c)
+{
+	c->refs++;
+}
+
+/* Drop a reference; the last one frees a closed connection. */
+void
+sp_conn_unref(struct sp_conn *c)
+{
+	if (--c->refs > 0)
+		return;
+	if (c->bev != NULL)
+		fatalx("an open SP connection lost its last reference");
+	free(c);
+}
+
+/*
+ * Close the socket now (unsent bytes are dropped) and tell the endpoint,
+ * once. why is for the debug log.
+ */
+void
+sp_conn_close(struct sp_conn *c, const char *why)
+{
+	if (c->bev == NULL)
+		return;
+	log_debug("SP connection %llu closed: %s", c->id, why);
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	c->cfg->closed_cb(c, c->arg);
+}
+
+int
+sp_conn_is_open(struct sp_conn *c)
+{
+	return (c->bev != NULL && c->open);
+}
+
+/* Bytes written but not yet taken by the socket. */
+size_t
+sp_conn_queued(struct sp_conn *c)
+{
+	if (c->bev == NULL)
+		return (0);
+	return (evbuffer_get_length(bufferevent_get_output(c->bev)));
+}
+
+/*
+ * Send one message made of two parts (the second may be empty): 0, or -1
+ * if the connection is closed or not yet open. The bytes are copied.
+ */
+int
+sp_conn_send(struct sp_conn *c, const void *a, size_t alen, const void *b,
+    size_t blen)
+{
+	struct evbuffer	*out;
+	unsigned char	 frame[SP_FRAME_MAX];
+
+	if (!sp_conn_is_open(c))
+		return (-1);
+	out = bufferevent_get_output(c->bev);
+	sp_frame_put(frame, c->cfg->ipc, alen + blen);
+	if (evbuffer_add(out, frame, sp_frame_len(c->cfg->ipc)) != 0 ||
+	    (alen > 0 && evbuffer_add(out, a, alen) != 0) ||
+	    (blen > 0 && evbuffer_add(out, b, blen) != 0))
+		fatalx("out of memory");
+	return (0);
+}
+
+/* The peer's credentials (ipc): 0, or -1 where they are not known. */
+int
+sp_conn_peer(struct sp_conn *c, struct sp_peer *peer)
+{
+	if (!c->has_peer)
+		return (-1);
+	*peer = c->peer;
+	return (0);
+}
+
+/* The peer's header: open the connection, or close it. */
+static int
+sp_conn_take_header(struct sp_conn *c, struct evbuffer *in)
+{
+	unsigned char	 head[SP_HEADER_LEN];
+	int		 proto;
+
+	if (evbuffer_remove(in, head, sizeof head) != (int)sizeof head)
+		return (0);
+	if ((proto = sp_header_proto(head)) == -1) {
+		sp_conn_close(c, "not an SP header");
+		return (-1);
+	}
+	if ((unsigned int)proto != c->cfg->peer_proto) {
+		sp_conn_close(c, "the peer speaks another SP protocol");
+		return (-1);
+	}
+	c->open = 1;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	return (1);
+}
+
+/*
+ * Take the next header or whole message from what was read: 1, 0 if more
+ * bytes are needed, -1 if the connection closed.
+ */
+static int
+sp_conn_take(struct sp_conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	unsigned char	 frame[SP_FRAME_MAX], *msg;
+	size_t		 flen = sp_frame_len(c->cfg->ipc);
+	uint64_t	 len;
+
+	if (evbuffer_get_length(in) < (c->open ? flen : SP_HEADER_LEN))
+		return (0);
+	if (!c->open)
+		return (sp_conn_take_header(c, in));
+	evbuffer_copyout(in, frame, flen);
+	if (sp_frame_get(frame, c->cfg->ipc, &len) != 0) {
+		sp_conn_close(c, "unknown ipc frame type");
+		return (-1);
+	}
+	if (len > c->cfg->rcvmax) {
+		sp_conn_close(c, "a message over the receive limit");
+		return (-1);
+	}
+	if (evbuffer_get_length(in) - flen < len)
+		return (0);
+	evbuffer_drain(in, flen);
+	msg = xmalloc(len + 1);
+	if (evbuffer_remove(in, msg, len) != (int)len)
+		fatalx("evbuffer_remove lost bytes");
+	msg[len] = '\0';
+	c->cfg->msg_cb(c, msg, len, c->arg);
+	return (1);
+}
+
+/*
+ * Bytes arrived: take all whole messages. The callback may close this
+ * connection (or every connection): a reference keeps it until the end.
+ */
+static void
+sp_conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct sp_conn	*c = arg;
+
+	(void)bev;
+	sp_conn_ref(c);
+	while (c->bev != NULL && sp_conn_take(c) == 1)
+		;
+	sp_conn_unref(c);
+}
+
+static void
+sp_conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sp_conn	*c = arg;
+
+	(void)bev;
+	sp_conn_ref(c);
+	if (what & BEV_EVENT_TIMEOUT)
+		sp_conn_close(c, "no SP header in time");
+	else if (what & BEV_EVENT_EOF)
+		sp_conn_close(c, "the peer hung up");
+	else if (what & BEV_EVENT_ERROR)
+		sp_conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
+	sp_conn_unref(c);
+}
