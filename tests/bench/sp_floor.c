@@ -16,6 +16,7 @@
 #include <err.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +231,7 @@ main(int argc, char **argv)
 	uint64_t		*start, *rtt;
 	long			 n, i;
 
+	signal(SIGPIPE, SIG_IGN);	/* as aiojobsd: a lost peer is EPIPE */
 	if (argc != 2 || (n = strtol(argv[1], NULL, 10)) < 1 || n > 1000000) {
 		fprintf(stderr, "usage: sp_floor N (1 to 1000000)\n");
 		return (2);

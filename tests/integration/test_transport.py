@@ -18,6 +18,8 @@ Requests larger than max_request_bytes but within the transport's limit
 get a too_large reply: test_protocol.py (test_too_large_request,
 test_max_request_bytes_flag) and test_limits.py cover that."""
 
+import ctypes
+import errno
 import json
 import os
 import random
@@ -319,6 +321,62 @@ def test_hang_up_during_a_large_reply():
             "hung up (descriptors: %d before, %d now)"
             % (2 * HANGUPS, before, open_fds(d.pid)))
         assert_serving(d, "%d hang-ups during large replies" % (2 * HANGUPS))
+
+
+SYS_PIDFD_GETFD = 438      # x86-64 and arm64 alike
+
+
+def peer_socket_in(pid, peer):
+    """A duplicate of the descriptor process pid holds for the TCP
+    connection whose far end is peer (pidfd_getfd), or None."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        for name in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if not os.readlink("/proc/%d/fd/%s" % (pid, name)).startswith(
+                        "socket:"):
+                    continue
+            except OSError:
+                continue
+            fd = libc.syscall(SYS_PIDFD_GETFD, pidfd, int(name), 0)
+            if fd < 0:
+                check(ctypes.get_errno() != errno.EPERM, "pidfd_getfd: "
+                      "not allowed to look at the daemon's descriptors")
+                continue
+            s = socket.socket(fileno=fd)
+            try:
+                if s.family == socket.AF_INET and s.getpeername() == peer:
+                    return s
+            except OSError:
+                pass
+            s.close()
+    finally:
+        os.close(pidfd)
+    return None
+
+
+def test_tcp_nodelay():
+    """The daemon's end of a tcp connection, control and events alike, has
+    Nagle's algorithm off: an event or a reply written right after another
+    would otherwise wait for the first one's ACK (nanomsg left it on: 20 ms
+    tails on tcp events). Read off the daemon's own descriptors."""
+    events_port = free_port()
+    with TransportDaemon("--events-url",
+                         "tcp://127.0.0.1:%d" % events_port) as d:
+        for what, port, proto in (("control", d.port, REQ),
+                                  ("events", events_port, SUB)):
+            with socket.create_connection(("127.0.0.1", port),
+                                          IO_TIMEOUT) as c:
+                c.sendall(sp_header(proto))
+                eq(len(recv_exact(c, 8)), 8, "%s: the daemon's header" % what)
+                s = peer_socket_in(d.pid, c.getsockname())
+                check(s is not None, "%s: no daemon descriptor for the "
+                      "connection from %s", what, c.getsockname())
+                with s:
+                    check(s.getsockopt(socket.IPPROTO_TCP,
+                                       socket.TCP_NODELAY) != 0,
+                          "%s: TCP_NODELAY is off on the daemon's end", what)
 
 
 def test_bad_headers():
