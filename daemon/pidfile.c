@@ -1,9 +1,9 @@
 /*
  * One daemon per run directory and per state directory: each holds an
  * exclusive lock on a file there (with its pid in it) for as long as it
- * runs. A second daemon is refused before it opens the store or listens:
- * with NNG 1.5.2 even a failed second listen on a live ipc path breaks
- * the first daemon's listener. The kernel drops the lock when the daemon
+ * runs. A second daemon is refused before it opens the store or listens,
+ * with a message that names the first, rather than failing later on a
+ * busy store or socket. The kernel drops the lock when the daemon
  * exits, however it exits, so a stale file never blocks a restart.
  */
 #include <sys/file.h>
