@@ -145,7 +145,11 @@ sp_conn_queued(struct sp_conn *c)
 
 /*
  * Send one message made of two parts (the second may be empty): 0, or -1
- * if the connection is closed or not yet open. The bytes are copied.
+ * if the connection is closed or not yet open. The bytes are copied and
+ * written when the loop next finds the socket writable, together with
+ * whatever else this turn queued for it: writing each message at once
+ * cost a quarter of the single-submit rate (a wake-up of the client per
+ * event) and gained no latency that could be measured.
  */
 int
 sp_conn_send(struct sp_conn *c, const void *a, size_t alen, const void *b,
@@ -153,24 +157,15 @@ sp_conn_send(struct sp_conn *c, const void *a, size_t alen, const void *b,
 {
 	struct evbuffer	*out;
 	unsigned char	 frame[SP_FRAME_MAX];
-	int		 idle;
 
 	if (!sp_conn_is_open(c))
 		return (-1);
 	out = bufferevent_get_output(c->bev);
-	idle = evbuffer_get_length(out) == 0;
 	sp_frame_put(frame, c->cfg->ipc, alen + blen);
 	if (evbuffer_add(out, frame, sp_frame_len(c->cfg->ipc)) != 0 ||
 	    (alen > 0 && evbuffer_add(out, a, alen) != 0) ||
 	    (blen > 0 && evbuffer_add(out, b, blen) != 0))
 		fatalx("out of memory");
-	/*
-	 * Nothing was waiting: write now rather than on the loop's next turn
-	 * (a reply or an event sooner by one epoll_wait). What the socket
-	 * does not take, or an error, is the bufferevent's to handle.
-	 */
-	if (idle)
-		(void)evbuffer_write(out, bufferevent_getfd(c->bev));
 	return (0);
 }
 
