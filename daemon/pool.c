@@ -232,8 +232,15 @@ pool_exit_cb(pid_t pid, int status, void *arg)
 		job = w->jobs[0];
 		w->jobs[0] = NULL;
 	}
-	if (job == NULL && !p->stopping && state != WORKER_RETIRING)
-		log_warnx("worker %d (pid %ld) %s", w->idx, (long)pid, how);
+	/* what the daemon did not ask for: the operator should hear of it */
+	if (!p->stopping && state != WORKER_RETIRING && !w->killed) {
+		if (job != NULL)
+			log_warnx("worker %d (pid %ld) %s while running job %lld",
+			    w->idx, (long)pid, how, (long long)job->id);
+		else
+			log_warnx("worker %d (pid %ld) %s", w->idx, (long)pid,
+			    how);
+	}
 	pool_worker_close(w);
 	w->state = WORKER_DOWN;
 	w->pid = -1;

@@ -5,31 +5,64 @@
  * touched; keys that need a restart are only reported. A file that does
  * not parse leaves the running configuration as it was.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aiojobsd.h"
 #include "log.h"
 
-/* Put the [queue.NAME] sections into effect; at start and on reload. */
+/*
+ * What a [queue.NAME] section changed in a queue, for the log ("limit 3
+ * (was 1), paused (was running)"); empty if nothing.
+ */
+static void
+reload_queue_changes(const struct queue *q, int64_t limit, double rate,
+    int paused, char *buf, size_t len)
+{
+	size_t	 n = 0;
+
+	buf[0] = '\0';
+	if (q->limit != limit)
+		n += (size_t)snprintf(buf + n, len - n, ", limit %lld (was %lld)",
+		    (long long)q->limit, (long long)limit);
+	if (q->rate != rate && n < len)
+		n += (size_t)snprintf(buf + n, len - n, ", rate %g (was %g)",
+		    q->rate, rate);
+	if (q->paused != paused && n < len)
+		snprintf(buf + n, len - n, ", %s (was %s)", q->paused ?
+		    "paused" : "running", paused ? "paused" : "running");
+}
+
+/*
+ * Put the [queue.NAME] sections into effect; at start and on reload.
+ * Every change is logged: an operator sees what a reload did.
+ */
 void
 reload_queues(struct aiojobsd *aj)
 {
 	struct config_queue	*cq;
 	struct queue		*q;
-	char			*cause;
+	char			*cause, changes[256];
+	int64_t			 limit;
+	double			 rate;
+	int			 paused;
 
 	TAILQ_FOREACH(cq, &aj->conf.queues, entry) {
 		q = sched_queue(aj->sched, cq->name, 1);
+		limit = q->limit;
+		rate = q->rate;
+		paused = q->paused;
 		if (cq->set & CONFIG_Q_LIMIT)
 			q->limit = cq->limit;
 		if (cq->set & CONFIG_Q_RATE)
 			queue_set_rate(q, cq->rate);
 		if (cq->set & CONFIG_Q_PAUSED)
 			q->paused = cq->paused;
-		log_debug("queue %s: %s, limit %lld, rate %g (configured)",
-		    q->name, q->paused ? "paused" : "running",
-		    (long long)q->limit, q->rate);
+		reload_queue_changes(q, limit, rate, paused, changes,
+		    sizeof changes);
+		if (changes[0] != '\0')
+			log_info("queue %s: %s", q->name, changes + 2);
 		if (aj->sched->store == NULL)
 			continue;
 		if (store_put_queue(aj->sched->store, q->name, q->limit,
@@ -82,6 +115,23 @@ reload_keys(struct aiojobsd *aj, struct config *nc)
 	}
 }
 
+/* Say which [queue.NAME] sections left the file: their queues stay as set. */
+static void
+reload_queues_gone(struct config_queues *was, struct config_queues *now)
+{
+	struct config_queue	*cq, *nq;
+
+	TAILQ_FOREACH(cq, was, entry) {
+		TAILQ_FOREACH(nq, now, entry) {
+			if (strcmp(nq->name, cq->name) == 0)
+				break;
+		}
+		if (nq == NULL)
+			log_info("reload: [queue.%s] is gone from the file; "
+			    "queue %s keeps its settings", cq->name, cq->name);
+	}
+}
+
 void
 reload_config(struct aiojobsd *aj)
 {
@@ -111,6 +161,7 @@ reload_config(struct aiojobsd *aj)
 	if (!config_listens_equal(&aj->conf, &nc))
 		log_warnx("reload: the [listen.NAME] endpoints changed; they "
 		    "take effect after a restart");
+	reload_queues_gone(&aj->conf.queues, &nc.queues);
 	config_queues_clear(&aj->conf.queues);
 	TAILQ_CONCAT(&aj->conf.queues, &nc.queues, entry);
 	config_clear(&nc);

@@ -406,6 +406,13 @@ sched_submit(struct sched *s, struct msg_spec *specs, size_t n, int group,
 		if (reuse[i] == 0)
 			fresh++;
 	}
+	if (s->pending_limit != 0 && (int64_t)fresh > s->pending_limit) {
+		msg_error_set(err, MSG_E_QUEUE_FULL, "a batch of %zu new jobs "
+		    "can never fit: the pending limit is %lld "
+		    "(pending_limit); split the batch", fresh,
+		    (long long)s->pending_limit);
+		goto out;
+	}
 	if (s->pending_limit != 0 &&
 	    sched_queued(s) + (int64_t)fresh > s->pending_limit) {
 		msg_error_set(err, MSG_E_QUEUE_FULL, "%lld jobs are queued, the "

@@ -184,6 +184,8 @@ def test_reload_queue_limit_while_jobs_run():
         write(path, "[queue.q]\nlimit = 4\n")
         hup(d, lambda: stats(d)["queues"]["q"]["limit"] == 4,
             "queue limit 4 after SIGHUP")
+        check("queue q: limit 4 (was 1)" in d.log(), "the reload's change "
+              "of queue q is not logged:\n%s", d.log())
         poll_until(lambda: stats(d)["queues"]["q"]["running"] == 4, 5,
                    what="4 jobs running after the reload")
         # the connection made before the reload still works
@@ -196,6 +198,15 @@ def test_reload_queue_limit_while_jobs_run():
         sub.events_until(lambda evs: {v["id"] for _, v in evs
                                       if v["state"] == "succeeded"}
                          >= set(ids), 10)
+        # a section taken out of the file: said, and the queue keeps limit 4
+        write(path, "[queue.other]\npaused = true\n")
+        hup(d, lambda: d.log().count("configuration reloaded") == 2,
+            "the second reload")
+        check("reload: [queue.q] is gone from the file" in d.log(),
+              "the removed section is not logged:\n%s", d.log())
+        check("queue other: paused (was running)" in d.log(),
+              "the new section is not logged:\n%s", d.log())
+        eq(stats(d)["queues"]["q"]["limit"], 4, "queue q keeps its limit")
 
 
 def test_reload_global_limits_and_workers():

@@ -286,7 +286,8 @@ def test_crashes_fail_the_job_and_the_pool_recovers():
 
 
 def test_cancel_and_kill_a_running_job():
-    with cpu_daemon(1) as d:
+    # -q: warnings only, so that the log line below is a warning
+    with cpu_daemon(1, "-q") as d:
         wait_pool_idle(d, 1)
         jid = d.submit(cpu_spec("spin", {"ms": 10000}))
         d.wait_state(jid, "running")
@@ -302,7 +303,10 @@ def test_cancel_and_kill_a_running_job():
         check(time.monotonic() - t0 < 2.0, "next job after cancel took "
               "%.2f s", time.monotonic() - t0)
         eq(d.status(jid)["state"], "cancelled", "cancelled stays cancelled")
-        # a worker killed from outside fails its job, naming the signal
+        check("killed by signal" not in d.log(), "the daemon's own kill of "
+              "a cancelled job's worker is logged as a fault:\n%s", d.log())
+        # a worker killed from outside fails its job, naming the signal, and
+        # the operator is warned with the worker's pid and the job
         jid = d.submit(cpu_spec("spin", {"ms": 10000}))
         d.wait_state(jid, "running")
         pids = workers_of(d.pid)
@@ -310,6 +314,9 @@ def test_cancel_and_kill_a_running_job():
         kill_wait(pids)
         v = d.wait_ids([jid], timeout_s=5)["done"][0]
         failed(v, "worker_crashed", "job of a killed worker", r"signal 9\b")
+        check(re.search(r"worker \d+ \(pid %d\) killed by signal 9 .* while "
+                        r"running job %d$" % (pids[0], jid), d.log(), re.M),
+              "no warning naming the killed worker and its job:\n%s", d.log())
         succeeded(run(d, "spin", {"ms": 10}, timeout_s=5),
                   "after a killed worker")
 

@@ -558,7 +558,14 @@ def test_pending_limit():
         d.ok({"op": "cancel", "id": ids[0]})
         d.submit(sleep_spec(0, queue="pl"))
         expect_error(d.request({"op": "submit", "job": sleep_spec(0)}),
-                     "queue_full")
+                     "queue_full", "retry later")
+        # a batch larger than the limit itself: retrying cannot help
+        for jid in ids[1:]:
+            d.ok({"op": "cancel", "id": jid})
+        r = d.request({"op": "submit", "jobs": [sleep_spec(0, queue="pl")
+                                                for _ in range(6)]})
+        expect_error(r, "queue_full", "a batch of 6 new jobs can never fit")
+        eq(job_count(d), 6, "jobs after the batch that can never fit")
 
 
 # -- scheduling ----------------------------------------------------------------
