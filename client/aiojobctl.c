@@ -88,9 +88,12 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "                    was cancelled)\n"
 	  "  --file FILE       submit the JSON spec, or array of specs, or\n"
 	  "                    {\"jobs\": [...], \"group\": true}, in FILE\n"
-	  "                    ('-' reads standard input); one id per line\n"
+	  "                    ('-' reads standard input); one id per line;\n"
+	  "                    over 10,000 jobs or 1 MiB it goes in parts,\n"
+	  "                    each all or nothing\n"
 	  "  --group           with --file: the array is a task group (the\n"
-	  "                    first member to fail cancels the others)\n"
+	  "                    first member to fail cancels the others; never\n"
+	  "                    split)\n"
 	  "\n"
 	  "Durations are like 250ms, 2s, 1m, 1h; a bare number is seconds.\n",
 	  0, -1, cmd_submit },

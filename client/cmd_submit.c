@@ -390,23 +390,63 @@ cmd_submit_wait_print(struct msg_in *reply, size_t n)
 		output_wait(reply);
 }
 
+/*
+ * Send specs[off..] in one submit, or as many as one takes (k): append
+ * the ids to ids/n. A group always goes whole: splitting it would break
+ * its all-or-nothing, so one too large is the daemon's to refuse.
+ */
 static int
-cmd_submit_send(struct ctl *ctl, struct cmd_submit_state *s)
+cmd_submit_part(struct ctl *ctl, struct cmd_submit_state *s, size_t off,
+    size_t *k, int quiet, int64_t **ids, size_t *n)
 {
 	struct ctl_reply	 rep;
 	char			*req;
-	int64_t			*ids;
-	size_t			 n;
-	int			 r, own;
+	int64_t			*got;
+	size_t			 ngot;
+	int			 r;
 
-	own = s->wait && s->kind != NULL && s->kind->wait != NULL;
-	req = client_submit_request(s->specs, s->nspecs, s->batch, s->group);
+	*k = s->nspecs - off;
+	if (s->batch && !s->group)
+		*k = client_submit_fit(s->specs + off, *k, CLIENT_SUBMIT_MAX);
+	req = client_submit_request(s->specs + off, *k, s->batch, s->group);
 	r = request_call(ctl, req, CLIENT_TIMEOUT_MS, &rep);
 	free(req);
 	if (r != 0)
 		return (r);
-	cmd_submit_ids(ctl, &rep, s->batch, own, &ids, &n);
+	cmd_submit_ids(ctl, &rep, s->batch, quiet, &got, &ngot);
 	request_reply_free(&rep);
+	*ids = xreallocarray(*ids, *n + ngot, sizeof **ids);
+	memcpy(*ids + *n, got, ngot * sizeof *got);
+	*n += ngot;
+	free(got);
+	return (0);
+}
+
+/*
+ * Submit every spec: a batch larger than one request takes (MSG_JOBS_MAX
+ * jobs, CLIENT_SUBMIT_MAX bytes) goes in parts, each all-or-nothing. If a
+ * part is refused, the parts before it stay submitted and the message
+ * says which jobs were and were not.
+ */
+static int
+cmd_submit_send(struct ctl *ctl, struct cmd_submit_state *s)
+{
+	int64_t	*ids = NULL;
+	size_t	 n = 0, off, k;
+	int	 r = 0, own;
+
+	own = s->wait && s->kind != NULL && s->kind->wait != NULL;
+	for (off = 0; off < s->nspecs; off += k) {
+		if ((r = cmd_submit_part(ctl, s, off, &k, own, &ids,
+		    &n)) == 0)
+			continue;
+		if (off > 0)
+			ctl_warnx("jobs %zu to %zu of %zu were not submitted; "
+			    "jobs 0 to %zu were (their ids are above)", off,
+			    s->nspecs - 1, s->nspecs, off - 1);
+		free(ids);
+		return (r);
+	}
 	if (own && n == 1)
 		r = s->kind->wait(ctl, ids[0]);
 	else if (s->wait && n > 0)

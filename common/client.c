@@ -136,9 +136,41 @@ client_key_new(void)
 }
 
 /*
- * A submit request for specs; every spec without a key gets a fresh one,
- * so that a resent request never creates a second job.
+ * A spec as a submit carries it: only the fields that differ from their
+ * defaults, and a key (a fresh one if it has none, so that a resent
+ * request never creates a second job).
  */
+static char *
+client_spec_text(struct msg_spec *spec)
+{
+	if (spec->key == NULL)
+		spec->key = client_key_new();
+	return (msg_spec_encode(spec, MSG_SPEC_KEY | MSG_SPEC_SHORT));
+}
+
+/*
+ * How many of n specs, from the first, one submit takes: at most
+ * MSG_JOBS_MAX, in a request of at most max bytes. At least one: a spec
+ * too large alone is left for the daemon to refuse, naming it.
+ */
+size_t
+client_submit_fit(struct msg_spec *specs, size_t n, size_t max)
+{
+	size_t	 i, len, used = CLIENT_SUBMIT_ENVELOPE;
+	char	*text;
+
+	for (i = 0; i < n && i < MSG_JOBS_MAX; i++) {
+		text = client_spec_text(&specs[i]);
+		len = strlen(text) + 1;		/* and a comma */
+		free(text);
+		if (i > 0 && used + len > max)
+			break;
+		used += len;
+	}
+	return (i);
+}
+
+/* A submit request for specs (see client_spec_text). */
 char *
 client_submit_request(struct msg_spec *specs, size_t n, int batch, int group)
 {
@@ -151,9 +183,7 @@ client_submit_request(struct msg_spec *specs, size_t n, int batch, int group)
 	if (batch)
 		msg_out_array(o, "jobs");
 	for (i = 0; i < n; i++) {
-		if (specs[i].key == NULL)
-			specs[i].key = client_key_new();
-		text = msg_spec_encode(&specs[i], MSG_SPEC_KEY);
+		text = client_spec_text(&specs[i]);
 		msg_out_raw(o, batch ? NULL : "job", text);
 		free(text);
 	}

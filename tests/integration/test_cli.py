@@ -219,6 +219,45 @@ def test_submit_file():
         check(err.strip() != "", "no message for a missing file")
 
 
+def queued(d):
+    return d.ok({"op": "stats"})["jobs"]["queued"]
+
+
+def test_submit_file_at_the_limits():
+    """submit --file with 10,000 jobs (the most one submit takes) goes in
+    one request under the default max_request_bytes: each spec carries only
+    the fields that differ from the defaults, and its key. 12,000 exec jobs
+    with long argvs (about 2.5 MB) go in parts; a part refused after others
+    were accepted is named, and the jobs that exist are the ids printed."""
+    with Daemon("--pending-limit", "28000") as d:
+        d.ok({"op": "queue", "name": "held", "action": "pause"})
+        path = os.path.join(d.base, "many.json")
+        sleep = {"kind": "sleep", "args": {"ms": 0}, "queue": "held"}
+        with open(path, "w") as f:
+            json.dump([sleep] * 10000, f)
+        out = ok_ctl(d, "submit", "--file", path, timeout=120)
+        eq(len(set(out.split())), 10000, "ids printed for 10,000 jobs")
+        eq(queued(d), 10000, "jobs queued")
+        # 12,000 specs of ~210 bytes: over 1 MiB and over 10,000 jobs
+        exe = {"kind": "exec", "queue": "held",
+               "args": {"argv": ["echo"] + ["x" * 30] * 5}}
+        with open(path, "w") as f:
+            json.dump([exe] * 12000, f)
+        out = ok_ctl(d, "submit", "--file", path, timeout=120)
+        eq(len(set(out.split())), 12000, "ids printed for 12,000 exec jobs")
+        eq(queued(d), 22000, "jobs queued")
+        # again: the pending limit lets the first part in, not the second
+        rc, out, err = d.ctl("submit", "--file", path, timeout=120)
+        eq(rc, 4, "a part refused (%s)" % show(rc, "", err))
+        n = len(out.split())
+        check(0 < n < 6000, "%d ids printed before the refused part", n)
+        check("queue_full" in err, "the refusal is not shown: %r", err)
+        check("jobs %d to 11999 of 12000 were not submitted; jobs 0 to %d "
+              "were" % (n, n - 1) in err, "which jobs went in is not "
+              "said: %r", err)
+        eq(queued(d), 22000 + n, "the jobs that exist are the ids printed")
+
+
 def test_usage_errors():
     with Daemon() as d:
         before = d.ok({"op": "stats"})["jobs"]
