@@ -356,16 +356,17 @@ def test_too_large_queues_nothing():
 def test_cli_refuses_what_the_transport_drops():
     """aiojobctl sends nothing over the transport's least receive limit
     (16 MiB), which the daemon would answer by dropping the connection:
-    it says so and exits 2, and the daemon never sees the request."""
+    it says so and exits 2, and the daemon never sees the request. (A
+    plain array goes in parts; a group is never split.)"""
     tmp = tempfile.mkdtemp(prefix="ajl", dir="/tmp")
     try:
         path = os.path.join(tmp, "jobs.json")
-        # a 3 MB file; the request, with a key and the defaults a job
-        # carries, is over 16 MiB
+        # an 8 MB file; the request, with a key a job, is over 16 MiB
         with open(path, "w") as f:
-            json.dump([sleep_spec(0)] * 80000, f)
+            json.dump([{"kind": "sleep", "args": {"ms": 0}}] * 250000, f)
         with Daemon("--workers", "0") as d:
-            rc, out, err = d.ctl("submit", "--file", path, timeout=60)
+            rc, out, err = d.ctl("submit", "--group", "--file", path,
+                                 timeout=60)
             eq(rc, 2, "aiojobctl exit (stdout %r, stderr %r)" % (out, err))
             check("16777216" in err, "the limit is not named: %r", err)
             eq(d.ok({"op": "list"})["jobs"], [], "jobs after the refusal")
