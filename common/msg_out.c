@@ -201,8 +201,8 @@ msg_out_double_close(double a, double b)
 
 /*
  * A double as cJSON prints a number: 15 significant digits unless they do
- * not read back as (nearly) the same value, then 17; NaN and infinities as
- * null. Integral values under 10^15 so come out as integers: those are
+ * not read back as (nearly) the same finite value, then 17; NaN and
+ * infinities as null. Integral values under 10^15 so come out as integers: those are
  * written without printf (cJSON's sprintf and sscanf cost a microsecond a
  * number). Returns the length of the text in buf.
  */
@@ -226,8 +226,15 @@ msg_number_text(double v, char buf[32])
 		buf[n] = '\0';
 		return ((size_t)n);
 	}
+	/*
+	 * cJSON takes 15 digits that read back as infinity for a value near
+	 * DBL_MAX (an infinite difference is "within" an infinite bound): the
+	 * text must read back as a finite number, or a stored job's args
+	 * would turn that number into null on the next read.
+	 */
 	n = snprintf(buf, 32, "%1.15g", v);
-	if (sscanf(buf, "%lg", &test) != 1 || !msg_out_double_close(test, v))
+	if (sscanf(buf, "%lg", &test) != 1 || !isfinite(test) ||
+	    !msg_out_double_close(test, v))
 		n = snprintf(buf, 32, "%1.17g", v);
 	point = *localeconv()->decimal_point;
 	if (point != '.' && (p = strchr(buf, point)) != NULL)
