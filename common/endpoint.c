@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "sp_wire.h"
 #include "xmalloc.h"
 
 /* The run directory, by the first rule of PROTOCOL section 1 that applies. */
@@ -97,11 +98,6 @@ endpoint_check(const char *url, char **cause)
 	return (0);
 }
 
-/* The SP header a REQ peer opens a connection with (RFC sp-tcp-mapping). */
-const unsigned char endpoint_sp_header[ENDPOINT_SP_HEADER] = {
-	0x00, 'S', 'P', 0x00, 0x00, 0x30, 0x00, 0x00
-};
-
 /*
  * Whether an SP endpoint listens at an ipc path: 1 yes, 0 no (nothing
  * there, or a stale socket), -1 with a cause. The probe sends its header
@@ -115,7 +111,7 @@ endpoint_probe(const char *path, int timeout_ms, char **cause)
 {
 	struct sockaddr_un	 sun;
 	struct timeval		 tv;
-	unsigned char		 hdr[ENDPOINT_SP_HEADER];
+	unsigned char		 hdr[SP_HEADER_LEN];
 	size_t			 got = 0;
 	ssize_t			 n;
 	int			 fd;
@@ -137,7 +133,8 @@ endpoint_probe(const char *path, int timeout_ms, char **cause)
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	if (write(fd, endpoint_sp_header, sizeof hdr) == (ssize_t)sizeof hdr) {
+	sp_header(SP_PROTO_REQ, hdr);
+	if (write(fd, hdr, sizeof hdr) == (ssize_t)sizeof hdr) {
 		while (got < sizeof hdr &&
 		    (n = read(fd, hdr + got, sizeof hdr - got)) > 0)
 			got += (size_t)n;

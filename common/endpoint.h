@@ -5,11 +5,8 @@
 /* sun_path holds 108 bytes including the NUL. */
 #define ENDPOINT_IPC_MAX	107
 
-/* The SP header that opens a connection, and how long a probe waits. */
-#define ENDPOINT_SP_HEADER	8
+/* How long a probe waits for a listener's SP header. */
 #define ENDPOINT_PROBE_MS	2000
-
-extern const unsigned char endpoint_sp_header[ENDPOINT_SP_HEADER];
 
 char	*endpoint_rundir(void);
 char	*endpoint_control_url(const char *);

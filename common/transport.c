@@ -2,14 +2,14 @@
  * The clients' side of the SP transport on NNG's native API: REQ sockets
  * that send a request and wait for its reply, SUB sockets that receive
  * events in the background. (The daemon's side is its own: sp_server.c.)
- * NNG runs threads of its own, and
- * its callbacks run on them, so nothing here touches the caller's state
- * from a callback: a socket that receives keeps one receive operation
- * armed, and its callback only queues the message under a lock and makes
- * an eventfd readable. The caller polls that descriptor on its own loop
- * and drains the queue with transport_recv. (NNG_OPT_RECVFD would save
- * the queue, but NNG 1.5.2 can lose its wake-up when a message arrives
- * while the last one is taken: the socket then looks empty for ever.)
+ * NNG runs threads of its own, and its callbacks run on them, so nothing
+ * here touches the caller's state from a callback: a socket that receives
+ * keeps one receive operation armed, and its callback only queues the
+ * message under a lock and makes an eventfd readable. The caller polls
+ * that descriptor on its own loop and drains the queue with
+ * transport_recv. (NNG_OPT_RECVFD would save the queue, but NNG 1.5.2 can
+ * lose its wake-up when a message arrives while the last one is taken:
+ * the socket then looks empty for ever.)
  *
  * A received message is an nng_msg.
  */
