@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +21,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "tcp_listen.h"
 #include "xmalloc.h"
 
 #define METRICS_BACKLOG		64
@@ -402,71 +402,29 @@ metrics_request_cb(struct evhttp_request *req, void *arg)
 	metrics_reply_text(req, HTTP_NOTFOUND, "Not Found", "not found\n");
 }
 
-/* A listening socket on one address, or -1 with errno. */
-static int
-metrics_bind(const struct addrinfo *ai)
-{
-	int	 fd, one = 1, saved;
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd == -1)
-		return (-1);
-	/* A restart must not wait for the last connections' TIME_WAIT. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-	    listen(fd, METRICS_BACKLOG) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return (-1);
-	}
-	return (fd);
-}
-
-/*
- * Listen on HOST:PORT (config.c checked the shape; [v6] in brackets).
- * Resolving a name blocks, but only at start-up, before the loop runs.
- */
+/* Listen on HOST:PORT (config.c checked the shape; [v6] in brackets). */
 static int
 metrics_listen(const char *spec, char **cause)
 {
-	struct addrinfo	 hints, *res, *ai;
-	char		*copy, *host, *port;
-	size_t		 len;
-	int		 fd = -1, error, saved = 0;
+	char	*host, *port, *why;
+	int	 fd;
 
-	copy = host = xstrdup(spec);
-	port = strrchr(copy, ':');
-	*port++ = '\0';
-	len = strlen(host);
-	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
-		host[len - 1] = '\0';
-		host++;
-	}
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
-		xasprintf(cause, "metrics_listen %s: %s", spec,
-		    gai_strerror(error));
-		free(copy);
+	if (tcp_listen_split(spec, &host, &port) != 0) {
+		xasprintf(cause, "metrics_listen %s: not HOST:PORT", spec);
 		return (-1);
 	}
-	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
-		if ((fd = metrics_bind(ai)) == -1)
-			saved = errno;
-	}
-	freeaddrinfo(res);
-	free(copy);
-	if (fd == -1 && saved == EADDRINUSE)
+	fd = tcp_listen(host, port, METRICS_BACKLOG, &why);
+	free(host);
+	free(port);
+	if (fd != -1)
+		return (fd);
+	if (errno == EADDRINUSE)
 		xasprintf(cause, "metrics_listen %s: address in use: another "
 		    "process is listening on that port", spec);
-	else if (fd == -1)
-		xasprintf(cause, "metrics_listen %s: %s", spec,
-		    strerror(saved));
-	return (fd);
+	else
+		xasprintf(cause, "metrics_listen %s: %s", spec, why);
+	free(why);
+	return (-1);
 }
 
 /* Serve metrics if metrics_listen is set; a port in use fails start-up. */

@@ -15,7 +15,6 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +25,7 @@
 #include "endpoint.h"
 #include "log.h"
 #include "sp_listen.h"
+#include "tcp_listen.h"
 #include "xmalloc.h"
 
 #define SP_LISTEN_PAUSE_MS	100
@@ -76,72 +76,33 @@ sp_listen_ipc(const char *url, char **cause)
 }
 
 /*
- * Split tcp://HOST:PORT into host (NULL for "*" or nothing: every
- * address) and port; an IPv6 host is written in brackets.
+ * A socket listening on tcp://HOST:PORT, HOST "*" or nothing for every
+ * address; -1 with a cause.
  */
-static int
-sp_listen_split(const char *url, char **host, char **port)
-{
-	const char	*hp = url + strlen("tcp://"), *colon;
-	size_t		 hlen;
-
-	if ((colon = strrchr(hp, ':')) == NULL || colon[1] == '\0')
-		return (-1);
-	hlen = (size_t)(colon - hp);
-	if (hlen >= 2 && hp[0] == '[' && hp[hlen - 1] == ']') {
-		hp++;
-		hlen -= 2;
-	}
-	*host = (hlen == 0 || (hlen == 1 && *hp == '*')) ? NULL :
-	    xstrndup(hp, hlen);
-	*port = xstrdup(colon + 1);
-	return (0);
-}
-
-/* A socket bound to a TCP address, listening; -1 with a cause. */
 static int
 sp_listen_tcp(const char *url, char **cause)
 {
-	struct addrinfo	 hints, *res, *ai;
-	char		*host, *port;
-	int		 fd = -1, one = 1, rv, err = 0;
+	char	*host, *port, *why;
+	int	 fd;
 
-	if (sp_listen_split(url, &host, &port) != 0) {
+	if (tcp_listen_split(url + strlen("tcp://"), &host, &port) != 0) {
 		xasprintf(cause, "%s: not tcp://HOST:PORT", url);
 		return (-1);
 	}
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rv = getaddrinfo(host, port, &hints, &res);
+	fd = tcp_listen(*host == '\0' || strcmp(host, "*") == 0 ? NULL : host,
+	    port, SP_LISTEN_BACKLOG, &why);
 	free(host);
 	free(port);
-	if (rv != 0) {
-		xasprintf(cause, "%s: %s", url, gai_strerror(rv));
-		return (-1);
-	}
-	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd == -1) {
-			err = errno;
-			continue;
-		}
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-		    listen(fd, SP_LISTEN_BACKLOG) == -1) {
-			err = errno;
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(res);
-	if (fd == -1 && err == EADDRINUSE)
+	if (fd != -1)
+		return (fd);
+	if (errno == EADDRINUSE)
 		xasprintf(cause, "%s: address in use", url);
-	else if (fd == -1)
-		xasprintf(cause, "%s: listen: %s", url, strerror(err));
-	return (fd);
+	else if (errno == 0)
+		xasprintf(cause, "%s: %s", url, why);
+	else
+		xasprintf(cause, "%s: listen: %s", url, why);
+	free(why);
+	return (-1);
 }
 
 static void
