@@ -81,6 +81,33 @@ trees_hash(const char *s)
 	return (h);
 }
 
+/*
+ * Move the daemon into a leaf of its own beside the jobs' cgroups: a
+ * cgroup that holds processes cannot hand controllers to its children,
+ * so under a delegated systemd unit the unit's cgroup must be left to
+ * cgroups only. The root cgroup is exempt from that rule.
+ */
+static void
+trees_leave_root(const char *dir, const char *own)
+{
+	char	*leaf, *procs;
+	FILE	*f;
+
+	if (strcmp(own, "/") == 0)
+		return;
+	xasprintf(&leaf, "%s/daemon", dir);
+	xasprintf(&procs, "%s/cgroup.procs", leaf);
+	if ((mkdir(leaf, 0755) == -1 && errno != EEXIST) ||
+	    (f = fopen(procs, "we")) == NULL)
+		log_warn("cannot move the daemon into %s", leaf);
+	else {
+		if (fprintf(f, "0\n") < 0 || fclose(f) == EOF)
+			log_warn("cannot move the daemon into %s", leaf);
+	}
+	free(procs);
+	free(leaf);
+}
+
 /* The jobs' cgroup directory, if this daemon may make one; owned. */
 static char *
 trees_place(const char *state_dir, char **why)
@@ -106,7 +133,8 @@ trees_place(const char *state_dir, char **why)
 			rmdir(dir);
 			free(dir);
 			dir = NULL;
-		}
+		} else
+			trees_leave_root(dir, own);
 		free(kill);
 	}
 	free(mount);
@@ -239,13 +267,20 @@ trees_dir(struct trees *ts)
 	return (ts != NULL ? ts->dir : NULL);
 }
 
+/*
+ * At exit: running jobs were cancelled (or the daemon stops without
+ * telling anyone); what is left of them is killed, so no process
+ * outlives the daemon, as none outlives a crashed one past its restart.
+ */
 void
 trees_free(struct trees *ts)
 {
 	if (ts == NULL)
 		return;
-	if (ts->dir != NULL)
-		rmdir(ts->dir);	/* fails while a job's cgroup is left */
+	if (ts->dir != NULL) {
+		trees_sweep(ts);
+		rmdir(ts->dir);	/* fails while the daemon is in it */
+	}
 	free(ts->dir);
 	free(ts);
 }
