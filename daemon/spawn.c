@@ -86,7 +86,8 @@ spawn_child(const struct spawn *sp, pid_t parent, int errfd)
 	execve(sp->path, sp->argv, sp->envp);
 fail:
 	error = errno;
-	(void)write(errfd, &error, sizeof error);
+	if (write(errfd, &error, sizeof error) != (ssize_t)sizeof error)
+		_exit(126);	/* the parent then takes it for an exec */
 	_exit(127);
 }
 

@@ -97,6 +97,22 @@ tree_where(struct tree *t)
 }
 
 /*
+ * Whether the process group is still the job's: once it has emptied, its
+ * id may go to a new process that leads a group of its own, which must
+ * never be signalled; that process did not start when the job's child did.
+ */
+static int
+tree_group_ours(struct tree *t)
+{
+	uint64_t	 start;
+
+	if (t->pgid <= 0)
+		return (0);
+	start = pstat_start(t->pgid);
+	return (start == 0 || start == t->start);
+}
+
+/*
  * Whether processes of the tree are left. A process group gives no word
  * when it empties, so once killed it counts as empty.
  */
@@ -105,7 +121,7 @@ tree_populated(struct tree *t)
 {
 	if (t->cgroup != NULL)
 		return (cgroup_populated(t->cgroup) != 0);
-	if (t->killed || t->pgid <= 0)
+	if (t->killed || !tree_group_ours(t))
 		return (0);
 	return (kill(-t->pgid, 0) == 0);
 }
@@ -116,7 +132,8 @@ tree_signal(struct tree *t, int sig)
 {
 	if (t->cgroup != NULL)
 		cgroup_signal(t->cgroup, sig);
-	else if (t->pgid > 0 && killpg(t->pgid, sig) == -1 && errno != ESRCH)
+	else if (tree_group_ours(t) && killpg(t->pgid, sig) == -1 &&
+	    errno != ESRCH)
 		log_warn("killpg %ld", (long)t->pgid);
 }
 
@@ -132,7 +149,8 @@ tree_kill(struct tree *t)
 		cgroup_signal(t->cgroup, SIGKILL);
 		return;
 	}
-	if (t->pgid > 0 && killpg(t->pgid, SIGKILL) == -1 && errno != ESRCH)
+	if (tree_group_ours(t) && killpg(t->pgid, SIGKILL) == -1 &&
+	    errno != ESRCH)
 		log_warn("killpg %ld", (long)t->pgid);
 }
 

@@ -212,6 +212,45 @@ def test_cancel_kills_setsid_grandchild():
         kill_marked(token)
 
 
+def test_timeout_kills_setsid_grandchild():
+    """A timeout reaches a setsid'd grandchild that ignores SIGTERM: it is
+    killed after the kill grace, and only then does the job end."""
+    token = uuid.uuid4().hex
+    try:
+        with Daemon("--kill-grace", "300ms") as d:
+            j = d.submit(exec_spec('setsid sh -c \'trap "" TERM; '
+                                   'sleep 300; :\' & sleep 300', token,
+                                   timeout_ms=500))
+            poll_until(lambda: session_leaders(token), 10,
+                       what="the setsid grandchild started")
+            v = d.wait_state(j, ("failed", "succeeded", "cancelled"),
+                             timeout_s=10)
+            eq((v["state"], (v["error"] or {}).get("code")),
+               ("failed", "timeout"), "the job")
+            check(not marked(token), "processes %r outlived the job's end",
+                  marked(token))
+    finally:
+        kill_marked(token)
+
+
+def test_shutdown_kills_setsid_grandchild():
+    """Shutdown stops a running job's whole tree, a setsid'd grandchild
+    included, before the daemon exits."""
+    token = uuid.uuid4().hex
+    try:
+        d = Daemon("--shutdown-timeout", "100ms", "--kill-grace", "300ms")
+        with d:
+            j = d.submit(exec_spec('setsid sh -c "sleep 300; :" & sleep 300',
+                                   token))
+            d.wait_state(j, "running")
+            poll_until(lambda: session_leaders(token), 10,
+                       what="the setsid grandchild started")
+            eq(d.stop(), 0, "the daemon's exit status")
+        gone(token, "the job stopped by the shutdown", timeout_s=5)
+    finally:
+        kill_marked(token)
+
+
 def test_exit0_daemonized_grandchild_killed_after_grace():
     """A job whose main process exits 0 leaving a daemonized grandchild
     (setsid, its output pipes closed) ends after the kill grace with the
