@@ -49,6 +49,8 @@ struct exec_state {
 };
 
 static void	exec_check_done(struct exec_state *);
+static void	exec_watch(struct exec_state *, struct exec_args *,
+		    struct event_base *);
 
 static int
 exec_validate(const char *args, struct msg_error *err)
@@ -363,7 +365,7 @@ exec_start(struct job *job)
 	struct event_base	*base = job_base(job);
 	struct exec_state	*st;
 	struct exec_args	 ea;
-	int			 i, r;
+	int			 r;
 
 	/* checked at submit; a stored job may come from another version */
 	if (exec_args_parse(job->args, &ea, NULL) != 0) {
@@ -383,27 +385,40 @@ exec_start(struct job *job)
 		exec_args_free(&ea);
 		return;
 	}
-	tree_started(st->tree, st->pid);
-	job_set_tree(job, tree_where(st->tree));
-	tree_watch(st->tree, base, exec_empty_cb, st);
 	log_debug("job %lld: pid %ld: %s", (long long)job->id, (long)st->pid,
 	    ea.argv[0]);
+	exec_watch(st, &ea, base);
+	exec_args_free(&ea);
+	proc_watch(st->pid, exec_exit_cb, st);
+}
+
+/*
+ * The child runs: record its tree for a restart after a crash, and watch
+ * the tree, the output pipes and stdin.
+ */
+static void
+exec_watch(struct exec_state *st, struct exec_args *ea,
+    struct event_base *base)
+{
+	int	 i;
+
+	tree_started(st->tree, st->pid);
+	job_set_tree(st->job, tree_where(st->tree));
+	tree_watch(st->tree, base, exec_empty_cb, st);
 	for (i = 0; i < 2; i++) {
-		outbuf_init(&st->streams[i].out, (size_t)ea.max_output);
+		outbuf_init(&st->streams[i].out, (size_t)ea->max_output);
 		st->streams[i].ev = event_new(base, st->streams[i].fd,
 		    EV_READ | EV_PERSIST, exec_read_cb, st);
 		event_add(st->streams[i].ev, NULL);
 	}
 	if (st->in_fd != -1) {
-		st->in_data = ea.stdin_data;
-		st->in_len = ea.stdin_len;
-		ea.stdin_data = NULL;
+		st->in_data = ea->stdin_data;
+		st->in_len = ea->stdin_len;
+		ea->stdin_data = NULL;
 		st->in_ev = event_new(base, st->in_fd, EV_WRITE | EV_PERSIST,
 		    exec_write_cb, st);
 		event_add(st->in_ev, NULL);
 	}
-	exec_args_free(&ea);
-	proc_watch(st->pid, exec_exit_cb, st);
 }
 
 /* Cancel and timeout: SIGTERM to the tree, SIGKILL after the grace. */
