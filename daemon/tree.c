@@ -114,13 +114,16 @@ tree_group_ours(struct tree *t)
 
 /*
  * Whether processes of the tree are left. A process group gives no word
- * when it empties, so once killed it counts as empty.
+ * when it empties, nor does a cgroup that could not be watched (out of
+ * fds): once killed, they count as empty.
  */
 int
 tree_populated(struct tree *t)
 {
-	if (t->cgroup != NULL)
+	if (t->cgroup != NULL && (t->ev != NULL || !t->killed))
 		return (cgroup_populated(t->cgroup) != 0);
+	if (t->cgroup != NULL)
+		return (0);
 	if (t->killed || !tree_group_ours(t))
 		return (0);
 	return (kill(-t->pgid, 0) == 0);
@@ -185,8 +188,13 @@ tree_watch(struct tree *t, struct event_base *base, void (*cb)(void *),
 		return;
 	}
 	xasprintf(&path, "%s/cgroup.events", t->cgroup);
-	if (inotify_add_watch(t->notify_fd, path, IN_MODIFY) == -1)
+	if (inotify_add_watch(t->notify_fd, path, IN_MODIFY) == -1) {
 		log_warn("inotify %s", path);
+		free(path);
+		close(t->notify_fd);
+		t->notify_fd = -1;
+		return;
+	}
 	free(path);
 	t->empty_cb = cb;
 	t->arg = arg;
