@@ -49,6 +49,7 @@ struct exec_state {
 };
 
 static void	exec_check_done(struct exec_state *);
+static void	exec_kill_after(struct exec_state *, int64_t);
 static void	exec_watch(struct exec_state *, struct exec_args *,
 		    struct event_base *);
 
@@ -151,8 +152,6 @@ exec_end(struct exec_state *st)
 		    strsignal(WTERMSIG(status)));
 	free(result);
 }
-
-static void	exec_kill_after(struct exec_state *, int64_t);
 
 /*
  * The child has exited and its pipes are closed: the job ends once its
