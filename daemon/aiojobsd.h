@@ -42,6 +42,8 @@ struct wait_link;
 struct job_dep;
 struct lock;
 struct group;
+struct tree;
+struct trees;
 
 /* A kind of job: one file each (kind_<name>.c), listed in kind.c. */
 struct kind {
@@ -99,6 +101,7 @@ struct job_more {
 	char			*stop_reason;
 	char			*error_code;
 	char			*error_message;
+	char			*tree;		/* tree_where while it runs */
 };
 
 /*
@@ -208,6 +211,7 @@ struct sched {
 	struct pool		*pool;		/* cpu workers, or NULL */
 	struct http_env		*http;		/* http jobs, or NULL */
 	struct store		*store;		/* or NULL: jobs in memory only */
+	struct trees		*trees;		/* exec jobs' trees, or NULL */
 	struct dirty		*dirty;		/* to write at the next commit */
 	size_t			 ndirty;
 	size_t			 dirtysize;
@@ -301,6 +305,7 @@ struct store_row {
 	char		*error_code;
 	char		*error_message;
 	int64_t		 group_id;	/* 0 for none */
+	char		*tree;		/* a running job's tree_where */
 };
 
 /* Captured output of one stream (outbuf.c). */
@@ -400,6 +405,8 @@ void	 job_vset_error(struct job *, const char *, const char *, va_list)
 void	 job_set_error(struct job *, const char *, const char *, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
 void	 job_set_result(struct job *, const char *);
+void	 job_set_tree(struct job *, char *);
+const char *job_tree(struct job *);
 void	 job_view(struct job *, struct msg_view *);
 void	 job_finish(struct job *, int, const char *, const char *,
 	    const char *, ...) __attribute__((__format__(__printf__, 5, 6)));
@@ -451,6 +458,49 @@ void	 sched_fail_queued(struct job *, const char *, const char *, ...)
 const char *sched_waiting_for(struct job *);
 int	 sched_cancel_running(struct sched *, int, const char *);
 int64_t	 sched_queued(struct sched *);
+
+/* A child to start (spawn.c): what posix_spawn's actions and attrs said. */
+struct spawn {
+	const char	*path;
+	char		**argv;
+	char		**envp;
+	const char	*cwd;		/* or NULL */
+	int		 fds[3];	/* stdin (-1: /dev/null), stdout, stderr */
+	int		 cgroup_fd;	/* born in this cgroup, or -1 */
+	int		 deathsig;	/* when the daemon dies, or 0 */
+};
+
+/* spawn.c */
+int	 spawn_run(const struct spawn *, pid_t *);
+
+/* tree.c */
+struct tree *tree_create(struct trees *, int64_t, int64_t);
+int	 tree_cgroup_fd(struct tree *);
+void	 tree_started(struct tree *, pid_t);
+char	*tree_where(struct tree *);
+int	 tree_populated(struct tree *);
+void	 tree_signal(struct tree *, int);
+void	 tree_kill(struct tree *);
+void	 tree_watch(struct tree *, struct event_base *, void (*)(void *),
+	    void *);
+void	 tree_free(struct tree *);
+
+/* trees.c */
+struct trees *trees_create(const char *);
+char	*trees_dir(struct trees *);
+int	 trees_reap(const char *, char **);
+void	 trees_free(struct trees *);
+
+/* cgroup.c */
+int	 cgroup_populated(const char *);
+char	*cgroup_procs(const char *);
+void	 cgroup_signal(const char *, int);
+int	 cgroup_kill(const char *);
+int	 cgroup_wait_empty(const char *, int64_t);
+
+/* pstat.c */
+uint64_t pstat_start(pid_t);
+char	*pstat_group(pid_t, uint64_t);
 
 /* proc.c */
 void	 proc_watch(pid_t, proc_exit_cb *, void *);

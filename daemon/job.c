@@ -163,6 +163,7 @@ job_free(struct job *job)
 		free(m->stop_reason);
 		free(m->error_code);
 		free(m->error_message);
+		free(m->tree);
 		free(m);
 	}
 	free(job_key_entry(job));
@@ -268,6 +269,30 @@ job_set_result(struct job *job, const char *result)
 {
 	free(job->result);
 	job->result = result != NULL ? xstrdup(result) : NULL;
+}
+
+/* What finds the job's processes after a crash, or NULL. */
+const char *
+job_tree(struct job *job)
+{
+	return (job->more != NULL ? job->more->tree : NULL);
+}
+
+/*
+ * Record (where NULL: forget) what finds the job's processes after a
+ * crash (tree_where, owned); it is written with the job's row.
+ */
+void
+job_set_tree(struct job *job, char *where)
+{
+	struct job_more	*m;
+
+	if (where == NULL && job->more == NULL)
+		return;
+	m = job_more(job);
+	free(m->tree);
+	m->tree = where;
+	persist_mark(job);
 }
 
 /* The job as a protocol view; strings are borrowed from the job. */

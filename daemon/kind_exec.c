@@ -1,16 +1,16 @@
 /*
  * The exec kind: a child process awaited on the event loop, like
  * asyncio.create_subprocess_exec. The job ends only when the child has
- * exited and both output pipes reached EOF, in either order; children that
- * leave grandchildren holding the pipes get the kill grace period, then
- * the whole process group is killed and the pipes closed.
+ * exited, both output pipes reached EOF and no process of its tree
+ * (tree.c: its cgroup, or its process group) is left, in any order;
+ * processes left behind, holding the pipes or not, get the kill grace
+ * period, then the whole tree is killed and the pipes closed.
  */
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,7 +37,8 @@ struct exec_state {
 	pid_t			 pid;
 	int			 exited;
 	int			 status;
-	int			 killed;	/* SIGKILL sent to the group */
+	int			 killed;	/* SIGKILL sent to the tree */
+	struct tree		*tree;
 	struct exec_stream	 streams[2];	/* stdout, stderr */
 	int			 in_fd;
 	struct event		*in_ev;
@@ -48,6 +49,9 @@ struct exec_state {
 };
 
 static void	exec_check_done(struct exec_state *);
+static void	exec_kill_after(struct exec_state *, int64_t);
+static void	exec_watch(struct exec_state *, struct exec_args *,
+		    struct event_base *);
 
 static int
 exec_validate(const char *args, struct msg_error *err)
@@ -133,8 +137,10 @@ exec_end(struct exec_state *st)
 	exec_stdin_close(st);
 	if (st->kill_timer != NULL)
 		event_free(st->kill_timer);
+	tree_free(st->tree);
 	free(st);
 	job->kdata = NULL;
+	job_set_tree(job, NULL);	/* it is gone: nothing to find */
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		job_finish(job, JOB_SUCCEEDED, result, NULL, NULL);
 	else if (WIFEXITED(status))
@@ -147,11 +153,26 @@ exec_end(struct exec_state *st)
 	free(result);
 }
 
+/*
+ * The child has exited and its pipes are closed: the job ends once its
+ * tree is empty too; what it left behind gets the kill grace.
+ */
 static void
 exec_check_done(struct exec_state *st)
 {
-	if (st->exited && st->streams[0].fd == -1 && st->streams[1].fd == -1)
+	if (!st->exited || st->streams[0].fd != -1 || st->streams[1].fd != -1)
+		return;
+	if (!tree_populated(st->tree))
 		exec_end(st);
+	else if (!st->killed && !evtimer_pending(st->kill_timer, NULL))
+		exec_kill_after(st, st->job->queue->sched->kill_grace_ms);
+}
+
+/* The tree has emptied (its cgroup said so). */
+static void
+exec_empty_cb(void *arg)
+{
+	exec_check_done(arg);
 }
 
 static void
@@ -164,13 +185,15 @@ exec_kill_after(struct exec_state *st, int64_t ms)
 	evtimer_add(st->kill_timer, &tv);
 }
 
-/* The group is killed; once the child is gone nothing is worth waiting for. */
+/*
+ * The tree is killed; once the child is gone its pipes are not worth
+ * waiting for, only the tree's end.
+ */
 static void
 exec_kill(struct exec_state *st)
 {
-	if (!st->killed && killpg(st->pid, SIGKILL) == -1 && errno != ESRCH)
-		log_warn("job %lld: killpg %ld", (long long)st->job->id,
-		    (long)st->pid);
+	if (!st->killed)
+		tree_kill(st->tree);
 	st->killed = 1;
 	if (st->exited) {
 		exec_stream_close(&st->streams[0]);
@@ -184,8 +207,8 @@ exec_kill_cb(int fd, short events, void *arg)
 {
 	struct exec_state	*st = arg;
 
-	log_info("job %lld: process group %ld still there after %lld ms, "
-	    "killing it", (long long)st->job->id, (long)st->pid,
+	log_info("job %lld: processes of child %ld still there after %lld "
+	    "ms, killing them", (long long)st->job->id, (long)st->pid,
 	    (long long)st->job->queue->sched->kill_grace_ms);
 	exec_kill(st);
 }
@@ -278,61 +301,34 @@ exec_pipes(struct exec_state *st, struct exec_args *ea, int child[3])
 	return (0);
 }
 
-static void
-exec_file_actions(posix_spawn_file_actions_t *fa, struct exec_args *ea,
-    int child[3])
-{
-	posix_spawn_file_actions_init(fa);
-	if (child[0] != -1)
-		posix_spawn_file_actions_adddup2(fa, child[0], 0);
-	else
-		posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY,
-		    0);
-	posix_spawn_file_actions_adddup2(fa, child[1], 1);
-	posix_spawn_file_actions_adddup2(fa, child[2], 2);
-	if (ea->cwd != NULL)
-		posix_spawn_file_actions_addchdir_np(fa, ea->cwd);
-	/* evhttp fds are not close-on-exec: close every fd above 2 */
-	posix_spawn_file_actions_addclosefrom_np(fa, 3);
-}
-
-/* A new process group, default dispositions and an empty signal mask. */
-static void
-exec_attr(posix_spawnattr_t *attr)
-{
-	sigset_t	 all, none;
-
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawnattr_init(attr);
-	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-	posix_spawnattr_setpgroup(attr, 0);
-	posix_spawnattr_setsigdefault(attr, &all);
-	posix_spawnattr_setsigmask(attr, &none);
-}
-
+/*
+ * Start the child in its tree (born in the job's cgroup, if it has one),
+ * with a death signal: a crashed daemon leaves no child behind.
+ */
 static int
 exec_spawn(struct exec_state *st, struct exec_args *ea)
 {
-	posix_spawn_file_actions_t	 fa;
-	posix_spawnattr_t		 attr;
-	const char			*path;
-	char				**envp;
-	int				 child[3], i, r;
+	struct spawn	 sp;
+	const char	*path;
+	char		**envp;
+	int		 child[3], i, r;
 
 	if ((path = exec_path_find(ea->argv[0], now_ms())) == NULL)
 		return (ENOENT);
 	if (exec_pipes(st, ea, child) == -1)
 		r = errno;
 	else {
-		exec_file_actions(&fa, ea, child);
-		exec_attr(&attr);
 		envp = exec_args_envp(ea, environ);
-		r = posix_spawn(&st->pid, path, &fa, &attr, ea->argv, envp);
+		memset(&sp, 0, sizeof sp);
+		sp.path = path;
+		sp.argv = ea->argv;
+		sp.envp = envp;
+		sp.cwd = ea->cwd;
+		memcpy(sp.fds, child, sizeof sp.fds);
+		sp.cgroup_fd = tree_cgroup_fd(st->tree);
+		sp.deathsig = SIGKILL;
+		r = spawn_run(&sp, &st->pid);
 		free(envp);
-		posix_spawn_file_actions_destroy(&fa);
-		posix_spawnattr_destroy(&attr);
 	}
 	for (i = 0; i < 3; i++) {
 		if (child[i] != -1)
@@ -350,6 +346,7 @@ exec_spawn_failed(struct exec_state *st, struct exec_args *ea, int error)
 	exec_stream_close(&st->streams[1]);
 	exec_stdin_close(st);
 	event_free(st->kill_timer);
+	tree_free(st->tree);
 	free(st);
 	job->kdata = NULL;
 	if (ea->cwd != NULL)
@@ -367,7 +364,7 @@ exec_start(struct job *job)
 	struct event_base	*base = job_base(job);
 	struct exec_state	*st;
 	struct exec_args	 ea;
-	int			 i, r;
+	int			 r;
 
 	/* checked at submit; a stored job may come from another version */
 	if (exec_args_parse(job->args, &ea, NULL) != 0) {
@@ -379,6 +376,8 @@ exec_start(struct job *job)
 	st->job = job;
 	st->in_fd = st->streams[0].fd = st->streams[1].fd = -1;
 	st->kill_timer = evtimer_new(base, exec_kill_cb, st);
+	st->tree = tree_create(job->queue->sched->trees, job->id,
+	    job->attempts);
 	job->kdata = st;
 	if ((r = exec_spawn(st, &ea)) != 0) {
 		exec_spawn_failed(st, &ea, r);
@@ -387,25 +386,41 @@ exec_start(struct job *job)
 	}
 	log_debug("job %lld: pid %ld: %s", (long long)job->id, (long)st->pid,
 	    ea.argv[0]);
+	exec_watch(st, &ea, base);
+	exec_args_free(&ea);
+	proc_watch(st->pid, exec_exit_cb, st);
+}
+
+/*
+ * The child runs: record its tree for a restart after a crash, and watch
+ * the tree, the output pipes and stdin.
+ */
+static void
+exec_watch(struct exec_state *st, struct exec_args *ea,
+    struct event_base *base)
+{
+	int	 i;
+
+	tree_started(st->tree, st->pid);
+	job_set_tree(st->job, tree_where(st->tree));
+	tree_watch(st->tree, base, exec_empty_cb, st);
 	for (i = 0; i < 2; i++) {
-		outbuf_init(&st->streams[i].out, (size_t)ea.max_output);
+		outbuf_init(&st->streams[i].out, (size_t)ea->max_output);
 		st->streams[i].ev = event_new(base, st->streams[i].fd,
 		    EV_READ | EV_PERSIST, exec_read_cb, st);
 		event_add(st->streams[i].ev, NULL);
 	}
 	if (st->in_fd != -1) {
-		st->in_data = ea.stdin_data;
-		st->in_len = ea.stdin_len;
-		ea.stdin_data = NULL;
+		st->in_data = ea->stdin_data;
+		st->in_len = ea->stdin_len;
+		ea->stdin_data = NULL;
 		st->in_ev = event_new(base, st->in_fd, EV_WRITE | EV_PERSIST,
 		    exec_write_cb, st);
 		event_add(st->in_ev, NULL);
 	}
-	exec_args_free(&ea);
-	proc_watch(st->pid, exec_exit_cb, st);
 }
 
-/* Cancel and timeout: SIGTERM to the group, SIGKILL after the grace. */
+/* Cancel and timeout: SIGTERM to the tree, SIGKILL after the grace. */
 static void
 exec_cancel(struct job *job)
 {
@@ -415,9 +430,7 @@ exec_cancel(struct job *job)
 		exec_kill(st);
 		return;
 	}
-	if (killpg(st->pid, SIGTERM) == -1 && errno != ESRCH)
-		log_warn("job %lld: killpg %ld", (long long)job->id,
-		    (long)st->pid);
+	tree_signal(st->tree, SIGTERM);
 	evtimer_del(st->kill_timer);
 	exec_kill_after(st, job->queue->sched->kill_grace_ms);
 }

@@ -41,6 +41,7 @@ persist_row(struct dirty *d, struct store_row *r)
 		r->error_code = m->error_code;
 		r->error_message = m->error_message;
 		r->group_id = m->group_id;
+		r->tree = m->tree;
 	}
 }
 
@@ -245,10 +246,31 @@ persist_group_add(struct persist_recovery *pr, struct job *job)
 	g->jobs[g->n++] = job;
 }
 
-/* A job that was running when the daemon stopped: retry or fail it. */
+/*
+ * A job that was running when the daemon stopped: retry or fail it, once
+ * what is left of its processes is gone. A job whose processes survive
+ * is never retried: its next run would overlap them (and hold its lock
+ * while they may still write).
+ */
 static void
 persist_interrupted(struct job *job)
 {
+	const char	*tree = job_tree(job);
+	char		*cause = NULL;
+
+	if (tree != NULL && trees_reap(tree, &cause) != 0) {
+		job_set_error(job, "interrupted", "the daemon stopped while the "
+		    "job was running (attempt %lld) and its processes "
+		    "survived: %s; not retried", (long long)job->attempts,
+		    cause);
+		log_warnx("job %lld: interrupted, not retried: %s",
+		    (long long)job->id, cause);
+		free(cause);
+		job->finished_at = job->queue->sched->now();
+		job_set_state(job, JOB_FAILED);
+		return;
+	}
+	job_set_tree(job, NULL);
 	if (job->attempts <= job_retries(job)) {
 		log_info("job %lld: interrupted in attempt %lld, retrying",
 		    (long long)job->id, (long long)job->attempts);
@@ -281,6 +303,8 @@ persist_restore_cb(struct store_row *r, void *arg)
 	spec.key = r->key != NULL ? xstrdup(r->key) : NULL;
 	job = sched_restore(pr->s, &spec, r);
 	msg_spec_clear(&spec);
+	if (r->state == JOB_RUNNING && r->tree != NULL)
+		job_set_tree(job, xstrdup(r->tree));
 	if (job_group_id(job) > 0)
 		persist_group_add(pr, job);
 	pr->jobs = xreallocarray(pr->jobs, pr->njobs + 1, sizeof *pr->jobs);

@@ -261,6 +261,8 @@ server_open(struct aiojobsd *aj, char **cause)
 	    aj->conf.tls_verify, aj->conf.http_connect_timeout_ms, cause);
 	if (aj->sched->http == NULL)
 		return (-1);
+	/* before recovery: what a crashed run left must be gone first */
+	aj->sched->trees = trees_create(aj->conf.state_dir);
 	if (durable_open(aj, cause) != 0)
 		return (-1);
 	if (server_controls(aj, cause) != 0)
@@ -290,6 +292,7 @@ server_close(struct aiojobsd *aj)
 	aj->events = NULL;
 	http_env_free(aj->sched->http);
 	durable_close(aj);
+	trees_free(aj->sched->trees);
 	sched_free(aj->sched);
 	pool_free(aj->pool);
 	for (i = 0; i < sizeof aj->signals / sizeof aj->signals[0]; i++) {

@@ -18,11 +18,11 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define STORE_VERSION	3
+#define STORE_VERSION	4
 
 #define STORE_COLS "id, key, spec, kind, name, queue, priority, state, " \
 	"attempts, submitted_at, started_at, finished_at, not_before, args, " \
-	"result, error_code, error_message, group_id"
+	"result, error_code, error_message, group_id, tree"
 
 static const char *store_schema[STORE_VERSION] = {
 	/* version 1 */
@@ -83,6 +83,13 @@ static const char *store_schema[STORE_VERSION] = {
 	 * id order (start-up reads all of it for the counts anyway).
 	 */
 	"DROP INDEX jobs_live;",
+	/*
+	 * version 4: what finds a running exec job's processes after a
+	 * crash (tree_where: its cgroup, or its process group and the
+	 * leader's start time), so that recovery kills them before the job
+	 * may run again.
+	 */
+	"ALTER TABLE jobs ADD COLUMN tree TEXT;",
 };
 
 struct store {
@@ -193,12 +200,12 @@ store_prepare(struct store *st, char **cause)
 {
 	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO jobs ("
 	    STORE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-	    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)", -1, &st->put,
+	    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)", -1, &st->put,
 	    NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db, "UPDATE jobs SET state = ?2, "
 	    "attempts = ?3, started_at = ?4, finished_at = ?5, "
 	    "not_before = ?6, result = ?7, error_code = ?8, "
-	    "error_message = ?9, group_id = ?10 WHERE id = ?1", -1,
+	    "error_message = ?9, group_id = ?10, tree = ?11 WHERE id = ?1", -1,
 	    &st->update, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM jobs "
 	    "WHERE id = ?1", -1, &st->get, NULL) != SQLITE_OK ||
@@ -349,6 +356,7 @@ store_put(struct store *st, const struct store_row *r, char **cause)
 	store_bind_text(s, 16, r->error_code);
 	store_bind_text(s, 17, r->error_message);
 	store_bind_time(s, 18, r->group_id > 0 ? r->group_id : -1);
+	store_bind_text(s, 19, r->tree);
 	return (store_run(st, s, "writing a job", cause));
 }
 
@@ -370,6 +378,7 @@ store_update(struct store *st, const struct store_row *r, char **cause)
 	store_bind_text(s, 8, r->error_code);
 	store_bind_text(s, 9, r->error_message);
 	store_bind_time(s, 10, r->group_id > 0 ? r->group_id : -1);
+	store_bind_text(s, 11, r->tree);
 	return (store_run(st, s, "updating a job", cause));
 }
 
@@ -424,6 +433,7 @@ store_row_read(sqlite3_stmt *s, struct store_row *r)
 	r->error_code = store_col_text(s, 15);
 	r->error_message = store_col_text(s, 16);
 	r->group_id = store_col_time(s, 17);
+	r->tree = store_col_text(s, 18);
 }
 
 void
@@ -438,6 +448,7 @@ store_row_clear(struct store_row *r)
 	free(r->result);
 	free(r->error_code);
 	free(r->error_message);
+	free(r->tree);
 	memset(r, 0, sizeof *r);
 }
 

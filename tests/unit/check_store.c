@@ -273,7 +273,7 @@ START_TEST(test_v1_migrated)
 
 	write_db(v1);
 	st = open_store();
-	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 3);
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 4);
 	ck_assert_int_eq(store_max_id(st), 9);
 	ck_assert_int_eq(store_get_key(st, "k1", &r), 1);
 	ck_assert_int_eq(r.id, 1);
@@ -326,7 +326,7 @@ START_TEST(test_v1_without_sequence_migrated)
 	    " 0, 0, 0, 1, NULL, NULL, NULL, '{}', NULL, NULL, NULL, NULL);"
 	    "PRAGMA user_version = 1;");
 	st = open_store();
-	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 3);
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 4);
 	ck_assert_int_eq(store_max_id(st), 4);
 	ck_assert_int_eq(store_int(st, "SELECT count(*) FROM jobs", 0), 1);
 	store_close(st);
@@ -344,7 +344,7 @@ live_cb(struct store_row *r, void *arg)
 }
 
 /*
- * A version-2 store (with the index of live jobs) opens as version 3,
+ * A version-2 store (with the index of live jobs) opens as version 4,
  * without it: its rows, its highest id, and its live jobs in id order.
  */
 START_TEST(test_v2_migrated)
@@ -377,7 +377,7 @@ START_TEST(test_v2_migrated)
 	    "INSERT INTO meta VALUES ('max_id', 12);"
 	    "PRAGMA user_version = 2;");
 	st = open_store();
-	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 3);
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 4);
 	ck_assert_int_eq(store_int(st, "SELECT count(*) FROM sqlite_master "
 	    "WHERE name = 'jobs_live'", -1), 0);
 	ck_assert_int_eq(store_max_id(st), 12);
@@ -387,6 +387,56 @@ START_TEST(test_v2_migrated)
 	ck_assert_int_eq(ids[1], 3);
 	ck_assert_int_eq(ids[2], 5);
 	ck_assert_int_eq(store_int(st, "SELECT count(*) FROM jobs", 0), 3);
+	store_close(st);
+}
+END_TEST
+
+/*
+ * A version-3 store opens as version 4: a running job's row comes back
+ * without a tree record, and one written later is read back.
+ */
+START_TEST(test_v3_migrated_tree_kept)
+{
+	struct store		*st;
+	struct store_row	 r;
+	char			*cause = NULL;
+
+	write_db(
+	    "CREATE TABLE jobs (id INTEGER PRIMARY KEY, key TEXT,"
+	    " spec TEXT NOT NULL, kind TEXT NOT NULL, name TEXT,"
+	    " queue TEXT NOT NULL, priority INTEGER NOT NULL,"
+	    " state INTEGER NOT NULL, attempts INTEGER NOT NULL,"
+	    " submitted_at INTEGER NOT NULL, started_at INTEGER,"
+	    " finished_at INTEGER, not_before INTEGER, args TEXT NOT NULL,"
+	    " result TEXT, error_code TEXT, error_message TEXT,"
+	    " group_id INTEGER);"
+	    "CREATE TABLE queues (name TEXT PRIMARY KEY, lim INTEGER NOT NULL,"
+	    " rate REAL NOT NULL, paused INTEGER NOT NULL);"
+	    "CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	    "INSERT INTO jobs VALUES (5, NULL, '{}', 'exec', NULL, 'default',"
+	    " 0, 1, 1, 1, 2, NULL, NULL, '{}', NULL, NULL, NULL, NULL);"
+	    "PRAGMA user_version = 3;");
+	st = open_store();
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 4);
+	ck_assert_int_eq(store_get(st, 5, &r), 1);
+	ck_assert_int_eq(r.state, JOB_RUNNING);
+	ck_assert_ptr_null(r.tree);
+	store_row_clear(&r);
+	row_init(&r, 5, JOB_RUNNING, NULL);
+	r.tree = "pgroup 42 1234";
+	ck_assert_int_eq(store_update(st, &r, &cause), 0);
+	row_init(&r, 6, JOB_RUNNING, NULL);
+	r.tree = "cgroup /sys/fs/cgroup/x/job-6-1";
+	ck_assert_int_eq(store_put(st, &r, &cause), 0);
+	ck_assert_int_eq(store_commit(st, &cause), 0);
+	store_close(st);
+	st = open_store();
+	ck_assert_int_eq(store_get(st, 5, &r), 1);
+	ck_assert_str_eq(r.tree, "pgroup 42 1234");
+	store_row_clear(&r);
+	ck_assert_int_eq(store_get(st, 6, &r), 1);
+	ck_assert_str_eq(r.tree, "cgroup /sys/fs/cgroup/x/job-6-1");
+	store_row_clear(&r);
 	store_close(st);
 }
 END_TEST
@@ -462,6 +512,7 @@ store_suite(void)
 	tcase_add_test(tc, test_v1_migrated);
 	tcase_add_test(tc, test_v1_without_sequence_migrated);
 	tcase_add_test(tc, test_v2_migrated);
+	tcase_add_test(tc, test_v3_migrated_tree_kept);
 	tcase_add_test(tc, test_bad_v1_refused);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_damaged_refused);

@@ -1,0 +1,162 @@
+/*
+ * Starting a child process with clone3, so that it can be born inside a
+ * cgroup (CLONE_INTO_CGROUP): it is in its job's cgroup before it can
+ * fork, and nothing it starts escapes. posix_spawn in this glibc cannot
+ * do that, so the child does here, in async-signal-safe code, what its
+ * file actions and attributes did: a new process group, stdin, stdout and
+ * stderr, the working directory, no other fds, default signal
+ * dispositions and an empty mask. Whatever fails before execve reaches
+ * the parent as an errno through a close-on-exec pipe.
+ */
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <linux/close_range.h>
+#include <linux/sched.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aiojobsd.h"
+
+/* Put fd on target in the child; a pipe end already there keeps its fd. */
+static int
+spawn_dup(int fd, int target)
+{
+	if (fd == target)
+		return (fcntl(fd, F_SETFD, 0));
+	return (dup2(fd, target) == -1 ? -1 : 0);
+}
+
+static int
+spawn_stdio(const struct spawn *sp)
+{
+	int	 fd;
+
+	if (sp->fds[0] != -1) {
+		if (spawn_dup(sp->fds[0], 0) == -1)
+			return (-1);
+	} else {
+		if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
+		    spawn_dup(fd, 0) == -1)
+			return (-1);
+	}
+	if (spawn_dup(sp->fds[1], 1) == -1 || spawn_dup(sp->fds[2], 2) == -1)
+		return (-1);
+	return (0);
+}
+
+/* Default dispositions for every signal, then an empty mask. */
+static void
+spawn_signals(void)
+{
+	struct sigaction	 sa;
+	sigset_t		 none;
+	int			 sig;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);	/* KILL, STOP: EINVAL */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* The child: only async-signal-safe calls from here to execve. */
+static void __attribute__((__noreturn__))
+spawn_child(const struct spawn *sp, pid_t parent, int errfd)
+{
+	int	 error;
+
+	spawn_signals();
+	if (sp->deathsig != 0 &&
+	    (prctl(PR_SET_PDEATHSIG, sp->deathsig) == -1 ||
+	    getppid() != parent))
+		_exit(127);	/* the daemon is already gone */
+	if (setpgid(0, 0) == -1 || spawn_stdio(sp) == -1 ||
+	    (sp->cwd != NULL && chdir(sp->cwd) == -1))
+		goto fail;
+	/* evhttp fds are not close-on-exec: none above 2 survives execve */
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+		goto fail;
+	execve(sp->path, sp->argv, sp->envp);
+fail:
+	error = errno;
+	if (write(errfd, &error, sizeof error) != (ssize_t)sizeof error)
+		_exit(126);	/* the parent then takes it for an exec */
+	_exit(127);
+}
+
+/* The clone3 call; with no cgroup a kernel without clone3 gets a fork. */
+static pid_t
+spawn_clone(const struct spawn *sp)
+{
+	struct clone_args	 ca;
+	pid_t			 pid;
+
+	memset(&ca, 0, sizeof ca);
+	ca.exit_signal = SIGCHLD;
+	if (sp->cgroup_fd != -1) {
+		ca.flags = CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)sp->cgroup_fd;
+	}
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+	if (pid == -1 && errno == ENOSYS && sp->cgroup_fd == -1)
+		pid = fork();
+	return (pid);
+}
+
+/* What the child reported: 0 once it has exec'd, or its errno. */
+static int
+spawn_result(int fd, pid_t pid)
+{
+	ssize_t	 n;
+	int	 error = 0;
+
+	do
+		n = read(fd, &error, sizeof error);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof error)
+		return (0);	/* EOF: execve closed the pipe */
+	/* it has _exit'ed or is about to: reap it here, it never ran */
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	return (error != 0 ? error : EIO);
+}
+
+/*
+ * Start sp's program; returns 0 and the pid, or an errno value. Signals
+ * are blocked across the clone, so the child never runs the loop's
+ * signal handler before it has reset it.
+ */
+int
+spawn_run(const struct spawn *sp, pid_t *pidp)
+{
+	sigset_t	 all, old;
+	pid_t		 parent = getpid(), pid;
+	int		 p[2], error;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return (errno);
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = spawn_clone(sp);
+	if (pid == 0)
+		spawn_child(sp, parent, p[1]);
+	error = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(p[1]);
+	if (pid == -1) {
+		close(p[0]);
+		return (error);
+	}
+	error = spawn_result(p[0], pid);
+	close(p[0]);
+	if (error == 0)
+		*pidp = pid;
+	return (error);
+}

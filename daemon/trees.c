@@ -1,0 +1,286 @@
+/*
+ * Where exec jobs' cgroups live, and what is left of them after a crash.
+ * The daemon makes one directory below its own cgroup for each state
+ * directory (two daemons on one host keep apart, a restarted one finds
+ * its own again) and a leaf in it for each job (tree.c). At start, before
+ * anything runs, every leaf left there is killed and removed, and a job
+ * that was running is settled only once the tree its row names is gone.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aiojobsd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* How long start-up waits for a killed tree to be gone. */
+#define TREES_WAIT_MS	5000
+
+struct trees {
+	char	*dir;	/* the jobs' cgroups go here; NULL: process groups */
+};
+
+/* This process's cgroup v2 path ("0::/a/b" in /proc/self/cgroup); owned. */
+static char *
+trees_own_cgroup(void)
+{
+	char	 line[PATH_MAX + 8], *s = NULL;
+	FILE	*f;
+
+	if ((f = fopen("/proc/self/cgroup", "re")) == NULL)
+		return (NULL);
+	while (s == NULL && fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "0::/", 4) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			s = xstrdup(line + 3);
+		}
+	}
+	fclose(f);
+	return (s);
+}
+
+/* Where cgroup2 is mounted (/sys/fs/cgroup, or .../unified); owned. */
+static char *
+trees_mount(void)
+{
+	char	 line[2 * PATH_MAX], root[PATH_MAX], point[PATH_MAX], *dash;
+	char	*s = NULL;
+	FILE	*f;
+
+	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return (NULL);
+	while (s == NULL && fgets(line, sizeof line, f) != NULL) {
+		if ((dash = strstr(line, " - cgroup2 ")) == NULL)
+			continue;
+		*dash = '\0';
+		if (sscanf(line, "%*s %*s %*s %4095s %4095s", root,
+		    point) == 2 && strcmp(root, "/") == 0)
+			s = xstrdup(point);
+	}
+	fclose(f);
+	return (s);
+}
+
+/* A name for the state directory that a restart finds again. */
+static uint64_t
+trees_hash(const char *s)
+{
+	uint64_t	 h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (h);
+}
+
+/*
+ * Move the daemon into a leaf of its own beside the jobs' cgroups: a
+ * cgroup that holds processes cannot hand controllers to its children,
+ * so under a delegated systemd unit the unit's cgroup must be left to
+ * cgroups only. The root cgroup is exempt from that rule.
+ */
+static void
+trees_leave_root(const char *dir, const char *own)
+{
+	char	*leaf, *procs;
+	FILE	*f;
+
+	if (strcmp(own, "/") == 0)
+		return;
+	xasprintf(&leaf, "%s/daemon", dir);
+	xasprintf(&procs, "%s/cgroup.procs", leaf);
+	if ((mkdir(leaf, 0755) == -1 && errno != EEXIST) ||
+	    (f = fopen(procs, "we")) == NULL)
+		log_warn("cannot move the daemon into %s", leaf);
+	else {
+		if (fprintf(f, "0\n") < 0 || fclose(f) == EOF)
+			log_warn("cannot move the daemon into %s", leaf);
+	}
+	free(procs);
+	free(leaf);
+}
+
+/* The jobs' cgroup directory, if this daemon may make one; owned. */
+static char *
+trees_place(const char *state_dir, char **why)
+{
+	char	*mount, *own, *dir = NULL, *kill;
+
+	mount = trees_mount();
+	own = trees_own_cgroup();
+	if (mount == NULL || own == NULL)
+		xasprintf(why, "no cgroup v2 hierarchy");
+	else {
+		xasprintf(&dir, "%s%s/aiojobsd-%016llx", mount,
+		    strcmp(own, "/") == 0 ? "" : own,
+		    (unsigned long long)trees_hash(state_dir));
+		xasprintf(&kill, "%s/cgroup.kill", dir);
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+			xasprintf(why, "cannot create %s: %s", dir,
+			    strerror(errno));
+			free(dir);
+			dir = NULL;
+		} else if (access(kill, W_OK) == -1) {
+			xasprintf(why, "%s: %s", kill, strerror(errno));
+			rmdir(dir);
+			free(dir);
+			dir = NULL;
+		} else
+			trees_leave_root(dir, own);
+		free(kill);
+	}
+	free(mount);
+	free(own);
+	return (dir);
+}
+
+/* Kill what is left in a job's cgroup and remove it; -1 if it stays. */
+static int
+trees_reap_cgroup(const char *dir, char **cause)
+{
+	char	*pids;
+
+	if (access(dir, F_OK) == -1 && errno == ENOENT)
+		return (0);
+	if (cgroup_populated(dir)) {
+		if (cgroup_kill(dir) == -1)
+			cgroup_signal(dir, SIGKILL);
+		if (cgroup_wait_empty(dir, TREES_WAIT_MS) != 0) {
+			pids = cgroup_procs(dir);
+			xasprintf(cause, "cgroup %s still holds processes %s",
+			    dir, pids != NULL ? pids : "(unknown)");
+			free(pids);
+			return (-1);
+		}
+	}
+	if (rmdir(dir) == -1 && errno != ENOENT)
+		log_warn("rmdir %s", dir);
+	return (0);
+}
+
+/*
+ * Kill what is left of a process group and confirm it gone. Nothing
+ * tells when a group empties, so /proc is read again every 10 ms until
+ * TREES_WAIT_MS has passed.
+ */
+static int
+trees_reap_pgroup(pid_t pgid, uint64_t start, char **cause)
+{
+	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
+	int64_t		 deadline = now_ms() + TREES_WAIT_MS;
+	char		*pids;
+
+	while ((pids = pstat_group(pgid, start)) != NULL) {
+		if (killpg(pgid, SIGKILL) == -1 && errno != ESRCH)
+			log_warn("killpg %ld", (long)pgid);
+		if (now_ms() >= deadline)
+			break;
+		free(pids);
+		nanosleep(&ts, NULL);
+	}
+	if (pids == NULL)
+		return (0);
+	xasprintf(cause, "process group %ld still holds processes %s",
+	    (long)pgid, pids);
+	free(pids);
+	return (-1);
+}
+
+/*
+ * Kill and confirm gone the tree a job's row names (tree_where); returns
+ * 0, or -1 and a cause naming what survived.
+ */
+int
+trees_reap(const char *where, char **cause)
+{
+	unsigned long long	 start;
+	long			 pgid;
+
+	if (strncmp(where, "cgroup ", 7) == 0)
+		return (trees_reap_cgroup(where + 7, cause));
+	if (sscanf(where, "pgroup %ld %llu", &pgid, &start) == 2 && pgid > 0)
+		return (trees_reap_pgroup((pid_t)pgid, start, cause));
+	log_warnx("unknown process tree record '%s'", where);
+	return (0);
+}
+
+/* Kill and remove every job cgroup a previous run left behind. */
+static void
+trees_sweep(struct trees *ts)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		*path, *cause = NULL;
+
+	if ((d = opendir(ts->dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_type != DT_DIR || strncmp(de->d_name, "job-", 4) != 0)
+			continue;
+		xasprintf(&path, "%s/%s", ts->dir, de->d_name);
+		if (cgroup_populated(path))
+			log_info("killing what is left in %s", path);
+		if (trees_reap_cgroup(path, &cause) != 0) {
+			log_warnx("%s", cause);
+			free(cause);
+			cause = NULL;
+		}
+		free(path);
+	}
+	closedir(d);
+}
+
+/*
+ * Find the place for job cgroups and clear it of a previous run's; with
+ * none (no cgroup v2, no right to create one) jobs use process groups.
+ */
+struct trees *
+trees_create(const char *state_dir)
+{
+	struct trees	*ts;
+	char		*why = NULL;
+
+	ts = xcalloc(1, sizeof *ts);
+	if ((ts->dir = trees_place(state_dir, &why)) == NULL) {
+		log_info("process trees: %s; exec jobs run in process groups, "
+		    "which processes that call setsid leave", why);
+		free(why);
+		return (ts);
+	}
+	trees_sweep(ts);
+	log_info("process trees: a cgroup for each exec job in %s", ts->dir);
+	return (ts);
+}
+
+/* The directory for job cgroups, or NULL: process groups. */
+char *
+trees_dir(struct trees *ts)
+{
+	return (ts != NULL ? ts->dir : NULL);
+}
+
+/*
+ * At exit: running jobs were cancelled (or the daemon stops without
+ * telling anyone); what is left of them is killed, so no process
+ * outlives the daemon, as none outlives a crashed one past its restart.
+ */
+void
+trees_free(struct trees *ts)
+{
+	if (ts == NULL)
+		return;
+	if (ts->dir != NULL) {
+		trees_sweep(ts);
+		rmdir(ts->dir);	/* fails while the daemon is in it */
+	}
+	free(ts->dir);
+	free(ts);
+}
