@@ -118,6 +118,7 @@ control_creq_free(struct creq *cr)
 	wait_release(cr);
 	sp_request_free(cr->msg);
 	msg_request_clear(&cr->req);
+	free(cr->ids);
 	free(cr);
 }
 
