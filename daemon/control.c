@@ -256,6 +256,14 @@ control_request_cb(struct sp_request *msg, void *arg)
 	cr = xcalloc(1, sizeof *cr);
 	cr->control = c;
 	cr->msg = msg;
+	if (sp_request_over(msg) > 0) {
+		control_error(cr, MSG_E_TOO_LARGE, "request of %llu bytes is "
+		    "larger than the transport's limit of %zu bytes (16 times "
+		    "max_request_bytes, at least 16 MiB); it was not read",
+		    (unsigned long long)sp_request_over(msg),
+		    control_rcvmax(c->aj->conf.max_request_bytes));
+		return;
+	}
 	body = sp_request_body(msg, &len);
 	control_handle(c, cr, body, len);
 }
