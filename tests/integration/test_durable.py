@@ -667,7 +667,22 @@ def test_disk_full_cli_jobs_are_the_jobs_told():
                   % (sum(r[0] == 5 for r in results), len(runs),
                      len(unconfirmed)))
             told += printed
+            # one more run resends until the disk is freed under it: then
+            # it is answered ok, and its resends made no second job
+            late = []
+            t = threading.Thread(target=lambda: late.append(ctl_submit(
+                d, ["--durable-wait", "60s", "--delay", "10m", "--name",
+                    tag + "-late", "sleep", "0"])))
+            t.start()
+            poll_until(lambda: any(v.get("name") == tag + "-late"
+                                   for v in list_all(d).values()),
+                       20, 0.1, "the late job in memory")
             os.unlink(os.path.join(mnt, "filler"))
+            t.join(90)
+            check(len(late) == 1, "the late aiojobctl run did not finish")
+            eq((late[0][0], len(late[0][1])), (0, 1), "exit status and ids "
+               "of the late run, once the disk was freed")
+            told += late[0][1]
 
             def submit_ok():
                 rc, ids, _ = ctl_submit(d, ["--delay", "10m", "--name", tag,
