@@ -25,9 +25,10 @@
 static void	control_request_cb(struct sp_request *, void *);
 
 /*
- * The endpoint drops the connection of a client that sends more than
- * this; requests between max_request_bytes and this get too_large. It is
- * never below TRANSPORT_RECV_MIN, the most our own clients send.
+ * The endpoint reads no more of a request than this: a larger one is
+ * thrown away as it arrives and answered too_large, as are requests
+ * between max_request_bytes and this, which are read whole. It is never
+ * below TRANSPORT_RECV_MIN, the most our own clients send.
  */
 static size_t
 control_rcvmax(int64_t max_request)
