@@ -116,6 +116,36 @@ durable_unstored(struct aiojobsd *aj, int64_t id)
 	return (job != NULL && !job->stored);
 }
 
+static int
+durable_id_cmp(const void *a, const void *b)
+{
+	int64_t	 x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * The ids of a submit's jobs that exist in memory only, each once (a key
+ * given twice in a batch names one job twice), in id order; how many.
+ */
+static size_t
+durable_unstored_ids(struct aiojobsd *aj, struct creq *cr, int64_t **ids)
+{
+	size_t	 i, n = 0, u = 0;
+
+	*ids = xcalloc(cr->nids, sizeof **ids);
+	for (i = 0; i < cr->nids; i++) {
+		if (durable_unstored(aj, cr->ids[i]))
+			(*ids)[n++] = cr->ids[i];
+	}
+	qsort(*ids, n, sizeof **ids, durable_id_cmp);
+	for (i = 0; i < n; i++) {
+		if (u == 0 || (*ids)[u - 1] != (*ids)[i])
+			(*ids)[u++] = (*ids)[i];
+	}
+	return (u);
+}
+
 /*
  * The reply to a submit whose commit failed, or NULL when every job it
  * named is on disk already (a resubmit of committed keys): the ids as an
@@ -126,13 +156,13 @@ static char *
 durable_not_durable(struct aiojobsd *aj, struct creq *cr, const char *cause)
 {
 	struct msg_out	*o;
-	struct job	*job;
-	size_t		 i, n = 0;
+	int64_t		*ids;
+	size_t		 i, n;
 
-	for (i = 0; i < cr->nids; i++)
-		n += durable_unstored(aj, cr->ids[i]);
-	if (n == 0)
+	if ((n = durable_unstored_ids(aj, cr, &ids)) == 0) {
+		free(ids);
 		return (NULL);
+	}
 	o = msg_out_new();
 	msg_out_bool(o, "ok", 0);
 	if (cr->req.present & MSG_F_JOBS) {
@@ -146,17 +176,15 @@ durable_not_durable(struct aiojobsd *aj, struct creq *cr, const char *cause)
 	msg_out_string(o, "code", MSG_E_NOT_DURABLE);
 	msg_out_string(o, "message", cause);
 	msg_out_array(o, "jobs");
-	for (i = 0; i < cr->nids; i++) {
-		if (!durable_unstored(aj, cr->ids[i]))
-			continue;
-		job = sched_find(aj->sched, cr->ids[i]);
+	for (i = 0; i < n; i++) {
 		msg_out_object(o, NULL);
-		msg_out_int(o, "id", job->id);
-		msg_out_string(o, "key", job->key);
+		msg_out_int(o, "id", ids[i]);
+		msg_out_string(o, "key", sched_find(aj->sched, ids[i])->key);
 		msg_out_close(o);
 	}
 	msg_out_close(o);
 	msg_out_close(o);
+	free(ids);
 	return (msg_out_finish(o, 0));
 }
 

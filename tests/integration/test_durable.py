@@ -548,6 +548,13 @@ def test_disk_full():
             expect_error(r2, "not_durable")
             eq(r2["error"]["jobs"], [{"id": r2["id"], "key": None}],
                "a job without a key in a not_durable reply")
+            dup = sleep_spec(0, delay_ms=LONG, key="twice")
+            r4 = d.request({"op": "submit", "jobs": [dup, dup]},
+                           timeout_ms=10000)
+            expect_error(r4, "not_durable")
+            eq(len(set(r4["ids"])), 1, "one job for a key given twice")
+            eq(r4["error"]["jobs"], [{"id": r4["ids"][0], "key": "twice"}],
+               "a key given twice in a batch, in a not_durable reply")
             os.unlink(os.path.join(mnt, "filler"))
             t0 = time.monotonic()
 
