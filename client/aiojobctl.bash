@@ -73,6 +73,7 @@ _aiojobctl_takes_value()
 	--key|--retries|--backoff|--after|--lock|--file|--input|--env|\
 	--cwd|--stdin-file|--max-output|--method|--header|--data|\
 	--data-file|--max-body|--follow|--state|--limit|--before|\
+	--durable-wait|\
 	--older-than)
 		return 0 ;;
 	esac
@@ -120,7 +121,7 @@ _aiojobctl_submit()
 		if [[ $cur == -* ]]; then
 			_aiojobctl_words "--queue --priority --delay --timeout
 			    --name --key --retries --backoff --after --lock
-			    --shield --wait --file --group --help" "$cur"
+			    --shield --wait --file --group --durable-wait --help" "$cur"
 		else
 			_aiojobctl_words "sleep exec cpu http" "$cur"
 		fi

@@ -94,6 +94,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "  --group           with --file: the array is a task group (the\n"
 	  "                    first member to fail cancels the others; never\n"
 	  "                    split)\n"
+	  "  --durable-wait D  while aiojobsd cannot write its job store, resend\n"
+	  "                    the submit (same keys: the same jobs) for up to\n"
+	  "                    D (default 30s); then print the ids, name the\n"
+	  "                    jobs not confirmed on disk and exit 5\n"
 	  "\n"
 	  "Durations are like 250ms, 2s, 1m, 1h; a bare number is seconds.\n",
 	  0, -1, cmd_submit },

@@ -17,6 +17,8 @@
 #define CTL_EXIT_USAGE		2
 #define CTL_EXIT_UNREACHABLE	3
 #define CTL_EXIT_ERROR		4	/* aiojobsd replied with an error */
+#define CTL_EXIT_NOT_DURABLE	5	/* jobs exist, not yet on disk */
+#define CTL_EXIT_KEPT		(-1)	/* request_call_keep: rep is yours */
 
 struct client;
 struct ctl;
@@ -70,6 +72,8 @@ int	 ctl_noopts(struct ctl *, int, char **, const char *);
 int	 request_bad_url(const char *, const char *);
 struct msg_out *request_new(const char *);
 int	 request_call(struct ctl *, const char *, int, struct ctl_reply *);
+int	 request_call_keep(struct ctl *, const char *, int, const char *,
+	    struct ctl_reply *);
 int	 request_send(struct ctl *, struct msg_out *, int, struct ctl_reply *);
 int	 request_simple(struct ctl *, struct msg_out *, request_print_cb *);
 int	 request_json(struct ctl *, struct ctl_reply *);

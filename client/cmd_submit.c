@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "aiojobctl.h"
 #include "client.h"
@@ -83,6 +84,7 @@ struct cmd_submit_state {
 	const struct cmd_submit_kind *kind;	/* of the command line form */
 	int		 wait;
 	int		 group;
+	int64_t		 durable_wait_ms;
 	struct msg_spec	*specs;
 	size_t		 nspecs;
 	int		 batch;
@@ -91,7 +93,11 @@ struct cmd_submit_state {
 #define CMD_SUBMIT_OPT_WAIT	0x100
 #define CMD_SUBMIT_OPT_GROUP	0x101
 #define CMD_SUBMIT_OPT_FILE	0x102
+#define CMD_SUBMIT_OPT_DURABLE	0x103
 #define CMD_SUBMIT_OPT_SPEC	0x200	/* plus the index in the specopts */
+
+/* How long a submit is resent while the daemon cannot write its store. */
+#define CMD_SUBMIT_DURABLE_WAIT_MS	30000
 
 static void
 cmd_submit_clear(struct cmd_submit_state *s)
@@ -188,6 +194,8 @@ cmd_submit_longopts(struct option *opts)
 		{ "wait", no_argument, NULL, CMD_SUBMIT_OPT_WAIT },
 		{ "group", no_argument, NULL, CMD_SUBMIT_OPT_GROUP },
 		{ "file", required_argument, NULL, CMD_SUBMIT_OPT_FILE },
+		{ "durable-wait", required_argument, NULL,
+		    CMD_SUBMIT_OPT_DURABLE },
 		{ NULL, 0, NULL, 0 }
 	};
 	size_t				 i;
@@ -207,7 +215,7 @@ static int
 cmd_submit_opts(struct ctl *ctl, int argc, char **argv,
     struct cmd_submit_state *s)
 {
-	struct option	 opts[CMD_SUBMIT_NSPECOPTS + 4];
+	struct option	 opts[CMD_SUBMIT_NSPECOPTS + 5];
 	int		 ch;
 
 	cmd_submit_longopts(opts);
@@ -222,12 +230,17 @@ cmd_submit_opts(struct ctl *ctl, int argc, char **argv,
 			s->group = 1;
 		else if (ch == CMD_SUBMIT_OPT_FILE)
 			s->file = optarg;
-		else
+		else if (ch == CMD_SUBMIT_OPT_DURABLE) {
+			if (parse_duration(ctl, "--durable-wait", optarg,
+			    &s->durable_wait_ms) != 0)
+				return (CTL_EXIT_USAGE);
+		} else
 			return (CTL_EXIT_USAGE);
 	}
 	if (s->file != NULL && s->nvalues > 0)
 		return (ctl_usage_error(ctl, "--file takes the job options "
-		    "from the file; only --wait and --group go with it"));
+		    "from the file; only --wait, --group and --durable-wait "
+		    "go with it"));
 	if (s->file == NULL && s->group)
 		return (ctl_usage_error(ctl, "--group needs --file"));
 	return (0);
@@ -377,6 +390,68 @@ cmd_submit_ids(struct ctl *ctl, struct ctl_reply *rep, int batch, int quiet,
 	fflush(stdout);
 }
 
+/* The jobs of a not_durable reply: they exist, but not on disk yet. */
+static void
+cmd_submit_unconfirmed(struct ctl_reply *rep)
+{
+	struct msg_in	*e, *job;
+	const char	*message = "", *key;
+	int64_t		 id;
+
+	e = msg_in_object(rep->in, "error");
+	msg_in_string(e, "message", &message, NULL);
+	ctl_warnx("%s: %s", MSG_E_NOT_DURABLE, message);
+	for (job = msg_in_array_at(e, "jobs", 0); job != NULL;
+	    job = msg_in_next(job)) {
+		id = 0;
+		key = NULL;
+		msg_in_int(job, "id", &id, NULL);
+		msg_in_string(job, "key", &key, NULL);
+		ctl_warnx("job %lld (key %s) exists but could not be confirmed "
+		    "on disk", (long long)id, key != NULL ? key : "none");
+	}
+}
+
+/* Milliseconds of the monotonic clock. */
+static int64_t
+cmd_submit_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Send one submit. While the daemon answers not_durable (its store
+ * cannot write; the jobs exist in its memory only) resend the very same
+ * request: its keys make it name the same jobs, never new ones, and it
+ * is answered ok once the store has written them. After --durable-wait
+ * the last not_durable reply is left in rep: CTL_EXIT_NOT_DURABLE. The
+ * daemon answers a resend only after its next try to write (once a
+ * second while it fails), which paces the loop; the short pause guards
+ * against a daemon that answers at once.
+ */
+static int
+cmd_submit_call(struct ctl *ctl, struct cmd_submit_state *s, const char *req,
+    struct ctl_reply *rep)
+{
+	struct timespec	 pause = { 0, 100 * 1000 * 1000 };
+	int64_t		 deadline = cmd_submit_now_ms() + s->durable_wait_ms;
+	int		 r;
+
+	for (;;) {
+		r = request_call_keep(ctl, req, CLIENT_TIMEOUT_MS,
+		    MSG_E_NOT_DURABLE, rep);
+		if (r != CTL_EXIT_KEPT)
+			return (r);
+		if (cmd_submit_now_ms() >= deadline)
+			return (CTL_EXIT_NOT_DURABLE);
+		request_reply_free(rep);
+		nanosleep(&pause, NULL);
+	}
+}
+
 /* submit --wait prints one job as status does, more as wait does. */
 static void
 cmd_submit_wait_print(struct msg_in *reply, size_t n)
@@ -393,7 +468,9 @@ cmd_submit_wait_print(struct msg_in *reply, size_t n)
 /*
  * Send specs[off..] in one submit, or as many as one takes (k): append
  * the ids to ids/n. A group always goes whole: splitting it would break
- * its all-or-nothing, so one too large is the daemon's to refuse.
+ * its all-or-nothing, so one too large is the daemon's to refuse. Jobs
+ * that exist but could not be confirmed on disk are printed as well,
+ * with their keys on standard error (CTL_EXIT_NOT_DURABLE).
  */
 static int
 cmd_submit_part(struct ctl *ctl, struct cmd_submit_state *s, size_t off,
@@ -409,17 +486,19 @@ cmd_submit_part(struct ctl *ctl, struct cmd_submit_state *s, size_t off,
 	if (s->batch && !s->group)
 		*k = client_submit_fit(s->specs + off, *k, CLIENT_SUBMIT_MAX);
 	req = client_submit_request(s->specs + off, *k, s->batch, s->group);
-	r = request_call(ctl, req, CLIENT_TIMEOUT_MS, &rep);
+	r = cmd_submit_call(ctl, s, req, &rep);
 	free(req);
-	if (r != 0)
+	if (r != 0 && r != CTL_EXIT_NOT_DURABLE)
 		return (r);
-	cmd_submit_ids(ctl, &rep, s->batch, quiet, &got, &ngot);
+	cmd_submit_ids(ctl, &rep, s->batch, quiet && r == 0, &got, &ngot);
+	if (r != 0)
+		cmd_submit_unconfirmed(&rep);
 	request_reply_free(&rep);
 	*ids = xreallocarray(*ids, *n + ngot, sizeof **ids);
 	memcpy(*ids + *n, got, ngot * sizeof *got);
 	*n += ngot;
 	free(got);
-	return (0);
+	return (r);
 }
 
 /*
@@ -440,7 +519,9 @@ cmd_submit_send(struct ctl *ctl, struct cmd_submit_state *s)
 		if ((r = cmd_submit_part(ctl, s, off, &k, own, &ids,
 		    &n)) == 0)
 			continue;
-		if (off > 0)
+		if (r == CTL_EXIT_NOT_DURABLE)
+			off += k;	/* that part's jobs exist */
+		if (off > 0 && off < s->nspecs)
 			ctl_warnx("jobs %zu to %zu of %zu were not submitted; "
 			    "jobs 0 to %zu were (their ids are above)", off,
 			    s->nspecs - 1, s->nspecs, off - 1);
@@ -463,6 +544,7 @@ cmd_submit(struct ctl *ctl, int argc, char **argv)
 	int			 r;
 
 	memset(&s, 0, sizeof s);
+	s.durable_wait_ms = CMD_SUBMIT_DURABLE_WAIT_MS;
 	if ((r = cmd_submit_opts(ctl, argc, argv, &s)) == 0) {
 		if (s.file != NULL)
 			r = cmd_submit_file(ctl, &s, argc - optind);

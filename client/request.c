@@ -124,9 +124,13 @@ request_json(struct ctl *ctl, struct ctl_reply *rep)
 	return (1);
 }
 
-/* Parse a reply; an error reply is printed and freed. */
+/*
+ * Parse a reply; an error reply is printed and freed, but one with the
+ * code keep (if not NULL) is left in rep for the caller, who gets
+ * CTL_EXIT_KEPT.
+ */
 static int
-request_check(struct ctl *ctl, struct ctl_reply *rep)
+request_check(struct ctl *ctl, struct ctl_reply *rep, const char *keep)
 {
 	struct msg_error	 err;
 	struct msg_in		*e;
@@ -145,10 +149,13 @@ request_check(struct ctl *ctl, struct ctl_reply *rep)
 	}
 	if (ok)
 		return (0);
-	request_json(ctl, rep);
+	if (keep == NULL)
+		request_json(ctl, rep);
 	e = msg_in_object(rep->in, "error");
 	msg_in_string(e, "code", &code, NULL);
 	msg_in_string(e, "message", &message, NULL);
+	if (keep != NULL && strcmp(code, keep) == 0)
+		return (CTL_EXIT_KEPT);
 	ctl_warnx("%s: %s", code, message);
 	request_reply_free(rep);
 	return (CTL_EXIT_ERROR);
@@ -161,6 +168,17 @@ request_check(struct ctl *ctl, struct ctl_reply *rep)
 int
 request_call(struct ctl *ctl, const char *req, int timeout_ms,
     struct ctl_reply *rep)
+{
+	return (request_call_keep(ctl, req, timeout_ms, NULL, rep));
+}
+
+/*
+ * request_call, but an error reply with the code keep is the caller's:
+ * CTL_EXIT_KEPT with the reply in rep, nothing printed.
+ */
+int
+request_call_keep(struct ctl *ctl, const char *req, int timeout_ms,
+    const char *keep, struct ctl_reply *rep)
 {
 	char	*cause = NULL;
 	int	 r;
@@ -182,7 +200,7 @@ request_call(struct ctl *ctl, const char *req, int timeout_ms,
 	free(cause);
 	if (r != 0)
 		return (CTL_EXIT_UNREACHABLE);
-	return (request_check(ctl, rep));
+	return (request_check(ctl, rep, keep));
 }
 
 /* request_call with a built request, which it frees. */

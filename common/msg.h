@@ -20,6 +20,7 @@
 #define MSG_E_FORBIDDEN		"forbidden"
 #define MSG_E_CONFLICT		"conflict"
 #define MSG_E_INTERNAL		"internal"
+#define MSG_E_NOT_DURABLE	"not_durable"
 
 /*
  * Limits on what one request can make the daemon hold (docs/protocol.md,

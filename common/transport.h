@@ -9,8 +9,9 @@
 #include <stddef.h>
 
 /*
- * The least a daemon's endpoint receives: larger messages make it drop
- * the connection, so our clients never send more.
+ * The least a daemon's endpoint receives: a larger message is thrown away
+ * unread (and a request answered too_large), so our clients never send
+ * more.
  */
 #define TRANSPORT_RECV_MIN	(16 * 1024 * 1024)
 

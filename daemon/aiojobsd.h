@@ -197,6 +197,7 @@ struct sched {
 	int64_t			 counts[JOB_NSTATES];
 	int64_t			 next_id;
 	int			 draining;	/* start nothing new */
+	int			 start_stored;	/* start only committed jobs */
 	struct job_ids		 jobs;
 	struct job_keys		 keys;
 	struct queues		 queues;
@@ -229,6 +230,8 @@ struct creq {
 	struct msg_request	 req;
 	void			*wait;		/* op_wait's state while held */
 	char			*reply;		/* sent once committed */
+	int64_t			*ids;		/* a submit's jobs, in order */
+	size_t			 nids;
 	int			 shows;		/* a read: sent even if not */
 	TAILQ_ENTRY(creq)	 entry;
 };

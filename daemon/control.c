@@ -25,9 +25,10 @@
 static void	control_request_cb(struct sp_request *, void *);
 
 /*
- * The endpoint drops the connection of a client that sends more than
- * this; requests between max_request_bytes and this get too_large. It is
- * never below TRANSPORT_RECV_MIN, the most our own clients send.
+ * The endpoint reads no more of a request than this: a larger one is
+ * thrown away as it arrives and answered too_large, as are requests
+ * between max_request_bytes and this, which are read whole. It is never
+ * below TRANSPORT_RECV_MIN, the most our own clients send.
  */
 static size_t
 control_rcvmax(int64_t max_request)
@@ -118,6 +119,7 @@ control_creq_free(struct creq *cr)
 	wait_release(cr);
 	sp_request_free(cr->msg);
 	msg_request_clear(&cr->req);
+	free(cr->ids);
 	free(cr);
 }
 
@@ -255,6 +257,14 @@ control_request_cb(struct sp_request *msg, void *arg)
 	cr = xcalloc(1, sizeof *cr);
 	cr->control = c;
 	cr->msg = msg;
+	if (sp_request_over(msg) > 0) {
+		control_error(cr, MSG_E_TOO_LARGE, "request of %llu bytes is "
+		    "larger than the transport's limit of %zu bytes (16 times "
+		    "max_request_bytes, at least 16 MiB); it was not read",
+		    (unsigned long long)sp_request_over(msg),
+		    control_rcvmax(c->aj->conf.max_request_bytes));
+		return;
+	}
 	body = sp_request_body(msg, &len);
 	control_handle(c, cr, body, len);
 }

@@ -78,6 +78,13 @@ durable_open(struct aiojobsd *aj, char **cause)
 	aj->retention_timer = evtimer_new(aj->base, durable_retention_cb, aj);
 	s->dirty_cb = durable_dirty_cb;
 	s->dirty_arg = aj;
+	/*
+	 * safe: a job starts only once its row is committed, so a job whose
+	 * submit was not answered ok never runs before it is on disk (the
+	 * pump runs before the commit in the same loop turn). fast trades
+	 * that for latency: a job may start before its commit.
+	 */
+	s->start_stored = aj->conf.durability_safe;
 	if (persist_recover(s, cause) != 0)
 		return (-1);
 	durable_retention_set(aj);
@@ -100,11 +107,128 @@ durable_close(struct aiojobsd *aj)
 	aj->sched->store = NULL;
 }
 
+/* 1 if the job of this id exists in memory only: its row is not committed. */
+static int
+durable_unstored(struct aiojobsd *aj, int64_t id)
+{
+	struct job	*job = sched_find(aj->sched, id);
+
+	return (job != NULL && !job->stored);
+}
+
+static int
+durable_id_cmp(const void *a, const void *b)
+{
+	int64_t	 x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * The ids of a submit's jobs that exist in memory only, each once (a key
+ * given twice in a batch names one job twice), in id order; how many.
+ */
+static size_t
+durable_unstored_ids(struct aiojobsd *aj, struct creq *cr, int64_t **ids)
+{
+	size_t	 i, n = 0, u = 0;
+
+	*ids = xcalloc(cr->nids, sizeof **ids);
+	for (i = 0; i < cr->nids; i++) {
+		if (durable_unstored(aj, cr->ids[i]))
+			(*ids)[n++] = cr->ids[i];
+	}
+	qsort(*ids, n, sizeof **ids, durable_id_cmp);
+	for (i = 0; i < n; i++) {
+		if (u == 0 || (*ids)[u - 1] != (*ids)[i])
+			(*ids)[u++] = (*ids)[i];
+	}
+	return (u);
+}
+
+/*
+ * The reply to a submit whose commit failed, or NULL when every job it
+ * named is on disk already (a resubmit of committed keys): the ids as an
+ * ok reply has them, and under error.jobs the id and key of each job
+ * that exists in memory only.
+ */
+static char *
+durable_not_durable(struct aiojobsd *aj, struct creq *cr, const char *cause)
+{
+	struct msg_out	*o;
+	int64_t		*ids;
+	size_t		 i, n;
+
+	if ((n = durable_unstored_ids(aj, cr, &ids)) == 0) {
+		free(ids);
+		return (NULL);
+	}
+	o = msg_out_new();
+	msg_out_bool(o, "ok", 0);
+	if (cr->req.present & MSG_F_JOBS) {
+		msg_out_array(o, "ids");
+		for (i = 0; i < cr->nids; i++)
+			msg_out_int(o, NULL, cr->ids[i]);
+		msg_out_close(o);
+	} else
+		msg_out_int(o, "id", cr->ids[0]);
+	msg_out_object(o, "error");
+	msg_out_string(o, "code", MSG_E_NOT_DURABLE);
+	msg_out_string(o, "message", cause);
+	msg_out_array(o, "jobs");
+	for (i = 0; i < n; i++) {
+		msg_out_object(o, NULL);
+		msg_out_int(o, "id", ids[i]);
+		msg_out_string(o, "key", sched_find(aj->sched, ids[i])->key);
+		msg_out_close(o);
+	}
+	msg_out_close(o);
+	msg_out_close(o);
+	free(ids);
+	return (msg_out_finish(o, 0));
+}
+
+/*
+ * The store could not write: answer what waited for the commit. Reads
+ * get their answer (they work on a full disk). A submit gets not_durable,
+ * which says its jobs exist, in memory only, rather than an error that
+ * would mean they do not: taking them back out of memory is not possible
+ * in general, since by now other requests may have named them (after,
+ * wait, cancel), resubmits of their keys been answered, and in fast mode
+ * they may be running. They are written once the store works again; a
+ * client resends the same request (same keys: the same jobs, nothing
+ * new) until it is answered ok, so the jobs that exist are always the
+ * jobs some client was told of.
+ */
+static void
+durable_failed(struct aiojobsd *aj, const char *cause)
+{
+	struct creq	*cr;
+	char		*reply, *why, *nd;
+
+	xasprintf(&why, "the job store cannot write (%s); the jobs exist "
+	    "but are not on disk yet: resend the same request (same keys) "
+	    "until it is answered ok", cause);
+	while ((cr = TAILQ_FIRST(&aj->committing)) != NULL) {
+		TAILQ_REMOVE(&aj->committing, cr, entry);
+		reply = cr->reply;
+		cr->reply = NULL;
+		if (cr->shows || (nd = durable_not_durable(aj, cr, why)) ==
+		    NULL) {
+			control_reply(cr, reply);
+			continue;
+		}
+		free(reply);
+		log_debug("error reply: %s: %s", MSG_E_NOT_DURABLE, why);
+		control_reply(cr, nd);
+	}
+	free(why);
+}
+
 /*
  * Commit what this iteration changed, then answer the submits waiting for
- * it. A store that cannot write fails those submits with internal (their
- * jobs stay in memory, marked, and are written once the store works) and
- * is tried again a second later.
+ * it. A store that cannot write is tried again a second later; the jobs
+ * stay in memory, marked, and are written then (durable_failed).
  */
 void
 durable_commit(struct aiojobsd *aj)
@@ -120,19 +244,7 @@ durable_commit(struct aiojobsd *aj)
 		log_warnx("%s; retrying in %d ms", cause, DURABLE_RETRY_MS);
 		aj->store_failing = 1;
 		durable_timer(aj->commit_retry, DURABLE_RETRY_MS);
-		while ((cr = TAILQ_FIRST(&aj->committing)) != NULL) {
-			TAILQ_REMOVE(&aj->committing, cr, entry);
-			reply = cr->reply;
-			cr->reply = NULL;
-			if (cr->shows) {	/* reads work on a full disk */
-				control_reply(cr, reply);
-				continue;
-			}
-			free(reply);
-			control_error(cr, MSG_E_INTERNAL, "the job store cannot "
-			    "write (%s); the job is not durable yet, retry with "
-			    "the same key", cause);
-		}
+		durable_failed(aj, cause);
 		free(cause);
 		return;
 	}

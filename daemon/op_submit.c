@@ -21,7 +21,12 @@ op_submit_reply(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
 			msg_out_int(o, NULL, ids[i]);
 		msg_out_close(o);
 	}
-	/* durable once the transaction holding the jobs has committed */
+	/*
+	 * Durable once the transaction holding the jobs has committed; the
+	 * ids stay with the request to say which jobs exist if it fails.
+	 */
+	cr->ids = ids;
+	cr->nids = n;
 	durable_reply(aj, cr, msg_out_finish(o, 0));
 }
 
@@ -40,10 +45,10 @@ op_submit(struct aiojobsd *aj, struct creq *cr)
 	}
 	ids = xcalloc(req->njobs, sizeof *ids);
 	if (sched_submit(aj->sched, req->jobs, req->njobs, req->group, ids,
-	    &err) != 0)
+	    &err) != 0) {
+		free(ids);
 		control_error(cr, err.code, "%s", err.message);
-	else
+	} else	/* ids are the request's from here on */
 		op_submit_reply(aj, cr, ids, req->njobs, which == MSG_F_JOBS);
-	free(ids);
 	return (OP_DONE);
 }

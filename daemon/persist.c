@@ -129,7 +129,11 @@ persist_commit(struct sched *s, char **cause)
 			sched_forget(job);
 			continue;
 		}
-		job->stored = 1;	/* from now on, updates only */
+		if (!job->stored) {
+			job->stored = 1;	/* from now on, updates only */
+			if (s->start_stored)
+				sched_maybe_ready(job);	/* held until now */
+		}
 	}
 	s->ndirty = 0;
 	/* a burst (a big batch, many ends at once) leaves no big array */

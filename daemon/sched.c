@@ -183,14 +183,24 @@ sched_timer_del(struct job *job)
 	}
 }
 
+/* 1 while a new job waits for its row's commit before it may start. */
+static int
+sched_uncommitted(struct job *job)
+{
+	struct sched	*s = job->queue->sched;
+
+	return (s->start_stored && s->store != NULL && !job->stored);
+}
+
 /*
  * Put a queued job in its queue's ready set if nothing holds it back:
- * dependencies, a lock, a delay or back-off that has not passed.
+ * its commit (durability safe), dependencies, a lock, a delay or
+ * back-off that has not passed.
  */
 void
 sched_maybe_ready(struct job *job)
 {
-	if (job->state != JOB_QUEUED || job->ready ||
+	if (job->state != JOB_QUEUED || job->ready || sched_uncommitted(job) ||
 	    (job->more != NULL && job->more->deps_left > 0) ||
 	    job->lock_waiting || (job->timer != NULL &&
 	    evtimer_pending(job->timer, NULL)))
@@ -675,6 +685,8 @@ sched_waiting_for(struct job *job)
 
 	if (job->state != JOB_QUEUED)
 		return (NULL);
+	if (sched_uncommitted(job))
+		return ("store");
 	if (job->more != NULL && job->more->deps_left > 0)
 		return ("dependency");
 	if (job->lock_waiting)

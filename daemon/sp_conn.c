@@ -4,9 +4,12 @@
  * their SP header at once; once the peer's names the protocol we talk to,
  * each whole message (sp_wire.h) goes up to the endpoint's callback.
  * Anything else (a header that is not SP or names another protocol, an
- * unknown ipc frame type, a message over the receive limit, a header not
- * finished within SP_CONN_HANDSHAKE_S) closes this connection and no
- * other: no bytes from a client reach further than its own connection.
+ * unknown ipc frame type, a header not finished within
+ * SP_CONN_HANDSHAKE_S) closes this connection and no other: no bytes from
+ * a client reach further than its own connection. A message over the
+ * receive limit is read and thrown away as it arrives, keeping only its
+ * first bytes, so that memory stays bounded and the endpoint can still
+ * answer it (over_cb); without over_cb it closes the connection.
  *
  * A connection is counted: the endpoint holds one reference while it is
  * open, and each request received on it one more, so a reply can still
@@ -44,6 +47,11 @@ struct sp_conn {
 	int				 open;		/* headers exchanged */
 	int				 has_peer;
 	struct sp_peer			 peer;
+	int				 skipping;	/* a message over rcvmax */
+	uint64_t			 skip_len;	/* its length */
+	uint64_t			 skip_left;	/* bytes still to come */
+	unsigned char			 head[SP_CONN_OVER_HEAD];
+	size_t				 nhead;		/* its first bytes */
 };
 
 static void	sp_conn_read_cb(struct bufferevent *, void *);
@@ -202,6 +210,51 @@ sp_conn_take_header(struct sp_conn *c, struct evbuffer *in)
 }
 
 /*
+ * Throw away the body of a message over the limit as it arrives, keeping
+ * its first bytes: 1 once it has all come (the endpoint is told), 0 if
+ * more bytes are needed.
+ */
+static int
+sp_conn_skip(struct sp_conn *c, struct evbuffer *in)
+{
+	size_t		 n, avail = evbuffer_get_length(in);
+
+	n = sizeof c->head - c->nhead;
+	if (n > avail)
+		n = avail;
+	if (n > c->skip_left)
+		n = (size_t)c->skip_left;
+	if (n > 0 && evbuffer_remove(in, c->head + c->nhead, n) != (int)n)
+		fatalx("evbuffer_remove lost bytes");
+	c->nhead += n;
+	c->skip_left -= n;
+	avail -= n;
+	n = avail < c->skip_left ? avail : (size_t)c->skip_left;
+	evbuffer_drain(in, n);
+	c->skip_left -= n;
+	if (c->skip_left > 0)
+		return (0);
+	c->skipping = 0;
+	c->cfg->over_cb(c, c->head, c->nhead, c->skip_len, c->arg);
+	return (1);
+}
+
+/* A message over the limit begins: skip it, or close the connection. */
+static int
+sp_conn_over(struct sp_conn *c, struct evbuffer *in, uint64_t len)
+{
+	if (c->cfg->over_cb == NULL) {
+		sp_conn_close(c, "a message over the receive limit");
+		return (-1);
+	}
+	evbuffer_drain(in, sp_frame_len(c->cfg->ipc));
+	c->skipping = 1;
+	c->skip_len = c->skip_left = len;
+	c->nhead = 0;
+	return (1);
+}
+
+/*
  * Take the next header or whole message from what was read: 1, 0 if more
  * bytes are needed, -1 if the connection closed.
  */
@@ -213,6 +266,8 @@ sp_conn_take(struct sp_conn *c)
 	size_t		 flen = sp_frame_len(c->cfg->ipc);
 	uint64_t	 len;
 
+	if (c->skipping)
+		return (sp_conn_skip(c, in));
 	if (evbuffer_get_length(in) < (c->open ? flen : SP_HEADER_LEN))
 		return (0);
 	if (!c->open)
@@ -222,10 +277,8 @@ sp_conn_take(struct sp_conn *c)
 		sp_conn_close(c, "unknown ipc frame type");
 		return (-1);
 	}
-	if (len > c->cfg->rcvmax) {
-		sp_conn_close(c, "a message over the receive limit");
-		return (-1);
-	}
+	if (len > c->cfg->rcvmax)
+		return (sp_conn_over(c, in, len));
 	if (evbuffer_get_length(in) - flen < len)
 		return (0);
 	evbuffer_drain(in, flen);

@@ -5,6 +5,12 @@
 #include <sys/types.h>
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "sp_wire.h"
+
+/* What is kept of a message over the limit: a route of the most hops. */
+#define SP_CONN_OVER_HEAD	((SP_HOPS_MAX + 1) * 4)
 
 struct event_base;
 struct sp_conn;
@@ -19,6 +25,13 @@ struct sp_peer {
 /* A whole message arrived: its bytes (NUL-terminated) are the callee's. */
 typedef void	 sp_conn_msg_cb(struct sp_conn *, unsigned char *, size_t,
 		    void *);
+/*
+ * A message over the receive limit was read and thrown away as it came:
+ * its first bytes (at most SP_CONN_OVER_HEAD; a request's route) and its
+ * length. The bytes are the connection's.
+ */
+typedef void	 sp_conn_over_cb(struct sp_conn *, const unsigned char *,
+		    size_t, uint64_t, void *);
 /* The connection has closed (once): the callee drops its reference. */
 typedef void	 sp_conn_closed_cb(struct sp_conn *, void *);
 
@@ -27,8 +40,9 @@ struct sp_conn_cfg {
 	int			 ipc;		/* ipc framing, else tcp */
 	unsigned int		 proto;		/* ours */
 	unsigned int		 peer_proto;	/* the only one we talk to */
-	size_t			 rcvmax;	/* larger: the connection drops */
+	size_t			 rcvmax;	/* larger: over_cb, or closed */
 	sp_conn_msg_cb		*msg_cb;
+	sp_conn_over_cb		*over_cb;	/* or NULL */
 	sp_conn_closed_cb	*closed_cb;
 };
 

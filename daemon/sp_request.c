@@ -24,6 +24,7 @@ struct sp_request {
 	unsigned char	*data;		/* route, then body */
 	size_t		 route;
 	size_t		 len;
+	uint64_t	 over;		/* a body over the limit, not kept */
 };
 
 /* A request of len bytes, the first route of them its route (data: ours). */
@@ -40,6 +41,23 @@ sp_request_create(struct sp_conn *conn, unsigned char *data, size_t route,
 	r->route = route;
 	r->len = len;
 	return (r);
+}
+
+/*
+ * The request was over the receive limit: only its route was kept, and
+ * this was its length, for the reply that says so.
+ */
+void
+sp_request_set_over(struct sp_request *r, uint64_t len)
+{
+	r->over = len;
+}
+
+/* The length of a request over the receive limit, or 0. */
+uint64_t
+sp_request_over(struct sp_request *r)
+{
+	return (r->over);
 }
 
 /* The request without its route. */

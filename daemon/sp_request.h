@@ -3,6 +3,7 @@
 #define SP_REQUEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct sp_conn;
 struct sp_peer;
@@ -10,6 +11,8 @@ struct sp_request;
 
 struct sp_request *sp_request_create(struct sp_conn *, unsigned char *,
 		    size_t, size_t);
+void		 sp_request_set_over(struct sp_request *, uint64_t);
+uint64_t	 sp_request_over(struct sp_request *);
 const char	*sp_request_body(struct sp_request *, size_t *);
 int		 sp_request_same_route(struct sp_request *,
 		    struct sp_request *);

@@ -91,6 +91,38 @@ sp_server_request_cb(struct sp_conn *conn, unsigned char *msg, size_t len,
 	s->cb(sp_request_create(conn, msg, (size_t)route, len), s->arg);
 }
 
+/*
+ * A request over the receive limit was thrown away as it came: if its
+ * first bytes hold a route, it goes up with the route alone, to be
+ * answered that it was too large.
+ */
+static void
+sp_server_over_cb(struct sp_conn *conn, const unsigned char *head,
+    size_t nhead, uint64_t len, void *arg)
+{
+	struct sp_server_peer	*p = arg;
+	struct sp_server	*s = p->server;
+	struct sp_request	*r;
+	unsigned char		*route;
+	long			 n = sp_route_len(head, nhead);
+
+	if (n == SP_ROUTE_GARBAGE) {
+		sp_conn_close(conn, "a request without a request id");
+		return;
+	}
+	if (n == SP_ROUTE_TOO_LONG) {
+		log_debug("dropping a request that crossed over %d devices",
+		    SP_HOPS_MAX);
+		return;
+	}
+	route = xmalloc((size_t)n + 1);
+	memcpy(route, head, (size_t)n);
+	route[n] = '\0';
+	r = sp_request_create(conn, route, (size_t)n, (size_t)n);
+	sp_request_set_over(r, len);
+	s->cb(r, s->arg);
+}
+
 /* Subscribers have nothing to say; what they send anyway is dropped. */
 static void
 sp_server_ignore_cb(struct sp_conn *conn, unsigned char *msg, size_t len,
@@ -124,7 +156,8 @@ sp_server_open(struct event_base *base, const char *url,
 
 /*
  * A raw REP endpoint on url: cb gets each request. A message over rcvmax
- * bytes closes the connection that sent it.
+ * bytes is read and thrown away; cb gets its route alone, and its length
+ * from sp_request_over, so that it can be answered.
  */
 struct sp_server *
 sp_server_rep(struct event_base *base, const char *url, size_t rcvmax,
@@ -137,6 +170,7 @@ sp_server_rep(struct event_base *base, const char *url, size_t rcvmax,
 	cfg.peer_proto = SP_PROTO_REQ;
 	cfg.rcvmax = rcvmax;
 	cfg.msg_cb = sp_server_request_cb;
+	cfg.over_cb = sp_server_over_cb;
 	if ((s = sp_server_open(base, url, &cfg, cause)) == NULL)
 		return (NULL);
 	s->cb = cb;

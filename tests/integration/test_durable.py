@@ -505,9 +505,9 @@ def fill(path):
                    timeout=60)
 
 
-def submit_until_internal(d, keys):
-    """Submit keyed jobs until one is refused; returns (acked ids, the
-    refused spec, the error)."""
+def submit_until_refused(d, keys):
+    """Submit keyed jobs until one is not answered ok; returns (acked ids,
+    the refused spec, the error)."""
     acked = []
     deadline = time.monotonic() + 60
     with ReqClient(d.url) as c:
@@ -534,8 +534,10 @@ def test_disk_full():
             done = d.submit_sleep(0)
             d.wait_ids([done])
             fill(os.path.join(mnt, "filler"))
-            acked, refused, r = submit_until_internal(d, keys)
-            expect_error(r, "internal", ["store", "jobs.db"])
+            acked, refused, r = submit_until_refused(d, keys)
+            expect_error(r, "not_durable", ["store", "jobs.db"])
+            eq(r["error"]["jobs"], [{"id": r["id"], "key": refused["key"]}],
+               "the job of a not_durable reply")
             print("  disk full after %d more submits: %s"
                   % (len(acked), r["error"]["message"]))
             for i in early + acked[-5:]:
@@ -543,7 +545,16 @@ def test_disk_full():
             eq(d.status(done)["state"], "succeeded", "finished job")
             r2 = d.request({"op": "submit", "job": sleep_spec(0)},
                            timeout_ms=10000)
-            expect_error(r2, "internal")
+            expect_error(r2, "not_durable")
+            eq(r2["error"]["jobs"], [{"id": r2["id"], "key": None}],
+               "a job without a key in a not_durable reply")
+            dup = sleep_spec(0, delay_ms=LONG, key="twice")
+            r4 = d.request({"op": "submit", "jobs": [dup, dup]},
+                           timeout_ms=10000)
+            expect_error(r4, "not_durable")
+            eq(len(set(r4["ids"])), 1, "one job for a key given twice")
+            eq(r4["error"]["jobs"], [{"id": r4["ids"][0], "key": "twice"}],
+               "a key given twice in a batch, in a not_durable reply")
             os.unlink(os.path.join(mnt, "filler"))
             t0 = time.monotonic()
 
@@ -556,22 +567,179 @@ def test_disk_full():
                   % (time.monotonic() - t0))
             acked.append(r3["id"])
             acked.append(d.submit_sleep(0, delay_ms=LONG))
+            eq(r3["id"], r["id"], "the refused key, resubmitted")
             eq(d.submit(refused), r3["id"], "the refused key, resubmitted")
             d.kill()
         with Daemon(state_dir=mnt) as d:
             for i in early + acked:
                 eq(d.status(i)["state"], "queued",
                    "acknowledged job %d after the full disk and a crash" % i)
+            check(d.status(r2["id"]) is not None, "the keyless job exists")
             eq(d.status(done)["state"], "succeeded", "finished job")
     finally:
-        for _ in range(50):
-            if subprocess.run(["umount", mnt], capture_output=True
-                              ).returncode == 0:
-                break
-            time.sleep(0.1)
-        else:
-            subprocess.run(["umount", "-l", mnt], capture_output=True)
-        shutil.rmtree(top, ignore_errors=True)
+        release_tmpfs(top, mnt)
+
+
+def release_tmpfs(top, mnt):
+    """Unmount a small_tmpfs (a daemon just gone may still hold it)."""
+    for _ in range(50):
+        if subprocess.run(["umount", mnt], capture_output=True
+                          ).returncode == 0:
+            break
+        time.sleep(0.1)
+    else:
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def store_fails(d, tag):
+    """Submit keyed jobs until the store cannot write; returns the ids of
+    every job submitted (each reply, ok or not_durable, names its id)."""
+    told = []
+    keys = iter(range(10 ** 9))
+    deadline = time.monotonic() + 60
+    with ReqClient(d.url) as c:
+        while time.monotonic() < deadline:
+            spec = sleep_spec(0, delay_ms=LONG, name=tag + "n" * 200,
+                              key="%s-%d" % (tag, next(keys)))
+            r = c.request({"op": "submit", "job": spec}, timeout_ms=10000)
+            if r.get("ok") is not True:
+                expect_error(r, "not_durable", ["store"])
+            told.append(r["id"])
+            if r.get("ok") is not True:
+                return told
+    raise AssertionError("submits kept succeeding on a full disk")
+
+
+def ctl_submit(d, args, stdin=None):
+    """One aiojobctl submit: (exit status, ids it printed, {id: key} of
+    the jobs it could not confirm on disk)."""
+    rc, out, err = d.ctl("submit", "--durable-wait", "1500ms", *args,
+                         input=stdin, timeout=60)
+    check(rc in (0, 5), "aiojobctl submit %s: exit %d\n%s%s", args, rc,
+          out, err)
+    ids = [int(x) for x in out.split()]
+    unconfirmed = {}
+    for line in err.splitlines():
+        if "could not be confirmed on disk" in line:
+            w = line.split()
+            unconfirmed[int(w[w.index("job") + 1])] = \
+                w[w.index("(key") + 1].rstrip(")")
+    eq(rc == 5, len(unconfirmed) > 0, "exit 5 names unconfirmed jobs:\n" +
+       err)
+    check(set(unconfirmed) <= set(ids), "unconfirmed jobs %s not among "
+          "the ids printed %s", sorted(unconfirmed), ids)
+    return rc, ids, unconfirmed
+
+
+def test_disk_full_cli_jobs_are_the_jobs_told():
+    """On a full disk, 200 jobs submitted by concurrent aiojobctl runs
+    (single jobs and batches) that resend for a short while: the jobs that
+    exist after the disk is freed and the daemon restarted are exactly
+    those aiojobctl printed, no copy from a resend, none missing."""
+    fs = harness.small_tmpfs("test_disk_full_cli_jobs_are_the_jobs_told")
+    if fs is None:
+        return
+    top, mnt = fs
+    tag = "cli"
+    try:
+        with Daemon(state_dir=mnt, expect_exit=None) as d:
+            fill(os.path.join(mnt, "filler"))
+            told = store_fails(d, tag)
+            runs = [["--delay", "10m", "--name", tag, "sleep", "0"]] * 40
+            batch = json.dumps([sleep_spec(0, delay_ms=LONG, name=tag)] * 10)
+            runs += [["--file", "-"]] * 16
+            results = [None] * len(runs)
+
+            def run(i):
+                stdin = batch if runs[i][0] == "--file" else None
+                results[i] = ctl_submit(d, runs[i], stdin)
+            threads = [threading.Thread(target=run, args=(i,))
+                       for i in range(len(runs))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            check(all(r is not None for r in results), "an aiojobctl run "
+                  "did not finish")
+            printed = [i for r in results for i in r[1]]
+            eq(len(printed), 200, "ids printed by aiojobctl")
+            eq(len(set(printed)), 200, "distinct ids printed")
+            check(any(r[0] == 5 for r in results), "no aiojobctl run met "
+                  "the full disk: %s", [r[0] for r in results])
+            unconfirmed = {}
+            for r in results:
+                unconfirmed.update(r[2])
+            print("  %d of %d aiojobctl runs exited 5, %d jobs unconfirmed"
+                  % (sum(r[0] == 5 for r in results), len(runs),
+                     len(unconfirmed)))
+            told += printed
+            # one more run resends until the disk is freed under it: then
+            # it is answered ok, and its resends made no second job
+            late = []
+            t = threading.Thread(target=lambda: late.append(ctl_submit(
+                d, ["--durable-wait", "60s", "--delay", "10m", "--name",
+                    tag + "-late", "sleep", "0"])))
+            t.start()
+            poll_until(lambda: any(v.get("name") == tag + "-late"
+                                   for v in list_all(d).values()),
+                       20, 0.1, "the late job in memory")
+            os.unlink(os.path.join(mnt, "filler"))
+            t.join(90)
+            check(len(late) == 1, "the late aiojobctl run did not finish")
+            eq((late[0][0], len(late[0][1])), (0, 1), "exit status and ids "
+               "of the late run, once the disk was freed")
+            told += late[0][1]
+
+            def submit_ok():
+                rc, ids, _ = ctl_submit(d, ["--delay", "10m", "--name", tag,
+                                            "sleep", "0"])
+                told.extend(ids)    # exit 5: the job exists all the same
+                return rc == 0
+            poll_until(submit_ok, 20, 0.2, "aiojobctl submit ok after "
+                       "freeing the disk")
+            d.kill()
+        with Daemon(state_dir=mnt) as d:
+            jobs = list_all(d)
+            exist = sorted(i for i, v in jobs.items()
+                           if (v.get("name") or "").startswith(tag))
+            eq(exist, sorted(told), "jobs that exist after a restart vs the "
+               "jobs the clients were told of")
+        db = sqlite3.connect(os.path.join(mnt, "jobs.db"))
+        try:
+            keys = dict(db.execute("SELECT id, key FROM jobs"))
+        finally:
+            db.close()
+        for i, k in unconfirmed.items():
+            eq(keys.get(i), k, "key of unconfirmed job %d" % i)
+    finally:
+        release_tmpfs(top, mnt)
+
+
+def test_disk_full_safe_job_waits_for_its_commit():
+    """durability safe: a job whose submit could not be committed does
+    not start (waiting_for "store") until the store writes it."""
+    fs = harness.small_tmpfs("test_disk_full_safe_job_waits_for_its_commit")
+    if fs is None:
+        return
+    top, mnt = fs
+    try:
+        with Daemon(state_dir=mnt, expect_exit=None) as d:
+            fill(os.path.join(mnt, "filler"))
+            store_fails(d, "safe")
+            r = d.request({"op": "submit", "job": sleep_spec(0,
+                                                             key="hold")},
+                          timeout_ms=10000)
+            expect_error(r, "not_durable")
+            v = d.status(r["id"])
+            eq((v["state"], v["waiting_for"]), ("queued", "store"),
+               "a job not on disk yet")
+            os.unlink(os.path.join(mnt, "filler"))
+            d.wait_ids([r["id"]])
+            eq(d.status(r["id"])["state"], "succeeded", "the job, once "
+               "written")
+    finally:
+        release_tmpfs(top, mnt)
 
 
 # ---------------------------------------------------------------------------

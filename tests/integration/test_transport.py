@@ -16,7 +16,8 @@ The wire format, for reference:
 
 Requests larger than max_request_bytes but within the transport's limit
 get a too_large reply: test_protocol.py (test_too_large_request,
-test_max_request_bytes_flag) and test_limits.py cover that."""
+test_max_request_bytes_flag) and test_limits.py cover that. Requests over
+the transport's limit get one too, here."""
 
 import ctypes
 import errno
@@ -267,6 +268,71 @@ def test_just_over_the_receive_limit():
                 assert_serving(d, "a %s frame of %d bytes (open)"
                                % (transport, length))
             assert_serving(d, "a %s frame of %d bytes" % (transport, length))
+
+
+def read_reply(s, transport):
+    """One reply frame's payload from a plain socket."""
+    head = recv_exact(s, 9 if transport == "ipc" else 8)
+    check(len(head) in (8, 9), "no reply frame over %s (closed)", transport)
+    (length,) = struct.unpack(">Q", head[-8:])
+    check(length < MiB, "a reply of %d bytes", length)
+    return recv_exact(s, length)
+
+
+def peak_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc/%d/status" % pid)
+
+
+def test_over_the_receive_limit_answered():
+    """A request over the transport's limit is read and thrown away as it
+    arrives (the daemon's peak memory does not grow by its size) and
+    answered too_large, naming the limit, with its request id; the
+    connection stays usable. An NNG client gets the same reply."""
+    with TransportDaemon("--max-request-bytes", "4096") as d:
+        limit = transport_limit(4096)
+        length = 6 * limit
+        chunk = b" " * MiB
+        for n, transport in enumerate(("ipc", "tcp")):
+            rid = struct.pack(">I", 0x80000100 + n)
+            before = peak_rss_kib(d.pid)
+            with connect(d, transport) as s:
+                s.settimeout(60)
+                s.sendall(frame(transport, rid, length))
+                left = length - len(rid)
+                while left > 0:
+                    s.sendall(chunk[:min(left, len(chunk))])
+                    left -= min(left, len(chunk))
+                reply = read_reply(s, transport)
+                eq(reply[:4], rid, "request id of the too_large reply")
+                r = json.loads(reply[4:].decode())
+                eq((r.get("ok"), r.get("error", {}).get("code")),
+                   (False, "too_large"), "reply over %s: %s"
+                   % (transport, r))
+                check(str(limit) in r["error"]["message"] and
+                      str(length) in r["error"]["message"],
+                      "the message names the size and the limit: %s", r)
+                grown = peak_rss_kib(d.pid) - before
+                if not harness.SANITIZED:   # its allocator keeps freed memory
+                    check(grown < limit // 1024, "peak memory grew by %d KiB "
+                          "for a request of %d bytes", grown, length)
+                ping = struct.pack(">I", 0x80000200 + n) + b'{"op":"ping"}'
+                s.sendall(frame(transport, ping))
+                reply = read_reply(s, transport)
+                eq(reply[:4], ping[:4], "request id of the ping after it")
+                eq(json.loads(reply[4:].decode()).get("ok"), True,
+                   "ping on the same connection over %s" % transport)
+        for url in (d.url, d.tcp_url):
+            with ReqClient(url) as c:
+                big = b'{"op":"ping","pad":"' + b" " * (limit + 1) + b'"}'
+                r = c.request(big, timeout_ms=30000)
+                eq(r.get("error", {}).get("code"), "too_large",
+                   "an NNG client's request over the limit on %s" % url)
+                eq(c.request({"op": "ping"})["ok"], True, "ping after it")
+        assert_serving(d, "requests over the transport's limit")
 
 
 def open_fds(pid):

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -556,6 +557,40 @@ START_TEST(test_batch_without_group)
 }
 END_TEST
 
+/*
+ * With start_stored (durability safe) a new job starts only once its row
+ * is committed: the start pass runs before the commit in a loop turn.
+ */
+START_TEST(test_start_after_commit)
+{
+	static const char *files[] = { "jobs.db", "jobs.db-wal", "jobs.db-shm" };
+	char		 dir[] = "/tmp/check_sched.XXXXXX", path[64];
+	char		*cause = NULL;
+	int64_t		 id;
+	size_t		 i;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	s->store = store_open(dir, 1, &cause);
+	ck_assert_msg(s->store != NULL, "%s", cause);
+	s->start_stored = 1;
+	id = submit("{\"kind\":\"sleep\",\"args\":{\"ms\":0}}", NULL);
+	run_pass();
+	ck_assert_int_eq(state_of(id), JOB_QUEUED);
+	ck_assert_str_eq(sched_waiting_for(sched_find(s, id)), "store");
+	ck_assert_int_eq(rec.nstarts, 0);
+	ck_assert_int_eq(persist_commit(s, &cause), 0);
+	run_until_finished(1);
+	ck_assert_int_eq(rec.nstarts, 1);
+	store_close(s->store);
+	s->store = NULL;
+	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *
 sched_suite(void)
 {
@@ -588,6 +623,7 @@ sched_suite(void)
 	tcase_add_test(tc, test_lock_released_by_cancel);
 	tcase_add_test(tc, test_group_failure_cancels);
 	tcase_add_test(tc, test_batch_without_group);
+	tcase_add_test(tc, test_start_after_commit);
 	suite_add_tcase(suite, tc);
 	return (suite);
 }
