@@ -102,9 +102,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  1, 1, cmd_status },
 	{ "logs", "[--stdout | --stderr] ID",
 	  "Print the output an exec job captured: its stdout on standard\n"
-	  "output and its stderr on standard error, as they were. The daemon\n"
-	  "keeps the output when the job ends: a job still queued or running\n"
-	  "has none yet (exit 1).\n"
+	  "output and its stderr on standard error, byte for byte (an http\n"
+	  "job's body on standard output). The daemon keeps the output when\n"
+	  "the job ends: a job still queued or running has none yet (exit 1).\n"
 	  "\n"
 	  "  --stdout          only the job's standard output\n"
 	  "  --stderr          only the job's standard error\n",

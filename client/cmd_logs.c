@@ -1,9 +1,11 @@
 /*
- * logs: the output an exec job captured, written as it was to our standard
- * output and standard error. submit --wait exec writes it the same way.
+ * logs: the output an exec job captured, written byte for byte to our
+ * standard output and standard error (an http job's body to standard
+ * output). submit --wait exec writes it the same way.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "aiojobctl.h"
@@ -13,29 +15,60 @@
 
 #define CMD_LOGS_MAX_OUTPUT	(1024 * 1024)	/* PROTOCOL 3.3 default */
 
-/* The streams, in the order of the CMD_LOGS_* bits. */
-static const char *cmd_logs_streams[] = { "stdout", "stderr" };
+/* A job's captured streams, in the order of the CMD_LOGS_* bits. */
+struct cmd_logs {
+	const char	*names[2];	/* NULL: the kind has no such stream */
+	const char	*max_key;	/* the arg that bounds what is kept */
+	char		*buf[2];
+	size_t		 len[2];
+};
 
-/* The captured output of a job view in s[]; -1 if it has none. */
+static void
+cmd_logs_clear(struct cmd_logs *l)
+{
+	free(l->buf[0]);
+	free(l->buf[1]);
+	memset(l, 0, sizeof *l);
+}
+
+/*
+ * The captured output of a job view, as bytes (text or base64 in the
+ * view): an exec job's stdout and stderr, an http job's body as its
+ * stdout. -1 if it has none.
+ */
 static int
-cmd_logs_output(struct msg_in *job, const char *s[2])
+cmd_logs_output(struct msg_in *job, struct cmd_logs *l)
 {
 	struct msg_in	*res = msg_in_object(job, "result");
+	struct msg_view	 v;
 	int		 i;
 
+	memset(l, 0, sizeof *l);
+	msg_in_view(job, &v);
+	if (v.kind != NULL && strcmp(v.kind, "http") == 0) {
+		l->names[0] = "body";
+		l->max_key = "max_body";
+	} else {
+		l->names[0] = "stdout";
+		l->names[1] = "stderr";
+		l->max_key = "max_output";
+	}
 	for (i = 0; i < 2; i++) {
-		if (msg_in_string(res, cmd_logs_streams[i], &s[i], NULL) != 1)
+		if (l->names[i] != NULL && msg_in_output(res, l->names[i], "",
+		    &l->buf[i], &l->len[i], NULL) != 1) {
+			cmd_logs_clear(l);
 			return (-1);
+		}
 	}
 	return (0);
 }
 
 /* Say on stderr that a stream was cut, and how much of it is kept. */
 static void
-cmd_logs_truncated(struct msg_in *job, int i)
+cmd_logs_truncated(struct msg_in *job, const struct cmd_logs *l, int i)
 {
 	struct msg_in	*res = msg_in_object(job, "result");
-	const char	*name = cmd_logs_streams[i];
+	const char	*name = l->names[i];
 	char		 key[32];
 	int64_t		 total = 0, max = CMD_LOGS_MAX_OUTPUT;
 	int		 cut = 0;
@@ -45,39 +78,41 @@ cmd_logs_truncated(struct msg_in *job, int i)
 		return;
 	snprintf(key, sizeof key, "%s_bytes", name);
 	msg_in_int(res, key, &total, NULL);
-	msg_in_int(msg_in_object(job, "args"), "max_output", &max, NULL);
+	msg_in_int(msg_in_object(job, "args"), l->max_key, &max, NULL);
 	ctl_warnx("%s truncated: %lld of %lld bytes kept", name,
 	    (long long)(max < total ? max : total), (long long)total);
 }
 
 /*
- * Write the output of a job view, the streams chosen by which, then a note
- * for each one cut short: 0, 1 if the job has no output, -1 if writing
- * failed (said on stderr).
+ * Write the output of a job view byte for byte, the streams chosen by
+ * which, then a note for each one cut short: 0, 1 if the job has no
+ * output, -1 if writing failed (said on stderr).
  */
 int
 cmd_logs_write(struct msg_in *job, int which)
 {
 	FILE		*files[2] = { stdout, stderr };
-	const char	*s[2];
+	struct cmd_logs	 l;
 	int		 i, failed = 0;
 
-	if (cmd_logs_output(job, s) != 0)
+	if (cmd_logs_output(job, &l) != 0)
 		return (1);
 	for (i = 0; i < 2; i++) {
-		if (!(which & (1 << i)))
+		if (!(which & (1 << i)) || l.names[i] == NULL)
 			continue;
-		if (fputs(s[i], files[i]) == EOF || fflush(files[i]) == EOF) {
+		if (fwrite(l.buf[i], 1, l.len[i], files[i]) != l.len[i] ||
+		    fflush(files[i]) == EOF) {
 			if (!failed)
 				ctl_warnx("writing the job's %s: %s",
-				    cmd_logs_streams[i], strerror(errno));
+				    l.names[i], strerror(errno));
 			failed = 1;
 		}
 	}
 	for (i = 0; i < 2; i++) {
-		if (which & (1 << i))
-			cmd_logs_truncated(job, i);
+		if ((which & (1 << i)) && l.names[i] != NULL)
+			cmd_logs_truncated(job, &l, i);
 	}
+	cmd_logs_clear(&l);
 	return (failed ? -1 : 0);
 }
 
@@ -86,18 +121,20 @@ static int
 cmd_logs_none(struct msg_in *job)
 {
 	struct msg_view	 v;
-	const char	*s[2];
+	struct cmd_logs	 l;
 
 	msg_in_view(job, &v);
 	if (v.state == NULL || strcmp(v.state, "queued") == 0 ||
 	    strcmp(v.state, "running") == 0)
 		ctl_warnx("job %lld has not finished yet (%s); its output is "
 		    "kept when it ends", (long long)v.id, output_str(v.state));
-	else if (cmd_logs_output(job, s) == 0)
+	else if (cmd_logs_output(job, &l) == 0) {
+		cmd_logs_clear(&l);
 		return (0);
-	else if (v.kind == NULL || strcmp(v.kind, "exec") != 0)
-		ctl_warnx("job %lld has no output: it is a %s job, not exec",
-		    (long long)v.id, output_str(v.kind));
+	} else if (v.kind == NULL || (strcmp(v.kind, "exec") != 0 &&
+	    strcmp(v.kind, "http") != 0))
+		ctl_warnx("job %lld has no output: it is a %s job, not exec "
+		    "or http", (long long)v.id, output_str(v.kind));
 	else if (v.error_message != NULL)
 		ctl_warnx("job %lld has no output: %s", (long long)v.id,
 		    v.error_message);

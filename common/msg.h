@@ -163,6 +163,8 @@ const char *msg_in_key(struct msg_in *);
 const char *msg_in_value_string(struct msg_in *);
 int	 msg_in_value_int(struct msg_in *, int64_t *);
 char	*msg_in_text(struct msg_in *, const char *, int);
+int	 msg_in_output(struct msg_in *, const char *, const char *, char **,
+	    size_t *, struct msg_error *);
 void	 msg_in_view(struct msg_in *, struct msg_view *);
 
 const char *msg_request_op(struct msg_in *, struct msg_error *);
@@ -191,6 +193,8 @@ void	 msg_out_double(struct msg_out *, const char *, double);
 void	 msg_out_bool(struct msg_out *, const char *, int);
 void	 msg_out_string(struct msg_out *, const char *, const char *);
 void	 msg_out_bytes(struct msg_out *, const char *, const char *, size_t);
+void	 msg_out_output(struct msg_out *, const char *, const char *, size_t);
+int	 msg_bytes_text(const char *, size_t);
 void	 msg_out_null(struct msg_out *, const char *);
 int	 msg_out_raw(struct msg_out *, const char *, const char *);
 void	 msg_out_json(struct msg_out *, const char *, const char *);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "msg_private.h"
 #include "xmalloc.h"
 
@@ -290,6 +291,42 @@ msg_out_bytes(struct msg_out *o, const char *key, const char *buf,
 		p++;
 	}
 	msg_out_putc(o, '"');
+}
+
+/* Whether bytes can travel as a JSON string unchanged: UTF-8 without NUL. */
+int
+msg_bytes_text(const char *buf, size_t len)
+{
+	return (memchr(buf, '\0', len) == NULL &&
+	    msg_utf8_valid((const unsigned char *)buf, len));
+}
+
+/*
+ * Bytes that must arrive unchanged (job output, a response body): as the
+ * string key when they are text (msg_bytes_text), else key is null and
+ * key_base64 holds them in base64 (docs/protocol.md, 3.3).
+ */
+void
+msg_out_output(struct msg_out *o, const char *key, const char *buf,
+    size_t len)
+{
+	char	 key64[64];
+	size_t	 n;
+
+	if (msg_bytes_text(buf, len)) {
+		msg_out_bytes(o, key, buf, len);
+		return;
+	}
+	msg_out_null(o, key);
+	snprintf(key64, sizeof key64, "%s_base64", key);
+	if (!msg_out_member(o, key64))
+		return;
+	n = base64_encoded_len(len);
+	msg_out_grow(o, n + 3);
+	o->buf[o->len++] = '"';
+	base64_encode(o->buf + o->len, buf, len);
+	o->len += n;
+	o->buf[o->len++] = '"';
 }
 
 /*

@@ -333,7 +333,8 @@ struct http_args {
 	const char	 *method_name;
 	char		**headers;	/* name, value, name, value... */
 	size_t		  nheaders;
-	char		 *body;
+	char		 *body;		/* NULL when absent */
+	size_t		  body_len;
 	int64_t		  max_body;
 	int64_t		  follow_redirects;
 	int		  fail_on_status;

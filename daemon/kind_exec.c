@@ -108,7 +108,7 @@ exec_result(struct exec_state *st)
 	for (i = 0; i < 2; i++) {
 		struct outbuf	*ob = &st->streams[i].out;
 
-		msg_out_bytes(o, names[i], ob->buf, ob->len);
+		msg_out_output(o, names[i], ob->buf, ob->len);
 		snprintf(key, sizeof key, "%s_bytes", names[i]);
 		msg_out_int(o, key, (int64_t)ob->total);
 		snprintf(key, sizeof key, "%s_truncated", names[i]);

@@ -2,9 +2,13 @@
 their output, exit statuses, spawn failures, cancel and timeout, and the
 resources they must not leak (zombies, fds, memory)."""
 
+import base64
 import json
 import os
+import random
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -148,11 +152,116 @@ def test_output_truncation_and_utf8():
         eq(r["stderr"], "b" * 50, "stderr kept")
         eq(r["stderr_bytes"], 50, "stderr counted")
         eq(r["stderr_truncated"], False, "stderr not truncated")
+        # not UTF-8, or NUL: stdout null and the bytes in stdout_base64
         v = run(d, ["printf", "\\377ok\\303"])
-        eq(v["result"]["stdout"], "\ufffdok\ufffd", "invalid UTF-8")
+        eq(v["result"]["stdout"], None, "invalid UTF-8 is not text")
+        eq(v["result"]["stdout_base64"], "/29rww==", "invalid UTF-8")
         eq(v["result"]["stdout_bytes"], 4, "raw byte count")
+        v = run(d, ["printf", "a\\000b"])
+        eq((v["result"]["stdout"], v["result"]["stdout_base64"]),
+           (None, "YQBi"), "NUL")
         v = run(d, ["printf", "h\\303\\251"])
         eq(v["result"]["stdout"], "h\u00e9", "valid UTF-8 kept")
+        check("stdout_base64" not in v["result"], "no base64 for text")
+
+
+def random_bytes(n, seed):
+    """n bytes of a fixed pseudo-random sequence (no two runs differ)."""
+    return random.Random(seed).randbytes(n)
+
+
+def gzip_file(data):
+    """A file holding data, and the gzip of it (no name or time inside)."""
+    fd, path = tempfile.mkstemp(prefix="aj-bytes-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    gz = subprocess.run(["gzip", "-n", "-c", path], capture_output=True,
+                        check=True).stdout
+    return path, gz
+
+
+def logs_bytes(d, jid, *opts):
+    """aiojobctl logs as bytes: (exit status, stdout, stderr)."""
+    p = subprocess.run([harness.AIOJOBCTL, "logs"] + list(opts) + [str(jid)],
+                       capture_output=True, timeout=60,
+                       env=harness.clean_env(AIOJOBS_RUNDIR=d.rundir))
+    return p.returncode, p.stdout, p.stderr
+
+
+def gzip_test(data):
+    """Whether gzip -t accepts data (written to a file, as a user would)."""
+    fd, path = tempfile.mkstemp(prefix="aj-gz-", suffix=".gz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return subprocess.run(["gzip", "-t", path]).returncode == 0
+    finally:
+        os.unlink(path)
+
+
+def test_binary_output_byte_for_byte():
+    path, gz = gzip_file(random_bytes(5000, 16))
+    try:
+        with Daemon() as d:
+            v = run(d, ["gzip", "-n", "-c", path])
+            r = v["result"]
+            eq(v["state"], "succeeded", "state")
+            check(r["stdout"] is None, "binary stdout is not text: %.60r",
+                  r["stdout"])
+            check(base64.b64decode(r["stdout_base64"], validate=True) == gz,
+                  "stdout_base64 holds the gzip bytes")
+            eq(r["stdout_bytes"], len(gz), "stdout_bytes")
+            eq(r["stderr"], "", "stderr stays text")
+            rc, out, err = logs_bytes(d, v["id"])
+            eq(rc, 0, "logs exit status (%r)" % err)
+            eq(len(out), len(gz), "logs wrote as many bytes as gzip did")
+            check(out == gz, "logs wrote the gzip bytes")
+            check(gzip_test(out), "gzip -t accepts what logs wrote")
+    finally:
+        os.unlink(path)
+
+
+def test_binary_output_survives_restart():
+    path, gz = gzip_file(random_bytes(3000, 17))
+    state = tempfile.mkdtemp(prefix="aj-state-")
+    try:
+        with Daemon(state_dir=state) as d:
+            jid = run(d, ["gzip", "-n", "-c", path])["id"]
+        with Daemon(state_dir=state) as d:
+            rc, out, err = logs_bytes(d, jid, "--stdout")
+            eq(rc, 0, "logs after a restart (%r)" % err)
+            check(out == gz, "the gzip bytes after a restart")
+            check(gzip_test(out), "gzip -t after a restart")
+    finally:
+        os.unlink(path)
+        subprocess.run(["rm", "-rf", state])
+
+
+def test_stdin_base64_round_trip():
+    data = random_bytes(70000, 18) + b"\0\xff\0"
+    b64 = base64.b64encode(data).decode()
+    with Daemon() as d:
+        v = run(d, ["cat"], stdin_base64=b64)
+        r = v["result"]
+        eq((v["state"], r["stdout"]), ("succeeded", None), "cat of bytes")
+        check(base64.b64decode(r["stdout_base64"]) == data,
+              "cat gave back the same bytes")
+        eq(r["stdout_bytes"], len(data), "stdout_bytes")
+        rc, out, err = logs_bytes(d, v["id"])
+        check(rc == 0 and out == data, "logs of cat (rc %d)" % rc)
+        # text sent as base64 comes back as text
+        v = run(d, ["cat"], stdin_base64=base64.b64encode(b"hi\n").decode())
+        eq(v["result"]["stdout"], "hi\n", "text through stdin_base64")
+        for bad in ("not base64!", "YWJj=", "YW=j", "YWJ", " YWJj"):
+            r = d.request({"op": "submit", "job": {"kind": "exec", "args": {
+                "argv": ["cat"], "stdin_base64": bad}}})
+            expect_error(r, "bad_request", "stdin_base64")
+        r = d.request({"op": "submit", "job": {"kind": "exec", "args": {
+            "argv": ["cat"], "stdin": "a", "stdin_base64": "YQ=="}}})
+        expect_error(r, "bad_request", "stdin_base64")
+        r = d.request({"op": "submit", "job": {"kind": "exec", "args": {
+            "argv": ["cat"], "stdin_base64": 5}}})
+        expect_error(r, "bad_request", "stdin_base64")
 
 
 def test_huge_output_bounded_memory():
