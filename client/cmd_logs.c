@@ -12,6 +12,7 @@
 #include "client.h"
 #include "msg.h"
 #include "output.h"
+#include "xmalloc.h"
 
 #define CMD_LOGS_MAX_OUTPUT	(1024 * 1024)	/* PROTOCOL 3.3 default */
 
@@ -31,17 +32,91 @@ cmd_logs_clear(struct cmd_logs *l)
 	memset(l, 0, sizeof *l);
 }
 
+/* Append a page of the output op's reply; its length, or -1. */
+static int64_t
+cmd_logs_page(struct msg_in *in, char **buf, size_t *len, int *eof)
+{
+	char	*data;
+	size_t	 n;
+
+	if (msg_in_output(in, "data", "", &data, &n, NULL) != 1 ||
+	    msg_in_bool(in, "eof", eof, NULL) != 1)
+		return (-1);
+	*buf = xreallocarray(*buf, 1, *len + n + 1);
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	free(data);
+	return ((int64_t)n);
+}
+
 /*
- * The captured output of a job view, as bytes (text or base64 in the
- * view): an exec job's stdout and stderr, an http job's body as its
- * stdout. -1 if it has none.
+ * The whole of a finished job's stream, read with the output op in pages
+ * (a view carries only its head): 0, or an exit code after a message.
  */
 static int
-cmd_logs_output(struct msg_in *job, struct cmd_logs *l)
+cmd_logs_fetch(struct ctl *ctl, int64_t id, const char *stream, char **buf,
+    size_t *len)
+{
+	struct ctl_reply	 rep;
+	struct msg_out		*o;
+	int64_t			 n;
+	int			 r, eof = 0;
+
+	*buf = xstrdup("");
+	*len = 0;
+	while (!eof) {
+		o = request_new("output");
+		msg_out_int(o, "id", id);
+		msg_out_string(o, "stream", stream);
+		msg_out_int(o, "offset", (int64_t)*len);
+		if ((r = request_send(ctl, o, CLIENT_TIMEOUT_MS, &rep)) != 0)
+			return (r);
+		n = cmd_logs_page(rep.in, buf, len, &eof);
+		request_reply_free(&rep);
+		if (n == -1 || (n == 0 && !eof)) {
+			ctl_warnx("job %lld: bad output reply for %s",
+			    (long long)id, stream);
+			return (CTL_EXIT_ERROR);
+		}
+	}
+	return (0);
+}
+
+/*
+ * One stream of a view's result as bytes: the view's own copy (text or
+ * base64) when it is whole, else every byte through the output op.
+ * 1 when the result has no such stream, else 0 or an exit code.
+ */
+static int
+cmd_logs_stream(struct ctl *ctl, struct msg_in *job, const char *name,
+    char **buf, size_t *len)
 {
 	struct msg_in	*res = msg_in_object(job, "result");
 	struct msg_view	 v;
-	int		 i;
+	char		 key[64];
+	int		 more = 1;
+
+	snprintf(key, sizeof key, "%s_base64", name);
+	if (!msg_in_has(res, name) && !msg_in_has(res, key))
+		return (1);
+	snprintf(key, sizeof key, "%s_more", name);
+	if (msg_in_bool(res, key, &more, NULL) == 1 && !more)
+		return (msg_in_output(res, name, "", buf, len, NULL) == 1 ?
+		    0 : 1);
+	msg_in_view(job, &v);
+	return (cmd_logs_fetch(ctl, v.id, name, buf, len));
+}
+
+/*
+ * The captured output of a job view, as bytes: an exec job's stdout and
+ * stderr, an http job's body as its stdout. 0; 1 if it has none; else an
+ * exit code after a message.
+ */
+static int
+cmd_logs_output(struct ctl *ctl, struct msg_in *job, struct cmd_logs *l)
+{
+	struct msg_view	 v;
+	int		 i, r;
 
 	memset(l, 0, sizeof *l);
 	msg_in_view(job, &v);
@@ -54,10 +129,10 @@ cmd_logs_output(struct msg_in *job, struct cmd_logs *l)
 		l->max_key = "max_output";
 	}
 	for (i = 0; i < 2; i++) {
-		if (l->names[i] != NULL && msg_in_output(res, l->names[i], "",
-		    &l->buf[i], &l->len[i], NULL) != 1) {
+		if (l->names[i] != NULL && (r = cmd_logs_stream(ctl, job,
+		    l->names[i], &l->buf[i], &l->len[i])) != 0) {
 			cmd_logs_clear(l);
-			return (-1);
+			return (r);
 		}
 	}
 	return (0);
@@ -86,17 +161,17 @@ cmd_logs_truncated(struct msg_in *job, const struct cmd_logs *l, int i)
 /*
  * Write the output of a job view byte for byte, the streams chosen by
  * which, then a note for each one cut short: 0, 1 if the job has no
- * output, -1 if writing failed (said on stderr).
+ * output, -1 if reading or writing failed (said on stderr).
  */
 int
-cmd_logs_write(struct msg_in *job, int which)
+cmd_logs_write(struct ctl *ctl, struct msg_in *job, int which)
 {
 	FILE		*files[2] = { stdout, stderr };
 	struct cmd_logs	 l;
-	int		 i, failed = 0;
+	int		 i, r, failed = 0;
 
-	if (cmd_logs_output(job, &l) != 0)
-		return (1);
+	if ((r = cmd_logs_output(ctl, job, &l)) != 0)
+		return (r == 1 ? 1 : -1);
 	for (i = 0; i < 2; i++) {
 		if (!(which & (1 << i)) || l.names[i] == NULL)
 			continue;
@@ -116,22 +191,37 @@ cmd_logs_write(struct msg_in *job, int which)
 	return (failed ? -1 : 0);
 }
 
+/* Whether a finished job's result has output (the first stream). */
+static int
+cmd_logs_has(struct msg_in *job)
+{
+	struct msg_in	*res = msg_in_object(job, "result");
+	struct msg_view	 v;
+
+	msg_in_view(job, &v);
+	if (v.kind == NULL)
+		return (0);
+	if (strcmp(v.kind, "http") == 0)
+		return (msg_in_has(res, "body") ||
+		    msg_in_has(res, "body_base64"));
+	return (strcmp(v.kind, "exec") == 0 && (msg_in_has(res, "stdout") ||
+	    msg_in_has(res, "stdout_base64")));
+}
+
 /* Why a job has no output to show: not finished, or it made none. */
 static int
 cmd_logs_none(struct msg_in *job)
 {
 	struct msg_view	 v;
-	struct cmd_logs	 l;
 
 	msg_in_view(job, &v);
 	if (v.state == NULL || strcmp(v.state, "queued") == 0 ||
 	    strcmp(v.state, "running") == 0)
 		ctl_warnx("job %lld has not finished yet (%s); its output is "
 		    "kept when it ends", (long long)v.id, output_str(v.state));
-	else if (cmd_logs_output(job, &l) == 0) {
-		cmd_logs_clear(&l);
+	else if (cmd_logs_has(job))
 		return (0);
-	} else if (v.kind == NULL || (strcmp(v.kind, "exec") != 0 &&
+	else if (v.kind == NULL || (strcmp(v.kind, "exec") != 0 &&
 	    strcmp(v.kind, "http") != 0))
 		ctl_warnx("job %lld has no output: it is a %s job, not exec "
 		    "or http", (long long)v.id, output_str(v.kind));
@@ -188,7 +278,7 @@ cmd_logs(struct ctl *ctl, int argc, char **argv)
 	json = request_json(ctl, &rep);
 	if (cmd_logs_none(job) != 0)
 		r = CTL_EXIT_JOB;
-	else if (!json && cmd_logs_write(job, which) != 0)
+	else if (!json && cmd_logs_write(ctl, job, which) != 0)
 		r = CTL_EXIT_JOB;
 	request_reply_free(&rep);
 	return (r);

@@ -287,7 +287,7 @@ cmd_submit_exec_wait(struct ctl *ctl, int64_t id)
 		return (r);
 	job = msg_in_array_at(rep.in, "done", 0);
 	if (!request_json(ctl, &rep) && job != NULL)
-		w = cmd_logs_write(job, CMD_LOGS_STDOUT | CMD_LOGS_STDERR);
+		w = cmd_logs_write(ctl, job, CMD_LOGS_STDOUT | CMD_LOGS_STDERR);
 	if (job == NULL) {
 		ctl_warnx("job %lld has not ended", (long long)id);
 		r = CTL_EXIT_JOB;

@@ -64,6 +64,10 @@ struct msg_error {
 #define MSG_F_ACTION		0x1000
 #define MSG_F_RATE		0x2000
 #define MSG_F_OLDER_THAN	0x4000
+#define MSG_F_STREAM		0x8000	/* output: which stream */
+#define MSG_F_OFFSET		0x10000	/* output: first byte wanted */
+#define MSG_F_LENGTH		0x20000	/* output: bytes wanted at most */
+#define MSG_F_LAST		MSG_F_LENGTH
 
 /* wait's return_when. */
 #define MSG_ALL_COMPLETED	0
@@ -109,6 +113,9 @@ struct msg_request {
 	char		*action;
 	double		 rate;
 	int64_t		 older_than_ms;
+	char		*stream;
+	int64_t		 offset;
+	int64_t		 length;
 };
 
 /* A job view, PROTOCOL section 3.2. Strings are borrowed, never owned. */
@@ -133,6 +140,22 @@ struct msg_view {
 
 #define MSG_VIEW_ARGS		0x1
 #define MSG_VIEW_RESULT		0x2
+
+/*
+ * Bytes of each output stream a view carries at most (stdout_more says
+ * there are more): the output op reads the rest, so a view of a job with
+ * 64 MiB of output stays small.
+ */
+#define MSG_VIEW_OUTPUT_MAX	(64 * 1024)
+
+/*
+ * The largest reply the daemon builds from views (status, wait, list):
+ * what nanomsg and NNG clients receive by default. A reply that would be
+ * larger is cut and says where to go on (docs/protocol.md, section 4).
+ */
+#define MSG_REPLY_MAX		(1024 * 1024)
+/* Of that, what the views may take: the rest is for ids and fields. */
+#define MSG_REPLY_VIEWS_MAX	(MSG_REPLY_MAX - 256 * 1024)
 
 /* A parsed JSON object to read from (a request, a reply, kind args). */
 struct msg_in;
@@ -205,6 +228,7 @@ void	 msg_out_close(struct msg_out *);
 void	 msg_out_view(struct msg_out *, const char *, const struct msg_view *,
 	    int);
 char	*msg_out_finish(struct msg_out *, int);
+size_t	 msg_out_len(const struct msg_out *);
 void	 msg_out_free(struct msg_out *);
 char	*msg_view_encode(const struct msg_view *, int);
 char	*msg_error_reply(const char *, const char *);

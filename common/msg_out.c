@@ -538,6 +538,94 @@ msg_out_view_json(struct msg_out *o, const char *key, const char *text,
 		msg_out_raw(o, key, text);
 }
 
+/*
+ * Whether member c of a result is an output stream: a string (or null) X
+ * with an integer X_bytes beside it (exec's stdout and stderr, http's
+ * body), as msg_out_output wrote it.
+ */
+static int
+msg_result_stream(const cJSON *res, const cJSON *c)
+{
+	char	 key[64];
+
+	if (c->string == NULL || (!cJSON_IsString(c) && !cJSON_IsNull(c)))
+		return (0);
+	if (snprintf(key, sizeof key, "%s_bytes", c->string) >=
+	    (int)sizeof key)
+		return (0);
+	return (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(res, key)));
+}
+
+/*
+ * An output stream of a result, its first max bytes at most (a text cut
+ * on a character boundary), and X_more saying whether it goes on.
+ */
+static void
+msg_out_stream_head(struct msg_out *o, const cJSON *res, const cJSON *c,
+    size_t max)
+{
+	char		 key[64];
+	char		*buf = NULL;
+	const char	*s;
+	size_t		 len = 0, cut;
+	int		 text = cJSON_IsString(c);
+
+	snprintf(key, sizeof key, "%s_base64", c->string);
+	if (text) {
+		s = c->valuestring;
+		len = strlen(s);
+	} else if ((s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	    res, key))) != NULL && base64_decode(s, strlen(s), &buf,
+	    &len) == 0)
+		s = buf;
+	else
+		s = "";
+	cut = len > max ? max : len;
+	while (text && cut < len && cut > 0 &&
+	    ((unsigned char)s[cut] & 0xc0) == 0x80)
+		cut--;
+	msg_out_output(o, c->string, s, cut);
+	snprintf(key, sizeof key, "%s_more", c->string);
+	msg_out_bool(o, key, cut < len);
+	free(buf);
+}
+
+/*
+ * A job's result with its output streams cut to their first max bytes
+ * (MSG_VIEW_OUTPUT_MAX), so that a view stays small whatever a job
+ * wrote; the whole output is read with the output op.
+ */
+static void
+msg_out_result(struct msg_out *o, const char *key, const char *text,
+    int compact, size_t max)
+{
+	const cJSON	*c;
+	cJSON		*res = NULL;
+	char		 skip[64] = "";
+
+	/* only a result with output streams needs the work */
+	if (text == NULL || strstr(text, "_bytes\"") == NULL ||
+	    (res = cJSON_Parse(text)) == NULL || !cJSON_IsObject(res)) {
+		cJSON_Delete(res);
+		msg_out_view_json(o, key, text, compact);
+		return;
+	}
+	msg_out_object(o, key);
+	for (c = res->child; c != NULL; c = c->next) {
+		if (c->string != NULL && strcmp(c->string, skip) == 0)
+			continue;	/* the base64 of the stream just cut */
+		if (msg_result_stream(res, c)) {
+			msg_out_stream_head(o, res, c, max);
+			snprintf(skip, sizeof skip, "%s_base64", c->string);
+			continue;
+		}
+		if (msg_out_member(o, c->string) && msg_tree_write(o, c) != 0)
+			msg_out_put(o, "null", 4);
+	}
+	msg_out_close(o);
+	cJSON_Delete(res);
+}
+
 static void
 msg_out_view_fields(struct msg_out *o, const struct msg_view *v, int flags)
 {
@@ -554,7 +642,8 @@ msg_out_view_fields(struct msg_out *o, const struct msg_view *v, int flags)
 	if (flags & MSG_VIEW_ARGS)
 		msg_out_view_json(o, "args", v->args, v->compact);
 	if (flags & MSG_VIEW_RESULT)
-		msg_out_view_json(o, "result", v->result, v->compact);
+		msg_out_result(o, "result", v->result, v->compact,
+		    MSG_VIEW_OUTPUT_MAX);
 	msg_out_string(o, "waiting_for", v->waiting_for);
 	if (v->error_code == NULL)
 		msg_out_null(o, "error");
@@ -586,6 +675,13 @@ msg_view_encode(const struct msg_view *v, int flags)
 	o = msg_out_new();
 	msg_out_view_fields(o, v, flags);
 	return (msg_out_finish(o, 0));
+}
+
+/* How many bytes a message under construction has so far. */
+size_t
+msg_out_len(const struct msg_out *o)
+{
+	return (o->len);
 }
 
 /* Throw a message under construction away. */

@@ -393,6 +393,8 @@ http_chunk_cb(struct evhttp_request *req, void *arg)
 	n = evbuffer_peek(in, -1, NULL, v, 16);
 	for (i = 0; i < n && i < 16; i++)
 		outbuf_add(&st->body, v[i].iov_base, v[i].iov_len);
+	if (n > 0 && st->job != NULL)
+		job_output_grew(st->job);
 	if (n > 16) {	/* rare: count what was not peeked */
 		size_t	 seen = 0;
 
@@ -649,6 +651,17 @@ http_cancel(struct job *job)
 	http_end(st, JOB_CANCELLED, NULL, NULL, NULL);
 }
 
+/* The body a running job has received so far (op output). */
+static const struct outbuf *
+http_output(struct job *job, const char *stream)
+{
+	struct http_state	*st = job->kdata;
+
+	if (st == NULL || strcmp(stream, "body") != 0)
+		return (NULL);
+	return (&st->body);
+}
+
 const struct kind kind_http = {
 	.name = "http",
 	.validate = http_validate,
@@ -656,4 +669,6 @@ const struct kind kind_http = {
 	.cancel = http_cancel,
 	.can_start = http_can_start,
 	.waits_for = "connection",
+	.streams = { "body", NULL },
+	.output = http_output,
 };
