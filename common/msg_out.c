@@ -297,6 +297,8 @@ msg_out_bytes(struct msg_out *o, const char *key, const char *buf,
 int
 msg_bytes_text(const char *buf, size_t len)
 {
+	if (len == 0)
+		return (1);	/* buf may be NULL: nothing was kept */
 	return (memchr(buf, '\0', len) == NULL &&
 	    msg_utf8_valid((const unsigned char *)buf, len));
 }
