@@ -593,9 +593,21 @@ def test_body_truncation_and_encodings():
         with ReqClient(d.url, rcvmaxsize=-1) as c:
             r = c.request({"op": "wait", "ids": [jid], "timeout_ms": 20000},
                           timeout_ms=25000)["done"][0]["result"]
-        eq((len(r["body"]), r["body_bytes"], r["body_truncated"]),
-           (1 << 20, 1500000, True), "default max_body")
-        eq(r["body"], big_body(1 << 20).decode(), "default max_body body")
+        # the view carries the first 64 KiB; the output op all that is kept
+        eq((len(r["body"]), r["body_bytes"], r["body_truncated"],
+            r["body_more"]), (65536, 1500000, True, True),
+           "default max_body: the view")
+        eq(r["body"], big_body(65536).decode(), "the head of the body")
+        got = ""
+        while True:
+            page = d.ok({"op": "output", "id": jid, "stream": "body",
+                         "offset": len(got)})
+            got += page["data"]
+            if page["eof"]:
+                break
+        eq((len(got), page["kept"], page["total"]),
+           (1 << 20, 1 << 20, 1500000), "default max_body kept")
+        check(got == big_body(1 << 20).decode(), "default max_body body")
         # bytes that are not UTF-8 (or NUL) come as base64, counted as sent
         r = run(d, s.url("/binary"))["result"]
         eq((r["body"], r["body_base64"]), (None, "b2v//gBlbmSA"),
