@@ -616,7 +616,7 @@ typedef char	*wait_reply_cb(struct aiojobsd *, struct creq *);
 typedef int	 wait_ready_cb(struct aiojobsd *, struct creq *);
 void	 wait_hold_output(struct aiojobsd *, struct creq *, int64_t, int64_t,
 	    wait_ready_cb *, wait_reply_cb *);
-void	 wait_job_output(struct job *);
+int	 wait_job_output(struct job *);
 
 /* events.c */
 int	 pidfile_lock(const char *, const char *, const char *, char **);

@@ -45,8 +45,8 @@ server_job_output(struct job *job, void *arg)
 {
 	struct aiojobsd	*aj = arg;
 
-	wait_job_output(job);
-	event_active(aj->waiters_ev, EV_TIMEOUT, 1);
+	if (wait_job_output(job))
+		event_active(aj->waiters_ev, EV_TIMEOUT, 1);
 }
 
 /* Once per loop iteration with finished jobs: answer waits, maybe stop. */

@@ -95,18 +95,24 @@ wait_job_final(struct job *job)
 	}
 }
 
-/* A running job wrote: held output requests on it may have their bytes. */
-void
+/*
+ * A running job wrote: held output requests on it may have their bytes.
+ * Returns 1 when one of them can be answered now.
+ */
+int
 wait_job_output(struct job *job)
 {
 	struct wait_link	*l;
 	struct wait		*w;
+	int			 ready = 0;
 
 	TAILQ_FOREACH(l, &job->waits, entry) {
 		w = l->wait;
-		if (w->ready_cb != NULL && !w->grew)
-			w->grew = w->ready_cb(w->aj, w->cr);
+		if (w->ready_cb != NULL && !w->grew &&
+		    (w->grew = w->ready_cb(w->aj, w->cr)))
+			ready = 1;
 	}
+	return (ready);
 }
 
 /*
