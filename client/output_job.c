@@ -202,6 +202,15 @@ output_wait(struct msg_in *reply)
 		output_table_print(t, stdout);
 		output_table_free(t);
 	}
+	/* finished jobs whose views did not fit in the reply (1 MiB) */
+	if ((e = msg_in_array_at(reply, "more_done", 0)) != NULL) {
+		printf("also done (see aiojobctl status ID):");
+		for (; e != NULL; e = msg_in_next(e)) {
+			if (msg_in_value_int(e, &id) == 0)
+				printf(" %" PRId64, id);
+		}
+		printf("\n");
+	}
 	if ((e = msg_in_array_at(reply, "pending", 0)) == NULL)
 		return;
 	printf("pending:");

@@ -400,6 +400,14 @@ def test_wait_and_list_cut_at_1mib():
                     break
                 eq(before, seen[-1], "the cursor is the last id sent")
             eq(seen, ids[::-1], "list pages by size: every job once")
+        # a failure among the views left out still fails aiojobctl wait
+        bad = d.submit({"kind": "exec", "args": {"argv": ["false"],
+                                                 "stdin": big}})
+        d.wait_ids([bad])
+        rc, out, err = d.ctl("wait", *(ids + [bad]))
+        eq(rc, 1, "aiojobctl wait with a failed job left out (%s)" % err)
+        check("also done" in out and str(bad) in out.split("also done")[1],
+              "the ids left out are named: %r", out[-300:])
 
 
 def test_huge_output_bounded_memory():
