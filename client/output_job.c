@@ -158,7 +158,7 @@ output_list(struct msg_in *reply)
 {
 	struct output_table	*t;
 	struct msg_in		*job;
-	int64_t			 now = output_now();
+	int64_t			 now = output_now(), before;
 
 	t = output_table_create(output_list_heads);
 	job = msg_in_array_at(reply, "jobs", 0);
@@ -166,6 +166,10 @@ output_list(struct msg_in *reply)
 		output_list_row(t, job, now);
 	output_table_print(t, stdout);
 	output_table_free(t);
+	/* a page the daemon ended early to stay within 1 MiB */
+	if (msg_in_int(reply, "next_before_id", &before, NULL) == 1)
+		fprintf(stderr, "the page ends here to stay within 1 MiB; "
+		    "more: aiojobctl list --before %" PRId64 "\n", before);
 }
 
 static void

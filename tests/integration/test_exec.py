@@ -400,6 +400,10 @@ def test_wait_and_list_cut_at_1mib():
                     break
                 eq(before, seen[-1], "the cursor is the last id sent")
             eq(seen, ids[::-1], "list pages by size: every job once")
+        rc, out, err = d.ctl("list", "--limit", "0")
+        first = d.ok({"op": "list", "limit": 0})
+        check(rc == 0 and "--before %d" % first["next_before_id"] in err,
+              "aiojobctl list says where the next page starts: %r", err)
         # a failure among the views left out still fails aiojobctl wait
         bad = d.submit({"kind": "exec", "args": {"argv": ["false"],
                                                  "stdin": big}})
