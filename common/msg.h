@@ -207,6 +207,29 @@ int	 msg_spec_parse(const char *, struct msg_spec *, struct msg_error *);
 int	 msg_specs_parse(const char *, size_t, struct msg_spec **, size_t *,
 	    int *, struct msg_error *);
 
+/* A member of a JSON object as raw text (msg_scan.c), borrowed. */
+struct msg_member {
+	const char	*key;		/* without its quotes */
+	size_t		 klen;
+	const char	*val;		/* the value's JSON text */
+	size_t		 vlen;
+};
+
+/* A slice of an output stream of a result (msg_result_slice). */
+struct msg_slice {
+	char		*buf;		/* the bytes, or NULL for none */
+	size_t		 len;
+	size_t		 kept;		/* bytes the stream keeps */
+	int64_t		 total;		/* bytes the job wrote (X_bytes) */
+};
+
+const char *msg_scan_object(const char *);
+int	 msg_scan_member(const char **, struct msg_member *);
+int	 msg_member_is(const struct msg_member *, const char *);
+int	 msg_scan_find(const char *, const char *, struct msg_member *);
+int	 msg_result_slice(const char *, const char *, size_t, size_t,
+	    struct msg_slice *);
+
 /* A reply or request under construction: nested objects and arrays. */
 struct msg_out;
 

@@ -18,6 +18,7 @@
 /* A job's output as it stands now: its bytes and where they are. */
 struct output_now {
 	const char	*buf;
+	size_t		 base;		/* where in the stream buf starts */
 	size_t		 kept;		/* bytes kept (max_output at most) */
 	int64_t		 total;		/* bytes the job wrote */
 	int		 final;		/* no byte will be added */
@@ -37,25 +38,25 @@ output_stream(const struct kind *kind, const char *want)
 	return (NULL);
 }
 
-/* The bytes of a stream in a finished job's result (none: 0 bytes). */
+/*
+ * The page asked for of a stream in a finished job's result (none: no
+ * bytes): only that slice is decoded, as a page of a 64 MiB stream must
+ * not cost the loop a parse of all of it.
+ */
 static void
-output_result(const char *result, const char *stream, struct output_now *on)
+output_result(const char *result, struct msg_request *req,
+    struct output_now *on)
 {
-	struct msg_in	*in;
-	char		 key[64];
-	size_t		 len;
+	struct msg_slice	 sl;
 
-	if (result == NULL ||
-	    (in = msg_in_parse(result, strlen(result), NULL)) == NULL)
+	if (result == NULL || msg_result_slice(result, req->stream,
+	    (size_t)req->offset, (size_t)req->length, &sl) != 0)
 		return;
-	if (msg_in_output(in, stream, "", &on->owned, &len, NULL) == 1) {
-		on->buf = on->owned;
-		on->kept = len;
-	}
-	snprintf(key, sizeof key, "%s_bytes", stream);
-	if (msg_in_int(in, key, &on->total, NULL) != 1)
-		on->total = (int64_t)on->kept;
-	msg_in_free(in);
+	on->owned = sl.buf;
+	on->buf = sl.buf;
+	on->base = (size_t)req->offset;
+	on->kept = sl.kept;
+	on->total = sl.total;
 }
 
 /* Read the request's job output as it is now; -1 when the job is gone. */
@@ -82,8 +83,7 @@ output_read(struct aiojobsd *aj, struct creq *cr, struct output_now *on)
 		return (0);
 	}
 	on->final = 1;
-	output_result(job != NULL ? job->result : row.result, cr->req.stream,
-	    on);
+	output_result(job != NULL ? job->result : row.result, &cr->req, on);
 	store_row_clear(&row);
 	return (0);
 }
@@ -122,7 +122,7 @@ output_reply(struct aiojobsd *aj, struct creq *cr)
 	msg_out_string(o, "stream", req->stream);
 	msg_out_int(o, "offset", req->offset);
 	msg_out_int(o, "length", (int64_t)n);
-	msg_out_output(o, "data", n > 0 ? on.buf + off : "", n);
+	msg_out_output(o, "data", n > 0 ? on.buf + (off - on.base) : "", n);
 	msg_out_int(o, "kept", (int64_t)on.kept);
 	msg_out_int(o, "total", on.total);
 	msg_out_bool(o, "final", on.final);
