@@ -229,6 +229,8 @@ int	 msg_member_is(const struct msg_member *, const char *);
 int	 msg_scan_find(const char *, const char *, struct msg_member *);
 int	 msg_result_slice(const char *, const char *, size_t, size_t,
 	    struct msg_slice *);
+int	 msg_base64_slice(const char *, size_t, size_t, size_t,
+	    struct msg_slice *);
 
 /* A reply or request under construction: nested objects and arrays. */
 struct msg_out;

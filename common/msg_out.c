@@ -541,91 +541,156 @@ msg_out_view_json(struct msg_out *o, const char *key, const char *text,
 }
 
 /*
- * Whether member c of a result is an output stream: a string (or null) X
- * with an integer X_bytes beside it (exec's stdout and stderr, http's
- * body), as msg_out_output wrote it.
+ * The head of a text stream as raw JSON string content: the longest
+ * prefix that decodes to max bytes at most, cut between characters and
+ * escapes. Returns its length in raw bytes.
  */
-static int
-msg_result_stream(const cJSON *res, const cJSON *c)
+static size_t
+msg_text_head(const char *raw, size_t rawlen, size_t max)
 {
-	char	 key[64];
+	const unsigned char	*p = (const unsigned char *)raw;
+	size_t			 i = 0, dec = 0, step, add;
 
-	if (c->string == NULL || (!cJSON_IsString(c) && !cJSON_IsNull(c)))
-		return (0);
-	if (snprintf(key, sizeof key, "%s_bytes", c->string) >=
-	    (int)sizeof key)
-		return (0);
-	return (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(res, key)));
+	while (i < rawlen) {
+		if (p[i] == '\\')	/* \uXXXX is 3 bytes of UTF-8 at most */
+			step = p[i + 1] == 'u' ? 6 : 2, add = step == 6 ? 3 : 1;
+		else if (p[i] >= 0xc0)
+			step = add = p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : 2;
+		else
+			step = add = 1;
+		if (dec + add > max || i + step > rawlen)
+			break;
+		i += step;
+		dec += add;
+	}
+	return (i);
+}
+
+/* The members of a result (msg_scan.c); -1 if too many or not JSON. */
+#define MSG_RESULT_MEMBERS	64
+
+static int
+msg_result_members(const char *text, struct msg_member *m, size_t *n)
+{
+	const char	*p;
+
+	if ((p = msg_scan_object(text)) == NULL)
+		return (-1);
+	for (*n = 0; *n < MSG_RESULT_MEMBERS && msg_scan_member(&p, &m[*n]);
+	    (*n)++) {
+		if (m[*n].klen >= 48)
+			return (-1);
+	}
+	p += strspn(p, " \t\r\n");
+	return (*p == '}' ? 0 : -1);
+}
+
+/* Member name among m, or NULL. */
+static const struct msg_member *
+msg_result_get(const struct msg_member *m, size_t n, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (msg_member_is(&m[i], name))
+			return (&m[i]);
+	}
+	return (NULL);
 }
 
 /*
- * An output stream of a result, its first max bytes at most (a text cut
- * on a character boundary), and X_more saying whether it goes on.
+ * Whether member x of a result is an output stream: a string (or null)
+ * X with an integer X_bytes beside it (exec's stdout and stderr, http's
+ * body), or X_base64 of such a stream.
+ */
+static int
+msg_result_stream(const struct msg_member *m, size_t n,
+    const struct msg_member *x, char name[64])
+{
+	char	 key[80];
+	size_t	 len = x->klen;
+
+	if (len > 7 && memcmp(x->key + len - 7, "_base64", 7) == 0)
+		len -= 7;
+	snprintf(name, 64, "%.*s", (int)len, x->key);
+	snprintf(key, sizeof key, "%s_bytes", name);
+	return (msg_result_get(m, n, key) != NULL &&
+	    (*x->val == '"' || *x->val == 'n'));
+}
+
+/*
+ * Output stream name of a result, its first max bytes at most (a text
+ * cut between characters), and name_more saying whether it goes on.
  */
 static void
-msg_out_stream_head(struct msg_out *o, const cJSON *res, const cJSON *c,
-    size_t max)
+msg_out_stream_head(struct msg_out *o, const struct msg_member *m, size_t n,
+    const char *name, size_t max)
 {
-	char		 key[64];
-	char		*buf = NULL;
-	const char	*s;
-	size_t		 len = 0, cut;
-	int		 text = cJSON_IsString(c);
+	const struct msg_member	*x, *b64;
+	struct msg_slice	 sl;
+	char			 key[80];
+	size_t			 cut;
+	int			 more = 0;
 
-	snprintf(key, sizeof key, "%s_base64", c->string);
-	if (text) {
-		s = c->valuestring;
-		len = strlen(s);
-	} else if ((s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-	    res, key))) != NULL && base64_decode(s, strlen(s), &buf,
-	    &len) == 0)
-		s = buf;
-	else
-		s = "";
-	cut = len > max ? max : len;
-	while (text && cut < len && cut > 0 &&
-	    ((unsigned char)s[cut] & 0xc0) == 0x80)
-		cut--;
-	msg_out_output(o, c->string, s, cut);
-	snprintf(key, sizeof key, "%s_more", c->string);
-	msg_out_bool(o, key, cut < len);
-	free(buf);
+	x = msg_result_get(m, n, name);
+	snprintf(key, sizeof key, "%s_base64", name);
+	b64 = msg_result_get(m, n, key);
+	if (x != NULL && *x->val == '"') {
+		cut = msg_text_head(x->val + 1, x->vlen - 2, max);
+		more = cut < x->vlen - 2;
+		if (msg_out_member(o, name)) {
+			msg_out_putc(o, '"');
+			msg_out_put(o, x->val + 1, cut);
+			msg_out_putc(o, '"');
+		}
+	} else if (b64 != NULL && *b64->val == '"' &&
+	    msg_base64_slice(b64->val + 1, b64->vlen - 2, 0, max, &sl) == 0) {
+		msg_out_output(o, name, sl.buf != NULL ? sl.buf : "", sl.len);
+		more = sl.kept > sl.len;
+		free(sl.buf);
+	} else
+		msg_out_null(o, name);
+	snprintf(key, sizeof key, "%s_more", name);
+	msg_out_bool(o, key, more);
 }
 
 /*
  * A job's result with its output streams cut to their first max bytes
  * (MSG_VIEW_OUTPUT_MAX), so that a view stays small whatever a job
- * wrote; the whole output is read with the output op.
+ * wrote; the whole output is read with the output op. The text is
+ * scanned, not parsed: a result can hold 128 MiB of output.
  */
 static void
 msg_out_result(struct msg_out *o, const char *key, const char *text,
     int compact, size_t max)
 {
-	const cJSON	*c;
-	cJSON		*res = NULL;
-	char		 skip[64] = "";
+	struct msg_member	 m[MSG_RESULT_MEMBERS];
+	char			 name[64], done[64] = "";
+	char			*copy = NULL;
+	size_t			 n, i;
 
-	/* only a result with output streams needs the work */
+	if (text != NULL && strstr(text, "_bytes\"") != NULL && !compact)
+		text = copy = msg_json_compact(text);
 	if (text == NULL || strstr(text, "_bytes\"") == NULL ||
-	    (res = cJSON_Parse(text)) == NULL || !cJSON_IsObject(res)) {
-		cJSON_Delete(res);
-		msg_out_view_json(o, key, text, compact);
+	    msg_result_members(text, m, &n) != 0) {
+		msg_out_view_json(o, key, text, compact || copy != NULL);
+		free(copy);
 		return;
 	}
 	msg_out_object(o, key);
-	for (c = res->child; c != NULL; c = c->next) {
-		if (c->string != NULL && strcmp(c->string, skip) == 0)
-			continue;	/* the base64 of the stream just cut */
-		if (msg_result_stream(res, c)) {
-			msg_out_stream_head(o, res, c, max);
-			snprintf(skip, sizeof skip, "%s_base64", c->string);
+	for (i = 0; i < n; i++) {
+		if (msg_result_stream(m, n, &m[i], name)) {
+			if (strcmp(name, done) != 0)
+				msg_out_stream_head(o, m, n, name, max);
+			snprintf(done, sizeof done, "%s", name);
 			continue;
 		}
-		if (msg_out_member(o, c->string) && msg_tree_write(o, c) != 0)
-			msg_out_put(o, "null", 4);
+		snprintf(name, sizeof name, "%.*s", (int)m[i].klen, m[i].key);
+		if (msg_out_member(o, name))
+			msg_out_put(o, m[i].val, m[i].vlen);
 	}
 	msg_out_close(o);
-	cJSON_Delete(res);
+	free(copy);
 }
 
 static void

@@ -118,8 +118,8 @@ msg_scan_find(const char *text, const char *key, struct msg_member *m)
 }
 
 /* Bytes [off, off + want) of base64 text b64 (no padding inside). */
-static int
-msg_slice_base64(const char *b64, size_t b64len, size_t off, size_t want,
+int
+msg_base64_slice(const char *b64, size_t b64len, size_t off, size_t want,
     struct msg_slice *sl)
 {
 	size_t	 pad = 0, from, to, n;
@@ -187,7 +187,7 @@ msg_result_slice(const char *result, const char *stream, size_t off,
 		sl->total = strtoll(m.val, NULL, 10);
 	snprintf(key, sizeof key, "%s_base64", stream);
 	if (msg_scan_find(result, key, &m) && m.vlen >= 2 && *m.val == '"')
-		r = msg_slice_base64(m.val + 1, m.vlen - 2, off, want, sl);
+		r = msg_base64_slice(m.val + 1, m.vlen - 2, off, want, sl);
 	else if (msg_scan_find(result, stream, &m) && *m.val == '"')
 		r = msg_slice_text(m.val, m.vlen, off, want, sl);
 	if (sl->total < (int64_t)sl->kept)
