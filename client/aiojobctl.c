@@ -44,9 +44,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "  --cwd DIR         run in DIR (a relative DIR is taken from the\n"
 	  "                    current directory; default: the current\n"
 	  "                    directory, as if the command ran here)\n"
-	  "  --stdin-file F    the command's standard input: the UTF-8 text of\n"
-	  "                    F, at most 900 KiB ('-' reads standard input;\n"
-	  "                    default: /dev/null)\n"
+	  "  --stdin-file F    the command's standard input: the bytes of F, at\n"
+	  "                    most 900 KiB of text or 675 KiB of other bytes\n"
+	  "                    ('-' reads standard input; default: /dev/null)\n"
 	  "  --max-output N    keep at most N bytes of each output stream\n"
 	  "                    (default 1 MiB); aiojobctl logs ID prints them\n"
 	  "\n"
@@ -106,9 +106,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  1, 1, cmd_status },
 	{ "logs", "[--stdout | --stderr] ID",
 	  "Print the output an exec job captured: its stdout on standard\n"
-	  "output and its stderr on standard error, as they were. The daemon\n"
-	  "keeps the output when the job ends: a job still queued or running\n"
-	  "has none yet (exit 1).\n"
+	  "output and its stderr on standard error, byte for byte (an http\n"
+	  "job's body on standard output). The daemon keeps the output when\n"
+	  "the job ends: a job still queued or running has none yet (exit 1).\n"
 	  "\n"
 	  "  --stdout          only the job's standard output\n"
 	  "  --stderr          only the job's standard error\n",

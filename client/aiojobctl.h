@@ -120,7 +120,7 @@ int	 cmd_submit_http_build(struct ctl *, int, char **, struct msg_out *);
 #define CMD_LOGS_STDERR		0x2
 
 int	 cmd_logs(struct ctl *, int, char **);
-int	 cmd_logs_write(struct msg_in *, int);
+int	 cmd_logs_write(struct ctl *, struct msg_in *, int);
 
 /* cmd_wait.c */
 int	 cmd_wait(struct ctl *, int, char **);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "aiojobctl.h"
+#include "base64.h"
 #include "msg.h"
 #include "output.h"
 #include "xmalloc.h"
@@ -99,7 +100,10 @@ cmd_submit_exec_cwd(struct ctl *ctl, struct cmd_submit_exec_opts *eo,
 	return (0);
 }
 
-/* --stdin-file F|-: its contents, text that fits in a request. */
+/*
+ * --stdin-file F|-: its contents, that fit in a request: as text, or as
+ * base64 (4 bytes for 3) when they are not UTF-8 text.
+ */
 static int
 cmd_submit_exec_stdin(struct ctl *ctl, struct cmd_submit_exec_opts *eo,
     const char *path)
@@ -108,11 +112,12 @@ cmd_submit_exec_stdin(struct ctl *ctl, struct cmd_submit_exec_opts *eo,
 	if (parse_file("--stdin-file", path, CMD_SUBMIT_EXEC_STDIN_MAX,
 	    &eo->stdin_data, &eo->stdin_len) != 0)
 		return (CTL_EXIT_USAGE);
-	if (!cmd_submit_exec_utf8(eo->stdin_data, eo->stdin_len))
-		return (ctl_usage_error(ctl, "--stdin-file %s: not UTF-8 text "
-		    "(NUL bytes or invalid UTF-8); a job's input travels as "
-		    "a JSON string", strcmp(path, "-") == 0 ?
-		    "(standard input)" : path));
+	if (!msg_bytes_text(eo->stdin_data, eo->stdin_len) &&
+	    base64_encoded_len(eo->stdin_len) > CMD_SUBMIT_EXEC_STDIN_MAX)
+		return (ctl_usage_error(ctl, "--stdin-file %s: larger than %d "
+		    "KiB of bytes that are not UTF-8 text (they travel as "
+		    "base64)", strcmp(path, "-") == 0 ? "(standard input)" :
+		    path, CMD_SUBMIT_EXEC_STDIN_MAX / 4 * 3 / 1024));
 	return (0);
 }
 
@@ -218,7 +223,7 @@ cmd_submit_exec_args(struct msg_out *o, struct cmd_submit_exec_opts *eo,
 	if (eo->cwd != NULL)
 		msg_out_string(o, "cwd", eo->cwd);
 	if (eo->stdin_data != NULL)
-		msg_out_string(o, "stdin", eo->stdin_data);
+		msg_out_output(o, "stdin", eo->stdin_data, eo->stdin_len);
 	if (eo->max_output != -1)
 		msg_out_int(o, "max_output", eo->max_output);
 }
@@ -287,7 +292,7 @@ cmd_submit_exec_wait(struct ctl *ctl, int64_t id)
 		return (r);
 	job = msg_in_array_at(rep.in, "done", 0);
 	if (!request_json(ctl, &rep) && job != NULL)
-		w = cmd_logs_write(job, CMD_LOGS_STDOUT | CMD_LOGS_STDERR);
+		w = cmd_logs_write(ctl, job, CMD_LOGS_STDOUT | CMD_LOGS_STDERR);
 	if (job == NULL) {
 		ctl_warnx("job %lld has not ended", (long long)id);
 		r = CTL_EXIT_JOB;

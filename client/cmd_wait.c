@@ -101,6 +101,60 @@ cmd_wait_update(struct cmd_wait_state *w, struct msg_in *reply)
 	}
 }
 
+/* The ids of a reply's array key (more_done), in a new array. */
+static int64_t *
+cmd_wait_ids(struct msg_in *reply, const char *key, size_t *n)
+{
+	struct msg_in	*e;
+	int64_t		*ids, id;
+
+	*n = 0;
+	for (e = msg_in_array_at(reply, key, 0); e != NULL; e = msg_in_next(e))
+		(*n)++;
+	ids = xcalloc(*n + 1, sizeof *ids);
+	*n = 0;
+	for (e = msg_in_array_at(reply, key, 0); e != NULL; e = msg_in_next(e)) {
+		if (msg_in_value_int(e, &id) == 0)
+			ids[(*n)++] = id;
+	}
+	return (ids);
+}
+
+/*
+ * A reply cut at 1 MiB lists in more_done the finished jobs whose views
+ * did not fit: ask about them until each was seen, so that a failure
+ * among them counts too.
+ */
+static int
+cmd_wait_more(struct ctl *ctl, struct cmd_wait_state *w, struct msg_in *reply)
+{
+	struct ctl_reply	 rep;
+	struct msg_in		*job;
+	const char		*state;
+	int64_t			*ids;
+	size_t			 n;
+	int			 r = 0;
+
+	ids = cmd_wait_ids(reply, "more_done", &n);
+	while (n > 0 && r == 0) {
+		if ((r = cmd_wait_ask(ctl, ids, n, MSG_ALL_COMPLETED, 0,
+		    &rep)) != 0)
+			break;
+		job = msg_in_array_at(rep.in, "done", 0);
+		for (; job != NULL; job = msg_in_next(job)) {
+			state = NULL;
+			msg_in_string(job, "state", &state, NULL);
+			if (output_state_bad(state))
+				w->bad = 1;
+		}
+		free(ids);
+		ids = cmd_wait_ids(rep.in, "more_done", &n);
+		request_reply_free(&rep);
+	}
+	free(ids);
+	return (r);
+}
+
 /* Whether the condition of return_when holds. */
 static int
 cmd_wait_held(struct cmd_wait_state *w)
@@ -149,6 +203,10 @@ cmd_wait_run(struct ctl *ctl, struct cmd_wait_state *w, struct ctl_reply *rep)
 		if (r != 0)
 			break;
 		cmd_wait_update(w, rep->in);
+		if ((r = cmd_wait_more(ctl, w, rep->in)) != 0) {
+			request_reply_free(rep);
+			break;
+		}
 		cmd_wait_progress(w, 0);
 		if (cmd_wait_held(w) || cmd_wait_remaining(w) == 0)
 			break;
@@ -161,6 +219,8 @@ cmd_wait_run(struct ctl *ctl, struct cmd_wait_state *w, struct ctl_reply *rep)
 	r = cmd_wait_ask(ctl, w->ids, w->nids, w->return_when, 0, rep);
 	if (r == 0)
 		cmd_wait_update(w, rep->in);
+	if (r == 0 && (r = cmd_wait_more(ctl, w, rep->in)) != 0)
+		request_reply_free(rep);
 	return (r);
 }
 

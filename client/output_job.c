@@ -158,7 +158,7 @@ output_list(struct msg_in *reply)
 {
 	struct output_table	*t;
 	struct msg_in		*job;
-	int64_t			 now = output_now();
+	int64_t			 now = output_now(), before;
 
 	t = output_table_create(output_list_heads);
 	job = msg_in_array_at(reply, "jobs", 0);
@@ -166,6 +166,10 @@ output_list(struct msg_in *reply)
 		output_list_row(t, job, now);
 	output_table_print(t, stdout);
 	output_table_free(t);
+	/* a page the daemon ended early to stay within 1 MiB */
+	if (msg_in_int(reply, "next_before_id", &before, NULL) == 1)
+		fprintf(stderr, "the page ends here to stay within 1 MiB; "
+		    "more: aiojobctl list --before %" PRId64 "\n", before);
 }
 
 static void
@@ -201,6 +205,15 @@ output_wait(struct msg_in *reply)
 			output_wait_row(t, job);
 		output_table_print(t, stdout);
 		output_table_free(t);
+	}
+	/* finished jobs whose views did not fit in the reply (1 MiB) */
+	if ((e = msg_in_array_at(reply, "more_done", 0)) != NULL) {
+		printf("also done (see aiojobctl status ID):");
+		for (; e != NULL; e = msg_in_next(e)) {
+			if (msg_in_value_int(e, &id) == 0)
+				printf(" %" PRId64, id);
+		}
+		printf("\n");
 	}
 	if ((e = msg_in_array_at(reply, "pending", 0)) == NULL)
 		return;

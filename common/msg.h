@@ -65,6 +65,10 @@ struct msg_error {
 #define MSG_F_ACTION		0x1000
 #define MSG_F_RATE		0x2000
 #define MSG_F_OLDER_THAN	0x4000
+#define MSG_F_STREAM		0x8000	/* output: which stream */
+#define MSG_F_OFFSET		0x10000	/* output: first byte wanted */
+#define MSG_F_LENGTH		0x20000	/* output: bytes wanted at most */
+#define MSG_F_LAST		MSG_F_LENGTH
 
 /* wait's return_when. */
 #define MSG_ALL_COMPLETED	0
@@ -110,6 +114,9 @@ struct msg_request {
 	char		*action;
 	double		 rate;
 	int64_t		 older_than_ms;
+	char		*stream;
+	int64_t		 offset;
+	int64_t		 length;
 };
 
 /* A job view, PROTOCOL section 3.2. Strings are borrowed, never owned. */
@@ -134,6 +141,22 @@ struct msg_view {
 
 #define MSG_VIEW_ARGS		0x1
 #define MSG_VIEW_RESULT		0x2
+
+/*
+ * Bytes of each output stream a view carries at most (stdout_more says
+ * there are more): the output op reads the rest, so a view of a job with
+ * 64 MiB of output stays small.
+ */
+#define MSG_VIEW_OUTPUT_MAX	(64 * 1024)
+
+/*
+ * The largest reply the daemon builds from views (status, wait, list):
+ * what nanomsg and NNG clients receive by default. A reply that would be
+ * larger is cut and says where to go on (docs/protocol.md, section 4).
+ */
+#define MSG_REPLY_MAX		(1024 * 1024)
+/* Of that, what the views may take: the rest is for ids and fields. */
+#define MSG_REPLY_VIEWS_MAX	(MSG_REPLY_MAX - 256 * 1024)
 
 /* A parsed JSON object to read from (a request, a reply, kind args). */
 struct msg_in;
@@ -164,6 +187,8 @@ const char *msg_in_key(struct msg_in *);
 const char *msg_in_value_string(struct msg_in *);
 int	 msg_in_value_int(struct msg_in *, int64_t *);
 char	*msg_in_text(struct msg_in *, const char *, int);
+int	 msg_in_output(struct msg_in *, const char *, const char *, char **,
+	    size_t *, struct msg_error *);
 void	 msg_in_view(struct msg_in *, struct msg_view *);
 
 const char *msg_request_op(struct msg_in *, struct msg_error *);
@@ -183,6 +208,31 @@ int	 msg_spec_parse(const char *, struct msg_spec *, struct msg_error *);
 int	 msg_specs_parse(const char *, size_t, struct msg_spec **, size_t *,
 	    int *, struct msg_error *);
 
+/* A member of a JSON object as raw text (msg_scan.c), borrowed. */
+struct msg_member {
+	const char	*key;		/* without its quotes */
+	size_t		 klen;
+	const char	*val;		/* the value's JSON text */
+	size_t		 vlen;
+};
+
+/* A slice of an output stream of a result (msg_result_slice). */
+struct msg_slice {
+	char		*buf;		/* the bytes, or NULL for none */
+	size_t		 len;
+	size_t		 kept;		/* bytes the stream keeps */
+	int64_t		 total;		/* bytes the job wrote (X_bytes) */
+};
+
+const char *msg_scan_object(const char *);
+int	 msg_scan_member(const char **, struct msg_member *);
+int	 msg_member_is(const struct msg_member *, const char *);
+int	 msg_scan_find(const char *, const char *, struct msg_member *);
+int	 msg_result_slice(const char *, const char *, size_t, size_t,
+	    struct msg_slice *);
+int	 msg_base64_slice(const char *, size_t, size_t, size_t,
+	    struct msg_slice *);
+
 /* A reply or request under construction: nested objects and arrays. */
 struct msg_out;
 
@@ -192,6 +242,8 @@ void	 msg_out_double(struct msg_out *, const char *, double);
 void	 msg_out_bool(struct msg_out *, const char *, int);
 void	 msg_out_string(struct msg_out *, const char *, const char *);
 void	 msg_out_bytes(struct msg_out *, const char *, const char *, size_t);
+void	 msg_out_output(struct msg_out *, const char *, const char *, size_t);
+int	 msg_bytes_text(const char *, size_t);
 void	 msg_out_null(struct msg_out *, const char *);
 int	 msg_out_raw(struct msg_out *, const char *, const char *);
 void	 msg_out_json(struct msg_out *, const char *, const char *);
@@ -202,6 +254,7 @@ void	 msg_out_close(struct msg_out *);
 void	 msg_out_view(struct msg_out *, const char *, const struct msg_view *,
 	    int);
 char	*msg_out_finish(struct msg_out *, int);
+size_t	 msg_out_len(const struct msg_out *);
 void	 msg_out_free(struct msg_out *);
 char	*msg_view_encode(const struct msg_view *, int);
 char	*msg_error_reply(const char *, const char *);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "msg_private.h"
 #include "xmalloc.h"
 
@@ -370,6 +371,52 @@ msg_in_text(struct msg_in *in, const char *key, int pretty)
 	copy = xstrdup(s);
 	cJSON_free(s);
 	return (copy);
+}
+
+/*
+ * Bytes sent as the string key or, when they are not text, as base64 in
+ * key_base64 (msg_out_output): a new buffer in *buf (NUL-terminated, *len
+ * without it). 1 when found, 0 when neither is there, -1 when both are,
+ * or one is not a string, or the base64 is bad; err names the field of
+ * the args of kind.
+ */
+int
+msg_in_output(struct msg_in *in, const char *key, const char *kind,
+    char **buf, size_t *len, struct msg_error *err)
+{
+	char		 key64[64];
+	const char	*s = NULL, *s64 = NULL, *bad = NULL;
+	int		 r, r64 = 0;
+
+	snprintf(key64, sizeof key64, "%s_base64", key);
+	if ((r = msg_in_string(in, key, &s, NULL)) == -1)
+		bad = key;
+	else if ((r64 = msg_in_string(in, key64, &s64, NULL)) == -1)
+		bad = key64;
+	if (bad != NULL) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "%s: field '%s' of "
+		    "'args' must be a string", kind, bad);
+		return (-1);
+	}
+	if (r == 1 && r64 == 1) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "%s: fields '%s' and "
+		    "'%s' of 'args' exclude each other: give one", kind, key,
+		    key64);
+		return (-1);
+	}
+	if (r == 1) {
+		*buf = xstrdup(s);
+		*len = strlen(s);
+		return (1);
+	}
+	if (r64 == 0)
+		return (0);
+	if (base64_decode(s64, strlen(s64), buf, len) != 0) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "%s: field '%s' of "
+		    "'args' must be base64 (RFC 4648, padded)", kind, key64);
+		return (-1);
+	}
+	return (1);
 }
 
 const char *

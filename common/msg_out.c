@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "msg_private.h"
 #include "xmalloc.h"
 
@@ -292,6 +293,44 @@ msg_out_bytes(struct msg_out *o, const char *key, const char *buf,
 	msg_out_putc(o, '"');
 }
 
+/* Whether bytes can travel as a JSON string unchanged: UTF-8 without NUL. */
+int
+msg_bytes_text(const char *buf, size_t len)
+{
+	if (len == 0)
+		return (1);	/* buf may be NULL: nothing was kept */
+	return (memchr(buf, '\0', len) == NULL &&
+	    msg_utf8_valid((const unsigned char *)buf, len));
+}
+
+/*
+ * Bytes that must arrive unchanged (job output, a response body): as the
+ * string key when they are text (msg_bytes_text), else key is null and
+ * key_base64 holds them in base64 (docs/protocol.md, 3.3).
+ */
+void
+msg_out_output(struct msg_out *o, const char *key, const char *buf,
+    size_t len)
+{
+	char	 key64[64];
+	size_t	 n;
+
+	if (msg_bytes_text(buf, len)) {
+		msg_out_bytes(o, key, buf, len);
+		return;
+	}
+	msg_out_null(o, key);
+	snprintf(key64, sizeof key64, "%s_base64", key);
+	if (!msg_out_member(o, key64))
+		return;
+	n = base64_encoded_len(len);
+	msg_out_grow(o, n + 3);
+	o->buf[o->len++] = '"';
+	base64_encode(o->buf + o->len, buf, len);
+	o->len += n;
+	o->buf[o->len++] = '"';
+}
+
 /*
  * A string. Requests are checked UTF-8, but a message that quotes one cut
  * at a byte count ('%.64s') may end inside a character: replies stay
@@ -501,6 +540,159 @@ msg_out_view_json(struct msg_out *o, const char *key, const char *text,
 		msg_out_raw(o, key, text);
 }
 
+/*
+ * The head of a text stream as raw JSON string content: the longest
+ * prefix that decodes to max bytes at most, cut between characters and
+ * escapes. Returns its length in raw bytes.
+ */
+static size_t
+msg_text_head(const char *raw, size_t rawlen, size_t max)
+{
+	const unsigned char	*p = (const unsigned char *)raw;
+	size_t			 i = 0, dec = 0, step, add;
+
+	while (i < rawlen) {
+		if (p[i] == '\\')	/* \uXXXX is 3 bytes of UTF-8 at most */
+			step = p[i + 1] == 'u' ? 6 : 2, add = step == 6 ? 3 : 1;
+		else if (p[i] >= 0xc0)
+			step = add = p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : 2;
+		else
+			step = add = 1;
+		if (dec + add > max || i + step > rawlen)
+			break;
+		i += step;
+		dec += add;
+	}
+	return (i);
+}
+
+/* The members of a result (msg_scan.c); -1 if too many or not JSON. */
+#define MSG_RESULT_MEMBERS	64
+
+static int
+msg_result_members(const char *text, struct msg_member *m, size_t *n)
+{
+	const char	*p;
+
+	if ((p = msg_scan_object(text)) == NULL)
+		return (-1);
+	for (*n = 0; *n < MSG_RESULT_MEMBERS && msg_scan_member(&p, &m[*n]);
+	    (*n)++) {
+		if (m[*n].klen >= 48)
+			return (-1);
+	}
+	p += strspn(p, " \t\r\n");
+	return (*p == '}' ? 0 : -1);
+}
+
+/* Member name among m, or NULL. */
+static const struct msg_member *
+msg_result_get(const struct msg_member *m, size_t n, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (msg_member_is(&m[i], name))
+			return (&m[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Whether member x of a result is an output stream: a string (or null)
+ * X with an integer X_bytes beside it (exec's stdout and stderr, http's
+ * body), or X_base64 of such a stream.
+ */
+static int
+msg_result_stream(const struct msg_member *m, size_t n,
+    const struct msg_member *x, char name[64])
+{
+	char	 key[80];
+	size_t	 len = x->klen;
+
+	if (len > 7 && memcmp(x->key + len - 7, "_base64", 7) == 0)
+		len -= 7;
+	snprintf(name, 64, "%.*s", (int)len, x->key);
+	snprintf(key, sizeof key, "%s_bytes", name);
+	return (msg_result_get(m, n, key) != NULL &&
+	    (*x->val == '"' || *x->val == 'n'));
+}
+
+/*
+ * Output stream name of a result, its first max bytes at most (a text
+ * cut between characters), and name_more saying whether it goes on.
+ */
+static void
+msg_out_stream_head(struct msg_out *o, const struct msg_member *m, size_t n,
+    const char *name, size_t max)
+{
+	const struct msg_member	*x, *b64;
+	struct msg_slice	 sl;
+	char			 key[80];
+	size_t			 cut;
+	int			 more = 0;
+
+	x = msg_result_get(m, n, name);
+	snprintf(key, sizeof key, "%s_base64", name);
+	b64 = msg_result_get(m, n, key);
+	if (x != NULL && *x->val == '"') {
+		cut = msg_text_head(x->val + 1, x->vlen - 2, max);
+		more = cut < x->vlen - 2;
+		if (msg_out_member(o, name)) {
+			msg_out_putc(o, '"');
+			msg_out_put(o, x->val + 1, cut);
+			msg_out_putc(o, '"');
+		}
+	} else if (b64 != NULL && *b64->val == '"' &&
+	    msg_base64_slice(b64->val + 1, b64->vlen - 2, 0, max, &sl) == 0) {
+		msg_out_output(o, name, sl.buf != NULL ? sl.buf : "", sl.len);
+		more = sl.kept > sl.len;
+		free(sl.buf);
+	} else
+		msg_out_null(o, name);
+	snprintf(key, sizeof key, "%s_more", name);
+	msg_out_bool(o, key, more);
+}
+
+/*
+ * A job's result with its output streams cut to their first max bytes
+ * (MSG_VIEW_OUTPUT_MAX), so that a view stays small whatever a job
+ * wrote; the whole output is read with the output op. The text is
+ * scanned, not parsed: a result can hold 128 MiB of output.
+ */
+static void
+msg_out_result(struct msg_out *o, const char *key, const char *text,
+    int compact, size_t max)
+{
+	struct msg_member	 m[MSG_RESULT_MEMBERS];
+	char			 name[64], done[64] = "";
+	char			*copy = NULL;
+	size_t			 n, i;
+
+	if (text != NULL && strstr(text, "_bytes\"") != NULL && !compact)
+		text = copy = msg_json_compact(text);
+	if (text == NULL || strstr(text, "_bytes\"") == NULL ||
+	    msg_result_members(text, m, &n) != 0) {
+		msg_out_view_json(o, key, text, compact || copy != NULL);
+		free(copy);
+		return;
+	}
+	msg_out_object(o, key);
+	for (i = 0; i < n; i++) {
+		if (msg_result_stream(m, n, &m[i], name)) {
+			if (strcmp(name, done) != 0)
+				msg_out_stream_head(o, m, n, name, max);
+			snprintf(done, sizeof done, "%s", name);
+			continue;
+		}
+		snprintf(name, sizeof name, "%.*s", (int)m[i].klen, m[i].key);
+		if (msg_out_member(o, name))
+			msg_out_put(o, m[i].val, m[i].vlen);
+	}
+	msg_out_close(o);
+	free(copy);
+}
+
 static void
 msg_out_view_fields(struct msg_out *o, const struct msg_view *v, int flags)
 {
@@ -517,7 +709,8 @@ msg_out_view_fields(struct msg_out *o, const struct msg_view *v, int flags)
 	if (flags & MSG_VIEW_ARGS)
 		msg_out_view_json(o, "args", v->args, v->compact);
 	if (flags & MSG_VIEW_RESULT)
-		msg_out_view_json(o, "result", v->result, v->compact);
+		msg_out_result(o, "result", v->result, v->compact,
+		    MSG_VIEW_OUTPUT_MAX);
 	msg_out_string(o, "waiting_for", v->waiting_for);
 	if (v->error_code == NULL)
 		msg_out_null(o, "error");
@@ -549,6 +742,13 @@ msg_view_encode(const struct msg_view *v, int flags)
 	o = msg_out_new();
 	msg_out_view_fields(o, v, flags);
 	return (msg_out_finish(o, 0));
+}
+
+/* How many bytes a message under construction has so far. */
+size_t
+msg_out_len(const struct msg_out *o)
+{
+	return (o->len);
 }
 
 /* Throw a message under construction away. */

@@ -511,6 +511,13 @@ msg_decode_field(struct msg_in *in, unsigned int bit, struct msg_request *req,
 	case MSG_F_OLDER_THAN:
 		return (msg_in_int_min(in, "older_than_ms", 0,
 		    &req->older_than_ms, err));
+	case MSG_F_STREAM:
+		return (msg_in_name(in, "stream", MSG_KIND_MAX, &req->stream,
+		    err));
+	case MSG_F_OFFSET:
+		return (msg_in_int_min(in, "offset", 0, &req->offset, err));
+	case MSG_F_LENGTH:
+		return (msg_in_int_min(in, "length", 1, &req->length, err));
 	case MSG_F_RATE:
 		if ((r = msg_in_double(in, "rate", &req->rate, err)) == 1 &&
 		    req->rate < 0) {
@@ -529,7 +536,8 @@ msg_field_name(unsigned int bit)
 	static const char *names[] = {
 		"job", "jobs", "group", "id", "ids", "state", "queue",
 		"limit", "before_id", "return_when", "timeout_ms", "name",
-		"action", "rate", "older_than_ms"
+		"action", "rate", "older_than_ms", "stream", "offset",
+		"length"
 	};
 	int	 i;
 
@@ -560,7 +568,7 @@ msg_request_decode(struct msg_in *in, unsigned int accept, unsigned int need,
 		return (-1);
 	if (r == 1)
 		req->token = xstrdup(token);
-	for (bit = 1; bit <= MSG_F_OLDER_THAN; bit <<= 1) {
+	for (bit = 1; bit <= MSG_F_LAST; bit <<= 1) {
 		if ((accept & bit) == 0)
 			continue;
 		if ((r = msg_decode_field(in, bit, req, err)) == -1)
@@ -568,7 +576,7 @@ msg_request_decode(struct msg_in *in, unsigned int accept, unsigned int need,
 		if (r == 1)
 			req->present |= bit;
 	}
-	for (bit = 1; bit <= MSG_F_OLDER_THAN; bit <<= 1) {
+	for (bit = 1; bit <= MSG_F_LAST; bit <<= 1) {
 		if ((need & bit) && (req->present & bit) == 0) {
 			msg_error_set(err, MSG_E_BAD_REQUEST,
 			    "field '%s' is required for op '%s'",
@@ -594,6 +602,7 @@ msg_request_clear(struct msg_request *req)
 	free(req->queue);
 	free(req->name);
 	free(req->action);
+	free(req->stream);
 	memset(req, 0, sizeof *req);
 }
 

@@ -72,6 +72,10 @@ struct kind {
 	int		(*usable)(struct sched *, struct msg_error *);
 	/* What a job waits for when can_start says no (waiting_for). */
 	const char	*waits_for;
+	/* The output streams a job keeps, first the default (none: NULL). */
+	const char	*streams[3];
+	/* A running job's capture buffer of a stream, or NULL (op output). */
+	const struct outbuf *(*output)(struct job *, const char *);
 };
 
 #define KIND_MAX	8
@@ -188,6 +192,7 @@ struct queue {
 RB_HEAD(queues, queue);
 
 typedef void	sched_change_cb(struct job *, int, void *);
+typedef void	sched_output_cb(struct job *, void *);
 
 /* The scheduler: every job, every queue, the limits. */
 struct sched {
@@ -220,6 +225,8 @@ struct sched {
 	void			*dirty_arg;
 	sched_change_cb		*change_cb;
 	void			*change_arg;
+	sched_output_cb		*output_cb;	/* a running job wrote */
+	void			*output_arg;
 };
 
 /* A request received on the control endpoint, answered now or later. */
@@ -341,7 +348,8 @@ struct http_args {
 	const char	 *method_name;
 	char		**headers;	/* name, value, name, value... */
 	size_t		  nheaders;
-	char		 *body;
+	char		 *body;		/* NULL when absent */
+	size_t		  body_len;
 	int64_t		  max_body;
 	int64_t		  follow_redirects;
 	int		  fail_on_status;
@@ -414,6 +422,7 @@ void	 job_view(struct job *, struct msg_view *);
 void	 job_finish(struct job *, int, const char *, const char *,
 	    const char *, ...) __attribute__((__format__(__printf__, 5, 6)));
 struct event_base *job_base(struct job *);
+void	 job_output_grew(struct job *);
 int	 job_ids_cmp(struct job *, struct job *);
 int	 job_keys_cmp(struct job_key *, struct job_key *);
 int	 job_ready_cmp(struct job *, struct job *);
@@ -436,6 +445,7 @@ void	 queue_set_rate(struct queue *, double);
 struct sched *sched_create(struct event_base *, int64_t, int64_t);
 void	 sched_free(struct sched *);
 void	 sched_set_change_cb(struct sched *, sched_change_cb *, void *);
+void	 sched_set_output_cb(struct sched *, sched_output_cb *, void *);
 int	 sched_submit(struct sched *, struct msg_spec *, size_t, int,
 	    int64_t *, struct msg_error *);
 struct job *sched_find(struct sched *, int64_t);
@@ -646,6 +656,7 @@ int	 op_stats(struct aiojobsd *, struct creq *);
 int	 op_queue(struct aiojobsd *, struct creq *);
 int	 op_shutdown(struct aiojobsd *, struct creq *);
 int	 op_clean(struct aiojobsd *, struct creq *);
+int	 op_output(struct aiojobsd *, struct creq *);
 
 /* wait.c: held wait and cancel requests */
 void	 wait_hold(struct aiojobsd *, struct creq *, int64_t *, size_t, int,
@@ -654,6 +665,11 @@ void	 wait_check_all(struct aiojobsd *);
 void	 wait_job_final(struct job *);
 void	 wait_release(struct creq *);
 void	 wait_reply_now(struct creq *);
+typedef char	*wait_reply_cb(struct aiojobsd *, struct creq *);
+typedef int	 wait_ready_cb(struct aiojobsd *, struct creq *);
+void	 wait_hold_output(struct aiojobsd *, struct creq *, int64_t, int64_t,
+	    wait_ready_cb *, wait_reply_cb *);
+int	 wait_job_output(struct job *);
 
 /* events.c */
 int	 pidfile_lock(const char *, const char *, const char *, char **);

@@ -144,14 +144,10 @@ exec_args_rest(struct msg_in *in, struct exec_args *ea, struct msg_error *err)
 		    "string"));
 	if (r == 1)
 		ea->cwd = xstrdup(s);
-	if ((r = msg_in_string(in, "stdin", &s, err)) == -1)
-		return (exec_args_fail(err, "field 'stdin' of 'args' must be "
-		    "a string"));
-	if (r == 1) {
-		ea->stdin_data = xstrdup(s);
-		ea->stdin_len = strlen(s);
-		ea->has_stdin = 1;
-	}
+	if ((r = msg_in_output(in, "stdin", "exec", &ea->stdin_data,
+	    &ea->stdin_len, err)) == -1)
+		return (-1);
+	ea->has_stdin = r == 1;
 	ea->max_output = EXEC_MAX_OUTPUT_DEFAULT;
 	if ((r = msg_in_int(in, "max_output", &ea->max_output, err)) == -1 ||
 	    ea->max_output < 0)

@@ -61,8 +61,8 @@ http_args_limits(struct http_args *ha, struct msg_error *err)
 	    "entries") != 0 ||
 	    http_args_limit(err, "headers", bytes, HTTP_HEADERS_BYTES_MAX,
 	    "bytes in names and values") != 0 ||
-	    http_args_limit(err, "body", ha->body == NULL ? 0 :
-	    strlen(ha->body), HTTP_BODY_MAX, "bytes") != 0)
+	    http_args_limit(err, "body", ha->body_len, HTTP_BODY_MAX,
+	    "bytes") != 0)
 		return (-1);
 	if (ha->max_body > HTTP_MAX_BODY_MAX) {
 		msg_error_set(err, MSG_E_BAD_REQUEST, "http: field 'max_body' "
@@ -153,14 +153,9 @@ static int
 http_args_rest(struct msg_in *in, struct http_args *ha,
     struct msg_error *err)
 {
-	const char	*s;
-	int		 r;
-
-	if ((r = msg_in_string(in, "body", &s, err)) == -1)
-		return (http_args_fail(err, "field 'body' of 'args' must be a "
-		    "string"));
-	if (r == 1)
-		ha->body = xstrdup(s);
+	if (msg_in_output(in, "body", "http", &ha->body, &ha->body_len,
+	    err) == -1)
+		return (-1);
 	ha->max_body = HTTP_MAX_BODY_DEFAULT;
 	if (msg_in_int(in, "max_body", &ha->max_body, err) == -1 ||
 	    ha->max_body < 0)

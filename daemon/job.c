@@ -344,3 +344,13 @@ job_base(struct job *job)
 {
 	return (job->queue->sched->base);
 }
+
+/* A kind kept more output of a running job: tell who listens. */
+void
+job_output_grew(struct job *job)
+{
+	struct sched	*s = job->queue->sched;
+
+	if (s->output_cb != NULL)
+		s->output_cb(job, s->output_arg);
+}

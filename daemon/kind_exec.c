@@ -112,7 +112,7 @@ exec_result(struct exec_state *st)
 	for (i = 0; i < 2; i++) {
 		struct outbuf	*ob = &st->streams[i].out;
 
-		msg_out_bytes(o, names[i], ob->buf, ob->len);
+		msg_out_output(o, names[i], ob->buf, ob->len);
 		snprintf(key, sizeof key, "%s_bytes", names[i]);
 		msg_out_int(o, key, (int64_t)ob->total);
 		snprintf(key, sizeof key, "%s_truncated", names[i]);
@@ -244,6 +244,7 @@ exec_read_cb(int fd, short events, void *arg)
 		n = read(fd, buf, sizeof buf);
 		if (n > 0) {
 			outbuf_add(&es->out, buf, (size_t)n);
+			job_output_grew(st->job);
 			continue;
 		}
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -435,9 +436,26 @@ exec_cancel(struct job *job)
 	exec_kill_after(st, job->queue->sched->kill_grace_ms);
 }
 
+/* What a running job has captured of a stream so far (op output). */
+static const struct outbuf *
+exec_output(struct job *job, const char *stream)
+{
+	struct exec_state	*st = job->kdata;
+
+	if (st == NULL)
+		return (NULL);
+	if (strcmp(stream, "stdout") == 0)
+		return (&st->streams[0].out);
+	if (strcmp(stream, "stderr") == 0)
+		return (&st->streams[1].out);
+	return (NULL);
+}
+
 const struct kind kind_exec = {
 	.name = "exec",
 	.validate = exec_validate,
 	.start = exec_start,
 	.cancel = exec_cancel,
+	.streams = { "stdout", "stderr", NULL },
+	.output = exec_output,
 };

@@ -119,7 +119,7 @@ http_result(struct http_state *st, struct evhttp_request *req)
 	o = msg_out_new();
 	msg_out_int(o, "status", evhttp_request_get_response_code(req));
 	http_result_headers(o, req);
-	msg_out_bytes(o, "body", st->body.buf, st->body.len);
+	msg_out_output(o, "body", st->body.buf, st->body.len);
 	msg_out_int(o, "body_bytes", (int64_t)st->body.total);
 	msg_out_bool(o, "body_truncated", outbuf_truncated(&st->body));
 	if (st->hops > 0)
@@ -319,6 +319,7 @@ http_follow(struct http_state *st, char *next, int code)
 		st->args.method = EVHTTP_REQ_GET;
 		free(st->args.body);
 		st->args.body = NULL;
+		st->args.body_len = 0;
 	}
 	outbuf_free(&st->body);
 	outbuf_init(&st->body, (size_t)st->args.max_body);
@@ -392,6 +393,8 @@ http_chunk_cb(struct evhttp_request *req, void *arg)
 	n = evbuffer_peek(in, -1, NULL, v, 16);
 	for (i = 0; i < n && i < 16; i++)
 		outbuf_add(&st->body, v[i].iov_base, v[i].iov_len);
+	if (n > 0 && st->job != NULL)
+		job_output_grew(st->job);
 	if (n > 16) {	/* rare: count what was not peeked */
 		size_t	 seen = 0;
 
@@ -482,7 +485,7 @@ http_add_headers(struct http_state *st, struct evkeyvalq *out)
 	/* the body's real length, whatever a header said */
 	evhttp_remove_header(out, "Content-Length");
 	if (st->args.body != NULL) {
-		snprintf(host, sizeof host, "%zu", strlen(st->args.body));
+		snprintf(host, sizeof host, "%zu", st->args.body_len);
 		evhttp_add_header(out, "Content-Length", host);
 	}
 }
@@ -522,7 +525,7 @@ http_send(struct http_state *st, const char *ip)
 	http_add_headers(st, evhttp_request_get_output_headers(st->req));
 	if (st->args.body != NULL)
 		evbuffer_add(evhttp_request_get_output_buffer(st->req),
-		    st->args.body, strlen(st->args.body));
+		    st->args.body, st->args.body_len);
 	evhttp_make_request(st->evcon, st->req, st->args.method, target);
 	free(target);
 }
@@ -648,6 +651,17 @@ http_cancel(struct job *job)
 	http_end(st, JOB_CANCELLED, NULL, NULL, NULL);
 }
 
+/* The body a running job has received so far (op output). */
+static const struct outbuf *
+http_output(struct job *job, const char *stream)
+{
+	struct http_state	*st = job->kdata;
+
+	if (st == NULL || strcmp(stream, "body") != 0)
+		return (NULL);
+	return (&st->body);
+}
+
 const struct kind kind_http = {
 	.name = "http",
 	.validate = http_validate,
@@ -655,4 +669,6 @@ const struct kind kind_http = {
 	.cancel = http_cancel,
 	.can_start = http_can_start,
 	.waits_for = "connection",
+	.streams = { "body", NULL },
+	.output = http_output,
 };

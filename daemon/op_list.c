@@ -1,5 +1,7 @@
 /*
- * list: jobs newest first, filtered, paged with before_id; no results.
+ * list: jobs newest first, filtered, paged with before_id; no results. A
+ * page ends at limit jobs, or sooner when the reply would pass 1 MiB
+ * less room for the rest: then next_before_id says where to go on.
  * From the store (which has every job once the changes of this iteration
  * are written into its transaction), or from memory without a store.
  */
@@ -15,7 +17,33 @@
 struct op_list {
 	struct msg_out	*o;
 	struct sched	*s;
+	size_t		 n;		/* views in the reply */
+	int64_t		 last_id;	/* of the last one */
+	int		 cut;		/* full: a view was left out */
 };
+
+/*
+ * Add a view unless the reply would grow past MSG_REPLY_VIEWS_MAX (the
+ * first view always goes in): 0, or 1 when the page is full.
+ */
+static int
+op_list_add(struct op_list *ol, const struct msg_view *v)
+{
+	char	*text;
+
+	text = msg_view_encode(v, MSG_VIEW_ARGS);
+	if (ol->n > 0 &&
+	    msg_out_len(ol->o) + strlen(text) > MSG_REPLY_VIEWS_MAX) {
+		free(text);
+		ol->cut = 1;
+		return (1);
+	}
+	msg_out_json(ol->o, NULL, text);
+	free(text);
+	ol->n++;
+	ol->last_id = v->id;
+	return (0);
+}
 
 /* The newest job older than before_id (0: the newest of all). */
 static struct job *
@@ -43,21 +71,20 @@ op_list_match(struct job *job, struct msg_request *req)
 }
 
 static void
-op_list_memory(struct sched *s, struct msg_request *req, int64_t limit,
-    struct msg_out *o)
+op_list_memory(struct op_list *ol, struct msg_request *req, int64_t limit)
 {
+	struct sched	*s = ol->s;
 	struct msg_view	 v;
 	struct job	*job;
-	int64_t		 n = 0;
 
 	for (job = op_list_first(s, req->before_id);
-	    job != NULL && (limit == 0 || n < limit);
+	    job != NULL && (limit == 0 || (int64_t)ol->n < limit);
 	    job = RB_PREV(job_ids, &s->jobs, job)) {
 		if (!op_list_match(job, req))
 			continue;
 		job_view(job, &v);
-		msg_out_view(o, NULL, &v, MSG_VIEW_ARGS);
-		n++;
+		if (op_list_add(ol, &v) != 0)
+			break;
 	}
 }
 
@@ -73,8 +100,7 @@ op_list_row_cb(struct store_row *r, void *arg)
 		job_view(job, &v);
 	else
 		row_view(r, &v);
-	msg_out_view(ol->o, NULL, &v, MSG_VIEW_ARGS);
-	return (0);
+	return (op_list_add(ol, &v));
 }
 
 int
@@ -95,12 +121,13 @@ op_list(struct aiojobsd *aj, struct creq *cr)
 	}
 	if (limit == 0)
 		limit = OP_LIST_MAX;
+	memset(&ol, 0, sizeof ol);
 	ol.o = msg_out_new();
 	ol.s = aj->sched;
 	msg_out_bool(ol.o, "ok", 1);
 	msg_out_array(ol.o, "jobs");
 	if (aj->sched->store == NULL)
-		op_list_memory(aj->sched, req, limit, ol.o);
+		op_list_memory(&ol, req, limit);
 	else {
 		if (req->state != NULL)
 			state = job_state_by_name(req->state);
@@ -115,6 +142,8 @@ op_list(struct aiojobsd *aj, struct creq *cr)
 		}
 	}
 	msg_out_close(ol.o);
+	if (ol.cut)	/* the cursor: go on before the last job sent */
+		msg_out_int(ol.o, "next_before_id", ol.last_id);
 	durable_reply_seen(aj, cr, msg_out_finish(ol.o, 0));
 	return (OP_DONE);
 }

@@ -86,6 +86,14 @@ sched_set_change_cb(struct sched *s, sched_change_cb *cb, void *arg)
 	s->change_arg = arg;
 }
 
+/* Who hears that a running job wrote output (held output requests). */
+void
+sched_set_output_cb(struct sched *s, sched_output_cb *cb, void *arg)
+{
+	s->output_cb = cb;
+	s->output_arg = arg;
+}
+
 struct job *
 sched_find(struct sched *s, int64_t id)
 {

@@ -39,6 +39,16 @@ server_job_changed(struct job *job, int old, void *arg)
 		event_active(aj->waiters_ev, EV_TIMEOUT, 1);
 }
 
+/* A running job wrote output: held output requests may be answered. */
+static void
+server_job_output(struct job *job, void *arg)
+{
+	struct aiojobsd	*aj = arg;
+
+	if (wait_job_output(job))
+		event_active(aj->waiters_ev, EV_TIMEOUT, 1);
+}
+
 /* Once per loop iteration with finished jobs: answer waits, maybe stop. */
 static void
 server_waiters_cb(int fd, short events, void *arg)
@@ -333,6 +343,7 @@ server_run(struct aiojobsd *aj)
 	    aj->conf.pending_limit);
 	aj->sched->kill_grace_ms = aj->conf.kill_grace_ms;
 	sched_set_change_cb(aj->sched, server_job_changed, aj);
+	sched_set_output_cb(aj->sched, server_job_output, aj);
 	server_signals(aj);
 	if (server_open(aj, &cause) != 0) {
 		log_warnx("%s", cause);

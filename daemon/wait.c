@@ -4,7 +4,8 @@
  * passes, or max_hold_ms passes (then with pending ids: the client asks
  * again). Every job a wait still waits for links to it, so a job's end
  * updates the wait's counts at once; ready waits are answered once per loop
- * iteration.
+ * iteration. A held output request is a wait on one job that is also
+ * ready when the job wrote the bytes it asks for; its op builds the reply.
  */
 #include <sys/types.h>
 
@@ -44,12 +45,18 @@ struct wait {
 	struct wait_link	*links;
 	size_t			 nlinks;
 	struct event		*timer;
+	struct creq		*cr;
+	wait_ready_cb		*ready_cb;	/* output: bytes there yet */
+	wait_reply_cb		*reply_cb;	/* output: the reply */
+	int			 grew;		/* ready_cb said yes */
 };
 
 /* Whether asyncio.wait would return now. */
 static int
 wait_done(struct wait *w)
 {
+	if (w->reply_cb != NULL)
+		return (w->ndone > 0 || w->grew);
 	switch (w->return_when) {
 	case MSG_FIRST_COMPLETED:
 		return (w->ndone > 0);
@@ -63,7 +70,9 @@ wait_done(struct wait *w)
 static void
 wait_final(struct wait *w, size_t i, struct msg_view *v, int state)
 {
-	w->views[i] = msg_view_encode(v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
+	if (w->reply_cb == NULL)	/* output reads the job itself */
+		w->views[i] = msg_view_encode(v,
+		    MSG_VIEW_ARGS | MSG_VIEW_RESULT);
 	w->ndone++;
 	if (state != JOB_SUCCEEDED)
 		w->nbad++;
@@ -87,6 +96,26 @@ wait_job_final(struct job *job)
 }
 
 /*
+ * A running job wrote: held output requests on it may have their bytes.
+ * Returns 1 when one of them can be answered now.
+ */
+int
+wait_job_output(struct job *job)
+{
+	struct wait_link	*l;
+	struct wait		*w;
+	int			 ready = 0;
+
+	TAILQ_FOREACH(l, &job->waits, entry) {
+		w = l->wait;
+		if (w->ready_cb != NULL && !w->grew &&
+		    (w->grew = w->ready_cb(w->aj, w->cr)))
+			ready = 1;
+	}
+	return (ready);
+}
+
+/*
  * Cancel's reply: the job's view whatever its state, the one kept if it is
  * final.
  */
@@ -105,24 +134,58 @@ wait_out_job(struct msg_out *o, struct wait *w)
 		msg_out_null(o, "job");
 }
 
+/*
+ * The done views that fit in a reply (MSG_REPLY_VIEWS_MAX, the first one
+ * always), in the order of ids; the ids of the others go in more_done.
+ */
+static void
+wait_out_done(struct msg_out *o, struct wait *w)
+{
+	size_t		 i, len = 0, n;
+	int		 cut = 0;
+	unsigned char	*sent;
+
+	sent = xcalloc(w->nids, 1);
+	msg_out_array(o, "done");
+	for (i = 0; i < w->nids; i++) {
+		if (w->views[i] == NULL)
+			continue;
+		n = strlen(w->views[i]);
+		if (len > 0 && len + n > MSG_REPLY_VIEWS_MAX) {
+			cut = 1;
+			continue;
+		}
+		msg_out_json(o, NULL, w->views[i]);
+		len += n + 1;
+		sent[i] = 1;
+	}
+	msg_out_close(o);
+	if (cut) {
+		msg_out_array(o, "more_done");
+		for (i = 0; i < w->nids; i++) {
+			if (w->views[i] != NULL && !sent[i])
+				msg_out_int(o, NULL, w->ids[i]);
+		}
+		msg_out_close(o);
+	}
+	free(sent);
+}
+
 static char *
 wait_reply_text(struct wait *w)
 {
 	struct msg_out	*o;
 	size_t		 i;
 
+	if (w->reply_cb != NULL)
+		return (w->reply_cb(w->aj, w->cr));
 	o = msg_out_new();
 	msg_out_bool(o, "ok", 1);
 	if (w->cancel) {
 		wait_out_job(o, w);
 		return (msg_out_finish(o, 0));
 	}
-	msg_out_array(o, "done");
-	for (i = 0; i < w->nids; i++) {
-		if (w->views[i] != NULL)
-			msg_out_json(o, NULL, w->views[i]);
-	}
-	msg_out_close(o);
+	wait_out_done(o, w);
 	msg_out_array(o, "pending");
 	for (i = 0; i < w->nids; i++) {
 		if (w->views[i] == NULL)
@@ -198,43 +261,100 @@ wait_link_jobs(struct wait *w)
  * stopping or too many requests are held; otherwise hold the request.
  * An id that names no job is answered with not_found.
  */
-void
-wait_hold(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
-    int return_when, int64_t timeout_ms, int cancel)
+static struct wait *
+wait_new(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n)
 {
 	struct wait	*w;
-	struct timeval	 tv;
-	int64_t		 ms = aj->conf.max_hold_ms;
-	ssize_t		 bad;
 
 	w = xcalloc(1, sizeof *w);
 	w->aj = aj;
+	w->cr = cr;
 	w->ids = xcalloc(n, sizeof *w->ids);
 	memcpy(w->ids, ids, n * sizeof *ids);
 	w->views = xcalloc(n, sizeof *w->views);
 	w->nids = n;
-	w->return_when = return_when;
-	w->cancel = cancel;
 	cr->wait = w;
+	return (w);
+}
+
+/*
+ * Link the wait's jobs, then answer now (not_found, condition holds,
+ * timeout 0, stopping, too many held): 1; else 0, to be held.
+ */
+static int
+wait_start(struct aiojobsd *aj, struct creq *cr, int64_t timeout_ms)
+{
+	struct wait	*w = cr->wait;
+	ssize_t		 bad;
+
 	if ((bad = wait_link_jobs(w)) != -1) {
 		control_error(cr, MSG_E_NOT_FOUND, "no job with id %lld",
-		    (long long)ids[bad]);
-		return;
+		    (long long)w->ids[bad]);
+		return (1);
 	}
 	if (wait_done(w) || timeout_ms == 0 || aj->stopping ||
 	    cr->control->nheld >= WAIT_MAX_HELD) {
 		wait_reply_now(cr);
-		return;
+		return (1);
 	}
-	if (timeout_ms > 0 && timeout_ms < ms)
-		ms = timeout_ms;
-	if (cancel)
-		ms = aj->conf.kill_grace_ms + aj->conf.max_hold_ms;
+	return (0);
+}
+
+/* Hold a request for at most ms (max_hold_ms when the timeout is none). */
+static void
+wait_arm(struct aiojobsd *aj, struct creq *cr, int64_t ms)
+{
+	struct wait	*w = cr->wait;
+	struct timeval	 tv;
+
 	w->timer = evtimer_new(aj->base, wait_timer_cb, cr);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(w->timer, &tv);
 	control_hold(cr);
+}
+
+/*
+ * Hold an output request on job id until ready says its bytes are there,
+ * the job ends, or the timeout (-1: none) or max_hold_ms passes; reply
+ * builds the answer, now or then.
+ */
+void
+wait_hold_output(struct aiojobsd *aj, struct creq *cr, int64_t id,
+    int64_t timeout_ms, wait_ready_cb *ready, wait_reply_cb *reply)
+{
+	struct wait	*w;
+	int64_t		 ms = aj->conf.max_hold_ms;
+
+	w = wait_new(aj, cr, &id, 1);
+	w->return_when = MSG_FIRST_COMPLETED;
+	w->ready_cb = ready;
+	w->reply_cb = reply;
+	w->grew = ready(aj, cr);
+	if (wait_start(aj, cr, timeout_ms))
+		return;
+	if (timeout_ms > 0 && timeout_ms < ms)
+		ms = timeout_ms;
+	wait_arm(aj, cr, ms);
+}
+
+void
+wait_hold(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
+    int return_when, int64_t timeout_ms, int cancel)
+{
+	struct wait	*w;
+	int64_t		 ms = aj->conf.max_hold_ms;
+
+	w = wait_new(aj, cr, ids, n);
+	w->return_when = return_when;
+	w->cancel = cancel;
+	if (wait_start(aj, cr, timeout_ms))
+		return;
+	if (timeout_ms > 0 && timeout_ms < ms)
+		ms = timeout_ms;
+	if (cancel)
+		ms = aj->conf.kill_grace_ms + aj->conf.max_hold_ms;
+	wait_arm(aj, cr, ms);
 }
 
 /* Answer every held request whose condition now holds. */

@@ -847,11 +847,24 @@ class Daemon:
                          "timeout_ms": left_ms},
                         timeout_ms=left_ms + 5000)
             if return_when == "ALL_COMPLETED" and not r["pending"]:
-                return r
+                return self._whole_done(r, ids)
             if return_when != "ALL_COMPLETED" and r["done"]:
-                return r
+                return self._whole_done(r, ids)
             if not r["pending"]:
-                return r
+                return self._whole_done(r, ids)
+
+    def _whole_done(self, r, ids):
+        """A wait reply with the views the daemon left out to stay within
+        1 MiB (more_done) fetched and put in done, in the order of ids."""
+        while r.get("more_done"):
+            more = self.ok({"op": "wait", "ids": r.pop("more_done"),
+                            "timeout_ms": 0})
+            r["done"] += more["done"]
+            if more.get("more_done"):
+                r["more_done"] = more["more_done"]
+        pos = {jid: i for i, jid in enumerate(ids)}
+        r["done"].sort(key=lambda v: pos.get(v["id"], -1))
+        return r
 
     def wait_state(self, job_id, states, timeout_s=10.0):
         """Poll status until the job is in one of states."""

@@ -184,12 +184,8 @@ def test_stdin_file_refused():
                 f.write("x" * (950 * 1024))
             binary = os.path.join(base, "binary")
             with open(binary, "wb") as f:
-                f.write(b"abc\0def")
-            latin1 = os.path.join(base, "latin1")
-            with open(latin1, "wb") as f:
-                f.write(b"caf\xe9\n")
-            for path, what in ((big, "larger than"), (binary, "UTF-8"),
-                               (latin1, "UTF-8"),
+                f.write(b"\xff" * (700 * 1024))
+            for path, what in ((big, "larger than"), (binary, "base64"),
                                (os.path.join(base, "missing"),
                                 "No such file")):
                 rc, out, err = d.ctl("submit", "exec", "--stdin-file", path,
@@ -197,11 +193,14 @@ def test_stdin_file_refused():
                 eq(rc, 2, "--stdin-file %s (%s)" % (path, show(rc, out, err)))
                 check(what in err, "message for %s: %r", path, err)
                 eq(out, "", "stdout of a refused submit")
-            rc, out, err = ctl_bytes(d, "submit", "exec", "--stdin-file", "-",
-                                     "--", "cat", input=b"\xff\xfe")
-            eq(rc, 2, "--stdin-file - with bytes that are not UTF-8 (%r)"
-               % err)
             no_jobs(d, "refused --stdin-file")
+            # bytes that are not text go as base64 and arrive as they were
+            for data in (b"abc\0def", b"caf\xe9\n", b"\xff\xfe" * 1000):
+                rc, out, err = ctl_bytes(d, "submit", "--wait", "exec",
+                                         "--stdin-file", "-", "--", "cat",
+                                         input=data)
+                eq((rc, out), (0, data), "--stdin-file - with bytes that "
+                   "are not UTF-8 (%r)" % err)
         finally:
             shutil.rmtree(base, ignore_errors=True)
 
@@ -289,18 +288,18 @@ def test_wait_json():
 
 
 def test_wait_large_output():
-    # 1 MiB per stream of bytes that are not UTF-8: each becomes U+FFFD
-    # (3 bytes), so the wait reply is over 6 MiB.
+    # 1 MiB per stream of bytes that are not UTF-8: they travel as base64,
+    # so the wait reply is over 2.5 MiB, and come out as they were.
     prog = ("import sys; b = b'\\xff' * (1 << 20); "
             "sys.stdout.buffer.write(b); sys.stderr.buffer.write(b)")
     with Daemon() as d:
         rc, out, err = ctl_bytes(d, "submit", "--wait", "exec", "--", PY,
                                  "-c", prog)
         eq(rc, 0, "large output (%r)" % err[-300:])
-        want = "\ufffd".encode() * (1 << 20)
+        want = b"\xff" * (1 << 20)
         eq(len(out), len(want), "stdout bytes")
-        check(out == want, "stdout is U+FFFD for each byte")
-        check(err == want, "stderr is U+FFFD for each byte (no note)")
+        check(out == want, "stdout is the bytes written")
+        check(err == want, "stderr is the bytes written (no note)")
         jid = d.ok({"op": "list", "limit": 1})["jobs"][0]["id"]
         rc, out2, err2 = ctl_bytes(d, "logs", jid)
         check(rc == 0 and out2 == want and err2 == want,

@@ -66,9 +66,13 @@ def list_all(d, **filters):
             r = c.request(msg, timeout_ms=60000)
             check(r.get("ok") is True, "list not ok: %s", r)
             out.update((v["id"], v) for v in r["jobs"])
-            if len(r["jobs"]) < 10000:
+            # a page ends at the limit, or sooner at 1 MiB with a cursor
+            if r.get("next_before_id") is not None:
+                msg["before_id"] = r["next_before_id"]
+            elif len(r["jobs"]) < 10000:
                 return out
-            msg["before_id"] = min(v["id"] for v in r["jobs"])
+            else:
+                msg["before_id"] = min(v["id"] for v in r["jobs"])
 
 
 def wait_done(d, ids, timeout_s=30.0):

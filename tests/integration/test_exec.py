@@ -2,9 +2,14 @@
 their output, exit statuses, spawn failures, cancel and timeout, and the
 resources they must not leak (zombies, fds, memory)."""
 
+import base64
 import json
 import os
+import random
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -148,11 +153,265 @@ def test_output_truncation_and_utf8():
         eq(r["stderr"], "b" * 50, "stderr kept")
         eq(r["stderr_bytes"], 50, "stderr counted")
         eq(r["stderr_truncated"], False, "stderr not truncated")
+        # not UTF-8, or NUL: stdout null and the bytes in stdout_base64
         v = run(d, ["printf", "\\377ok\\303"])
-        eq(v["result"]["stdout"], "\ufffdok\ufffd", "invalid UTF-8")
+        eq(v["result"]["stdout"], None, "invalid UTF-8 is not text")
+        eq(v["result"]["stdout_base64"], "/29rww==", "invalid UTF-8")
         eq(v["result"]["stdout_bytes"], 4, "raw byte count")
+        v = run(d, ["printf", "a\\000b"])
+        eq((v["result"]["stdout"], v["result"]["stdout_base64"]),
+           (None, "YQBi"), "NUL")
         v = run(d, ["printf", "h\\303\\251"])
         eq(v["result"]["stdout"], "h\u00e9", "valid UTF-8 kept")
+        check("stdout_base64" not in v["result"], "no base64 for text")
+
+
+def random_bytes(n, seed):
+    """n bytes of a fixed pseudo-random sequence (no two runs differ)."""
+    return random.Random(seed).randbytes(n)
+
+
+def gzip_file(data):
+    """A file holding data, and the gzip of it (no name or time inside)."""
+    fd, path = tempfile.mkstemp(prefix="aj-bytes-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    gz = subprocess.run(["gzip", "-n", "-c", path], capture_output=True,
+                        check=True).stdout
+    return path, gz
+
+
+def logs_bytes(d, jid, *opts):
+    """aiojobctl logs as bytes: (exit status, stdout, stderr)."""
+    p = subprocess.run([harness.AIOJOBCTL, "logs"] + list(opts) + [str(jid)],
+                       capture_output=True, timeout=60,
+                       env=harness.clean_env(AIOJOBS_RUNDIR=d.rundir))
+    return p.returncode, p.stdout, p.stderr
+
+
+def gzip_test(data):
+    """Whether gzip -t accepts data (written to a file, as a user would)."""
+    fd, path = tempfile.mkstemp(prefix="aj-gz-", suffix=".gz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return subprocess.run(["gzip", "-t", path]).returncode == 0
+    finally:
+        os.unlink(path)
+
+
+def test_binary_output_byte_for_byte():
+    path, gz = gzip_file(random_bytes(5000, 16))
+    try:
+        with Daemon() as d:
+            v = run(d, ["gzip", "-n", "-c", path])
+            r = v["result"]
+            eq(v["state"], "succeeded", "state")
+            check(r["stdout"] is None, "binary stdout is not text: %.60r",
+                  r["stdout"])
+            check(base64.b64decode(r["stdout_base64"], validate=True) == gz,
+                  "stdout_base64 holds the gzip bytes")
+            eq(r["stdout_bytes"], len(gz), "stdout_bytes")
+            eq(r["stderr"], "", "stderr stays text")
+            rc, out, err = logs_bytes(d, v["id"])
+            eq(rc, 0, "logs exit status (%r)" % err)
+            eq(len(out), len(gz), "logs wrote as many bytes as gzip did")
+            check(out == gz, "logs wrote the gzip bytes")
+            check(gzip_test(out), "gzip -t accepts what logs wrote")
+    finally:
+        os.unlink(path)
+
+
+def test_binary_output_survives_restart():
+    path, gz = gzip_file(random_bytes(3000, 17))
+    state = tempfile.mkdtemp(prefix="aj-state-")
+    try:
+        with Daemon(state_dir=state) as d:
+            jid = run(d, ["gzip", "-n", "-c", path])["id"]
+        with Daemon(state_dir=state) as d:
+            rc, out, err = logs_bytes(d, jid, "--stdout")
+            eq(rc, 0, "logs after a restart (%r)" % err)
+            check(out == gz, "the gzip bytes after a restart")
+            check(gzip_test(out), "gzip -t after a restart")
+    finally:
+        os.unlink(path)
+        subprocess.run(["rm", "-rf", state])
+
+
+def test_stdin_base64_round_trip():
+    data = random_bytes(70000, 18) + b"\0\xff\0"
+    b64 = base64.b64encode(data).decode()
+    with Daemon() as d:
+        v = run(d, ["cat"], stdin_base64=b64)
+        r = v["result"]
+        eq((v["state"], r["stdout"]), ("succeeded", None), "cat of bytes")
+        # a view carries the first 64 KiB; logs reads all of it
+        check(base64.b64decode(r["stdout_base64"]) == data[:65536],
+              "the view has the head of the same bytes")
+        eq((r["stdout_bytes"], r["stdout_more"]), (len(data), True),
+           "stdout_bytes, stdout_more")
+        rc, out, err = logs_bytes(d, v["id"])
+        check(rc == 0 and out == data, "logs of cat (rc %d)" % rc)
+        # text sent as base64 comes back as text
+        v = run(d, ["cat"], stdin_base64=base64.b64encode(b"hi\n").decode())
+        eq(v["result"]["stdout"], "hi\n", "text through stdin_base64")
+        for bad in ("not base64!", "YWJj=", "YW=j", "YWJ", " YWJj"):
+            r = d.request({"op": "submit", "job": {"kind": "exec", "args": {
+                "argv": ["cat"], "stdin_base64": bad}}})
+            expect_error(r, "bad_request", "stdin_base64")
+        r = d.request({"op": "submit", "job": {"kind": "exec", "args": {
+            "argv": ["cat"], "stdin": "a", "stdin_base64": "YQ=="}}})
+        expect_error(r, "bad_request", "stdin_base64")
+        r = d.request({"op": "submit", "job": {"kind": "exec", "args": {
+            "argv": ["cat"], "stdin_base64": 5}}})
+        expect_error(r, "bad_request", "stdin_base64")
+
+
+def page_bytes(r):
+    """The bytes of an output op reply."""
+    if r.get("data_base64") is not None:
+        return base64.b64decode(r["data_base64"], validate=True)
+    return r["data"].encode()
+
+
+def read_output(d, jid, stream="stdout", length=None):
+    """A finished job's stream through the output op, page by page."""
+    got, pages = b"", 0
+    while True:
+        msg = {"op": "output", "id": jid, "stream": stream,
+               "offset": len(got)}
+        if length is not None:
+            msg["length"] = length
+        r = d.ok(msg)
+        eq((r["id"], r["stream"], r["offset"]), (jid, stream, len(got)),
+           "page %d: what it is" % pages)
+        chunk = page_bytes(r)
+        eq(r["length"], len(chunk), "page %d: length" % pages)
+        got += chunk
+        pages += 1
+        check(pages < 1000, "paging does not end")
+        if r["eof"]:
+            return got, pages, r
+
+
+def test_output_op_pages_exactly():
+    data = random_bytes(1 << 20, 19)
+    fd, path = tempfile.mkstemp(prefix="aj-out-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    try:
+        with Daemon() as d:
+            v = run(d, ["sh", "-c", 'cat "$0"; printf tail >&2', path])
+            eq(v["result"]["stdout_more"], True, "the view is cut")
+            got, pages, last = read_output(d, v["id"])
+            check(got == data, "default pages give the bytes exactly")
+            eq(pages, 2, "512 KiB pages")
+            eq((last["kept"], last["total"], last["final"]),
+               (1 << 20, 1 << 20, True), "kept, total, final")
+            got, pages, _ = read_output(d, v["id"], length=300001)
+            check(got == data, "odd-sized pages give the bytes exactly")
+            eq(pages, 4, "pages of 300001 bytes")
+            got, _, last = read_output(d, v["id"], "stderr")
+            eq((got, last["data"]), (b"tail", "tail"), "stderr as text")
+            r = d.ok({"op": "output", "id": v["id"], "offset": 5 << 20})
+            eq((r["length"], r["data"], r["eof"]), (0, "", True),
+               "past the end")
+            rc, out, err = logs_bytes(d, v["id"])
+            check(rc == 0 and out == data and err == b"tail",
+                  "logs reads all of it (rc %d, %d bytes)", rc, len(out))
+            expect_error(d.request({"op": "output", "id": v["id"],
+                                    "stream": "body"}), "bad_request",
+                         "body")
+            expect_error(d.request({"op": "output", "id": 999}),
+                         "not_found")
+            s = d.submit({"kind": "sleep", "args": {"ms": 0}})
+            expect_error(d.request({"op": "output", "id": s}),
+                         "bad_request", "no output")
+    finally:
+        os.unlink(path)
+
+
+def test_output_op_held_until_more_output():
+    tmp = tempfile.mkdtemp(prefix="aj-fifo-")
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    try:
+        with Daemon() as d:
+            jid = d.submit({"kind": "exec", "args": {
+                "argv": ["sh", "-c", 'printf first; cat "$0"', fifo]}})
+            # held until the running job has written its first bytes
+            r = d.ok({"op": "output", "id": jid, "timeout_ms": 20000},
+                     timeout_ms=25000)
+            eq((r["data"], r["final"], r["eof"]), ("first", False, False),
+               "the first bytes of a running job")
+            replies = []
+            t = threading.Thread(target=lambda: replies.append(d.ok(
+                {"op": "output", "id": jid, "offset": 5,
+                 "timeout_ms": 20000}, timeout_ms=25000)))
+            t.start()
+            t.join(0.5)
+            check(t.is_alive(), "the request is held while nothing new "
+                  "is written (reply %s)", replies)
+            t0 = time.monotonic()
+            with open(fifo, "w") as f:
+                f.write("second")
+            t.join(20)
+            check(not t.is_alive(), "no reply after more output")
+            check(time.monotonic() - t0 < 10, "the reply came with the "
+                  "output, not at the timeout")
+            eq((replies[0]["offset"], replies[0]["data"]), (5, "second"),
+               "the new bytes")
+            v = d.wait_ids([jid])["done"][0]
+            eq(v["result"]["stdout"], "firstsecond", "the whole output")
+            # at the end: held requests past the end answer with eof
+            r = d.ok({"op": "output", "id": jid, "offset": 11,
+                      "timeout_ms": 20000})
+            eq((r["length"], r["final"], r["eof"]), (0, True, True),
+               "past the end of a finished job")
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
+
+
+def test_wait_and_list_cut_at_1mib():
+    big = "x" * (200 * 1024)
+    with Daemon() as d:
+        ids = [d.submit({"kind": "exec", "args": {"argv": ["true"],
+                                                  "stdin": big}})
+               for _ in range(8)]
+        with harness.ReqClient(d.url, rcvmaxsize=1 << 20) as c:
+            r = c.request({"op": "wait", "ids": ids, "timeout_ms": 20000},
+                          timeout_ms=25000)
+            check(r.get("ok") is True, "wait: %.300s", r)
+            done = [v["id"] for v in r["done"]]
+            more = r.get("more_done", [])
+            check(0 < len(done) < 8, "wait cut: %d views", len(done))
+            eq(sorted(done + more), ids, "done and more_done: every id")
+            eq(r["pending"], [], "pending")
+            seen, before = [], None
+            while True:
+                msg = {"op": "list", "limit": 0}
+                if before is not None:
+                    msg["before_id"] = before
+                r = c.request(msg, timeout_ms=10000)
+                check(r.get("ok") is True, "list: %.300s", r)
+                seen += [v["id"] for v in r["jobs"]]
+                before = r.get("next_before_id")
+                if before is None:
+                    break
+                eq(before, seen[-1], "the cursor is the last id sent")
+            eq(seen, ids[::-1], "list pages by size: every job once")
+        rc, out, err = d.ctl("list", "--limit", "0")
+        first = d.ok({"op": "list", "limit": 0})
+        check(rc == 0 and "--before %d" % first["next_before_id"] in err,
+              "aiojobctl list says where the next page starts: %r", err)
+        # a failure among the views left out still fails aiojobctl wait
+        bad = d.submit({"kind": "exec", "args": {"argv": ["false"],
+                                                 "stdin": big}})
+        d.wait_ids([bad])
+        rc, out, err = d.ctl("wait", *(ids + [bad]))
+        eq(rc, 1, "aiojobctl wait with a failed job left out (%s)" % err)
+        check("also done" in out and str(bad) in out.split("also done")[1],
+              "the ids left out are named: %r", out[-300:])
 
 
 def test_huge_output_bounded_memory():

@@ -8,8 +8,11 @@ tls_failed, timeout, http_status), cancel, file descriptors, 2000
 concurrent requests, bad args, and `aiojobctl submit http`."""
 
 import atexit
+import base64
+import gzip
 import json
 import os
+import random
 import selectors
 import shutil
 import socket
@@ -34,6 +37,12 @@ BINARY = b"ok\xff\xfe\x00end\x80"
 
 def big_body(n):
     return (DIGITS * (n // 10 + 1))[:n]
+
+
+def gzip_of_random(n):
+    """The gzip (no name, no time) of n fixed pseudo-random bytes."""
+    data = random.Random(n).randbytes(n)
+    return gzip.compress(data, mtime=0)
 
 
 # ---------------------------------------------------------------------------
@@ -148,6 +157,10 @@ class Handler(BaseHTTPRequestHandler):
             self.stream(int(q["n"]))
         elif p == "/binary":
             self.send(200, BINARY, "application/octet-stream")
+        elif p == "/gzip":
+            self.send(200, gzip_of_random(int(q["n"])), "application/gzip")
+        elif p == "/mirror":
+            self.send(200, body, "application/octet-stream")
         elif p == "/chunked":
             self.chunked()
         elif p == "/eof":
@@ -467,6 +480,39 @@ def test_post_and_other_methods():
            ("", ["0"]), "empty body")
 
 
+def test_binary_body_byte_for_byte():
+    want = gzip_of_random(20000)
+    sent = random.Random(5).randbytes(30000) + b"\0\xff"
+    with HTTPServer() as s, Daemon() as d:
+        v = run(d, s.url("/gzip?n=20000"))
+        eq(v["state"], "succeeded", "state")
+        check(v["result"]["body"] is None, "a gzip body is not text: %.60r",
+              v["result"]["body"])
+        check(base64.b64decode(v["result"]["body_base64"]) == want,
+              "body_base64 holds the gzip bytes")
+        p = subprocess.run([harness.AIOJOBCTL, "logs", str(v["id"])],
+                           capture_output=True, timeout=60,
+                           env=harness.clean_env(AIOJOBS_RUNDIR=d.rundir))
+        eq(p.returncode, 0, "logs of an http job (%r)" % p.stderr)
+        check(p.stdout == want, "logs wrote the body byte for byte")
+        with tempfile.NamedTemporaryFile(suffix=".gz") as f:
+            f.write(p.stdout)
+            f.flush()
+            eq(subprocess.run(["gzip", "-t", f.name]).returncode, 0,
+               "gzip -t accepts the body logs wrote")
+        # a binary request body goes out as the bytes body_base64 holds
+        v = run(d, s.url("/mirror"), method="POST",
+                body_base64=base64.b64encode(sent).decode())
+        check(base64.b64decode(v["result"]["body_base64"]) == sent,
+              "body_base64 sent byte for byte")
+        for args, field in (({"body_base64": "@@@@"}, "body_base64"),
+                            ({"body": "a", "body_base64": "YQ=="},
+                             "body_base64")):
+            r = d.request({"op": "submit", "job": spec(s.url("/echo"),
+                                                       **args)})
+            expect_error(r, "bad_request", field)
+
+
 def test_status_codes():
     with HTTPServer() as s, Daemon() as d:
         v = run(d, s.url("/status/404"))
@@ -547,12 +593,25 @@ def test_body_truncation_and_encodings():
         with ReqClient(d.url, rcvmaxsize=-1) as c:
             r = c.request({"op": "wait", "ids": [jid], "timeout_ms": 20000},
                           timeout_ms=25000)["done"][0]["result"]
-        eq((len(r["body"]), r["body_bytes"], r["body_truncated"]),
-           (1 << 20, 1500000, True), "default max_body")
-        eq(r["body"], big_body(1 << 20).decode(), "default max_body body")
-        # bytes that are not UTF-8 (and NUL) become U+FFFD, counted as sent
+        # the view carries the first 64 KiB; the output op all that is kept
+        eq((len(r["body"]), r["body_bytes"], r["body_truncated"],
+            r["body_more"]), (65536, 1500000, True, True),
+           "default max_body: the view")
+        eq(r["body"], big_body(65536).decode(), "the head of the body")
+        got = ""
+        while True:
+            page = d.ok({"op": "output", "id": jid, "stream": "body",
+                         "offset": len(got)})
+            got += page["data"]
+            if page["eof"]:
+                break
+        eq((len(got), page["kept"], page["total"]),
+           (1 << 20, 1 << 20, 1500000), "default max_body kept")
+        check(got == big_body(1 << 20).decode(), "default max_body body")
+        # bytes that are not UTF-8 (or NUL) come as base64, counted as sent
         r = run(d, s.url("/binary"))["result"]
-        eq(r["body"], "ok\ufffd\ufffd\ufffdend\ufffd", "binary body")
+        eq((r["body"], r["body_base64"]), (None, "b2v//gBlbmSA"),
+           "binary body")
         eq(r["body_bytes"], len(BINARY), "binary body_bytes")
         # a chunked body, and a body ending with the connection
         r = run(d, s.url("/chunked"))["result"]

@@ -247,6 +247,36 @@ def check_sub(client, transport):
         eq(topic, "job." + str(view.get("state")), "topic via %s" % what)
 
 
+def test_nanocat_reads_large_output_views():
+    """status, wait and list of a job with 1 MiB of binary output fit in
+    nanocat's default receive limit (1 MiB): the view carries the head of
+    the output, and says how much there is."""
+    with InteropDaemon("ipc") as d:
+        jid = d.submit({"kind": "exec", "args": {
+            "argv": ["head", "-c", str(1 << 20), "/dev/urandom"]}})
+        eq(d.wait_ids([jid])["done"][0]["state"], "succeeded", "state")
+        for what, msg in (("status", {"op": "status", "id": jid}),
+                          ("wait", {"op": "wait", "ids": [jid]}),
+                          ("list", {"op": "list"})):
+            p = subprocess.run(req_command("nanocat", d.req_url,
+                                           json.dumps(msg)),
+                               capture_output=True, timeout=30,
+                               stdin=subprocess.DEVNULL)
+            eq(p.returncode, 0, "nanocat %s exit (stderr %r)"
+               % (what, p.stderr[-300:]))
+            check(0 < len(p.stdout) <= 1 << 20, "nanocat %s reply of %d "
+                  "bytes", what, len(p.stdout))
+            r = json.loads(p.stdout.decode())
+            eq(r.get("ok"), True, "nanocat %s" % what)
+            if what == "list":
+                continue
+            res = (r["job"] if what == "status" else r["done"][0])["result"]
+            eq((res["stdout_bytes"], res["stdout_more"]), (1 << 20, True),
+               "%s: total bytes and the flag that more exists" % what)
+            eq(len(res["stdout_base64"]), 4 * (65536 // 3 + 1),
+               "%s: the first 64 KiB inline" % what)
+
+
 def test_nanocat_requests():
     for transport in TRANSPORTS:
         check_requests("nanocat", transport)

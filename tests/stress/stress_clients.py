@@ -269,9 +269,13 @@ def list_all(d, page=5000):
             check(r.get("ok") is True, "list not ok: %s", r)
             for v in r["jobs"]:
                 jobs[v["id"]] = v
-            if len(r["jobs"]) < page:
+            # a page ends at the limit, or sooner at 1 MiB with a cursor
+            if r.get("next_before_id") is not None:
+                msg["before_id"] = r["next_before_id"]
+            elif len(r["jobs"]) < page:
                 return jobs
-            msg["before_id"] = min(v["id"] for v in r["jobs"])
+            else:
+                msg["before_id"] = min(v["id"] for v in r["jobs"])
 
 
 def no_jobs_left(d):

@@ -1967,6 +1967,54 @@ START_TEST(test_out_json)
 }
 END_TEST
 
+/*
+ * A view carries the head of each output stream: a text one cut between
+ * characters, a base64 one decoded and written by the text-or-base64
+ * rule, each with X_more; other members are copied as they are.
+ */
+START_TEST(test_view_output_head)
+{
+	struct msg_view	 v;
+	struct msg_in	*in, *res;
+	const char	*s;
+	char		*result, *a, *buf;
+	size_t		 i, len, n = MSG_VIEW_OUTPUT_MAX / 2 + 10;
+	int		 more;
+
+	/* "a", then "\u00e9" (2 bytes) n times: the limit falls inside one */
+	result = malloc(2 * n + 200);
+	ck_assert_ptr_nonnull(result);
+	strcpy(result, "{\"exit_code\":0,\"stdout\":\"a");
+	len = strlen(result);
+	for (i = 0; i < n; i++)
+		memcpy(result + len + 2 * i, "\xc3\xa9", 2);
+	strcpy(result + len + 2 * n, "\",\"stdout_bytes\":9,"
+	    "\"stderr\":null,\"stderr_base64\":\"/29rww==\","
+	    "\"stderr_bytes\":4,\"x\":{\"stdout_bytes\":[1]}}");
+	view_fill(&v);
+	v.compact = 1;
+	v.result = result;
+	a = view_text(&v, MSG_VIEW_RESULT);
+	ck_assert_ptr_nonnull(in = msg_in_parse(a, strlen(a), NULL));
+	res = msg_in_object(msg_in_object(in, "job"), "result");
+	ck_assert_int_eq(msg_in_string(res, "stdout", &s, NULL), 1);
+	ck_assert_uint_eq(strlen(s), MSG_VIEW_OUTPUT_MAX - 1);
+	ck_assert(msg_utf8_valid((const unsigned char *)s, strlen(s)));
+	ck_assert_int_eq(msg_in_bool(res, "stdout_more", &more, NULL), 1);
+	ck_assert_int_eq(more, 1);
+	ck_assert_int_eq(msg_in_output(res, "stderr", "", &buf, &len, NULL), 1);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_mem_eq(buf, "\xffok\xc3", 4);
+	free(buf);
+	ck_assert_int_eq(msg_in_bool(res, "stderr_more", &more, NULL), 1);
+	ck_assert_int_eq(more, 0);
+	ck_assert_ptr_nonnull(strstr(a, "\"x\":{\"stdout_bytes\":[1]}"));
+	msg_in_free(in);
+	free(a);
+	free(result);
+}
+END_TEST
+
 START_TEST(test_view_full)
 {
 	struct msg_view	 v, r;
@@ -2466,6 +2514,7 @@ msg_suite(void)
 	tcase_add_test(tc, test_out_raw_deep);
 	tcase_add_test(tc, test_json_compact);
 	tcase_add_test(tc, test_out_json);
+	tcase_add_test(tc, test_view_output_head);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 
