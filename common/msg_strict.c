@@ -109,18 +109,30 @@ msg_strict_cmp(const void *a, const void *b)
 	return (strcmp(ja->string, jb->string));
 }
 
-/* A member name an object gives twice, or NULL; sorted, not n * n. */
+/*
+ * A member name an object gives twice, or NULL. Every object of every
+ * request passes here: small ones (most are) are compared pairwise
+ * without allocating, larger ones sorted (an env of 1024 names, a cpu
+ * input of any size) so the cost stays n log n.
+ */
 static const char *
 msg_strict_dup(cJSON *obj)
 {
-	cJSON		*c, **v;
+	cJSON		*c, *d, **v;
 	const char	*dup = NULL;
 	size_t		 n = 0, i;
 
 	for (c = obj->child; c != NULL; c = c->next)
 		n++;
-	if (n < 2)
+	if (n <= 8) {
+		for (c = obj->child; c != NULL; c = c->next) {
+			for (d = c->next; d != NULL; d = d->next) {
+				if (strcmp(c->string, d->string) == 0)
+					return (c->string);
+			}
+		}
 		return (NULL);
+	}
 	v = xcalloc(n, sizeof *v);
 	for (c = obj->child, i = 0; c != NULL; c = c->next)
 		v[i++] = c;
