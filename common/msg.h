@@ -176,6 +176,7 @@ char	*msg_in_text(struct msg_in *, const char *, int);
 void	 msg_in_view(struct msg_in *, struct msg_view *);
 
 struct msg_in *msg_strict_parse(const char *, size_t, struct msg_error *);
+int	 msg_strict_text(const char *, struct msg_error *);
 const char *msg_strict_unknown(struct msg_in *, const char *const *);
 
 const char *msg_request_op(struct msg_in *, struct msg_error *);

@@ -49,8 +49,11 @@ msg_strict_fail(struct msg_error *err, const char *before,
 	char	 where[256];
 
 	msg_path_format(p, where, sizeof where);
-	msg_error_set(err, MSG_E_BAD_REQUEST, "%sfield '%s' %s", before,
-	    where, after);
+	if (p == NULL)		/* a string on its own (msg_strict_text) */
+		msg_error_set(err, MSG_E_BAD_REQUEST, "the string %s", after);
+	else
+		msg_error_set(err, MSG_E_BAD_REQUEST, "%sfield '%s' %s",
+		    before, where, after);
 	return (-1);
 }
 
@@ -220,6 +223,24 @@ msg_strict_parse(const char *buf, size_t len, struct msg_error *err)
 		return (in);
 	msg_in_free(in);
 	return (NULL);
+}
+
+/*
+ * Check JSON text of any value (a client's --input) as msg_strict_parse
+ * checks a request, before a parse and print would cut it at a NUL. Text
+ * that is not JSON passes: saying so is the caller's parser's job.
+ */
+int
+msg_strict_text(const char *text, struct msg_error *err)
+{
+	cJSON	*j;
+	int	 r;
+
+	if ((j = cJSON_Parse(text)) == NULL)
+		return (0);
+	r = msg_strict_check(j, text, strlen(text), err);
+	cJSON_Delete(j);
+	return (r);
 }
 
 /*

@@ -158,9 +158,10 @@ def test_unknown_spec_and_args_fields_refused_free_form_not():
         eq(queued(d), 3, "queued")
 
 
-def test_cli_spec_file_held_to_the_same_rules():
-    """aiojobctl submit --file decodes the file and sends the spec again:
-    what it skipped or cut would never reach the daemon to be refused."""
+def test_cli_held_to_the_same_rules():
+    """aiojobctl submit --file (and --input) decodes the text and sends it
+    again: what it skipped or cut would never reach the daemon to be
+    refused."""
     files = [
         ('{"kind":"sleep","args":{"ms":0},"timout_ms":5}', "'timout_ms'"),
         ('[{"kind":"sleep","args":{"ms":0}},{"kind":"sleep","queue":"a",'
@@ -178,6 +179,13 @@ def test_cli_spec_file_held_to_the_same_rules():
             rc, out, err = d.ctl("submit", "--file", path)
             check(rc != 0, "%s accepted: %r", text, out)
             check(needle in err, "%s: %r lacks %s", text, err, needle)
+        # --input is parsed and printed again by aiojobctl
+        for text, needle in (('{"data":"a\\u0000b"}', "'data'"),
+                             ('{"data":"a","data":"b"}', "twice")):
+            rc, out, err = d.ctl("submit", "cpu", "sha256", "--input", text)
+            check(rc != 0, "--input %s accepted: %r", text, out)
+            check(needle in err, "--input %s: %r lacks %s", text, err,
+                  needle)
         eq(queued(d), 0, "queued")
 
 

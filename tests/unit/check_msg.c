@@ -638,6 +638,25 @@ START_TEST(test_strict_unknown)
 }
 END_TEST
 
+/* JSON text of any value, as aiojobctl's --input, is held to them too. */
+START_TEST(test_strict_text)
+{
+	struct msg_error	 err;
+
+	memset(&err, 0, sizeof err);
+	ck_assert_int_eq(msg_strict_text("[1,{\"a\":\"\\u0000\"}]", &err), -1);
+	ck_assert_str_eq(err.message, "field '[1].a' holds U+0000 (NUL), "
+	    "which no string of a request may hold");
+	ck_assert_int_eq(msg_strict_text("\"x\\u0000\"", &err), -1);
+	ck_assert_str_eq(err.message, "the string holds U+0000 (NUL), which "
+	    "no string of a request may hold");
+	ck_assert_int_eq(msg_strict_text("{\"a\":1,\"a\":1}", &err), -1);
+	ck_assert_str_eq(err.message, "field 'a' is given twice");
+	ck_assert_int_eq(msg_strict_text("{\"a\":\"\\\\u0000\"}", &err), 0);
+	ck_assert_int_eq(msg_strict_text("not json", &err), 0);
+}
+END_TEST
+
 /* A spec file as aiojobctl reads it is held to the same rules. */
 START_TEST(test_strict_spec_file)
 {
@@ -2658,6 +2677,7 @@ msg_suite(void)
 	tcase_add_test(tc, test_strict_duplicates);
 	tcase_add_test(tc, test_strict_accepts);
 	tcase_add_test(tc, test_strict_unknown);
+	tcase_add_test(tc, test_strict_text);
 	tcase_add_test(tc, test_strict_spec_file);
 	suite_add_tcase(s, tc);
 
