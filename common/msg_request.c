@@ -132,23 +132,33 @@ bad:
 	return (-1);
 }
 
+/*
+ * Refuse a field a spec does not have (a misspelt timeout_ms), in a spec
+ * a client gives; a spec the store kept is read as it is.
+ */
+static int
+msg_spec_known(struct msg_in *in, struct msg_error *err)
+{
+	const char	*unknown;
+
+	if ((unknown = msg_strict_unknown(in, msg_spec_fields)) == NULL)
+		return (0);
+	msg_error_set(err, MSG_E_BAD_REQUEST, "unknown field '%.100s' in a "
+	    "job spec", unknown);
+	return (-1);
+}
+
 /* Decode a job spec; the error message names the field. */
 int
 msg_spec_decode(struct msg_in *in, struct msg_spec *s, struct msg_error *err)
 {
-	cJSON		*args;
-	const char	*unknown;
+	cJSON	*args;
 
 	memset(s, 0, sizeof *s);
 	s->retry_backoff_ms = 1000;
 	if (!cJSON_IsObject(J(in))) {
 		msg_error_set(err, MSG_E_BAD_REQUEST,
 		    "a job spec must be an object");
-		return (-1);
-	}
-	if ((unknown = msg_strict_unknown(in, msg_spec_fields)) != NULL) {
-		msg_error_set(err, MSG_E_BAD_REQUEST,
-		    "unknown field '%.100s' in a job spec", unknown);
 		return (-1);
 	}
 	if (msg_in_name(in, "kind", MSG_KIND_MAX, &s->kind, err) != 1) {
@@ -355,7 +365,8 @@ msg_specs_parse(const char *buf, size_t len, struct msg_spec **specs,
 	*n = *array ? (size_t)cJSON_GetArraySize(j) : 1;
 	*specs = xcalloc(*n, sizeof **specs);
 	for (e = *array ? j->child : j; e != NULL && i < *n; e = e->next, i++) {
-		if (msg_spec_decode(IN(e), &(*specs)[i], err) == 0)
+		if (msg_spec_known(IN(e), err) == 0 &&
+		    msg_spec_decode(IN(e), &(*specs)[i], err) == 0)
 			continue;
 		if (*array) {
 			snprintf(where, sizeof where, " (in jobs[%zu])", i);
@@ -459,7 +470,8 @@ msg_spec_limits(const struct msg_spec *s, struct msg_error *err)
 static int
 msg_decode_spec(struct msg_in *in, struct msg_spec *s, struct msg_error *err)
 {
-	if (msg_spec_decode(in, s, err) != 0)
+	memset(s, 0, sizeof *s);
+	if (msg_spec_known(in, err) != 0 || msg_spec_decode(in, s, err) != 0)
 		return (-1);
 	if (msg_spec_limits(s, err) == 0)
 		return (0);

@@ -245,8 +245,9 @@ msg_strict_text(const char *text, struct msg_error *err)
 
 /*
  * The first member of an object whose name is not in known (a NULL-ended
- * list), or NULL when every member is known. Each decoder names the
- * fields it reads, so a misspelt field is refused, not skipped.
+ * list), or NULL when every member is known (or it is no object, which
+ * its decoder reports). Each decoder names the fields it reads, so a
+ * misspelt field is refused, not skipped.
  */
 const char *
 msg_strict_unknown(struct msg_in *in, const char *const *known)
@@ -254,6 +255,8 @@ msg_strict_unknown(struct msg_in *in, const char *const *known)
 	cJSON	*c;
 	size_t	 i;
 
+	if (!cJSON_IsObject(J(in)))
+		return (NULL);
 	for (c = J(in)->child; c != NULL; c = c->next) {
 		for (i = 0; known[i] != NULL; i++) {
 			if (strcmp(c->string, known[i]) == 0)
