@@ -248,24 +248,38 @@ cmd_submit_opts(struct ctl *ctl, int argc, char **argv,
 
 /*
  * A file may also hold {"jobs": [SPEC, ...], "group": bool}, the submit
- * request's own shape: take the array and the group flag from it.
+ * request's own shape: take the array and the group flag from it (*jobs
+ * stays NULL for a file of another shape). Held to the daemon's rules: no
+ * NUL in a string, no duplicate key, no field but these two.
  */
-static char *
-cmd_submit_unwrap(struct cmd_submit_state *s, const char *buf, size_t len)
+static int
+cmd_submit_unwrap(struct cmd_submit_state *s, const char *buf, size_t len,
+    char **jobs, struct msg_error *err)
 {
+	static const char *const fields[] = { "jobs", "group", NULL };
 	struct msg_in	*in;
-	char		*jobs = NULL;
-	int		 group = 0;
+	const char	*unknown;
+	int		 group = 0, r = -1;
 
-	if ((in = msg_in_parse(buf, len, NULL)) == NULL)
-		return (NULL);
-	if (msg_in_array_len(in, "jobs") > 0) {
-		jobs = msg_in_text(in, "jobs", 0);
-		if (msg_in_bool(in, "group", &group, NULL) == 1 && group)
-			s->group = 1;
+	*jobs = NULL;
+	if ((in = msg_in_parse(buf, len, NULL)) == NULL ||
+	    msg_in_array_len(in, "jobs") == 0) {
+		msg_in_free(in);
+		return (0);
 	}
 	msg_in_free(in);
-	return (jobs);
+	if ((in = msg_strict_parse(buf, len, err)) == NULL)
+		return (-1);
+	if ((unknown = msg_strict_unknown(in, fields)) != NULL)
+		msg_error_set(err, MSG_E_BAD_REQUEST, "unknown field '%.100s' "
+		    "beside 'jobs' (only 'group' may go with it)", unknown);
+	else if (msg_in_bool(in, "group", &group, err) != -1) {
+		*jobs = msg_in_text(in, "jobs", 0);
+		s->group |= group;
+		r = 0;
+	}
+	msg_in_free(in);
+	return (r);
 }
 
 static const struct cmd_submit_kind *
@@ -350,12 +364,15 @@ cmd_submit_file(struct ctl *ctl, struct cmd_submit_state *s, int nargs)
 		    "arguments"));
 	if ((r = parse_file(NULL, s->file, CLIENT_MAX_SEND, &buf, &len)) != 0)
 		return (r);
-	if ((jobs = cmd_submit_unwrap(s, buf, len)) != NULL) {
+	if ((r = cmd_submit_unwrap(s, buf, len, &jobs, &err)) == 0 &&
+	    jobs != NULL) {
 		free(buf);
 		buf = jobs;
 		len = strlen(jobs);
 	}
-	r = msg_specs_parse(buf, len, &s->specs, &s->nspecs, &array, &err);
+	if (r == 0)
+		r = msg_specs_parse(buf, len, &s->specs, &s->nspecs, &array,
+		    &err);
 	free(buf);
 	if (r != 0) {
 		ctl_warnx("%s: %s", s->file, err.message);

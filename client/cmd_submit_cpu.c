@@ -43,8 +43,9 @@ int
 cmd_submit_cpu_build(struct ctl *ctl, int argc, char **argv,
     struct msg_out *o)
 {
-	const char	*input = NULL, *fn;
-	int		 r;
+	struct msg_error	 err;
+	const char		*input = NULL, *fn;
+	int			 r;
 
 	if ((r = cmd_submit_cpu_opts(ctl, argc, argv, &input)) != 0)
 		return (r);
@@ -61,6 +62,9 @@ cmd_submit_cpu_build(struct ctl *ctl, int argc, char **argv,
 	msg_out_string(o, "fn", fn);
 	if (input == NULL)
 		return (0);
+	/* the input is parsed and printed again, which cuts at a NUL */
+	if (msg_strict_text(input, &err) != 0)
+		return (ctl_usage_error(ctl, "--input: %s", err.message));
 	if (!cmd_submit_cpu_utf8(input) || msg_out_raw(o, "input", input) != 0)
 		return (ctl_usage_error(ctl, "--input: not valid JSON: %.80s%s",
 		    input, strlen(input) > 80 ? "..." : ""));

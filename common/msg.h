@@ -43,6 +43,15 @@
 #define MSG_DEPTH_MAX		1000	/* JSON nesting, CJSON_NESTING_LIMIT */
 #define MSG_INT_MAX		9007199254740991LL	/* exact in a double */
 
+/*
+ * The protocol versions this side speaks, every one from MIN to MAX. A
+ * request says which it is written in with "v" (MIN when absent); a new
+ * optional field comes with a new version, so that a daemon that does not
+ * know the field refuses the version instead of skipping the field.
+ */
+#define MSG_VERSION_MIN		1
+#define MSG_VERSION_MAX		1
+
 /* An error to report: a protocol code and a message for people. */
 struct msg_error {
 	char	code[32];
@@ -97,6 +106,7 @@ struct msg_spec {
 struct msg_request {
 	char		*op;
 	char		*token;
+	int		 version;	/* "v", MSG_VERSION_MIN when absent */
 	unsigned int	 present;
 	struct msg_spec	*jobs;		/* "job" decodes as one of these */
 	size_t		 njobs;
@@ -190,6 +200,10 @@ char	*msg_in_text(struct msg_in *, const char *, int);
 int	 msg_in_output(struct msg_in *, const char *, const char *, char **,
 	    size_t *, struct msg_error *);
 void	 msg_in_view(struct msg_in *, struct msg_view *);
+
+struct msg_in *msg_strict_parse(const char *, size_t, struct msg_error *);
+int	 msg_strict_text(const char *, struct msg_error *);
+const char *msg_strict_unknown(struct msg_in *, const char *const *);
 
 const char *msg_request_op(struct msg_in *, struct msg_error *);
 int	 msg_request_decode(struct msg_in *, unsigned int, unsigned int,

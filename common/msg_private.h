@@ -16,5 +16,7 @@ cJSON		*msg_in_get(struct msg_in *, const char *);
 int		 msg_is_int(cJSON *);
 char		*msg_json_print(const cJSON *);
 const char	*msg_in_str_or_null(struct msg_in *, const char *);
+int		 msg_strict_check(cJSON *, const char *, size_t,
+		    struct msg_error *);
 
 #endif

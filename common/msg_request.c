@@ -18,6 +18,12 @@ static const char *msg_return_whens[] = {
 };
 static const char *msg_actions[] = { "pause", "resume", "set", NULL };
 
+/* The fields of a job spec (PROTOCOL 3.1); any other is refused. */
+static const char *const msg_spec_fields[] = {
+	"kind", "args", "name", "queue", "priority", "delay_ms", "timeout_ms",
+	"retries", "retry_backoff_ms", "after", "lock", "shield", "key", NULL
+};
+
 static int
 msg_in_enum(struct msg_in *in, const char *key, const char **names,
     int *idx, struct msg_error *err)
@@ -123,6 +129,22 @@ msg_in_ids(struct msg_in *in, const char *key, int64_t **ids, size_t *n,
 bad:
 	msg_error_set(err, MSG_E_BAD_REQUEST,
 	    "field '%s' must be an array of job ids (positive integers)", key);
+	return (-1);
+}
+
+/*
+ * Refuse a field a spec does not have (a misspelt timeout_ms), in a spec
+ * a client gives; a spec the store kept is read as it is.
+ */
+static int
+msg_spec_known(struct msg_in *in, struct msg_error *err)
+{
+	const char	*unknown;
+
+	if ((unknown = msg_strict_unknown(in, msg_spec_fields)) == NULL)
+		return (0);
+	msg_error_set(err, MSG_E_BAD_REQUEST, "unknown field '%.100s' in a "
+	    "job spec", unknown);
 	return (-1);
 }
 
@@ -325,6 +347,10 @@ msg_specs_parse(const char *buf, size_t len, struct msg_spec **specs,
 		msg_error_set(err, MSG_E_BAD_REQUEST, "not JSON (or not UTF-8)");
 		return (-1);
 	}
+	if (msg_strict_check(j, buf, len, err) != 0) {
+		cJSON_Delete(j);
+		return (-1);
+	}
 	while (end < buf + len && strchr(" \t\r\n", *end) != NULL)
 		end++;
 	if (end != buf + len || (cJSON_IsArray(j) &&
@@ -339,7 +365,8 @@ msg_specs_parse(const char *buf, size_t len, struct msg_spec **specs,
 	*n = *array ? (size_t)cJSON_GetArraySize(j) : 1;
 	*specs = xcalloc(*n, sizeof **specs);
 	for (e = *array ? j->child : j; e != NULL && i < *n; e = e->next, i++) {
-		if (msg_spec_decode(IN(e), &(*specs)[i], err) == 0)
+		if (msg_spec_known(IN(e), err) == 0 &&
+		    msg_spec_decode(IN(e), &(*specs)[i], err) == 0)
 			continue;
 		if (*array) {
 			snprintf(where, sizeof where, " (in jobs[%zu])", i);
@@ -357,12 +384,50 @@ msg_specs_parse(const char *buf, size_t len, struct msg_spec **specs,
 	return (0);
 }
 
-/* The op of a request: a required string. */
+/*
+ * The protocol version a request is written in: "v", an integer, or the
+ * first version when absent. One this side does not speak is refused,
+ * saying which it speaks, for the request's fields may mean what this
+ * side cannot know.
+ */
+static int
+msg_request_version(struct msg_in *in, int *version, struct msg_error *err)
+{
+	int64_t	 v = MSG_VERSION_MIN;
+	char	 spoken[64];
+	size_t	 len;
+	int	 i;
+
+	if (msg_in_int(in, "v", &v, err) == -1)
+		return (-1);
+	if (v >= MSG_VERSION_MIN && v <= MSG_VERSION_MAX) {
+		*version = (int)v;
+		return (0);
+	}
+	spoken[0] = '\0';
+	for (i = MSG_VERSION_MIN; i <= MSG_VERSION_MAX; i++) {
+		len = strlen(spoken);
+		snprintf(spoken + len, sizeof spoken - len, "%s%d",
+		    len == 0 ? "" : ", ", i);
+	}
+	msg_error_set(err, MSG_E_BAD_REQUEST, "field 'v': protocol version "
+	    "%lld is not spoken here; this daemon speaks version %s",
+	    (long long)v, spoken);
+	return (-1);
+}
+
+/*
+ * The op of a request: a required string, in a protocol version this
+ * side speaks (checked first: what an op is named depends on it).
+ */
 const char *
 msg_request_op(struct msg_in *in, struct msg_error *err)
 {
 	const char	*op;
+	int		 version;
 
+	if (msg_request_version(in, &version, err) != 0)
+		return (NULL);
 	switch (msg_in_string(in, "op", &op, err)) {
 	case 1:
 		return (op);
@@ -405,7 +470,8 @@ msg_spec_limits(const struct msg_spec *s, struct msg_error *err)
 static int
 msg_decode_spec(struct msg_in *in, struct msg_spec *s, struct msg_error *err)
 {
-	if (msg_spec_decode(in, s, err) != 0)
+	memset(s, 0, sizeof *s);
+	if (msg_spec_known(in, err) != 0 || msg_spec_decode(in, s, err) != 0)
 		return (-1);
 	if (msg_spec_limits(s, err) == 0)
 		return (0);
@@ -547,7 +613,39 @@ msg_field_name(unsigned int bit)
 }
 
 /*
- * Decode the fields an op accepts; fields it does not know are ignored,
+ * Refuse a field the op does not take: a misspelt one would be skipped
+ * and its job run without it. The message lists the fields the op takes.
+ */
+static int
+msg_request_unknown(struct msg_in *in, unsigned int accept, const char *op,
+    struct msg_error *err)
+{
+	const char	*known[40] = { "op", "token", "v" };
+	const char	*key;
+	char		 takes[300];
+	unsigned int	 bit;
+	size_t		 n = 3, i, len;
+
+	for (bit = 1; bit <= MSG_F_LAST; bit <<= 1) {
+		if (accept & bit)
+			known[n++] = msg_field_name(bit);
+	}
+	known[n] = NULL;
+	if ((key = msg_strict_unknown(in, known)) == NULL)
+		return (0);
+	takes[0] = '\0';
+	for (i = 1; i < n; i++) {
+		len = strlen(takes);
+		snprintf(takes + len, sizeof takes - len, "%s%s",
+		    len == 0 ? "" : ", ", known[i]);
+	}
+	msg_error_set(err, MSG_E_BAD_REQUEST, "unknown field '%.100s' for op "
+	    "'%.64s' (it takes %s)", key, op, takes);
+	return (-1);
+}
+
+/*
+ * Decode the fields an op accepts; a field it does not take is refused,
  * fields it requires must be there.
  */
 int
@@ -562,12 +660,15 @@ msg_request_decode(struct msg_in *in, unsigned int accept, unsigned int need,
 	if ((op = msg_request_op(in, err)) == NULL)
 		return (-1);
 	req->op = xstrdup(op);
+	msg_request_version(in, &req->version, NULL);
 	if ((r = msg_in_string(in, "token", &token, err)) == -1 ||
 	    (r == 1 && msg_check_bytes("token", strlen(token), MSG_TOKEN_MAX,
 	    err) != 0))
 		return (-1);
 	if (r == 1)
 		req->token = xstrdup(token);
+	if (msg_request_unknown(in, accept, req->op, err) != 0)
+		return (-1);
 	for (bit = 1; bit <= MSG_F_LAST; bit <<= 1) {
 		if ((accept & bit) == 0)
 			continue;

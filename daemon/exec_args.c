@@ -22,6 +22,15 @@
 #define EXEC_STDIN_MAX		(8 * 1024 * 1024)
 #define EXEC_MAX_OUTPUT_MAX	(64 * 1024 * 1024)	/* max_output */
 
+/*
+ * The fields of exec args; any other is refused at submit. stdin_base64
+ * is the binary form of stdin.
+ */
+static const char *const exec_args_fields[] = {
+	"argv", "env", "clear_env", "cwd", "stdin", "stdin_base64",
+	"max_output", NULL
+};
+
 static int
 exec_args_fail(struct msg_error *err, const char *fmt, ...)
     __attribute__((__format__(__printf__, 2, 3)));
@@ -158,19 +167,24 @@ exec_args_rest(struct msg_in *in, struct exec_args *ea, struct msg_error *err)
 
 /*
  * Decode exec args; on error err says which field is wrong. The limits
- * are checked when err is given (at submit): a job accepted before is
- * started (err NULL) whatever the limits are now.
+ * and unknown fields are checked when err is given (at submit): a job
+ * accepted before is started (err NULL) whatever the limits are now.
  */
 int
 exec_args_parse(const char *json, struct exec_args *ea, struct msg_error *err)
 {
 	struct msg_in	*in;
+	const char	*unknown;
 	int		 r = -1;
 
 	memset(ea, 0, sizeof *ea);
 	if ((in = msg_in_parse(json, strlen(json), err)) == NULL)
 		return (-1);
-	if (exec_args_argv(in, ea, err) == 0 &&
+	if (err != NULL &&
+	    (unknown = msg_strict_unknown(in, exec_args_fields)) != NULL)
+		exec_args_fail(err, "unknown field '%.100s' of 'args'",
+		    unknown);
+	else if (exec_args_argv(in, ea, err) == 0 &&
 	    exec_args_env(in, ea, err) == 0 &&
 	    exec_args_rest(in, ea, err) == 0 &&
 	    (err == NULL || exec_args_limits(ea, err) == 0))

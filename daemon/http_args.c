@@ -30,6 +30,15 @@ static const struct {
 	{ "PATCH", EVHTTP_REQ_PATCH }, { "TRACE", EVHTTP_REQ_TRACE },
 };
 
+/*
+ * The fields of http args; any other is refused at submit. body_base64
+ * is the binary form of body.
+ */
+static const char *const http_args_fields[] = {
+	"url", "method", "headers", "body", "body_base64", "max_body",
+	"follow_redirects", "fail_on_status", NULL
+};
+
 static int
 http_args_fail(struct msg_error *err, const char *what)
 {
@@ -174,22 +183,26 @@ http_args_rest(struct msg_in *in, struct http_args *ha,
 }
 
 /*
- * Decode http args; on error err names the field. The limits are checked
- * when err is given (at submit): a job accepted before is started (err
- * NULL) whatever the limits are now.
+ * Decode http args; on error err names the field. The limits and unknown
+ * fields are checked when err is given (at submit): a job accepted before
+ * is started (err NULL) whatever the limits are now.
  */
 int
 http_args_parse(const char *json, struct http_args *ha,
     struct msg_error *err)
 {
 	struct msg_in	*in;
-	const char	*url;
+	const char	*url, *unknown;
 	int		 r = -1;
 
 	memset(ha, 0, sizeof *ha);
 	if ((in = msg_in_parse(json, strlen(json), err)) == NULL)
 		return (-1);
-	if (msg_in_string(in, "url", &url, err) != 1)
+	if (err != NULL &&
+	    (unknown = msg_strict_unknown(in, http_args_fields)) != NULL)
+		msg_error_set(err, MSG_E_BAD_REQUEST, "http: unknown field "
+		    "'%.100s' of 'args'", unknown);
+	else if (msg_in_string(in, "url", &url, err) != 1)
 		http_args_fail(err, "field 'url' of 'args' must be a string");
 	else if ((err == NULL || http_args_limit(err, "url", strlen(url),
 	    HTTP_URL_MAX, "bytes") == 0) && http_args_url(url, err) == 0) {

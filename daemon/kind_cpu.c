@@ -26,17 +26,27 @@ cpu_fn_valid(const char *fn)
 	    strchr(fn + n + 1, '/') == NULL && strchr(fn + n + 1, '.') == NULL);
 }
 
+/*
+ * The fields of cpu args; any other is refused. The input is free-form:
+ * what it holds is the function's to judge (a plugin's own fields).
+ */
+static const char *const cpu_fields[] = { "fn", "input", NULL };
+
 static int
 cpu_validate(const char *args, struct msg_error *err)
 {
 	struct msg_in	*in;
-	const char	*fn = NULL;
+	const char	*fn = NULL, *unknown;
 	int		 r;
 
 	if ((in = msg_in_parse(args, strlen(args), err)) == NULL)
 		return (-1);
 	r = msg_in_string(in, "fn", &fn, err);
-	if (r == 1 && !cpu_fn_valid(fn)) {
+	if ((unknown = msg_strict_unknown(in, cpu_fields)) != NULL) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "cpu: unknown field "
+		    "'%.100s' of 'args'", unknown);
+		r = -1;
+	} else if (r == 1 && !cpu_fn_valid(fn)) {
 		msg_error_set(err, MSG_E_BAD_REQUEST, "cpu: bad function name "
 		    "'%.80s': a built-in name or PLUGIN.FN, letters, digits, "
 		    "'_' and '-' only", fn);

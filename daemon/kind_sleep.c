@@ -44,11 +44,24 @@ sleep_ms(const char *args, int64_t *ms, struct msg_error *err)
 	return (r == 1 && *ms >= 0 ? 0 : -1);
 }
 
+/* The one field of sleep args; any other is refused at submit. */
+static const char *const sleep_fields[] = { "ms", NULL };
+
 static int
 sleep_validate(const char *args, struct msg_error *err)
 {
-	int64_t	 ms;
+	struct msg_in	*in;
+	const char	*unknown;
+	int64_t		 ms;
 
+	if ((in = msg_in_parse(args, strlen(args), err)) == NULL)
+		return (-1);
+	if ((unknown = msg_strict_unknown(in, sleep_fields)) != NULL)
+		msg_error_set(err, MSG_E_BAD_REQUEST, "sleep: unknown field "
+		    "'%.100s' of 'args'", unknown);
+	msg_in_free(in);
+	if (unknown != NULL)
+		return (-1);
 	return (sleep_ms(args, &ms, err));
 }
 

@@ -1,6 +1,7 @@
 /*
- * The table of operations. Checks common to all of them (JSON, the
- * endpoint's token, op name, field types, required fields, the kinds the
+ * The table of operations. Checks common to all of them (JSON with no NUL
+ * in a string and no duplicate key, the endpoint's token, protocol version,
+ * op name, unknown fields, field types, required fields, the kinds the
  * endpoint takes, shutting down) happen here, once, before the handler
  * runs.
  */
@@ -68,7 +69,7 @@ ops_dispatch(struct aiojobsd *aj, struct creq *cr, const char *body,
 	struct msg_in		*in;
 	struct msg_error	 err;
 
-	if ((in = msg_in_parse(body, len, &err)) == NULL)
+	if ((in = msg_strict_parse(body, len, &err)) == NULL)
 		goto fail;
 	if (control_authorize(cr->control, in, &err) != 0)
 		goto fail;

@@ -271,7 +271,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&req, 0, sizeof req);
 	fuzz_spec_file(buf, size);
-	if ((in = msg_in_parse(buf, size, &err)) == NULL)
+	if ((in = msg_strict_parse(buf, size, &err)) == NULL)
 		goto fail;
 	fuzz_read_view(in);
 	if ((op = ops_decode(in, &req, &err)) == NULL)

@@ -190,17 +190,19 @@ def test_token():
 def test_nesting():
     def deep(levels):
         return b"[" * levels + b"]" * levels
-    with held_daemon() as d:
+    # a cpu function's input is the one free-form place to nest in
+    with Daemon("--max-request-bytes", str(48 * MiB), "--workers", "1") as d:
         pause_held(d)
-        # {"op", "x": [[...]]}: 1 + levels deep; unknown fields are parsed
-        accepted(d, b'{"op":"ping","x":' + deep(DEPTH_MAX - 1) + b"}",
-                 "a request %d levels deep" % DEPTH_MAX)
+        # {"op", "x": [[...]]}: 1 + levels deep; parsed, then refused for
+        # the unknown field, not for its depth
+        refused(d, b'{"op":"ping","x":' + deep(DEPTH_MAX - 1) + b"}",
+                "unknown field 'x'")
         refused(d, b'{"op":"ping","x":' + deep(DEPTH_MAX) + b"}", "nest",
                 str(DEPTH_MAX))
-        # args {"ms", "x": [[...]]}: 1 + levels deep
+        # args {"fn", "input": [[...]]}: 1 + levels deep
         def nested_args(levels):
-            return submit(held({"kind": "sleep", "args": {
-                "ms": 0, "x": json.loads(deep(levels))}}))
+            return submit(held({"kind": "cpu", "args": {
+                "fn": "spin", "input": json.loads(deep(levels))}}))
         accepted(d, nested_args(ARGS_DEPTH_MAX - 1),
                  "args %d levels deep" % ARGS_DEPTH_MAX)
         refused(d, nested_args(ARGS_DEPTH_MAX), "'args'",
@@ -241,11 +243,12 @@ def test_batch_wait_after_counts():
 
 
 def test_args_size():
-    with held_daemon() as d:
+    with Daemon("--max-request-bytes", str(48 * MiB), "--workers", "1") as d:
         pause_held(d)
-        # {"ms":0,"pad":"..."}: 17 bytes around the pad
-        ok = held({"kind": "sleep",
-                   "args": {"ms": 0, "pad": "p" * (ARGS_MAX - 17)}})
+        # {"fn":"spin","input":"..."}: 24 bytes around the input, the one
+        # free-form field of args
+        ok = held({"kind": "cpu",
+                   "args": {"fn": "spin", "input": "p" * (ARGS_MAX - 24)}})
         eq(len(json.dumps(ok["args"], separators=(",", ":"))), ARGS_MAX,
            "args size")
         accepted(d, submit(ok), "args of %d bytes" % ARGS_MAX)

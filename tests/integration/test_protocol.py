@@ -273,6 +273,13 @@ def test_unknown_ids_not_found():
               ("not_found", "bad_request"), "status of id 0: %s", r)
 
 
+def padded_ping(size):
+    """A ping of size bytes: padded with white space, as a field the daemon
+    does not know would be refused."""
+    msg = b'{"op":"ping"'
+    return msg + b" " * (size - len(msg) - 1) + b"}"
+
+
 def test_too_large_request():
     with Daemon() as d:
         pad = "x" * (3 * 1024 * 1024 // 2)
@@ -288,15 +295,14 @@ def test_too_large_request():
         with d.client() as c:
             eq(c.request({"op": "ping"})["ok"], True, "ping after too_large")
         # just under the default limit is fine
-        small = {"op": "ping", "pad": "z" * (1024 * 1024 - 100)}
-        eq(d.request(small, timeout_ms=10000).get("ok"), True,
-           "request just below 1 MiB")
+        eq(d.request(padded_ping(1024 * 1024 - 100), timeout_ms=10000).get(
+            "ok"), True, "request just below 1 MiB")
 
 
 def test_max_request_bytes_flag():
     with Daemon("--max-request-bytes", "2000") as d:
-        small = {"op": "ping", "pad": "a" * 1500}
-        eq(d.request(small).get("ok"), True, "1.5 kB request, limit 2000")
+        eq(d.request(padded_ping(1500)).get("ok"), True,
+           "1.5 kB request, limit 2000")
         with d.client() as c:
             expect_error(c.request({"op": "ping", "pad": "b" * 3000}),
                          "too_large")
@@ -357,16 +363,6 @@ def test_trailing_nul_or_newline():
             r = c.request(b'{"op":"submit","job":{"kind":"sleep",'
                           b'"args":{"ms":0}}}\n')
             eq(r.get("ok"), True, "submit with newline")
-
-
-def test_unknown_fields_ignored():
-    with Daemon() as d:
-        eq(d.request({"op": "ping", "zzz": 1, "extra": {"a": [1]}})["ok"],
-           True, "ping with unknown fields")
-        spec = sleep_spec(0, colour="red")
-        spec["args"]["future"] = True
-        jid = d.ok({"op": "submit", "job": spec, "hint": "x"})["id"]
-        eq(d.wait_ids([jid])["done"][0]["state"], "succeeded", "state")
 
 
 # -- list / stats --------------------------------------------------------------

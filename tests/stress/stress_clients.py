@@ -169,10 +169,11 @@ class Client:
                 + close * depth + b"}")
         if len(data) > MAX_REQUEST:
             return data, self.want_error("too_large")
-        # with the outer object: NESTING_LIMIT levels parse, one more not
+        # with the outer object: NESTING_LIMIT levels parse, one more not;
+        # what parses is then refused for its unknown field "x"
         if depth >= NESTING_LIMIT:
             return data, self.want_error("bad_request")
-        return data, self.want_ok
+        return data, self.want_message("unknown field 'x'")
 
     def req_oversized(self):
         rng = self.rng
@@ -208,6 +209,15 @@ class Client:
         self.ids.add(r["id"])
         self.recent.append(r["id"])
         return None
+
+    def want_message(self, text):
+        """A bad_request whose message holds text."""
+        def check_message(r):
+            wrong = self.want_error("bad_request")(r)
+            if wrong is None and text not in r["error"]["message"]:
+                wrong = "expected %r in %s" % (text, json.dumps(r)[:300])
+            return wrong
+        return check_message
 
     def want_error(self, code):
         def check_error(r):

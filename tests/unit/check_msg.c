@@ -437,19 +437,26 @@ START_TEST(test_decode_job_not_object)
 }
 END_TEST
 
-/* Fields the op does not accept are ignored, whatever their type. */
-START_TEST(test_decode_unaccepted_ignored)
+/*
+ * A field the op does not take is refused, whatever its type: a field of
+ * another op, or a misspelt one, would otherwise be skipped unseen.
+ */
+START_TEST(test_decode_unaccepted_refused)
 {
-	struct msg_request	 req;
-	struct msg_error	 err;
+	static const char *fields[] = {
+		"\"id\":\"x\"", "\"ids\":0", "\"state\":1", "\"rate\":-1",
+		"\"jobs\":[]", "\"job\":7", "\"group\":\"no\"", "\"limit\":-5",
+		"\"return_when\":\"never\"", "\"action\":\"fly\"", NULL
+	};
+	char	 text[128], name[32];
+	size_t	 i;
 
-	ck_assert_int_eq(decode("{\"op\":\"ping\",\"id\":\"x\",\"ids\":0,"
-	    "\"state\":1,\"rate\":-1,\"jobs\":[],\"job\":7,\"group\":\"no\","
-	    "\"limit\":-5,\"return_when\":\"never\",\"action\":\"fly\"}",
-	    0, 0, &req, &err), 0);
-	ck_assert_uint_eq(req.present, 0);
-	ck_assert_str_eq(req.op, "ping");
-	msg_request_clear(&req);
+	for (i = 0; fields[i] != NULL; i++) {
+		snprintf(text, sizeof text, "{\"op\":\"ping\",%s}", fields[i]);
+		snprintf(name, sizeof name, "%.*s",
+		    (int)strcspn(fields[i] + 1, "\""), fields[i] + 1);
+		decode_fails(text, 0, 0, name);
+	}
 }
 END_TEST
 
@@ -458,24 +465,219 @@ START_TEST(test_decode_unaccepted_beside_accepted)
 	struct msg_request	 req;
 	struct msg_error	 err;
 
-	ck_assert_int_eq(decode("{\"op\":\"status\",\"id\":9,\"ids\":\"x\"}",
-	    MSG_F_ID, MSG_F_ID, &req, &err), 0);
-	ck_assert_uint_eq(req.present, MSG_F_ID);
+	decode_fails("{\"op\":\"status\",\"id\":9,\"ids\":[9]}", MSG_F_ID,
+	    MSG_F_ID, "ids");
+	ck_assert_int_eq(decode("{\"op\":\"status\",\"id\":9,\"token\":\"t\","
+	    "\"v\":1}", MSG_F_ID, MSG_F_ID, &req, &err), 0);
 	ck_assert_int_eq(req.id, 9);
-	ck_assert_ptr_null(req.ids);
+	ck_assert_int_eq(req.version, 1);
 	msg_request_clear(&req);
 }
 END_TEST
 
+/* The message names the field and the fields the op takes. */
 START_TEST(test_decode_unknown_fields)
 {
 	struct msg_request	 req;
 	struct msg_error	 err;
 
-	ck_assert_int_eq(decode("{\"op\":\"ping\",\"future\":{\"a\":[1]},"
-	    "\"x\":null}", ALL_FIELDS, 0, &req, &err), 0);
-	ck_assert_uint_eq(req.present, 0);
+	ck_assert_int_eq(decode("{\"op\":\"wait\",\"ids\":[1],"
+	    "\"timout_ms\":5}", MSG_F_IDS | MSG_F_TIMEOUT_MS, MSG_F_IDS, &req,
+	    &err), -1);
+	ck_assert_str_eq(err.code, MSG_E_BAD_REQUEST);
+	ck_assert_str_eq(err.message, "unknown field 'timout_ms' for op "
+	    "'wait' (it takes token, v, ids, timeout_ms)");
 	msg_request_clear(&req);
+	/* null counts as absent for a known field, not for an unknown one */
+	decode_fails("{\"op\":\"ping\",\"x\":null}", ALL_FIELDS, 0, "x");
+	decode_fails("{\"op\":\"ping\",\"future\":{\"a\":[1]}}", ALL_FIELDS,
+	    0, "future");
+}
+END_TEST
+
+/* "v": a version this side speaks, or refused naming those it speaks. */
+START_TEST(test_decode_version)
+{
+	struct msg_request	 req;
+	struct msg_error	 err;
+
+	ck_assert_int_eq(decode("{\"op\":\"ping\"}", 0, 0, &req, &err), 0);
+	ck_assert_int_eq(req.version, MSG_VERSION_MIN);
+	msg_request_clear(&req);
+	ck_assert_int_eq(decode("{\"op\":\"ping\",\"v\":1}", 0, 0, &req,
+	    &err), 0);
+	ck_assert_int_eq(req.version, 1);
+	msg_request_clear(&req);
+	ck_assert_int_eq(decode("{\"op\":\"ping\",\"v\":2}", 0, 0, &req,
+	    &err), -1);
+	ck_assert_str_eq(err.message, "field 'v': protocol version 2 is not "
+	    "spoken here; this daemon speaks version 1");
+	msg_request_clear(&req);
+	decode_fails("{\"op\":\"ping\",\"v\":0}", 0, 0, "v");
+	decode_fails("{\"op\":\"ping\",\"v\":\"1\"}", 0, 0, "v");
+	decode_fails("{\"op\":\"ping\",\"v\":1.5}", 0, 0, "v");
+}
+END_TEST
+
+/* The version is checked before the op: op names depend on it. */
+START_TEST(test_request_op_version_first)
+{
+	struct msg_error	 err;
+	struct msg_in		*in;
+
+	memset(&err, 0, sizeof err);
+	in = parse_ok("{\"op\":\"output\",\"v\":3}");
+	ck_assert_ptr_null(msg_request_op(in, &err));
+	assert_names_field(&err, "v");
+	msg_in_free(in);
+}
+END_TEST
+
+/* A request msg_strict_parse must refuse; the message holds needle. */
+static void
+strict_fails(const char *text, const char *needle)
+{
+	struct msg_error	 err;
+	struct msg_in		*in;
+
+	memset(&err, 0, sizeof err);
+	in = msg_strict_parse(text, strlen(text), &err);
+	ck_assert_msg(in == NULL, "%s was accepted", text);
+	ck_assert_str_eq(err.code, MSG_E_BAD_REQUEST);
+	ck_assert_msg(strstr(err.message, needle) != NULL,
+	    "message \"%s\" lacks \"%s\"", err.message, needle);
+}
+
+/* A request msg_strict_parse must take. */
+static struct msg_in *
+strict_ok(const char *text)
+{
+	struct msg_error	 err;
+	struct msg_in		*in;
+
+	memset(&err, 0, sizeof err);
+	in = msg_strict_parse(text, strlen(text), &err);
+	ck_assert_msg(in != NULL, "%s refused: %s", text, err.message);
+	return (in);
+}
+
+/* \u0000 anywhere, which cJSON would cut the string at, names its field. */
+START_TEST(test_strict_nul)
+{
+	strict_fails("{\"op\":\"ping\\u0000x\"}", "field 'op' holds U+0000");
+	strict_fails("{\"op\":\"submit\",\"job\":{\"kind\":\"exec\",\"args\":"
+	    "{\"argv\":[\"echo\",\"a\\u0000b\"]}}}", "'job.args.argv[1]'");
+	strict_fails("{\"env\":{\"A\\u0000B\":\"1\"}}",
+	    "the name of field 'env.A' holds U+0000");
+	strict_fails("{\"jobs\":[{},{\"name\":\"x\\u0000\"}]}",
+	    "'jobs[1].name'");
+	strict_fails("{\"input\":[[\"\\u0000\"]]}", "'input[0][0]'");
+	/* an escaped backslash, then an escape */
+	strict_fails("{\"a\":\"\\\\\\u0000\"}", "'a'");
+	strict_fails("{\"a\":\"\\u0000\"}\n", "'a'");
+}
+END_TEST
+
+/* "\\u0000" is a backslash and the text u0000: no NUL, kept as it is. */
+START_TEST(test_strict_escaped_backslash)
+{
+	struct msg_in	*in;
+	const char	*v;
+
+	in = strict_ok("{\"a\":\"\\\\u0000\",\"b\":\"\\\\\\\\u0000\","
+	    "\"c\":\"u0000\\\\\"}");
+	ck_assert_int_eq(msg_in_string(in, "a", &v, NULL), 1);
+	ck_assert_str_eq(v, "\\u0000");
+	ck_assert_int_eq(msg_in_string(in, "b", &v, NULL), 1);
+	ck_assert_str_eq(v, "\\\\u0000");
+	msg_in_free(in);
+}
+END_TEST
+
+/* A key given twice in any object, which readers see once, is refused. */
+START_TEST(test_strict_duplicates)
+{
+	char	 text[8192];
+	size_t	 len;
+	int	 i;
+
+	strict_fails("{\"op\":\"ping\",\"op\":\"stats\"}",
+	    "field 'op' is given twice");
+	strict_fails("{\"a\":{\"b\":1,\"c\":2,\"b\":3}}", "'a.b'");
+	strict_fails("{\"a\":[1,{\"x\":1,\"x\":1}]}", "'a[1].x'");
+	strict_fails("{\"\":1,\"\":2}", "field '' is given twice");
+	/* a large object: found by sorting */
+	len = (size_t)snprintf(text, sizeof text, "{");
+	for (i = 0; i < 300; i++)
+		len += (size_t)snprintf(text + len, sizeof text - len,
+		    "\"k%d\":%d,", i, i);
+	snprintf(text + len, sizeof text - len, "\"k150\":0}");
+	strict_fails(text, "'k150'");
+}
+END_TEST
+
+/* The same name in different objects, and keys that differ only by case. */
+START_TEST(test_strict_accepts)
+{
+	msg_in_free(strict_ok("{\"a\":{\"b\":1,\"B\":2},\"b\":{\"a\":1},"
+	    "\"c\":[{\"a\":1},{\"a\":1}],\"s\":\"\\u0001\"}"));
+}
+END_TEST
+
+START_TEST(test_strict_unknown)
+{
+	static const char *const known[] = { "a", "b", NULL };
+	struct msg_in	*in;
+
+	in = parse_ok("{\"a\":1,\"b\":null}");
+	ck_assert_ptr_null(msg_strict_unknown(in, known));
+	msg_in_free(in);
+	in = parse_ok("{\"a\":1,\"bb\":1,\"c\":1}");
+	ck_assert_str_eq(msg_strict_unknown(in, known), "bb");
+	msg_in_free(in);
+}
+END_TEST
+
+/* JSON text of any value, as aiojobctl's --input, is held to them too. */
+START_TEST(test_strict_text)
+{
+	struct msg_error	 err;
+
+	memset(&err, 0, sizeof err);
+	ck_assert_int_eq(msg_strict_text("[1,{\"a\":\"\\u0000\"}]", &err), -1);
+	ck_assert_str_eq(err.message, "field '[1].a' holds U+0000 (NUL), "
+	    "which no string of a request may hold");
+	ck_assert_int_eq(msg_strict_text("\"x\\u0000\"", &err), -1);
+	ck_assert_str_eq(err.message, "the string holds U+0000 (NUL), which "
+	    "no string of a request may hold");
+	ck_assert_int_eq(msg_strict_text("{\"a\":1,\"a\":1}", &err), -1);
+	ck_assert_str_eq(err.message, "field 'a' is given twice");
+	ck_assert_int_eq(msg_strict_text("{\"a\":\"\\\\u0000\"}", &err), 0);
+	ck_assert_int_eq(msg_strict_text("not json", &err), 0);
+}
+END_TEST
+
+/* A spec file as aiojobctl reads it is held to the same rules. */
+START_TEST(test_strict_spec_file)
+{
+	static const char *files[][2] = {
+		{ "[{\"kind\":\"sleep\",\"name\":\"a\\u0000\"}]",
+		    "'[0].name'" },
+		{ "{\"kind\":\"sleep\",\"kind\":\"exec\"}", "'kind'" },
+		{ "{\"kind\":\"sleep\",\"timout_ms\":1}", "'timout_ms'" },
+	};
+	struct msg_spec		*specs;
+	struct msg_error	 err;
+	size_t			 i, n;
+	int			 array;
+
+	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+		memset(&err, 0, sizeof err);
+		ck_assert_int_eq(msg_specs_parse(files[i][0],
+		    strlen(files[i][0]), &specs, &n, &array, &err), -1);
+		ck_assert_msg(strstr(err.message, files[i][1]) != NULL,
+		    "message \"%s\" lacks %s", err.message, files[i][1]);
+	}
 }
 END_TEST
 
@@ -878,14 +1080,23 @@ START_TEST(test_spec_all_fields)
 }
 END_TEST
 
+/*
+ * A field a spec does not have (a misspelt timeout_ms) is refused in a
+ * request, whatever its value; a spec the store kept is read as it is.
+ */
 START_TEST(test_spec_unknown_fields)
 {
 	struct msg_spec	 s;
 
-	spec_ok("{\"kind\":\"sleep\",\"colour\":\"red\",\"priority\":1,"
-	    "\"extra\":{\"after\":\"x\"},\"future\":[1,2]}", &s);
+	decode_fails("{\"op\":\"submit\",\"job\":{\"kind\":\"sleep\","
+	    "\"colour\":\"red\",\"priority\":1}}", MSG_F_JOB, 0, "colour");
+	decode_fails("{\"op\":\"submit\",\"jobs\":[{\"kind\":\"sleep\"},"
+	    "{\"kind\":\"sleep\",\"timout_ms\":5}]}", MSG_F_JOBS, 0,
+	    "timout_ms");
+	decode_fails("{\"op\":\"submit\",\"job\":{\"kind\":\"sleep\","
+	    "\"x\":null}}", MSG_F_JOB, 0, "x");
+	spec_ok("{\"kind\":\"sleep\",\"priority\":1,\"future\":[1]}", &s);
 	ck_assert_int_eq(s.priority, 1);
-	ck_assert_uint_eq(s.nafter, 0);
 	msg_spec_clear(&s);
 }
 END_TEST
@@ -910,7 +1121,7 @@ START_TEST(test_encode_equal_specs)
 	a = spec_text("{\"kind\":\"sleep\",\"args\":{\"ms\":5},\"priority\":2,"
 	    "\"after\":[1,2]}", 0);
 	b = spec_text(" { \"after\" : [1, 2], \"priority\":2, \"args\":"
-	    "{\"ms\": 5}, \"kind\":\"sleep\", \"unknown\":1 } ", 0);
+	    "{\"ms\": 5}, \"kind\":\"sleep\" } ", 0);
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);
@@ -2443,9 +2654,11 @@ msg_suite(void)
 	tcase_add_loop_test(tc, test_decode_bad_field, 0,
 	    sizeof bad_fields / sizeof bad_fields[0]);
 	tcase_add_test(tc, test_decode_job_not_object);
-	tcase_add_test(tc, test_decode_unaccepted_ignored);
+	tcase_add_test(tc, test_decode_unaccepted_refused);
 	tcase_add_test(tc, test_decode_unaccepted_beside_accepted);
 	tcase_add_test(tc, test_decode_unknown_fields);
+	tcase_add_test(tc, test_decode_version);
+	tcase_add_test(tc, test_request_op_version_first);
 	tcase_add_test(tc, test_decode_required_missing);
 	tcase_add_test(tc, test_decode_required_names_op);
 	tcase_add_test(tc, test_decode_null_is_absent);
@@ -2516,6 +2729,16 @@ msg_suite(void)
 	tcase_add_test(tc, test_out_json);
 	tcase_add_test(tc, test_view_output_head);
 	tcase_set_timeout(tc, 30);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("strict");
+	tcase_add_test(tc, test_strict_nul);
+	tcase_add_test(tc, test_strict_escaped_backslash);
+	tcase_add_test(tc, test_strict_duplicates);
+	tcase_add_test(tc, test_strict_accepts);
+	tcase_add_test(tc, test_strict_unknown);
+	tcase_add_test(tc, test_strict_text);
+	tcase_add_test(tc, test_strict_spec_file);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
