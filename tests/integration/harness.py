@@ -20,6 +20,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import pwd
 import re
 import select
 import shutil
@@ -577,8 +578,12 @@ class Daemon:
     """
 
     def __init__(self, *args, create_rundir=True, expect_exit=0,
-                 ready_timeout=10.0, rundir=None, state_dir=None):
+                 ready_timeout=10.0, rundir=None, state_dir=None,
+                 run_as=None):
         self.args = [str(a) for a in args]
+        # A user name: the daemon runs as that user (setpriv), its
+        # directories made theirs; a root client still reaches it.
+        self.run_as = run_as
         if rundir is not None:
             # Reuse another daemon's run directory (its owner cleans up).
             self.base = None
@@ -614,6 +619,8 @@ class Daemon:
         # -v: every job state change in the log dumped on failure
         cmd = ([AIOJOBSD, "--rundir", self.rundir, "-v"]
                + self.state_args() + self.args)
+        if self.run_as is not None:
+            cmd = self.as_user(cmd)
         env = clean_env(AIOJOBS_RUNDIR=self.rundir,
                         XDG_STATE_HOME=self.state_dir,
                         XDG_DATA_HOME=self.state_dir)
@@ -623,6 +630,18 @@ class Daemon:
         self.pid = self.proc.pid
         self.wait_ready()
         return self
+
+    def as_user(self, cmd):
+        """cmd run as self.run_as, owning this daemon's directories."""
+        pw = pwd.getpwnam(self.run_as)
+        for top in {self.base or self.rundir, self.state_dir}:
+            os.makedirs(top, mode=0o700, exist_ok=True)
+            for root, dirs, files in os.walk(top):
+                for name in [root] + [os.path.join(root, n)
+                                      for n in dirs + files]:
+                    os.chown(name, pw.pw_uid, pw.pw_gid)
+        return (["setpriv", "--reuid", str(pw.pw_uid), "--regid",
+                 str(pw.pw_gid), "--clear-groups"] + cmd)
 
     def state_args(self):
         """Keep every test daemon's job store private: if aiojobsd --help
@@ -997,8 +1016,9 @@ def submitted_id(out):
     return int(m.group(1))
 
 
-def workers_of(pid):
-    """The live CPU workers of a daemon: its children run with --worker."""
+def live_processes(extra):
+    """(pid, stat fields after the command name, contents of
+    /proc/PID/<extra>) of every live process (neither zombie nor dead)."""
     out = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -1006,15 +1026,21 @@ def workers_of(pid):
         try:
             with open("/proc/%s/stat" % name) as f:
                 stat = f.read()
-            with open("/proc/%s/cmdline" % name, "rb") as f:
-                cmdline = f.read().split(b"\0")
+            with open("/proc/%s/%s" % (name, extra), "rb") as f:
+                data = f.read()
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2:].split()
-        if (int(fields[1]) == pid and b"--worker" in cmdline
-                and fields[0] not in ("Z", "X")):
-            out.append(int(name))
-    return sorted(out)
+        if fields[0] not in ("Z", "X"):
+            out.append((int(name), fields, data))
+    return out
+
+
+def workers_of(pid):
+    """The live CPU workers of a daemon: its children run with --worker."""
+    return sorted(p for p, fields, cmdline in live_processes("cmdline")
+                  if int(fields[1]) == pid
+                  and b"--worker" in cmdline.split(b"\0"))
 
 
 def small_tmpfs(test, size="2m"):

@@ -14,7 +14,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import Daemon, check, eq, poll_until  # noqa: E402
+from harness import Daemon, check, eq, live_processes, poll_until  # noqa: E402
 
 MARK = "AJ_TREE_MARK"
 
@@ -26,20 +26,8 @@ TREE = ('setsid sh -c "sleep 300 & sleep 300" & (sleep 300 &); sleep 300')
 def marked(token):
     """Live processes whose environment holds MARK=token."""
     want = ("%s=%s" % (MARK, token)).encode()
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-            with open("/proc/%s/environ" % name, "rb") as f:
-                env = f.read().split(b"\0")
-        except OSError:
-            continue
-        if want in env and stat[stat.rindex(")") + 2] != "Z":
-            pids.append(int(name))
-    return pids
+    return [p for p, _, env in live_processes("environ")
+            if want in env.split(b"\0")]
 
 
 def session_leaders(token):
