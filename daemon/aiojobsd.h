@@ -141,6 +141,7 @@ struct job {
 	int64_t			 started_at;	/* -1 until it happens */
 	int64_t			 finished_at;
 
+	uid_t			 owner;		/* who submitted it */
 	uint8_t			 kidx;		/* index of kind in kind.c */
 	uint8_t			 state;
 	uint8_t			 stop;		/* JOB_STOP_* while stopping */
@@ -403,6 +404,7 @@ void	 job_free(struct job *);
 struct job_more *job_more(struct job *);
 const struct kind *job_kind(struct job *);
 const char *job_name(struct job *);
+uid_t	 job_owner(struct job *);
 struct job_key *job_key_entry(struct job *);
 int64_t	 job_timeout_ms(struct job *);
 int64_t	 job_retries(struct job *);
@@ -471,6 +473,25 @@ void	 sched_fail_queued(struct job *, const char *, const char *, ...)
 const char *sched_waiting_for(struct job *);
 int	 sched_cancel_running(struct sched *, int, const char *);
 int64_t	 sched_queued(struct sched *);
+
+/* A user the daemon knows (users.c): a job's owner, a client. */
+struct user {
+	uid_t			 uid;
+	gid_t			 gid;		/* primary; -1 when unknown */
+	char			*name;		/* or the uid in decimal */
+	char			*home;		/* or NULL */
+	gid_t			*groups;	/* every group, gid among them */
+	int			 ngroups;
+	int			 known;		/* in the user database */
+	RB_ENTRY(user)		 entry;
+};
+
+/* users.c */
+const struct user *users_get(uid_t);
+const char *users_name(uid_t);
+int	 users_parse(const char *, uid_t *);
+int	 users_in_group(const struct user *, gid_t);
+void	 users_flush(void);
 
 /* A child to start (spawn.c): what posix_spawn's actions and attrs said. */
 struct spawn {

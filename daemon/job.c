@@ -130,6 +130,13 @@ job_name(struct job *job)
 	return (job->more != NULL ? job->more->name : NULL);
 }
 
+/* The uid of the user who submitted the job. */
+uid_t
+job_owner(struct job *job)
+{
+	return (job->owner);
+}
+
 int64_t
 job_timeout_ms(struct job *job)
 {

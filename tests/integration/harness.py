@@ -1132,3 +1132,103 @@ def main():
     print("%d passed, %d failed" % (passed, failed))
     sys.stdout.flush()
     sys.exit(1 if failed else 0)
+
+
+# ---------------------------------------------------------------------------
+# users: tests of a daemon shared by several users (run as root)
+# ---------------------------------------------------------------------------
+
+
+class TestUsers:
+    """Users (and groups) made for one test and removed after it.
+
+    with TestUsers() as u:
+        alice = u.user("a")            # a new user, home under /tmp
+        ops = u.group("ops", [alice])  # a new group alice is in
+        run_ctl_as(alice, d, "list")
+
+    Names carry the test's pid, so tests running side by side never share
+    a user. Needs root (useradd); skip the test otherwise."""
+
+    def __init__(self):
+        self.users = []
+        self.groups = []
+        self.top = None
+
+    def __enter__(self):
+        self.top = tempfile.mkdtemp(prefix="ajusers", dir="/tmp")
+        os.chmod(self.top, 0o755)
+        return self
+
+    def user(self, tag, groups=()):
+        name = "aj%d%s" % (os.getpid(), tag)
+        home = os.path.join(self.top, name)
+        cmd = ["useradd", "-M", "-U", "-d", home, "-s", "/bin/sh"]
+        if groups:
+            cmd += ["-G", ",".join(groups)]
+        subprocess.run(cmd + [name], check=True, capture_output=True)
+        self.users.append(name)
+        pw = pwd.getpwnam(name)
+        os.mkdir(home, 0o700)
+        os.chown(home, pw.pw_uid, pw.pw_gid)
+        return name
+
+    def group(self, tag, members=()):
+        name = "aj%d%s" % (os.getpid(), tag)
+        subprocess.run(["groupadd", name], check=True, capture_output=True)
+        self.groups.append(name)
+        for m in members:
+            subprocess.run(["usermod", "-a", "-G", name, m], check=True,
+                           capture_output=True)
+        return name
+
+    def __exit__(self, *exc):
+        for name in self.users:
+            subprocess.run(["userdel", name], capture_output=True)
+        for name in self.groups:
+            subprocess.run(["groupdel", name], capture_output=True)
+        shutil.rmtree(self.top, ignore_errors=True)
+
+
+def as_user_cmd(user, cmd):
+    """cmd run as user with its groups (setpriv --init-groups)."""
+    pw = pwd.getpwnam(user)
+    return (["setpriv", "--reuid", str(pw.pw_uid), "--regid",
+             str(pw.pw_gid), "--init-groups", "--"] + [str(c) for c in cmd])
+
+
+def run_ctl_as(user, d, *args, input=None, timeout=30, env=None):
+    """aiojobctl run as user against daemon d: (rc, stdout, stderr)."""
+    e = clean_env(AIOJOBS_RUNDIR=d.rundir, **(env or {}))
+    try:
+        p = subprocess.run(as_user_cmd(user, [AIOJOBCTL] + list(args)),
+                           input=input, capture_output=True, env=e,
+                           timeout=timeout, text=True, errors="replace",
+                           cwd="/")
+    except subprocess.TimeoutExpired:
+        raise AssertionError("aiojobctl %s as %s did not finish in %s s"
+                             % (" ".join(map(str, args)), user, timeout))
+    return p.returncode, p.stdout, p.stderr
+
+
+_REQUEST_AS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import harness
+with harness.ReqClient(sys.argv[2]) as c:
+    print(json.dumps(c.request(json.loads(sys.stdin.read()),
+                               timeout_ms=int(sys.argv[3]))))
+"""
+
+
+def request_as(user, url, msg, timeout_ms=5000):
+    """One protocol request sent by a process of user; the reply."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = subprocess.run(
+        as_user_cmd(user, [sys.executable, "-c", _REQUEST_AS, here, url,
+                           str(timeout_ms)]),
+        input=json.dumps(msg), capture_output=True, text=True,
+        timeout=timeout_ms / 1000 + 30, cwd="/", env=clean_env())
+    if p.returncode != 0:
+        raise AssertionError("request as %s failed: %s" % (user, p.stderr))
+    return json.loads(p.stdout)
