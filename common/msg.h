@@ -77,7 +77,8 @@ struct msg_error {
 #define MSG_F_STREAM		0x8000	/* output: which stream */
 #define MSG_F_OFFSET		0x10000	/* output: first byte wanted */
 #define MSG_F_LENGTH		0x20000	/* output: bytes wanted at most */
-#define MSG_F_LAST		MSG_F_LENGTH
+#define MSG_F_OWNER		0x40000	/* list: whose jobs */
+#define MSG_F_LAST		MSG_F_OWNER
 
 /* wait's return_when. */
 #define MSG_ALL_COMPLETED	0
@@ -100,6 +101,8 @@ struct msg_spec {
 	char		*lock;		/* NULL when absent */
 	int		 shield;
 	char		*key;		/* NULL when absent */
+	/* who submits it: set by the daemon, never read from a request */
+	uint32_t	 owner;
 };
 
 /* A decoded request; present says which optional fields were given. */
@@ -116,6 +119,7 @@ struct msg_request {
 	size_t		 nids;
 	char		*state;
 	char		*queue;
+	char		*owner;		/* list: a user name or uid */
 	int64_t		 limit;
 	int64_t		 before_id;
 	int		 return_when;
@@ -135,6 +139,7 @@ struct msg_view {
 	const char	*kind;
 	const char	*name;
 	const char	*queue;
+	const char	*owner;		/* user name, or uid in decimal */
 	int64_t		 priority;
 	const char	*state;
 	int64_t		 attempts;

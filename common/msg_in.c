@@ -447,6 +447,7 @@ msg_in_view(struct msg_in *in, struct msg_view *v)
 	v->kind = msg_in_str_or_null(in, "kind");
 	v->name = msg_in_str_or_null(in, "name");
 	v->queue = msg_in_str_or_null(in, "queue");
+	v->owner = msg_in_str_or_null(in, "owner");
 	v->priority = msg_in_int_or(in, "priority", 0);
 	v->state = msg_in_str_or_null(in, "state");
 	v->attempts = msg_in_int_or(in, "attempts", 0);

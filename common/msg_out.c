@@ -700,6 +700,8 @@ msg_out_view_fields(struct msg_out *o, const struct msg_view *v, int flags)
 	msg_out_string(o, "kind", v->kind);
 	msg_out_string(o, "name", v->name);
 	msg_out_string(o, "queue", v->queue);
+	if (v->owner != NULL)
+		msg_out_string(o, "owner", v->owner);
 	msg_out_int(o, "priority", v->priority);
 	msg_out_string(o, "state", v->state);
 	msg_out_int(o, "attempts", v->attempts);

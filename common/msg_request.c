@@ -584,6 +584,9 @@ msg_decode_field(struct msg_in *in, unsigned int bit, struct msg_request *req,
 		return (msg_in_int_min(in, "offset", 0, &req->offset, err));
 	case MSG_F_LENGTH:
 		return (msg_in_int_min(in, "length", 1, &req->length, err));
+	case MSG_F_OWNER:
+		return (msg_in_name(in, "owner", MSG_QUEUE_MAX, &req->owner,
+		    err));
 	case MSG_F_RATE:
 		if ((r = msg_in_double(in, "rate", &req->rate, err)) == 1 &&
 		    req->rate < 0) {
@@ -603,7 +606,7 @@ msg_field_name(unsigned int bit)
 		"job", "jobs", "group", "id", "ids", "state", "queue",
 		"limit", "before_id", "return_when", "timeout_ms", "name",
 		"action", "rate", "older_than_ms", "stream", "offset",
-		"length"
+		"length", "owner"
 	};
 	int	 i;
 
@@ -701,6 +704,7 @@ msg_request_clear(struct msg_request *req)
 	free(req->ids);
 	free(req->state);
 	free(req->queue);
+	free(req->owner);
 	free(req->name);
 	free(req->action);
 	free(req->stream);

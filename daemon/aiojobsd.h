@@ -22,6 +22,10 @@ struct sp_peer;
 struct sp_request;
 struct sp_server;
 
+/* Daemon-wide ops [access] can limit: queue, shutdown, clean, reload. */
+#define ACCESS_NOPS		4
+#define ACCESS_TOKEN_MD		32	/* SHA-256 of a token */
+
 /* Job states, PROTOCOL section 3.2. */
 #define JOB_QUEUED	0
 #define JOB_RUNNING	1
@@ -116,6 +120,7 @@ struct job_more {
 struct job_key {
 	RB_ENTRY(job_key)	 entry;
 	struct job		*job;
+	uid_t			 owner;		/* keys are per owner */
 	char			 key[];
 };
 
@@ -241,11 +246,11 @@ struct creq {
 	int64_t			*ids;		/* a submit's jobs, in order */
 	size_t			 nids;
 	int			 shows;		/* a read: sent even if not */
+	uid_t			 uid;		/* who sent it */
+	int			 admin;		/* sees every job */
 	TAILQ_ENTRY(creq)	 entry;
 };
 TAILQ_HEAD(creqs, creq);
-
-#define CONTROL_TOKEN_MD	32	/* SHA-256 */
 
 /* A control endpoint: a raw REP endpoint, and what its clients may do. */
 struct control {
@@ -254,7 +259,7 @@ struct control {
 	char			*url;
 	char			*name;		/* for messages */
 	int			 has_token;
-	unsigned char		 token_md[CONTROL_TOKEN_MD];
+	unsigned char		 token_md[ACCESS_TOKEN_MD];
 	int			 allow_exec;
 	unsigned int		 kinds;		/* a bit per kind index */
 	struct creqs		 held;
@@ -271,6 +276,7 @@ struct aiojobsd {
 	struct events		*events;
 	struct pool		*pool;
 	struct metrics		*metrics;	/* or NULL: off */
+	struct access		*access;	/* who may do what */
 
 	struct config		 conf;
 	struct config_args	 args;		/* flags, over the file */
@@ -317,6 +323,7 @@ struct store_row {
 	char		*error_message;
 	int64_t		 group_id;	/* 0 for none */
 	char		*tree;		/* a running job's tree_where */
+	uid_t		 owner;
 };
 
 /* Captured output of one stream (outbuf.c). */
@@ -467,6 +474,7 @@ struct job *sched_restore(struct sched *, struct msg_spec *,
 void	 sched_ready_at(struct job *, int64_t);
 int64_t	 sched_backoff_ms(struct job *);
 int	 sched_state(struct sched *, int64_t);
+int	 sched_owner(struct sched *, int64_t, uid_t *);
 void	 sched_maybe_ready(struct job *);
 void	 sched_fail_queued(struct job *, const char *, const char *, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
@@ -485,6 +493,20 @@ struct user {
 	int			 known;		/* in the user database */
 	RB_ENTRY(user)		 entry;
 };
+
+/* access.c: who may do what */
+struct access;
+struct access *access_create(const struct config *, char **);
+void	 access_free(struct access *);
+void	 access_token_md(const char *, unsigned char *);
+int	 access_admin(const struct access *, uid_t);
+int	 access_op(const struct access *, const char *, uid_t);
+int	 access_kind(const struct access *, const struct kind *, uid_t);
+int	 access_token(const struct access *, const unsigned char *, uid_t *);
+int	 access_jobs(const struct access *, struct sched *, uid_t,
+	    const int64_t *, size_t, struct msg_error *);
+int	 access_submit(const struct access *, const struct msg_spec *, size_t,
+	    uid_t, struct msg_error *);
 
 /* users.c */
 const struct user *users_get(uid_t);
@@ -594,7 +616,8 @@ int	 store_put(struct store *, const struct store_row *, char **);
 int	 store_update(struct store *, const struct store_row *, char **);
 int	 store_commit(struct store *, char **);
 int	 store_get(struct store *, int64_t, struct store_row *);
-int	 store_get_key(struct store *, const char *, struct store_row *);
+int	 store_get_key(struct store *, uid_t, const char *,
+	    struct store_row *);
 int	 store_each(struct store *, const char *, const int64_t *, int,
 	    int (*)(struct store_row *, void *), void *);
 int64_t	 store_int(struct store *, const char *, int64_t);
@@ -606,7 +629,7 @@ int	 store_put_queue(struct store *, const char *, int64_t, double, int,
 int	 store_each_queue(struct store *, void (*)(const char *, int64_t,
 	    double, int, void *), void *);
 int	 store_list(struct store *, int, const char *, int64_t, int64_t,
-	    int (*)(struct store_row *, void *), void *);
+	    int64_t, int (*)(struct store_row *, void *), void *);
 void	 store_row_clear(struct store_row *);
 
 /* persist.c */
@@ -649,7 +672,7 @@ int	 worker_main(int, char **);
 struct control *control_create(struct aiojobsd *,
 	    const struct config_listen *, char **);
 void	 control_free(struct control *);
-int	 control_authorize(struct control *, struct msg_in *,
+int	 control_authorize(struct creq *, struct msg_in *,
 	    struct msg_error *);
 int	 control_permit(struct control *, const struct msg_request *,
 	    struct msg_error *);

@@ -136,6 +136,8 @@ config_defaults(struct config *c)
 	memset(c, 0, sizeof *c);
 	TAILQ_INIT(&c->queues);
 	TAILQ_INIT(&c->listens);
+	TAILQ_INIT(&c->rules);
+	TAILQ_INIT(&c->users);
 	c->socket_gid = -1;
 	c->log_level = LOG_LEVEL_INFO;
 	c->limit = 100;
@@ -165,24 +167,15 @@ config_queues_clear(struct config_queues *queues)
 	}
 }
 
-/* Free a secret, overwriting it first. */
-static void
-config_free_secret(char *s)
-{
-	if (s == NULL)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
 
 static void
 config_listen_free(struct config_listen *l)
 {
 	free(l->name);
 	free(l->url);
-	config_free_secret(l->token);
+	config_access_free_secret(l->token);
 	free(l->token_file);
-	config_free_secret(l->secret);
+	config_access_free_secret(l->secret);
 	free(l);
 }
 
@@ -211,7 +204,8 @@ config_clear(struct config *c)
 	}
 	config_queues_clear(&c->queues);
 	config_listens_clear(&c->listens);
-	config_free_secret(c->control_token);
+	config_access_clear(c);
+	config_access_free_secret(c->control_token);
 	c->control_token = NULL;
 	free(c->path);
 	c->path = NULL;
@@ -744,7 +738,7 @@ config_set_token(struct config_listen *l, const char *name,
 		return (-1);
 	}
 	if (literal) {
-		config_free_secret(l->token);
+		config_access_free_secret(l->token);
 		l->token = xstrdup(value);
 	} else {
 		free(l->token_file);
@@ -817,6 +811,10 @@ config_set(struct config *c, const char *section, const char *name,
 	n = strlen(CONFIG_LISTEN_PREFIX);
 	if (strncmp(section, CONFIG_LISTEN_PREFIX, n) == 0)
 		return (config_set_listen(c, section + n, name, value, cause));
+	if (strcmp(section, "access") == 0 || strncmp(section,
+	    CONFIG_USER_PREFIX, strlen(CONFIG_USER_PREFIX)) == 0)
+		return (config_check_value(name, value, cause) != 0 ? -1 :
+		    config_access_set(c, section, name, value, cause));
 	if ((k = config_key_find(section, name)) != -1)
 		return (config_set_key(c, k, value, cause));
 	for (i = 0; i < CONFIG_NKEYS; i++) {
@@ -825,7 +823,8 @@ config_set(struct config *c, const char *section, const char *name,
 	}
 	if (i == CONFIG_NKEYS) {
 		xasprintf(cause, "unknown section [%s] (daemon, endpoints, "
-		    "pool, http, store, queue.NAME, listen.NAME)", section);
+		    "pool, http, store, access, queue.NAME, listen.NAME, user.NAME)",
+		    section);
 		return (-1);
 	}
 	for (i = 0; i < CONFIG_NKEYS; i++) {
@@ -1362,6 +1361,7 @@ config_print(const struct config *c, FILE *f)
 			    "false");
 	}
 	config_print_listens(c, f);
+	config_access_print(c, f);
 }
 
 /* Put the command-line flags back over what the file said. */
@@ -1582,7 +1582,7 @@ config_prepare_listen(struct config_listen *l, char **cause)
 	const char	*name = config_listen_name(l);
 	char		*why;
 
-	config_free_secret(l->secret);
+	config_access_free_secret(l->secret);
 	l->secret = NULL;
 	if (l->token_file != NULL) {
 		if (config_read_token(l->token_file, &l->secret, &why) != 0) {
@@ -1608,6 +1608,44 @@ config_prepare_listen(struct config_listen *l, char **cause)
 }
 
 /*
+ * The tokens of the [user.NAME] sections, read from their files; no two
+ * users may share one, or a request could not say whose it is.
+ */
+int
+config_prepare_users(struct config *c, char **cause)
+{
+	struct config_user	*u, *v;
+	char			*why;
+
+	TAILQ_FOREACH(u, &c->users, entry) {
+		config_access_free_secret(u->secret);
+		u->secret = NULL;
+		if (u->token_file != NULL && config_read_token(u->token_file,
+		    &u->secret, &why) != 0) {
+			xasprintf(cause, "[user.%s]: %s", u->name, why);
+			free(why);
+			return (-1);
+		}
+		if (u->token != NULL)
+			u->secret = xstrdup(u->token);
+		if (u->secret == NULL) {
+			xasprintf(cause, "[user.%s] has no token: set "
+			    "token_file", u->name);
+			return (-1);
+		}
+		for (v = TAILQ_FIRST(&c->users); v != u;
+		    v = TAILQ_NEXT(v, entry)) {
+			if (strcmp(u->secret, v->secret) == 0) {
+				xasprintf(cause, "[user.%s] and [user.%s] have "
+				    "the same token", v->name, u->name);
+				return (-1);
+			}
+		}
+	}
+	return (0);
+}
+
+/*
  * What the endpoints need at start, after config_resolve: the socket
  * group, the tokens read from their files, the refusal of an endpoint
  * open to the network without a token, and no URL bound twice.
@@ -1617,9 +1655,10 @@ config_prepare(struct config *c, char **cause)
 {
 	struct config_listen	*l, *m;
 
-	if (config_socket_gid(c, cause) != 0)
+	if (config_socket_gid(c, cause) != 0 ||
+	    config_prepare_users(c, cause) != 0)
 		return (-1);
-	config_free_secret(c->control_token);
+	config_access_free_secret(c->control_token);
 	c->control_token = NULL;
 	if (c->control_token_file != NULL && config_read_token(
 	    c->control_token_file, &c->control_token, cause) != 0)

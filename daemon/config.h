@@ -46,6 +46,25 @@ struct config_listen {
 };
 TAILQ_HEAD(config_listens, config_listen);
 
+/* One key of [access]: an op or a kind, and who may use it. */
+struct config_rule {
+	char				*name;
+	char				*who;	/* users, uids, @groups */
+	TAILQ_ENTRY(config_rule)	 entry;
+};
+TAILQ_HEAD(config_rules, config_rule);
+
+/* One [user.NAME] section: a user that tcp and tls clients act as. */
+#define CONFIG_USER_PREFIX	"user."
+struct config_user {
+	char				*name;
+	char				*token;		/* token = */
+	char				*token_file;
+	char				*secret;	/* the token in force */
+	TAILQ_ENTRY(config_user)	 entry;
+};
+TAILQ_HEAD(config_users, config_user);
+
 /* A flag given on the command line, re-applied over the file on reload. */
 struct config_arg {
 	int			 key;	/* index in the key table */
@@ -94,6 +113,8 @@ struct config {
 	int64_t			 retention_ms;	/* 0: keep forever */
 
 	struct config_queues	 queues;
+	struct config_rules	 rules;		/* [access] */
+	struct config_users	 users;		/* [user.NAME] */
 
 	/* filled by config_prepare at start, from the keys above */
 	char			*control_token;	/* NULL: none */
@@ -101,6 +122,12 @@ struct config {
 };
 
 void	 config_defaults(struct config *);
+int	 config_access_set(struct config *, const char *, const char *,
+	     const char *, char **);
+void	 config_access_free_secret(char *);
+void	 config_access_clear(struct config *);
+void	 config_access_print(const struct config *, FILE *);
+void	 config_access_take(struct config *, struct config *);
 void	 config_clear(struct config *);
 void	 config_queues_clear(struct config_queues *);
 int	 config_load(struct config *, const char *, int, char **);
@@ -112,6 +139,7 @@ int	 config_apply_args(struct config *, const struct config_args *,
 	     char **);
 void	 config_args_free(struct config_args *);
 int	 config_prepare(struct config *, char **);
+int	 config_prepare_users(struct config *, char **);
 void	 config_listens_clear(struct config_listens *);
 int	 config_listens_equal(const struct config *, const struct config *);
 int	 config_listen_exec(const struct config_listen *);

@@ -40,17 +40,6 @@ control_rcvmax(int64_t max_request)
 	return (max > 1024 * 1024 * 1024 ? 1024 * 1024 * 1024 : (size_t)max);
 }
 
-/* The SHA-256 of a token: what requests are compared against. */
-static void
-control_token_md(const char *token, unsigned char *md)
-{
-	unsigned int	 len = CONTROL_TOKEN_MD;
-
-	if (EVP_Digest(token, strlen(token), md, &len, EVP_sha256(),
-	    NULL) != 1 || len != CONTROL_TOKEN_MD)
-		fatalx("SHA-256 of a token failed");
-}
-
 /* Take an endpoint's policy, and say at start what it lets in. */
 static void
 control_policy(struct control *c, const struct config_listen *l)
@@ -66,7 +55,7 @@ control_policy(struct control *c, const struct config_listen *l)
 		c->kinds &= ~(1U << kind_index(exec));
 	if (l->secret != NULL) {
 		c->has_token = 1;
-		control_token_md(l->secret, c->token_md);
+		access_token_md(l->secret, c->token_md);
 	}
 	config_kind_names(c->kinds, kinds, sizeof kinds);
 	log_info("endpoint %s%s%s: %s, kinds %s", c->name, l->name != NULL ?
@@ -143,35 +132,53 @@ control_free(struct control *c)
 	free(c);
 }
 
+static int
+control_token_error(struct control *c, int has, struct msg_error *err)
+{
+	if (has)
+		msg_error_set(err, MSG_E_UNAUTHORIZED, "token wrong for "
+		    "endpoint %s", c->name);
+	else
+		msg_error_set(err, MSG_E_UNAUTHORIZED, "token missing: "
+		    "endpoint %s needs a \"token\" string in every request",
+		    c->name);
+	return (-1);
+}
+
 /*
- * The token check of an endpoint that has one, before anything else.
- * Both sides are hashed with SHA-256 and the digests compared with
+ * Who sent a request, before anything else is read of it. Over ipc the
+ * kernel says (SO_PEERCRED), and the endpoint's token, if it has one,
+ * must be there too. Over tcp and tls the token says: the endpoint's own
+ * token acts as the daemon's user, a [user.NAME] token as that user;
+ * without one, an endpoint that needs none takes requests as the daemon's
+ * user. Tokens are hashed with SHA-256 and the digests compared with
  * CRYPTO_memcmp: two buffers of the same length, compared in a time that
- * does not depend on where they differ, so neither the token's bytes nor
+ * does not depend on where they differ, so neither a token's bytes nor
  * its length leak through the time a reply takes. (Hashing the request's
  * token takes time in its own length, which its sender knows already.)
  */
 int
-control_authorize(struct control *c, struct msg_in *in,
-    struct msg_error *err)
+control_authorize(struct creq *cr, struct msg_in *in, struct msg_error *err)
 {
-	unsigned char	 md[CONTROL_TOKEN_MD];
+	struct control	*c = cr->control;
+	struct sp_peer	 peer;
+	unsigned char	 md[ACCESS_TOKEN_MD];
 	const char	*token;
+	int		 has, own;
 
-	if (!c->has_token)
-		return (0);
-	if (msg_in_string(in, "token", &token, NULL) != 1) {
-		msg_error_set(err, MSG_E_UNAUTHORIZED, "token missing: "
-		    "endpoint %s needs a \"token\" string in every request",
-		    c->name);
-		return (-1);
-	}
-	control_token_md(token, md);
-	if (CRYPTO_memcmp(md, c->token_md, sizeof md) != 0) {
-		msg_error_set(err, MSG_E_UNAUTHORIZED, "token wrong for "
-		    "endpoint %s", c->name);
-		return (-1);
-	}
+	if ((has = msg_in_string(in, "token", &token, NULL) == 1))
+		access_token_md(token, md);
+	own = has && c->has_token &&
+	    CRYPTO_memcmp(md, c->token_md, sizeof md) == 0;
+	if (control_peer(cr, &peer) == 0) {
+		if (c->has_token && !own)
+			return (control_token_error(c, has, err));
+		cr->uid = peer.uid;
+	} else if (own || (!has && !c->has_token))
+		cr->uid = geteuid();
+	else if (!has || !access_token(c->aj->access, md, &cr->uid))
+		return (control_token_error(c, has, err));
+	cr->admin = access_admin(c->aj->access, cr->uid);
 	return (0);
 }
 

@@ -15,18 +15,28 @@ struct job_dep {
 	TAILQ_ENTRY(job_dep)	 entry;
 };
 
-/* Every id of a spec's `after` must name a job. */
+/*
+ * Every id of a spec's `after` must name a job of the same owner: one
+ * user's job cannot be held back by another's, nor learn how it ended.
+ */
 int
 deps_check(struct sched *s, struct msg_spec *spec, const char *where,
     struct msg_error *err)
 {
 	size_t	 i;
+	uid_t	 owner;
 
 	for (i = 0; i < spec->nafter; i++) {
-		if (sched_state(s, spec->after[i]) == -1) {
+		if (sched_owner(s, spec->after[i], &owner) == -1) {
 			msg_error_set(err, MSG_E_NOT_FOUND, "field 'after': no "
 			    "job with id %lld%s", (long long)spec->after[i],
 			    where);
+			return (-1);
+		}
+		if (owner != spec->owner) {
+			msg_error_set(err, MSG_E_FORBIDDEN, "field 'after': "
+			    "job %lld belongs to another user%s",
+			    (long long)spec->after[i], where);
 			return (-1);
 		}
 	}

@@ -37,6 +37,8 @@ job_ids_cmp(struct job *a, struct job *b)
 int
 job_keys_cmp(struct job_key *a, struct job_key *b)
 {
+	if (a->owner != b->owner)
+		return (a->owner < b->owner ? -1 : 1);
 	return (strcmp(a->key, b->key));
 }
 
@@ -64,6 +66,7 @@ job_create(struct sched *s, const struct msg_spec *spec,
 	size_t		 klen, slen;
 
 	job = xcalloc(1, sizeof *job);
+	job->owner = spec->owner;
 	job->kidx = (uint8_t)kind_index(kind);
 	job->queue = q;
 	job->args = xstrdup(spec->args);
@@ -79,6 +82,7 @@ job_create(struct sched *s, const struct msg_spec *spec,
 		slen = keyspec != NULL ? strlen(keyspec) + 1 : 0;
 		k = xcalloc(1, sizeof *k + klen + slen);
 		k->job = job;
+		k->owner = spec->owner;
 		memcpy(k->key, spec->key, klen);
 		if (keyspec != NULL)
 			memcpy(k->key + klen, keyspec, slen);
@@ -311,6 +315,7 @@ job_view(struct job *job, struct msg_view *v)
 	v->kind = job_kind(job)->name;
 	v->name = job_name(job);
 	v->queue = job->queue->name;
+	v->owner = users_name(job->owner);
 	v->priority = job->priority;
 	v->state = job_state_names[job->state];
 	v->attempts = job->attempts;

@@ -1,6 +1,7 @@
 /*
  * Locks (asyncio.Lock across jobs): at most one running job holds a given
- * lock name, across all queues. A job that would start while its lock is
+ * lock name of its owner, across all queues (one user's lock names never
+ * block another's jobs). A job that would start while its lock is
  * held waits in the lock's own queue (priority, then submission order) and
  * goes back to its queue's ready set when the lock is released, which
  * happens on every kind of end.
@@ -13,6 +14,7 @@
 #include "xmalloc.h"
 
 struct lock {
+	uid_t			 owner;
 	char			*name;
 	struct job		*holder;
 	struct job_lockq	 waiters;
@@ -28,6 +30,8 @@ RB_GENERATE(job_lockq, job, ready_entry, job_lockq_cmp)
 int
 lock_cmp(struct lock *a, struct lock *b)
 {
+	if (a->owner != b->owner)
+		return (a->owner < b->owner ? -1 : 1);
 	return (strcmp(a->name, b->name));
 }
 
@@ -63,14 +67,16 @@ locks_free(struct locks *l)
 }
 
 static struct lock *
-lock_get(struct locks *l, const char *name)
+lock_get(struct locks *l, uid_t owner, const char *name)
 {
 	struct lock	 find, *lk;
 
+	find.owner = owner;
 	find.name = (char *)name;
 	if ((lk = RB_FIND(locks, l, &find)) != NULL)
 		return (lk);
 	lk = xcalloc(1, sizeof *lk);
+	lk->owner = owner;
 	lk->name = xstrdup(name);
 	RB_INIT(&lk->waiters);
 	RB_INSERT(locks, l, lk);
@@ -88,7 +94,8 @@ lock_acquire(struct job *job)
 
 	if (job->more == NULL || job->more->lock_name == NULL)
 		return (1);
-	lk = lock_get(job->queue->sched->locks, job->more->lock_name);
+	lk = lock_get(job->queue->sched->locks, job->owner,
+	    job->more->lock_name);
 	job->more->lock = lk;
 	if (lk->holder == NULL || lk->holder == job) {
 		lk->holder = job;

@@ -19,6 +19,7 @@ struct op_list {
 	struct sched	*s;
 	size_t		 n;		/* views in the reply */
 	int64_t		 last_id;	/* of the last one */
+	int64_t		 owner;		/* whose jobs, -1: everyone's */
 	int		 cut;		/* full: a view was left out */
 };
 
@@ -60,8 +61,10 @@ op_list_first(struct sched *s, int64_t before_id)
 }
 
 static int
-op_list_match(struct job *job, struct msg_request *req)
+op_list_match(struct op_list *ol, struct job *job, struct msg_request *req)
 {
+	if (ol->owner != -1 && job->owner != (uid_t)ol->owner)
+		return (0);
 	if (req->state != NULL &&
 	    strcmp(job_state_name(job->state), req->state) != 0)
 		return (0);
@@ -80,7 +83,7 @@ op_list_memory(struct op_list *ol, struct msg_request *req, int64_t limit)
 	for (job = op_list_first(s, req->before_id);
 	    job != NULL && (limit == 0 || (int64_t)ol->n < limit);
 	    job = RB_PREV(job_ids, &s->jobs, job)) {
-		if (!op_list_match(job, req))
+		if (!op_list_match(ol, job, req))
 			continue;
 		job_view(job, &v);
 		if (op_list_add(ol, &v) != 0)
@@ -103,6 +106,33 @@ op_list_row_cb(struct store_row *r, void *arg)
 	return (op_list_add(ol, &v));
 }
 
+/*
+ * Whose jobs to list: the sender's own, unless an admin asks for all
+ * (no owner) or for one user's. 0, or -1 with the error sent.
+ */
+static int
+op_list_owner(struct aiojobsd *aj, struct creq *cr, int64_t *owner)
+{
+	uid_t	 uid;
+
+	*owner = cr->admin ? -1 : (int64_t)cr->uid;
+	if (cr->req.owner == NULL)
+		return (0);
+	if (users_parse(cr->req.owner, &uid) != 0) {
+		control_error(cr, MSG_E_BAD_REQUEST, "field 'owner': no user "
+		    "'%s'", cr->req.owner);
+		return (-1);
+	}
+	if (!cr->admin && uid != cr->uid) {
+		control_error(cr, MSG_E_FORBIDDEN, "%s may list only their own "
+		    "jobs, not those of %s", users_name(cr->uid),
+		    users_name(uid));
+		return (-1);
+	}
+	*owner = uid;
+	return (0);
+}
+
 int
 op_list(struct aiojobsd *aj, struct creq *cr)
 {
@@ -122,6 +152,8 @@ op_list(struct aiojobsd *aj, struct creq *cr)
 	if (limit == 0)
 		limit = OP_LIST_MAX;
 	memset(&ol, 0, sizeof ol);
+	if (op_list_owner(aj, cr, &ol.owner) != 0)
+		return (OP_DONE);
 	ol.o = msg_out_new();
 	ol.s = aj->sched;
 	msg_out_bool(ol.o, "ok", 1);
@@ -132,7 +164,7 @@ op_list(struct aiojobsd *aj, struct creq *cr)
 		if (req->state != NULL)
 			state = job_state_by_name(req->state);
 		if (persist_flush(aj->sched, &cause) != 0 ||
-		    store_list(aj->sched->store, state, req->queue,
+		    store_list(aj->sched->store, state, req->queue, ol.owner,
 		    req->before_id, limit, op_list_row_cb, &ol) != 0) {
 			msg_out_free(ol.o);
 			control_error(cr, MSG_E_INTERNAL, "job store: %s",

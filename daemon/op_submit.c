@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "aiojobsd.h"
+#include "log.h"
 #include "xmalloc.h"
 
 static void
@@ -30,6 +31,19 @@ op_submit_reply(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
 	durable_reply(aj, cr, msg_out_finish(o, 0));
 }
 
+/* Who submitted what: the log is where an operator looks for it. */
+static void
+op_submit_log(struct creq *cr, const int64_t *ids, size_t n)
+{
+	if (n == 1)
+		log_info("job %lld (%s) submitted by %s", (long long)ids[0],
+		    cr->req.jobs[0].kind, users_name(cr->uid));
+	else
+		log_info("%zu jobs submitted by %s, ids %lld to %lld", n,
+		    users_name(cr->uid), (long long)ids[0],
+		    (long long)ids[n - 1]);
+}
+
 int
 op_submit(struct aiojobsd *aj, struct creq *cr)
 {
@@ -37,10 +51,18 @@ op_submit(struct aiojobsd *aj, struct creq *cr)
 	struct msg_error	 err;
 	unsigned int		 which = req->present & (MSG_F_JOB | MSG_F_JOBS);
 	int64_t			*ids;
+	size_t			 i;
 
 	if (which != MSG_F_JOB && which != MSG_F_JOBS) {
 		control_error(cr, MSG_E_BAD_REQUEST, "submit needs exactly one "
 		    "of the fields 'job' and 'jobs'");
+		return (OP_DONE);
+	}
+	for (i = 0; i < req->njobs; i++)
+		req->jobs[i].owner = cr->uid;
+	if (access_submit(aj->access, req->jobs, req->njobs, cr->uid,
+	    &err) != 0) {
+		control_error(cr, err.code, "%s", err.message);
 		return (OP_DONE);
 	}
 	ids = xcalloc(req->njobs, sizeof *ids);
@@ -48,7 +70,9 @@ op_submit(struct aiojobsd *aj, struct creq *cr)
 	    &err) != 0) {
 		free(ids);
 		control_error(cr, err.code, "%s", err.message);
-	} else	/* ids are the request's from here on */
+	} else {	/* ids are the request's from here on */
+		op_submit_log(cr, ids, req->njobs);
 		op_submit_reply(aj, cr, ids, req->njobs, which == MSG_F_JOBS);
+	}
 	return (OP_DONE);
 }

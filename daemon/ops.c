@@ -15,8 +15,8 @@ static const struct op_entry ops[] = {
 	{ "submit", OP_F_MUTATES, MSG_F_JOB | MSG_F_JOBS | MSG_F_GROUP, 0,
 	    op_submit },
 	{ "status", 0, MSG_F_ID, MSG_F_ID, op_status },
-	{ "list", 0, MSG_F_STATE | MSG_F_QUEUE | MSG_F_LIMIT | MSG_F_BEFORE_ID,
-	    0, op_list },
+	{ "list", 0, MSG_F_STATE | MSG_F_QUEUE | MSG_F_LIMIT | MSG_F_BEFORE_ID |
+	    MSG_F_OWNER, 0, op_list },
 	{ "wait", 0, MSG_F_IDS | MSG_F_RETURN_WHEN | MSG_F_TIMEOUT_MS,
 	    MSG_F_IDS, op_wait },
 	{ "cancel", 0, MSG_F_ID, MSG_F_ID, op_cancel },
@@ -60,6 +60,31 @@ ops_decode(struct msg_in *in, struct msg_request *req, struct msg_error *err)
 	return (op);
 }
 
+/*
+ * What the sender may do: a daemon-wide op only if [access] lets them,
+ * jobs named by id only their own (admins: any).
+ */
+static int
+ops_access(struct aiojobsd *aj, struct creq *cr, const struct op_entry *op,
+    struct msg_error *err)
+{
+	struct msg_request	*req = &cr->req;
+
+	if (!access_op(aj->access, op->name, cr->uid)) {
+		msg_error_set(err, MSG_E_FORBIDDEN, "op %s is for root, the "
+		    "daemon's user, [access] admins and [access] %s; %s is "
+		    "none of them", op->name, op->name, users_name(cr->uid));
+		return (-1);
+	}
+	if (req->present & MSG_F_ID)
+		return (access_jobs(aj->access, aj->sched, cr->uid, &req->id, 1,
+		    err));
+	if (req->present & MSG_F_IDS)
+		return (access_jobs(aj->access, aj->sched, cr->uid, req->ids,
+		    req->nids, err));
+	return (0);
+}
+
 /* Decode a request, run its handler; the handler replies now or later. */
 void
 ops_dispatch(struct aiojobsd *aj, struct creq *cr, const char *body,
@@ -71,12 +96,13 @@ ops_dispatch(struct aiojobsd *aj, struct creq *cr, const char *body,
 
 	if ((in = msg_strict_parse(body, len, &err)) == NULL)
 		goto fail;
-	if (control_authorize(cr->control, in, &err) != 0)
+	if (control_authorize(cr, in, &err) != 0)
 		goto fail;
 	if ((op = ops_decode(in, &cr->req, &err)) == NULL)
 		goto fail;
 	msg_in_free(in);
-	if (control_permit(cr->control, &cr->req, &err) != 0) {
+	if (control_permit(cr->control, &cr->req, &err) != 0 ||
+	    ops_access(aj, cr, op, &err) != 0) {
 		control_error(cr, err.code, "%s", err.message);
 		return;
 	}

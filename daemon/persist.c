@@ -189,6 +189,7 @@ row_view(struct store_row *r, struct msg_view *v)
 	v->kind = r->kind;
 	v->name = r->name;
 	v->queue = r->queue;
+	v->owner = users_name(r->owner);
 	v->priority = r->priority;
 	v->state = r->state >= 0 && r->state < JOB_NSTATES ?
 	    job_state_name(r->state) : "failed";

@@ -132,6 +132,30 @@ reload_queues_gone(struct config_queues *was, struct config_queues *now)
 	}
 }
 
+/*
+ * The new [access] and [user.NAME] sections, if their users, groups and
+ * token files are all there; else the old ones stay, and the log says
+ * why. The user database may have changed too: forget what was cached.
+ */
+static void
+reload_access(struct aiojobsd *aj, struct config *nc)
+{
+	struct access	*a;
+	char		*cause = NULL;
+
+	users_flush();
+	if (config_prepare_users(nc, &cause) != 0 ||
+	    (a = access_create(nc, &cause)) == NULL) {
+		log_warnx("reload: [access] and [user.NAME] unchanged: %s",
+		    cause);
+		free(cause);
+		return;
+	}
+	access_free(aj->access);
+	aj->access = a;
+	config_access_take(&aj->conf, nc);
+}
+
 void
 reload_config(struct aiojobsd *aj)
 {
@@ -158,6 +182,7 @@ reload_config(struct aiojobsd *aj)
 	}
 	config_resolve(&nc);
 	reload_keys(aj, &nc);
+	reload_access(aj, &nc);
 	if (!config_listens_equal(&aj->conf, &nc))
 		log_warnx("reload: the [listen.NAME] endpoints changed; they "
 		    "take effect after a restart");

@@ -104,12 +104,13 @@ sched_find(struct sched *s, int64_t id)
 }
 
 static struct job *
-sched_find_key(struct sched *s, const char *key)
+sched_find_key(struct sched *s, uid_t owner, const char *key)
 {
 	struct job_key	*find, *k;
 	size_t		 len = strlen(key) + 1;
 
 	find = xmalloc(sizeof *find + len);
+	find->owner = owner;
 	memcpy(find->key, key, len);
 	k = RB_FIND(job_keys, &s->keys, find);
 	free(find);
@@ -130,7 +131,7 @@ sched_key_spec(struct sched *s, struct job *job, struct store_row *row)
 	if (s->store == NULL)
 		return (job->key + strlen(job->key) + 1);
 	if (job->stored)
-		return (store_get_key(s->store, job->key, row) == 1 ?
+		return (store_get_key(s->store, job->owner, job->key, row) == 1 ?
 		    row->spec : "");
 	for (i = 0; i < s->ndirty; i++) {
 		if (s->dirty[i].job == job)
@@ -291,12 +292,12 @@ sched_check_key(struct sched *s, struct msg_spec *specs, char **texts,
 	if (specs[i].key == NULL)
 		return (0);
 	text = texts[i] = msg_spec_store_text(&specs[i]);
-	if ((job = sched_find_key(s, specs[i].key)) != NULL) {
+	if ((job = sched_find_key(s, specs[i].owner, specs[i].key)) != NULL) {
 		r = msg_spec_same(sched_key_spec(s, job, &row), text) ? 1 : -1;
 		*id = job->id;
 		store_row_clear(&row);
 	} else if (s->store != NULL &&
-	    store_get_key(s->store, specs[i].key, &row) == 1) {
+	    store_get_key(s->store, specs[i].owner, specs[i].key, &row) == 1) {
 		r = msg_spec_same(row.spec, text) ? 1 : -1;
 		*id = row.id;
 		store_row_clear(&row);
@@ -351,6 +352,7 @@ sched_restore(struct sched *s, struct msg_spec *spec, struct store_row *r)
 {
 	struct job	*job;
 
+	spec->owner = r->owner;
 	job = job_create(s, spec, kind_find(spec->kind),
 	    sched_queue(s, spec->queue, 1), NULL);
 	job->id = r->id;
@@ -723,6 +725,22 @@ sched_state(struct sched *s, int64_t id)
 		state = job != NULL ? job->state : row.state;
 	store_row_clear(&row);
 	return (state);
+}
+
+/* The owner of a job in memory or the store: 0, or -1 if none. */
+int
+sched_owner(struct sched *s, int64_t id, uid_t *owner)
+{
+	struct store_row	 row;
+	struct job		*job;
+	int			 r = -1;
+
+	if (sched_lookup(s, id, &job, &row)) {
+		*owner = job != NULL ? job->owner : row.owner;
+		r = 0;
+	}
+	store_row_clear(&row);
+	return (r);
 }
 
 /* A finished job leaves memory (it is in the store). */

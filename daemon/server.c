@@ -193,8 +193,11 @@ server_rundir(struct aiojobsd *aj, char **cause)
 		xasprintf(cause, "%s is not a directory", aj->conf.rundir);
 		return (-1);
 	}
+	/* whom the sockets let in must reach them: x, and r for the group */
 	if (config_socket_mode(&aj->conf) & 070)
 		mode = 0750;
+	if (config_socket_mode(&aj->conf) & 07)
+		mode |= 0011;
 	if (sb.st_uid == geteuid() && gid != -1 && sb.st_gid != (gid_t)gid &&
 	    chown(aj->conf.rundir, (uid_t)-1, (gid_t)gid) == -1) {
 		xasprintf(cause, "chown %s to group %ld: %s", aj->conf.rundir,
@@ -275,7 +278,8 @@ server_open(struct aiojobsd *aj, char **cause)
 	aj->sched->trees = trees_create(aj->conf.state_dir);
 	if (durable_open(aj, cause) != 0)
 		return (-1);
-	if (server_controls(aj, cause) != 0)
+	if ((aj->access = access_create(&aj->conf, cause)) == NULL ||
+	    server_controls(aj, cause) != 0)
 		return (-1);
 	if (metrics_create(aj, cause) != 0)
 		return (-1);
@@ -298,6 +302,8 @@ server_close(struct aiojobsd *aj)
 		control_free(c);
 	}
 	metrics_free(aj);
+	access_free(aj->access);
+	aj->access = NULL;
 	events_free(aj->events);
 	aj->events = NULL;
 	http_env_free(aj->sched->http);

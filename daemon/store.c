@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -18,11 +19,11 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define STORE_VERSION	4
+#define STORE_VERSION	5
 
 #define STORE_COLS "id, key, spec, kind, name, queue, priority, state, " \
 	"attempts, submitted_at, started_at, finished_at, not_before, args, " \
-	"result, error_code, error_message, group_id, tree"
+	"result, error_code, error_message, group_id, tree, owner"
 
 static const char *store_schema[STORE_VERSION] = {
 	/* version 1 */
@@ -90,6 +91,15 @@ static const char *store_schema[STORE_VERSION] = {
 	 * may run again.
 	 */
 	"ALTER TABLE jobs ADD COLUMN tree TEXT;",
+	/*
+	 * version 5: every job has an owner, the uid that submitted it; its
+	 * idempotency key is its owner's (two users may use the same key).
+	 * The jobs already there become the daemon's user's (store_mark_v5).
+	 */
+	"ALTER TABLE jobs ADD COLUMN owner INTEGER NOT NULL DEFAULT 0;"
+	"DROP INDEX IF EXISTS jobs_key;"
+	"CREATE UNIQUE INDEX jobs_key ON jobs (owner, key)"
+	" WHERE key IS NOT NULL;",
 };
 
 struct store {
@@ -158,6 +168,17 @@ store_mark_v2(struct store *st, int64_t seq, char **cause)
 	return (store_exec(st, sql, cause));
 }
 
+/* Version 5's owner of the jobs written before it: the daemon's user. */
+static int
+store_mark_v5(struct store *st, char **cause)
+{
+	char	 sql[64];
+
+	snprintf(sql, sizeof sql, "UPDATE jobs SET owner = %lu",
+	    (unsigned long)geteuid());
+	return (store_exec(st, sql, cause));
+}
+
 /* Bring the schema to STORE_VERSION, one migration step at a time. */
 static int
 store_migrate(struct store *st, char **cause)
@@ -187,6 +208,7 @@ store_migrate(struct store *st, char **cause)
 		if (store_exec(st, "BEGIN", cause) != 0 ||
 		    store_step(st, v, cause) != 0 ||
 		    (v == 1 && store_mark_v2(st, seq, cause) != 0) ||
+		    (v == 4 && store_mark_v5(st, cause) != 0) ||
 		    store_exec(st, sql, cause) != 0 ||
 		    store_exec(st, "COMMIT", cause) != 0)
 			return (-1);
@@ -200,7 +222,7 @@ store_prepare(struct store *st, char **cause)
 {
 	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO jobs ("
 	    STORE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-	    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)", -1, &st->put,
+	    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)", -1, &st->put,
 	    NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db, "UPDATE jobs SET state = ?2, "
 	    "attempts = ?3, started_at = ?4, finished_at = ?5, "
@@ -210,7 +232,7 @@ store_prepare(struct store *st, char **cause)
 	    sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM jobs "
 	    "WHERE id = ?1", -1, &st->get, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM jobs "
-	    "WHERE key = ?1", -1, &st->get_key, NULL) != SQLITE_OK)
+	    "WHERE owner = ?1 AND key = ?2", -1, &st->get_key, NULL) != SQLITE_OK)
 		return (store_fail(st, "preparing statements", cause));
 	return (0);
 }
@@ -357,6 +379,7 @@ store_put(struct store *st, const struct store_row *r, char **cause)
 	store_bind_text(s, 17, r->error_message);
 	store_bind_time(s, 18, r->group_id > 0 ? r->group_id : -1);
 	store_bind_text(s, 19, r->tree);
+	sqlite3_bind_int64(s, 20, r->owner);
 	return (store_run(st, s, "writing a job", cause));
 }
 
@@ -434,6 +457,7 @@ store_row_read(sqlite3_stmt *s, struct store_row *r)
 	r->error_message = store_col_text(s, 16);
 	r->group_id = store_col_time(s, 17);
 	r->tree = store_col_text(s, 18);
+	r->owner = (uid_t)sqlite3_column_int64(s, 19);
 }
 
 void
@@ -475,9 +499,11 @@ store_get(struct store *st, int64_t id, struct store_row *r)
 }
 
 int
-store_get_key(struct store *st, const char *key, struct store_row *r)
+store_get_key(struct store *st, uid_t owner, const char *key,
+    struct store_row *r)
 {
-	sqlite3_bind_text(st->get_key, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st->get_key, 1, owner);
+	sqlite3_bind_text(st->get_key, 2, key, -1, SQLITE_STATIC);
 	return (store_get_one(st, st->get_key, r));
 }
 
@@ -630,12 +656,14 @@ store_max_id(struct store *st)
 }
 
 /*
- * Jobs newest first, filtered by state (-1: any) and queue (NULL: any),
- * below before_id (0: from the newest), at most limit (0: all).
+ * Jobs newest first, filtered by state (-1: any), queue (NULL: any) and
+ * owner (-1: any), below before_id (0: from the newest), at most limit
+ * (0: all).
  */
 int
-store_list(struct store *st, int state, const char *queue, int64_t before_id,
-    int64_t limit, int (*cb)(struct store_row *, void *), void *arg)
+store_list(struct store *st, int state, const char *queue, int64_t owner,
+    int64_t before_id, int64_t limit, int (*cb)(struct store_row *, void *),
+    void *arg)
 {
 	struct store_row	 r;
 	sqlite3_stmt		*s;
@@ -643,13 +671,15 @@ store_list(struct store *st, int state, const char *queue, int64_t before_id,
 
 	if (sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM jobs "
 	    "WHERE (?1 < 0 OR state = ?1) AND (?2 IS NULL OR queue = ?2) AND "
-	    "(?3 = 0 OR id < ?3) ORDER BY id DESC LIMIT ?4", -1, &s,
+	    "(?3 = 0 OR id < ?3) AND (?5 < 0 OR owner = ?5) ORDER BY id DESC "
+	    "LIMIT ?4", -1, &s,
 	    NULL) != SQLITE_OK)
 		return (store_fail(st, "listing", NULL));
 	sqlite3_bind_int(s, 1, state);
 	store_bind_text(s, 2, queue);
 	sqlite3_bind_int64(s, 3, before_id);
 	sqlite3_bind_int64(s, 4, limit == 0 ? -1 : limit);
+	sqlite3_bind_int64(s, 5, owner);
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		store_row_read(s, &r);
 		stop = cb(&r, arg);

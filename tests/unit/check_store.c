@@ -109,7 +109,7 @@ START_TEST(test_put_get_commit)
 	ck_assert_int_eq(got.submitted_at, 1007);
 	store_row_clear(&got);
 	ck_assert_int_eq(store_get(st, 8, &got), 0);
-	ck_assert_int_eq(store_get_key(st, "k7", &got), 1);
+	ck_assert_int_eq(store_get_key(st, 0, "k7", &got), 1);
 	ck_assert_int_eq(got.id, 7);
 	store_row_clear(&got);
 	store_close(st);
@@ -185,10 +185,10 @@ START_TEST(test_list_counts_clean)
 	ck_assert_int_eq(counts[JOB_QUEUED], 4);
 	ck_assert_int_eq(counts[JOB_SUCCEEDED], 4);
 	ck_assert_int_eq(counts[JOB_FAILED], 2);
-	store_list(st, JOB_SUCCEEDED, NULL, 0, 0, count_cb, &n);
+	store_list(st, JOB_SUCCEEDED, NULL, -1, 0, 0, count_cb, &n);
 	ck_assert_int_eq(n, 4);
 	n = 0;
-	store_list(st, -1, "default", 6, 3, count_cb, &n);
+	store_list(st, -1, "default", -1, 6, 3, count_cb, &n);
 	ck_assert_int_eq(n, 3);
 	ck_assert_int_eq(store_int(st, "SELECT max(id) FROM jobs", 0), 10);
 	/* finished before 750: ids 5, 6, 7 */
@@ -273,9 +273,9 @@ START_TEST(test_v1_migrated)
 
 	write_db(v1);
 	st = open_store();
-	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 4);
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 5);
 	ck_assert_int_eq(store_max_id(st), 9);
-	ck_assert_int_eq(store_get_key(st, "k1", &r), 1);
+	ck_assert_int_eq(store_get_key(st, 0, "k1", &r), 1);
 	ck_assert_int_eq(r.id, 1);
 	ck_assert_str_eq(r.name, "one");
 	ck_assert_int_eq(r.priority, 3);
@@ -298,7 +298,7 @@ START_TEST(test_v1_migrated)
 	row_init(&r, 10, JOB_QUEUED, "k2");
 	ck_assert_int_eq(store_put(st, &r, NULL), 0);
 	ck_assert_int_eq(store_commit(st, NULL), 0);
-	ck_assert_int_eq(store_get_key(st, "k2", &r), 1);
+	ck_assert_int_eq(store_get_key(st, 0, "k2", &r), 1);
 	ck_assert_int_eq(r.id, 10);
 	store_row_clear(&r);
 	store_close(st);
@@ -326,7 +326,7 @@ START_TEST(test_v1_without_sequence_migrated)
 	    " 0, 0, 0, 1, NULL, NULL, NULL, '{}', NULL, NULL, NULL, NULL);"
 	    "PRAGMA user_version = 1;");
 	st = open_store();
-	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 4);
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 5);
 	ck_assert_int_eq(store_max_id(st), 4);
 	ck_assert_int_eq(store_int(st, "SELECT count(*) FROM jobs", 0), 1);
 	store_close(st);
@@ -377,7 +377,7 @@ START_TEST(test_v2_migrated)
 	    "INSERT INTO meta VALUES ('max_id', 12);"
 	    "PRAGMA user_version = 2;");
 	st = open_store();
-	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 4);
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 5);
 	ck_assert_int_eq(store_int(st, "SELECT count(*) FROM sqlite_master "
 	    "WHERE name = 'jobs_live'", -1), 0);
 	ck_assert_int_eq(store_max_id(st), 12);
@@ -392,7 +392,7 @@ START_TEST(test_v2_migrated)
 END_TEST
 
 /*
- * A version-3 store opens as version 4: a running job's row comes back
+ * A version-3 store opens as version 5: a running job's row comes back
  * without a tree record, and one written later is read back.
  */
 START_TEST(test_v3_migrated_tree_kept)
@@ -417,7 +417,7 @@ START_TEST(test_v3_migrated_tree_kept)
 	    " 0, 1, 1, 1, 2, NULL, NULL, '{}', NULL, NULL, NULL, NULL);"
 	    "PRAGMA user_version = 3;");
 	st = open_store();
-	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 4);
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 5);
 	ck_assert_int_eq(store_get(st, 5, &r), 1);
 	ck_assert_int_eq(r.state, JOB_RUNNING);
 	ck_assert_ptr_null(r.tree);
@@ -436,6 +436,54 @@ START_TEST(test_v3_migrated_tree_kept)
 	store_row_clear(&r);
 	ck_assert_int_eq(store_get(st, 6, &r), 1);
 	ck_assert_str_eq(r.tree, "cgroup /sys/fs/cgroup/x/job-6-1");
+	store_row_clear(&r);
+	store_close(st);
+}
+END_TEST
+
+/*
+ * A version-4 store opens as version 5: its jobs become the daemon's
+ * user's, and a key is its owner's: another user may use it too.
+ */
+START_TEST(test_v4_migrated_owner)
+{
+	struct store		*st;
+	struct store_row	 r;
+	char			*cause = NULL;
+
+	write_db(
+	    "CREATE TABLE jobs (id INTEGER PRIMARY KEY, key TEXT,"
+	    " spec TEXT NOT NULL, kind TEXT NOT NULL, name TEXT,"
+	    " queue TEXT NOT NULL, priority INTEGER NOT NULL,"
+	    " state INTEGER NOT NULL, attempts INTEGER NOT NULL,"
+	    " submitted_at INTEGER NOT NULL, started_at INTEGER,"
+	    " finished_at INTEGER, not_before INTEGER, args TEXT NOT NULL,"
+	    " result TEXT, error_code TEXT, error_message TEXT,"
+	    " group_id INTEGER, tree TEXT);"
+	    "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;"
+	    "CREATE TABLE queues (name TEXT PRIMARY KEY, lim INTEGER NOT NULL,"
+	    " rate REAL NOT NULL, paused INTEGER NOT NULL);"
+	    "CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	    "INSERT INTO jobs VALUES (5, 'k', '{}', 'exec', NULL, 'default',"
+	    " 0, 0, 0, 1, NULL, NULL, NULL, '{}', NULL, NULL, NULL, NULL,"
+	    " NULL);"
+	    "PRAGMA user_version = 4;");
+	st = open_store();
+	ck_assert_int_eq(store_int(st, "PRAGMA user_version", 0), 5);
+	ck_assert_int_eq(store_get(st, 5, &r), 1);
+	ck_assert_int_eq(r.owner, geteuid());
+	store_row_clear(&r);
+	ck_assert_int_eq(store_get_key(st, geteuid(), "k", &r), 1);
+	ck_assert_int_eq(r.id, 5);
+	store_row_clear(&r);
+	ck_assert_int_eq(store_get_key(st, geteuid() + 1, "k", &r), 0);
+	row_init(&r, 6, JOB_QUEUED, "k");
+	r.owner = geteuid() + 1;
+	ck_assert_int_eq(store_put(st, &r, &cause), 0);
+	ck_assert_int_eq(store_commit(st, &cause), 0);
+	ck_assert_int_eq(store_get_key(st, geteuid() + 1, "k", &r), 1);
+	ck_assert_int_eq(r.id, 6);
+	ck_assert_int_eq(r.owner, geteuid() + 1);
 	store_row_clear(&r);
 	store_close(st);
 }
@@ -513,6 +561,7 @@ store_suite(void)
 	tcase_add_test(tc, test_v1_without_sequence_migrated);
 	tcase_add_test(tc, test_v2_migrated);
 	tcase_add_test(tc, test_v3_migrated_tree_kept);
+	tcase_add_test(tc, test_v4_migrated_owner);
 	tcase_add_test(tc, test_bad_v1_refused);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_damaged_refused);
