@@ -220,7 +220,7 @@ _aiojobctl()
 	logs)
 		_aiojobctl_words "--stdout --stderr --help" "$cur" ;;
 	list)
-		_aiojobctl_words "--state --queue --limit --before --help" \
+		_aiojobctl_words "--state --queue --owner --limit --before --help" \
 		    "$cur" ;;
 	wait)
 		_aiojobctl_words "--any --first-exception --timeout --help" \

@@ -113,12 +113,16 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "  --stdout          only the job's standard output\n"
 	  "  --stderr          only the job's standard error\n",
 	  1, 1, cmd_logs },
-	{ "list", "[--state S] [--queue Q] [--limit N] [--before ID]",
-	  "List jobs, newest first.\n"
+	{ "list", "[--state S] [--queue Q] [--owner USER] [--limit N] "
+	  "[--before ID]",
+	  "List jobs, newest first: your own, or every user's for root and\n"
+	  "admins (then an OWNER column says whose).\n"
 	  "\n"
 	  "  --state S         only jobs in state S (queued, running, succeeded,\n"
 	  "                    failed, cancelled)\n"
 	  "  --queue Q         only jobs of queue Q\n"
+	  "  --owner USER      only jobs of USER (a name or uid; root and\n"
+	  "                    admins)\n"
 	  "  --limit N         at most N jobs (default 100, at most 10000)\n"
 	  "  --before ID       only jobs older than job ID\n",
 	  0, 0, cmd_list },

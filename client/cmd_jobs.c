@@ -14,6 +14,7 @@
 struct cmd_list_args {
 	const char	*state;
 	const char	*queue;
+	const char	*owner;
 	int64_t		 limit;
 	int64_t		 before;
 };
@@ -62,6 +63,7 @@ cmd_list_opts(struct ctl *ctl, int argc, char **argv, struct cmd_list_args *a)
 	static const struct option	 opts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "queue", required_argument, NULL, 'q' },
+		{ "owner", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ "before", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 }
@@ -75,6 +77,9 @@ cmd_list_opts(struct ctl *ctl, int argc, char **argv, struct cmd_list_args *a)
 			break;
 		case 'q':
 			a->queue = optarg;
+			break;
+		case 'o':
+			a->owner = optarg;
 			break;
 		case 'n':
 			if (parse_int(ctl, "limit", optarg, 0, MSG_INT_MAX,
@@ -97,7 +102,7 @@ cmd_list_opts(struct ctl *ctl, int argc, char **argv, struct cmd_list_args *a)
 int
 cmd_list(struct ctl *ctl, int argc, char **argv)
 {
-	struct cmd_list_args	 a = { NULL, NULL, -1, -1 };
+	struct cmd_list_args	 a = { NULL, NULL, NULL, -1, -1 };
 	struct msg_out		*o;
 	int			 r;
 
@@ -108,6 +113,8 @@ cmd_list(struct ctl *ctl, int argc, char **argv)
 		msg_out_string(o, "state", a.state);
 	if (a.queue != NULL)
 		msg_out_string(o, "queue", a.queue);
+	if (a.owner != NULL)
+		msg_out_string(o, "owner", a.owner);
 	if (a.limit != -1)
 		msg_out_int(o, "limit", a.limit);
 	if (a.before != -1)

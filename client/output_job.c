@@ -17,6 +17,11 @@
 static const char *output_list_heads[] = {
 	"ID", "STATE", "KIND", "QUEUE", "PRIO", "NAME", "AGE", "ERROR", NULL
 };
+/* When the jobs of several users are in sight (root, an admin). */
+static const char *output_list_owner_heads[] = {
+	"ID", "STATE", "KIND", "OWNER", "QUEUE", "PRIO", "NAME", "AGE", "ERROR",
+	NULL
+};
 static const char *output_wait_heads[] = {
 	"ID", "STATE", "KIND", "NAME", "RUNTIME", "ERROR", NULL
 };
@@ -101,6 +106,8 @@ output_view(struct msg_in *job)
 	output_kv("kind", output_str(v.kind));
 	output_kv("name", output_str(v.name));
 	output_kv("queue", output_str(v.queue));
+	if (v.owner != NULL)
+		output_kv("owner", v.owner);
 	snprintf(buf, sizeof buf, "%" PRId64, v.priority);
 	output_kv("priority", buf);
 	output_kv("state", output_str(v.state));
@@ -133,7 +140,8 @@ output_runtime(const struct msg_view *v, char *buf, size_t len)
 }
 
 static void
-output_list_row(struct output_table *t, struct msg_in *job, int64_t now)
+output_list_row(struct output_table *t, struct msg_in *job, int64_t now,
+    int owners)
 {
 	struct msg_view	 v;
 	char		 age[32];
@@ -145,6 +153,8 @@ output_list_row(struct output_table *t, struct msg_in *job, int64_t now)
 	output_table_cell(t, "%" PRId64, v.id);
 	output_table_cell(t, "%s", output_str(v.state));
 	output_table_cell(t, "%s", output_str(v.kind));
+	if (owners)
+		output_table_cell(t, "%s", output_str(v.owner));
 	output_table_cell(t, "%s", output_str(v.queue));
 	output_table_cell(t, "%" PRId64, v.priority);
 	output_table_cell(t, "%s", output_str(v.name));
@@ -152,18 +162,44 @@ output_list_row(struct output_table *t, struct msg_in *job, int64_t now)
 	output_table_cell(t, "%s", v.error_code != NULL ? v.error_code : "");
 }
 
-/* The jobs of a list reply, newest first as the daemon sent them. */
+/* Whether the jobs of a list belong to more than one user. */
+static int
+output_list_owners(struct msg_in *reply)
+{
+	struct msg_in	*job;
+	struct msg_view	 v;
+	const char	*first = NULL;
+
+	job = msg_in_array_at(reply, "jobs", 0);
+	for (; job != NULL; job = msg_in_next(job)) {
+		msg_in_view(job, &v);
+		if (v.owner == NULL)
+			continue;
+		if (first == NULL)
+			first = v.owner;
+		else if (strcmp(first, v.owner) != 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * The jobs of a list reply, newest first as the daemon sent them; with
+ * an owner column when they are not all one user's.
+ */
 void
 output_list(struct msg_in *reply)
 {
 	struct output_table	*t;
 	struct msg_in		*job;
 	int64_t			 now = output_now(), before;
+	int			 owners = output_list_owners(reply);
 
-	t = output_table_create(output_list_heads);
+	t = output_table_create(owners ? output_list_owner_heads :
+	    output_list_heads);
 	job = msg_in_array_at(reply, "jobs", 0);
 	for (; job != NULL; job = msg_in_next(job))
-		output_list_row(t, job, now);
+		output_list_row(t, job, now, owners);
 	output_table_print(t, stdout);
 	output_table_free(t);
 	/* a page the daemon ended early to stay within 1 MiB */

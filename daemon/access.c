@@ -256,6 +256,13 @@ access_kind(const struct access *a, const struct kind *k, uid_t uid)
 	return (!l->set || access_owner(a, uid) || access_names(l, uid));
 }
 
+/* Whether any [user.NAME] token exists. */
+int
+access_has_tokens(const struct access *a)
+{
+	return (a->ntokens > 0);
+}
+
 /*
  * The user whose token a request carries: 1 and *uid, or 0. Every token
  * is compared, in a time that does not depend on where they differ.
@@ -303,7 +310,8 @@ access_jobs(const struct access *a, struct sched *s, uid_t uid,
 /*
  * Whether a user may submit these specs: each kind must be open to
  * them, and an exec job runs as its owner, which only a daemon running
- * as root can do for a user other than its own.
+ * as root can do for a user other than its own. (Root's jobs on a daemon
+ * of another user run as that user: root could become it anyway.)
  */
 int
 access_submit(const struct access *a, const struct msg_spec *specs,
@@ -322,7 +330,7 @@ access_submit(const struct access *a, const struct msg_spec *specs,
 			return (-1);
 		}
 		if (strcmp(k->name, "exec") == 0 && a->self != 0 &&
-		    uid != a->self) {
+		    uid != a->self && uid != 0) {
 			msg_error_set(err, MSG_E_FORBIDDEN, "exec jobs run as "
 			    "their owner, and this daemon runs as %s, not "
 			    "root: it runs exec jobs of %s only",

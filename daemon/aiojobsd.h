@@ -261,6 +261,7 @@ struct control {
 	int			 has_token;
 	unsigned char		 token_md[ACCESS_TOKEN_MD];
 	int			 allow_exec;
+	int			 insecure_no_token;
 	unsigned int		 kinds;		/* a bit per kind index */
 	struct creqs		 held;
 	size_t			 nheld;
@@ -503,6 +504,7 @@ int	 access_admin(const struct access *, uid_t);
 int	 access_op(const struct access *, const char *, uid_t);
 int	 access_kind(const struct access *, const struct kind *, uid_t);
 int	 access_token(const struct access *, const unsigned char *, uid_t *);
+int	 access_has_tokens(const struct access *);
 int	 access_jobs(const struct access *, struct sched *, uid_t,
 	    const int64_t *, size_t, struct msg_error *);
 int	 access_submit(const struct access *, const struct msg_spec *, size_t,

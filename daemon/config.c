@@ -51,7 +51,7 @@ enum config_type {
 	CT_LOG_LEVEL,
 	CT_LISTEN,
 	CT_URLS,	/* control endpoints to add, one listen = per URL */
-	CT_MODE,	/* socket file mode: 0600 or 0660, 0 by the group */
+	CT_MODE,	/* socket file mode: 0600, 0660 or 0666; 0: by group */
 };
 
 struct config_key {
@@ -537,8 +537,11 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 		else if (strcmp(value, "0660") == 0 ||
 		    strcmp(value, "660") == 0)
 			v = 0660;
+		else if (strcmp(value, "0666") == 0 ||
+		    strcmp(value, "666") == 0)
+			v = 0666;	/* every user: each sees their own */
 		else {
-			xasprintf(cause, "%s wants 0600 or 0660, not '%s'",
+			xasprintf(cause, "%s wants 0600, 0660 or 0666, not '%s'",
 			    k->name, value);
 			return (-1);
 		}
@@ -895,12 +898,16 @@ config_check_section(struct config_reader *r, const char *name)
 			l->line = r->line;
 		return (0);
 	}
+	if (strcmp(name, "access") == 0 || strncmp(name, CONFIG_USER_PREFIX,
+	    strlen(CONFIG_USER_PREFIX)) == 0)
+		return (0);
 	for (i = 0; i < CONFIG_NKEYS; i++) {
 		if (strcmp(config_keys[i].section, name) == 0)
 			return (0);
 	}
 	return (config_reader_error(r, "unknown section [%s] (daemon, "
-	    "endpoints, pool, http, store, queue.NAME, listen.NAME)", name));
+	    "endpoints, pool, http, store, access, queue.NAME, listen.NAME, "
+	    "user.NAME)", name));
 }
 
 /* A [section] line: remember its whole name. */

@@ -50,6 +50,7 @@ control_policy(struct control *c, const struct config_listen *l)
 
 	c->name = xstrdup(config_listen_name(l));
 	c->allow_exec = config_listen_exec(l);
+	c->insecure_no_token = l->insecure_no_token;
 	c->kinds = l->kinds;
 	if (!c->allow_exec && exec != NULL)
 		c->kinds &= ~(1U << kind_index(exec));
@@ -151,7 +152,8 @@ control_token_error(struct control *c, int has, struct msg_error *err)
  * must be there too. Over tcp and tls the token says: the endpoint's own
  * token acts as the daemon's user, a [user.NAME] token as that user;
  * without one, an endpoint that needs none takes requests as the daemon's
- * user. Tokens are hashed with SHA-256 and the digests compared with
+ * user, unless there are [user.NAME] tokens (then a request without one
+ * could be anybody's) and the endpoint does not say insecure_no_token. Tokens are hashed with SHA-256 and the digests compared with
  * CRYPTO_memcmp: two buffers of the same length, compared in a time that
  * does not depend on where they differ, so neither a token's bytes nor
  * its length leak through the time a reply takes. (Hashing the request's
@@ -174,7 +176,8 @@ control_authorize(struct creq *cr, struct msg_in *in, struct msg_error *err)
 		if (c->has_token && !own)
 			return (control_token_error(c, has, err));
 		cr->uid = peer.uid;
-	} else if (own || (!has && !c->has_token))
+	} else if (own || (!has && !c->has_token && (c->insecure_no_token ||
+	    !access_has_tokens(c->aj->access))))
 		cr->uid = geteuid();
 	else if (!has || !access_token(c->aj->access, md, &cr->uid))
 		return (control_token_error(c, has, err));

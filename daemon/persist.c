@@ -28,6 +28,7 @@ persist_row(struct dirty *d, struct store_row *r)
 	r->kind = (char *)job_kind(job)->name;
 	r->name = m != NULL ? m->name : NULL;
 	r->queue = job->queue->name;
+	r->owner = job->owner;
 	r->priority = job->priority;
 	r->state = job->state;
 	r->attempts = job->attempts;

@@ -365,7 +365,7 @@ def test_config_errors_name_file_and_line():
             ("[listen.a]\nurl = %s\nsecret = x\n" % url, 3,
              "unknown key 'secret'"),
             ("[daemon]\n[listen.a b]\nurl = %s\n" % url, 2, "endpoint name"),
-            ("[endpoints]\nsocket_mode = 0666\n", 2, "0600 or 0660"),
+            ("[endpoints]\nsocket_mode = 0644\n", 2, "0600, 0660 or 0666"),
         ]
         for text, line, why in cases:
             out = start_fails(s, text)

@@ -1,0 +1,240 @@
+"""One daemon for every user: owners, who sees and controls which jobs,
+per-owner keys, locks and dependencies, [access] rules, [user.NAME]
+tokens over tcp. The daemon runs as root; the clients run as users this
+test makes (needs root: skipped otherwise).
+
+python3 test_users.py AIOJOBSD AIOJOBCTL [TEST...]
+"""
+import json
+import os
+import shutil
+import socket
+import stat
+import tempfile
+
+from harness import (Daemon, ReqClient, TestUsers, check, eq, expect_error,
+                     main, request_as, run_ctl, run_ctl_as, run_daemon_expect_exit,
+                     show, sleep_spec)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Conf:
+    """A configuration file (and token files) in a directory of its own."""
+
+    def __init__(self, text=""):
+        self.dir = tempfile.mkdtemp(prefix="ajusers", dir="/tmp")
+        self.path = self.write("aiojobsd.conf",
+                               "[endpoints]\nsocket_mode = 0666\n" + text)
+
+    def write(self, name, text, mode=0o600):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def skip_unless_root(test):
+    if os.geteuid() != 0:
+        print("SKIP: %s: needs root to make users" % test)
+        return True
+    return False
+
+
+def as_ok(user, d, msg):
+    r = request_as(user, d.url, msg)
+    check(r.get("ok") is True, "%s as %s: %s", msg.get("op"), user, r)
+    return r
+
+
+def submit_as(user, d, spec):
+    return as_ok(user, d, {"op": "submit", "job": spec})["id"]
+
+
+def test_each_user_sees_and_controls_only_their_own_jobs():
+    if skip_unless_root("owners"):
+        return
+    with TestUsers() as u, Conf() as c:
+        a, b = u.user("a"), u.user("b")
+        with Daemon("--config", c.path) as d:
+            mode = stat.S_IMODE(os.stat(d.rundir).st_mode)
+            check(mode & 0o001, "run directory not traversable: %o", mode)
+            ja = submit_as(a, d, sleep_spec(60000))
+            jb = submit_as(b, d, sleep_spec(60000))
+            # a view names its owner
+            eq(as_ok(a, d, {"op": "status", "id": ja})["job"]["owner"], a,
+               "owner of A's job")
+            for msg in ({"op": "status", "id": ja},
+                        {"op": "wait", "ids": [ja], "timeout_ms": 0},
+                        {"op": "wait", "ids": [jb, ja], "timeout_ms": 0},
+                        {"op": "cancel", "id": ja},
+                        {"op": "output", "id": ja}):
+                expect_error(request_as(b, d.url, msg), "forbidden", a)
+            rc, out, err = run_ctl_as(b, d, "logs", str(ja))
+            check(rc != 0 and "forbidden" in err, "logs of A's job as B: %s",
+                  show(rc, out, err))
+            rc, out, err = run_ctl_as(b, d, "cancel", str(ja))
+            check(rc != 0 and "forbidden" in err, "cancel as B: %s",
+                  show(rc, out, err))
+            # A's job was not touched
+            eq(d.status(ja)["state"], "running", "A's job after B's cancel")
+            # lists: each their own, root all, owner= only for admins
+            ids = [j["id"] for j in as_ok(b, d, {"op": "list"})["jobs"]]
+            eq(ids, [jb], "B's list")
+            expect_error(request_as(b, d.url, {"op": "list", "owner": a}),
+                         "forbidden")
+            ids = [j["id"] for j in d.ok({"op": "list"})["jobs"]]
+            eq(sorted(ids), sorted([ja, jb]), "root's list")
+            r = d.ok({"op": "list", "owner": a})
+            eq([j["id"] for j in r["jobs"]], [ja], "root's list of A's")
+            rc, out, err = d.ctl("list", "--owner", a)
+            eq(rc, 0, "list --owner: " + show(rc, out, err))
+            check(str(ja) in out and str(jb) not in out, "list --owner: %s",
+                  out)
+            # with several owners in sight, the table shows whose
+            rc, out, err = d.ctl("list")
+            check(rc == 0 and a in out and b in out and "OWNER" in out,
+                  "root's list has an owner column: %s", show(rc, out, err))
+            rc, out, err = run_ctl_as(b, d, "list")
+            check(rc == 0 and "OWNER" not in out, "B's list: %s",
+                  show(rc, out, err))
+            # root controls both; A its own
+            as_ok(a, d, {"op": "cancel", "id": ja})
+            d.ok({"op": "cancel", "id": jb})
+            eq(d.status(jb)["state"], "cancelled", "B's job cancelled by root")
+            check("submitted by %s" % a in d.log(), "submit log names A")
+
+
+def test_keys_locks_and_after_are_per_owner():
+    if skip_unless_root("namespaces"):
+        return
+    with TestUsers() as u, Conf() as c:
+        a, b = u.user("a"), u.user("b")
+        with Daemon("--config", c.path) as d:
+            # the same key: two jobs, neither a conflict nor a dedupe
+            ka = submit_as(a, d, sleep_spec(0, key="k1"))
+            kb = submit_as(b, d, sleep_spec(0, key="k1"))
+            check(ka != kb, "same key of two users gave one job")
+            eq(submit_as(a, d, sleep_spec(0, key="k1")), ka, "A's dedupe")
+            r = request_as(b, d.url, {"op": "submit", "job": sleep_spec(
+                5, key="k1")})
+            expect_error(r, "conflict")
+            # the same lock name: A holding it does not hold B back
+            la = submit_as(a, d, sleep_spec(60000, lock="L"))
+            d.wait_state(la, ("running",))
+            lb = submit_as(b, d, sleep_spec(0, lock="L"))
+            r = d.wait_ids([lb], timeout_s=10)
+            eq(r["done"][0]["state"], "succeeded", "B's locked job")
+            # after: only one's own jobs
+            r = request_as(b, d.url, {"op": "submit", "job": sleep_spec(
+                0, after=[la])})
+            expect_error(r, "forbidden")
+            mine = submit_as(a, d, sleep_spec(0, after=[ka]))
+            eq(d.wait_ids([mine])["done"][0]["state"], "succeeded",
+               "A's job after A's")
+            d.ok({"op": "cancel", "id": la})
+
+
+def test_access_rules():
+    if skip_unless_root("access"):
+        return
+    with TestUsers() as u:
+        a, b, adm = u.user("a"), u.user("b"), u.user("m")
+        g = u.group("x", [a])
+        admins = u.group("y", [adm])
+        with Conf("\n[access]\nexec = @%s\nadmins = @%s\nqueue = %s\n"
+                  % (g, admins, b)) as c, Daemon("--config", c.path) as d:
+            spec = {"kind": "exec", "args": {"argv": ["true"]}}
+            r = request_as(b, d.url, {"op": "submit", "job": spec})
+            expect_error(r, "forbidden", "exec")
+            ja = submit_as(a, d, spec)
+            eq(d.wait_ids([ja])["done"][0]["state"], "succeeded", "A's exec")
+            # daemon-wide ops: admins, and whom their key names
+            for msg in ({"op": "shutdown"}, {"op": "clean"}):
+                expect_error(request_as(a, d.url, msg), "forbidden")
+                expect_error(request_as(b, d.url, msg), "forbidden")
+            q = {"op": "queue", "name": "q1", "action": "pause"}
+            expect_error(request_as(a, d.url, q), "forbidden")
+            as_ok(b, d, q)
+            as_ok(adm, d, {"op": "clean"})
+            # an admin sees and controls every job
+            js = submit_as(a, d, sleep_spec(60000))
+            eq(as_ok(adm, d, {"op": "status", "id": js})["job"]["owner"], a,
+               "admin's view")
+            as_ok(adm, d, {"op": "cancel", "id": js})
+            eq(d.status(js)["state"], "cancelled", "cancelled by an admin")
+        # a rule naming nobody known stops the start with a clear message
+        with Conf("\n[access]\nexec = no-such-user-xyz\n") as c:
+            rc, out = run_daemon_expect_exit([
+                "--config", c.path, "--rundir", os.path.join(c.dir, "run"),
+                "--state-dir", os.path.join(c.dir, "state")])
+            check(rc != 0 and "no-such-user-xyz" in out,
+                  "unknown user in [access]: %d %s", rc, out)
+
+
+def test_tokens_act_as_their_user_over_tcp():
+    if skip_unless_root("tokens"):
+        return
+    with TestUsers() as u, Conf() as c:
+        a, b = u.user("a"), u.user("b")
+        url = "tcp://127.0.0.1:%d" % free_port()
+        ta = c.write("a.token", "token-of-a-0123456789\n")
+        tb = c.write("b.token", "token-of-b-0123456789\n")
+        with open(c.path, "a") as f:
+            f.write("\n[listen.net]\nurl = %s\n\n[user.%s]\ntoken_file = %s"
+                    "\n\n[user.%s]\ntoken_file = %s\n" % (url, a, ta, b, tb))
+        with Daemon("--config", c.path) as d:
+            with ReqClient(url) as cl:
+                r = cl.request({"op": "submit", "token":
+                                "token-of-a-0123456789",
+                                "job": sleep_spec(60000)})
+                check(r.get("ok"), "submit with A's token: %s", r)
+                ja = r["id"]
+                r = cl.request({"op": "status", "token":
+                                "token-of-a-0123456789", "id": ja})
+                eq(r["job"]["owner"], a, "owner by token")
+                r = cl.request({"op": "cancel", "token":
+                                "token-of-b-0123456789", "id": ja})
+                expect_error(r, "forbidden")
+                r = cl.request({"op": "ping", "token": "not-a-token"})
+                expect_error(r, "unauthorized")
+                # with [user.NAME] tokens, none at all is not the daemon's
+                r = cl.request({"op": "ping"})
+                expect_error(r, "unauthorized", "token missing")
+            # over ipc the kernel says who it is, whatever the token
+            r = request_as(b, d.url, {"op": "status", "id": ja,
+                                      "token": "token-of-a-0123456789"})
+            expect_error(r, "forbidden")
+            d.ok({"op": "cancel", "id": ja})
+
+
+def test_events_carry_the_owner():
+    if skip_unless_root("events"):
+        return
+    with TestUsers() as u, Conf() as c:
+        a = u.user("a")
+        with Daemon("--config", c.path) as d:
+            sub = d.sub()
+            d.sync_sub(sub)
+            ja = submit_as(a, d, sleep_spec(0))
+            evs = sub.events_until(
+                lambda evs: any(v.get("id") == ja and
+                                v.get("state") == "succeeded"
+                                for _, v in evs), 10)
+            owners = {v.get("owner") for _, v in evs if v.get("id") == ja}
+            eq(owners, {a}, "owner in A's events")
+
+
+if __name__ == "__main__":
+    main()
