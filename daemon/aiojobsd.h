@@ -510,6 +510,18 @@ int	 access_jobs(const struct access *, struct sched *, uid_t,
 int	 access_submit(const struct access *, const struct msg_spec *, size_t,
 	    uid_t, struct msg_error *);
 
+/* The identity an exec job takes (runas.c). */
+#define RUNAS_NENV	3
+struct runas {
+	const struct user	*user;		/* NULL: the daemon's own */
+	const char		*home;		/* the default cwd */
+	char			*env[RUNAS_NENV + 1];	/* HOME, USER, LOGNAME */
+};
+
+/* runas.c */
+int	 runas_get(struct runas *, uid_t, char **);
+void	 runas_free(struct runas *);
+
 /* users.c */
 const struct user *users_get(uid_t);
 const char *users_name(uid_t);
@@ -526,10 +538,16 @@ struct spawn {
 	int		 fds[3];	/* stdin (-1: /dev/null), stdout, stderr */
 	int		 cgroup_fd;	/* born in this cgroup, or -1 */
 	int		 deathsig;	/* when the daemon dies, or 0 */
+	const struct user *user;	/* become this user, or NULL */
+	const char	*home;		/* cwd if none, else "/"; or NULL */
 };
 
+/* Where a spawn failed (spawn_run's step). */
+#define SPAWN_STEP_EXEC	0	/* the program: stdio, cwd, execve */
+#define SPAWN_STEP_USER	1	/* taking its user's identity */
+
 /* spawn.c */
-int	 spawn_run(const struct spawn *, pid_t *);
+int	 spawn_run(const struct spawn *, pid_t *, int *);
 
 /* tree.c */
 struct tree *tree_create(struct trees *, int64_t, int64_t);
@@ -574,7 +592,7 @@ void	 outbuf_free(struct outbuf *);
 /* exec_args.c */
 int	 exec_args_parse(const char *, struct exec_args *, struct msg_error *);
 void	 exec_args_free(struct exec_args *);
-char	**exec_args_envp(struct exec_args *, char **);
+char	**exec_args_envp(struct exec_args *, char **, char **);
 
 /* exec_path.c */
 const char *exec_path_find(const char *, int64_t);

@@ -217,34 +217,60 @@ exec_args_free(struct exec_args *ea)
 	memset(ea, 0, sizeof *ea);
 }
 
+/* Whether one of the n variables of list sets the name of var. */
+static int
+exec_args_sets(char **list, size_t n, const char *var)
+{
+	size_t	 j, klen = strcspn(var, "=") + 1;
+
+	for (j = 0; j < n; j++) {
+		if (strncmp(list[j], var, klen) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+static size_t
+exec_args_count(char **list)
+{
+	size_t	 n = 0;
+
+	while (list != NULL && list[n] != NULL)
+		n++;
+	return (n);
+}
+
 /*
- * The child's environment: the daemon's (unless clear_env) with the job's
- * variables added or replacing. The strings are borrowed; free the array.
- * systemd's NOTIFY_SOCKET and WATCHDOG_* are the daemon's, not the job's:
- * a job that saw them would take itself for the service and send systemd
+ * The child's environment: the daemon's (unless clear_env), in which the
+ * identity's variables (the owner's HOME, USER and LOGNAME, or NULL)
+ * replace the daemon's, with the job's variables added or replacing
+ * both. The strings are borrowed; free the array. systemd's
+ * NOTIFY_SOCKET and WATCHDOG_* are the daemon's, not the job's: a job
+ * that saw them would take itself for the service and send systemd
  * notifications of its own.
  */
 char **
-exec_args_envp(struct exec_args *ea, char **environ_in)
+exec_args_envp(struct exec_args *ea, char **environ_in, char **ident)
 {
 	char	**envp;
-	size_t	  n = 0, i, j, klen;
-	int	  replaced;
+	size_t	  n = 0, nident, i;
 
-	for (i = 0; !ea->clear_env && environ_in[i] != NULL; i++)
-		n++;
-	envp = xcalloc(n + ea->nenv + 1, sizeof *envp);
-	n = 0;
-	for (i = 0; !ea->clear_env && environ_in[i] != NULL; i++) {
-		replaced = 0;
-		for (j = 0; j < ea->nenv && !replaced; j++) {
-			klen = strcspn(ea->env[j], "=") + 1;
-			replaced = strncmp(environ_in[i], ea->env[j], klen) == 0;
-		}
-		if (!replaced && !notify_env_private(environ_in[i]))
+	if (ea->clear_env)
+		environ_in = ident = NULL;
+	nident = exec_args_count(ident);
+	envp = xcalloc(exec_args_count(environ_in) + nident + ea->nenv + 1,
+	    sizeof *envp);
+	for (i = 0; environ_in != NULL && environ_in[i] != NULL; i++) {
+		if (!exec_args_sets(ea->env, ea->nenv, environ_in[i]) &&
+		    !exec_args_sets(ident, nident, environ_in[i]) &&
+		    !notify_env_private(environ_in[i]))
 			envp[n++] = environ_in[i];
 	}
-	for (j = 0; j < ea->nenv; j++)
-		envp[n++] = ea->env[j];
+	for (i = 0; i < nident; i++) {
+		if (!exec_args_sets(ea->env, ea->nenv, ident[i]))
+			envp[n++] = ident[i];
+	}
+	for (i = 0; i < ea->nenv; i++)
+		envp[n++] = ea->env[i];
 	return (envp);
 }

@@ -302,44 +302,81 @@ exec_pipes(struct exec_state *st, struct exec_args *ea, int child[3])
 	return (0);
 }
 
-/*
- * Start the child in its tree (born in the job's cgroup, if it has one),
- * with a death signal: a crashed daemon leaves no child behind.
- */
+/* Start the program as ra says; 0, or an errno and the step that failed. */
 static int
-exec_spawn(struct exec_state *st, struct exec_args *ea)
+exec_spawn_run(struct exec_state *st, struct exec_args *ea,
+    const struct runas *ra, const char *path, int child[3], int *stepp)
 {
 	struct spawn	 sp;
-	const char	*path;
 	char		**envp;
-	int		 child[3], i, r;
+	int		 r;
 
+	envp = exec_args_envp(ea, environ, ra->user != NULL ?
+	    (char **)ra->env : NULL);
+	memset(&sp, 0, sizeof sp);
+	sp.path = path;
+	sp.argv = ea->argv;
+	sp.envp = envp;
+	sp.cwd = ea->cwd;
+	memcpy(sp.fds, child, sizeof sp.fds);
+	sp.cgroup_fd = tree_cgroup_fd(st->tree);
+	sp.deathsig = SIGKILL;
+	sp.user = ra->user;
+	sp.home = ra->home;
+	r = spawn_run(&sp, &st->pid, stepp);
+	free(envp);
+	return (r);
+}
+
+/* Why the child did not start, for the job's error. */
+static void
+exec_spawn_cause(struct exec_args *ea, const struct runas *ra, int step,
+    int error, char **cause)
+{
+	if (step == SPAWN_STEP_USER)
+		xasprintf(cause, "cannot become user %s to run '%s': %s",
+		    ra->user->name, ea->argv[0], strerror(error));
+	else if (ea->cwd != NULL)
+		xasprintf(cause, "cannot run '%s' in '%s': %s", ea->argv[0],
+		    ea->cwd, strerror(error));
+	else
+		xasprintf(cause, "cannot run '%s': %s", ea->argv[0],
+		    strerror(error));
+}
+
+/*
+ * Start the child in its tree (born in the job's cgroup, if it has one),
+ * as its owner (runas.c), with a death signal: a crashed daemon leaves
+ * no child behind. Returns 0, or -1 and why not.
+ */
+static int
+exec_spawn(struct exec_state *st, struct exec_args *ea, char **cause)
+{
+	struct runas	 ra;
+	const char	*path;
+	int		 child[3], i, r, step = SPAWN_STEP_EXEC;
+
+	if (runas_get(&ra, job_owner(st->job), cause) != 0)
+		return (-1);
+	child[0] = child[1] = child[2] = -1;
 	if ((path = exec_path_find(ea->argv[0], now_ms())) == NULL)
-		return (ENOENT);
-	if (exec_pipes(st, ea, child) == -1)
+		r = ENOENT;
+	else if (exec_pipes(st, ea, child) == -1)
 		r = errno;
-	else {
-		envp = exec_args_envp(ea, environ);
-		memset(&sp, 0, sizeof sp);
-		sp.path = path;
-		sp.argv = ea->argv;
-		sp.envp = envp;
-		sp.cwd = ea->cwd;
-		memcpy(sp.fds, child, sizeof sp.fds);
-		sp.cgroup_fd = tree_cgroup_fd(st->tree);
-		sp.deathsig = SIGKILL;
-		r = spawn_run(&sp, &st->pid);
-		free(envp);
-	}
+	else
+		r = exec_spawn_run(st, ea, &ra, path, child, &step);
 	for (i = 0; i < 3; i++) {
 		if (child[i] != -1)
 			close(child[i]);
 	}
-	return (r);
+	if (r != 0)
+		exec_spawn_cause(ea, &ra, step, r, cause);
+	runas_free(&ra);
+	return (r != 0 ? -1 : 0);
 }
 
 static void
-exec_spawn_failed(struct exec_state *st, struct exec_args *ea, int error)
+exec_spawn_failed(struct exec_state *st, char *cause)
 {
 	struct job	*job = st->job;
 
@@ -350,13 +387,8 @@ exec_spawn_failed(struct exec_state *st, struct exec_args *ea, int error)
 	tree_free(st->tree);
 	free(st);
 	job->kdata = NULL;
-	if (ea->cwd != NULL)
-		job_finish(job, JOB_FAILED, NULL, "spawn_failed",
-		    "cannot run '%s' in '%s': %s", ea->argv[0], ea->cwd,
-		    strerror(error));
-	else
-		job_finish(job, JOB_FAILED, NULL, "spawn_failed",
-		    "cannot run '%s': %s", ea->argv[0], strerror(error));
+	job_finish(job, JOB_FAILED, NULL, "spawn_failed", "%s", cause);
+	free(cause);
 }
 
 static void
@@ -365,7 +397,7 @@ exec_start(struct job *job)
 	struct event_base	*base = job_base(job);
 	struct exec_state	*st;
 	struct exec_args	 ea;
-	int			 r;
+	char			*cause = NULL;
 
 	/* checked at submit; a stored job may come from another version */
 	if (exec_args_parse(job->args, &ea, NULL) != 0) {
@@ -380,8 +412,8 @@ exec_start(struct job *job)
 	st->tree = tree_create(job->queue->sched->trees, job->id,
 	    job->attempts);
 	job->kdata = st;
-	if ((r = exec_spawn(st, &ea)) != 0) {
-		exec_spawn_failed(st, &ea, r);
+	if (exec_spawn(st, &ea, &cause) != 0) {
+		exec_spawn_failed(st, cause);
 		exec_args_free(&ea);
 		return;
 	}

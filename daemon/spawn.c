@@ -5,8 +5,11 @@
  * do that, so the child does here, in async-signal-safe code, what its
  * file actions and attributes did: a new process group, stdin, stdout and
  * stderr, the working directory, no other fds, default signal
- * dispositions and an empty mask. Whatever fails before execve reaches
- * the parent as an errno through a close-on-exec pipe.
+ * dispositions and an empty mask. When it is to run as another user
+ * (a root daemon starting a job of its owner), it takes that user's
+ * groups, gid and uid before anything else reads a file for it. Whatever
+ * fails before execve reaches the parent as a step and an errno through
+ * a close-on-exec pipe.
  */
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -22,6 +25,32 @@
 #include <unistd.h>
 
 #include "aiojobsd.h"
+
+/*
+ * The raw system calls, not glibc's setgroups, setgid and setuid: in a
+ * process with threads (the daemon has NNG's) those signal every other
+ * thread to change its credentials too, and a child of clone3 has no
+ * other threads, only glibc's stale list of its parent's, and the lock
+ * that list is under may have been held by one of them at the clone.
+ * The kernel changes the credentials of the calling thread only, which
+ * here is the whole process. 32-bit x86 and arm name the calls with
+ * 32-bit ids ...32.
+ */
+#ifdef SYS_setresuid32
+#define SPAWN_SYS_SETGROUPS	SYS_setgroups32
+#define SPAWN_SYS_SETRESGID	SYS_setresgid32
+#define SPAWN_SYS_SETRESUID	SYS_setresuid32
+#else
+#define SPAWN_SYS_SETGROUPS	SYS_setgroups
+#define SPAWN_SYS_SETRESGID	SYS_setresgid
+#define SPAWN_SYS_SETRESUID	SYS_setresuid
+#endif
+
+/* What the child tells the parent when it cannot exec. */
+struct spawn_error {
+	int	 step;		/* SPAWN_STEP_* */
+	int	 error;		/* errno */
+};
 
 /* Put fd on target in the child; a pipe end already there keeps its fd. */
 static int
@@ -66,29 +95,71 @@ spawn_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* The child: only async-signal-safe calls from here to execve. */
+/*
+ * Become the job's user: groups first, then the gid, the uid last (once
+ * it is set, nothing else may be changed). Real, effective and saved ids
+ * all: the job cannot get root back. The capabilities go with uid 0.
+ */
+static int
+spawn_user(const struct user *u)
+{
+	if (syscall(SPAWN_SYS_SETGROUPS, (size_t)u->ngroups, u->groups) == -1 ||
+	    syscall(SPAWN_SYS_SETRESGID, u->gid, u->gid, u->gid) == -1 ||
+	    syscall(SPAWN_SYS_SETRESUID, u->uid, u->uid, u->uid) == -1)
+		return (-1);
+	return (0);
+}
+
+/*
+ * The working directory, entered as the job's user: a home of mode 0700
+ * needs no privilege, and one the user cannot enter (gone, or hidden by
+ * ProtectHome=) is no reason to fail the job: it starts in "/".
+ */
+static int
+spawn_cwd(const struct spawn *sp)
+{
+	if (sp->cwd != NULL)
+		return (chdir(sp->cwd));
+	if (sp->home != NULL && chdir(sp->home) == -1)
+		return (chdir("/"));
+	return (0);
+}
+
+static void __attribute__((__noreturn__))
+spawn_fail(int errfd, int step)
+{
+	struct spawn_error	 e;
+
+	e.step = step;
+	e.error = errno;
+	if (write(errfd, &e, sizeof e) != (ssize_t)sizeof e)
+		_exit(126);	/* the parent then takes it for an exec */
+	_exit(127);
+}
+
+/*
+ * The child: only async-signal-safe calls from here to execve. The death
+ * signal is asked for after the change of user, which clears it.
+ */
 static void __attribute__((__noreturn__))
 spawn_child(const struct spawn *sp, pid_t parent, int errfd)
 {
-	int	 error;
-
 	spawn_signals();
+	if (setpgid(0, 0) == -1 || spawn_stdio(sp) == -1)
+		spawn_fail(errfd, SPAWN_STEP_EXEC);
+	if (sp->user != NULL && spawn_user(sp->user) == -1)
+		spawn_fail(errfd, SPAWN_STEP_USER);
 	if (sp->deathsig != 0 &&
 	    (prctl(PR_SET_PDEATHSIG, sp->deathsig) == -1 ||
 	    getppid() != parent))
 		_exit(127);	/* the daemon is already gone */
-	if (setpgid(0, 0) == -1 || spawn_stdio(sp) == -1 ||
-	    (sp->cwd != NULL && chdir(sp->cwd) == -1))
-		goto fail;
+	if (spawn_cwd(sp) == -1)
+		spawn_fail(errfd, SPAWN_STEP_EXEC);
 	/* evhttp fds are not close-on-exec: none above 2 survives execve */
 	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
-		goto fail;
+		spawn_fail(errfd, SPAWN_STEP_EXEC);
 	execve(sp->path, sp->argv, sp->envp);
-fail:
-	error = errno;
-	if (write(errfd, &error, sizeof error) != (ssize_t)sizeof error)
-		_exit(126);	/* the parent then takes it for an exec */
-	_exit(127);
+	spawn_fail(errfd, SPAWN_STEP_EXEC);
 }
 
 /* The clone3 call; with no cgroup a kernel without clone3 gets a fork. */
@@ -112,34 +183,36 @@ spawn_clone(const struct spawn *sp)
 
 /* What the child reported: 0 once it has exec'd, or its errno. */
 static int
-spawn_result(int fd, pid_t pid)
+spawn_result(int fd, pid_t pid, int *stepp)
 {
-	ssize_t	 n;
-	int	 error = 0;
+	struct spawn_error	 e;
+	ssize_t			 n;
 
 	do
-		n = read(fd, &error, sizeof error);
+		n = read(fd, &e, sizeof e);
 	while (n == -1 && errno == EINTR);
-	if (n != (ssize_t)sizeof error)
+	if (n != (ssize_t)sizeof e)
 		return (0);	/* EOF: execve closed the pipe */
 	/* it has _exit'ed or is about to: reap it here, it never ran */
 	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
 		;
-	return (error != 0 ? error : EIO);
+	*stepp = e.step;
+	return (e.error != 0 ? e.error : EIO);
 }
 
 /*
- * Start sp's program; returns 0 and the pid, or an errno value. Signals
- * are blocked across the clone, so the child never runs the loop's
- * signal handler before it has reset it.
+ * Start sp's program; returns 0 and the pid, or an errno value and the
+ * step that failed. Signals are blocked across the clone, so the child
+ * never runs the loop's signal handler before it has reset it.
  */
 int
-spawn_run(const struct spawn *sp, pid_t *pidp)
+spawn_run(const struct spawn *sp, pid_t *pidp, int *stepp)
 {
 	sigset_t	 all, old;
 	pid_t		 parent = getpid(), pid;
 	int		 p[2], error;
 
+	*stepp = SPAWN_STEP_EXEC;
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return (errno);
 	sigfillset(&all);
@@ -154,7 +227,7 @@ spawn_run(const struct spawn *sp, pid_t *pidp)
 		close(p[0]);
 		return (error);
 	}
-	error = spawn_result(p[0], pid);
+	error = spawn_result(p[0], pid, stepp);
 	close(p[0]);
 	if (error == 0)
 		*pidp = pid;

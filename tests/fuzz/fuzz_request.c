@@ -23,6 +23,11 @@ static char *fuzz_environ[] = {
 	"WATCHDOG_USEC=1000", NULL
 };
 
+/* An owner's variables, as a root daemon adds them (runas.c). */
+static char *fuzz_ident[] = {
+	"HOME=/home/alice", "USER=alice", "LOGNAME=alice", NULL
+};
+
 /* Abort, so libFuzzer keeps the input, when a promise is broken. */
 static void
 fuzz_fail(const char *what, const char *why, const char *text)
@@ -108,7 +113,7 @@ fuzz_kind_args(const struct kind *kind, const char *args)
 
 	if (strcmp(kind->name, "exec") == 0 &&
 	    exec_args_parse(args, &ea, NULL) == 0) {
-		envp = exec_args_envp(&ea, fuzz_environ);
+		envp = exec_args_envp(&ea, fuzz_environ, fuzz_ident);
 		free(envp);
 		exec_args_free(&ea);
 	} else if (strcmp(kind->name, "http") == 0 &&

@@ -1,0 +1,64 @@
+/*
+ * Whom an exec job runs as. A daemon shared by every user runs as root
+ * and starts each job as its owner: the owner's uid, primary group and
+ * supplementary groups, the owner's home as the working directory when
+ * the job names none, and HOME, USER and LOGNAME saying who it is. The
+ * daemon's own jobs (root's, on a root daemon) run as they always did:
+ * as the daemon, in its working directory, with its environment.
+ *
+ * A daemon that is not root cannot become anyone else. Submit refuses
+ * exec jobs of other users there; one that still arrives (stored by a
+ * root daemon, then recovered by an unprivileged one) fails at start
+ * rather than run as the daemon's user. Root's jobs on such a daemon run
+ * as the daemon's user, as submit allows: root could become it anyway.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aiojobsd.h"
+#include "xmalloc.h"
+
+/*
+ * The identity a job of owner takes (ra->user NULL: the daemon's own)
+ * and the variables that say so; 0, or -1 and why it cannot run.
+ */
+int
+runas_get(struct runas *ra, uid_t owner, char **cause)
+{
+	const struct user	*u;
+	uid_t			 self = geteuid();
+
+	memset(ra, 0, sizeof *ra);
+	if (owner == self || (self != 0 && owner == 0))
+		return (0);
+	if (self != 0) {
+		xasprintf(cause, "exec jobs run as their owner, and this "
+		    "daemon runs as %s, not root: it cannot become %s",
+		    users_name(self), users_name(owner));
+		return (-1);
+	}
+	u = users_get(owner);
+	if (!u->known) {
+		xasprintf(cause, "owner uid %lu is not a user of this system: "
+		    "the job does not run as a bare uid",
+		    (unsigned long)owner);
+		return (-1);
+	}
+	ra->user = u;
+	ra->home = u->home != NULL ? u->home : "/";
+	xasprintf(&ra->env[0], "HOME=%s", ra->home);
+	xasprintf(&ra->env[1], "USER=%s", u->name);
+	xasprintf(&ra->env[2], "LOGNAME=%s", u->name);
+	return (0);
+}
+
+void
+runas_free(struct runas *ra)
+{
+	size_t	 i;
+
+	for (i = 0; i < RUNAS_NENV; i++)
+		free(ra->env[i]);
+	memset(ra, 0, sizeof *ra);
+}
