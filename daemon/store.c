@@ -237,6 +237,60 @@ store_prepare(struct store *st, char **cause)
 	return (0);
 }
 
+static int
+store_mode_fail(const char *path, char **cause)
+{
+	xasprintf(cause, "%s: cannot make it private to the daemon: %s", path,
+	    strerror(errno));
+	return (-1);
+}
+
+/* Take group and other access away from path, if it has any. */
+static int
+store_close_mode(const char *path, mode_t mode, char **cause)
+{
+	struct stat	 sb;
+
+	if (stat(path, &sb) == -1)
+		return (errno == ENOENT ? 0 : store_mode_fail(path, cause));
+	if ((sb.st_mode & 077) == 0)
+		return (0);
+	if (chmod(path, mode) == -1)
+		return (store_mode_fail(path, cause));
+	log_info("%s was mode %03o, now %03o: it holds every user's jobs",
+	    path, (unsigned int)(sb.st_mode & 0777), (unsigned int)mode);
+	return (0);
+}
+
+/*
+ * The store holds every job of every user, with its arguments and
+ * output, and on a shared daemon the jobs run as those users: only the
+ * daemon may read it. What the daemon creates is private already (its
+ * umask is 077, and SQLite gives the -wal and -shm files the mode of the
+ * database); a directory or files of an older version, or made by hand,
+ * are closed here, whatever the umask was when they were made.
+ */
+static int
+store_private(const char *dir, const char *db, char **cause)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm",
+	    "-journal" };
+	char	*path;
+	size_t	 i;
+	int	 r;
+
+	if (store_close_mode(dir, 0700, cause) != 0)
+		return (-1);
+	for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		xasprintf(&path, "%s%s", db, suffixes[i]);
+		r = store_close_mode(path, 0600, cause);
+		free(path);
+		if (r != 0)
+			return (-1);
+	}
+	return (0);
+}
+
 /*
  * Open (or create) <dir>/jobs.db. A damaged or newer database stops
  * start-up with a message saying what to do.
@@ -254,6 +308,8 @@ store_open(const char *dir, int safe, char **cause)
 	}
 	st = xcalloc(1, sizeof *st);
 	xasprintf(&st->path, "%s/jobs.db", dir);
+	if (store_private(dir, st->path, cause) != 0)
+		goto fail;
 	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		store_fail(st, "opening", cause);
