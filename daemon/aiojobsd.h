@@ -515,7 +515,7 @@ int	 access_submit(const struct access *, const struct msg_spec *, size_t,
 struct runas {
 	const struct user	*user;		/* NULL: the daemon's own */
 	const char		*home;		/* the default cwd */
-	char			*env[RUNAS_NENV + 1];	/* HOME, USER, LOGNAME */
+	char			*env[RUNAS_NENV + 1]; /* HOME, USER, LOGNAME */
 };
 
 /* runas.c */
