@@ -27,14 +27,13 @@
 #include "aiojobsd.h"
 
 /*
- * The raw system calls, not glibc's setgroups, setgid and setuid: in a
- * process with threads (the daemon has NNG's) those signal every other
- * thread to change its credentials too, and a child of clone3 has no
- * other threads, only glibc's stale list of its parent's, and the lock
- * that list is under may have been held by one of them at the clone.
- * The kernel changes the credentials of the calling thread only, which
- * here is the whole process. 32-bit x86 and arm name the calls with
- * 32-bit ids ...32.
+ * The raw system calls, not glibc's setgroups, setgid and setuid: once
+ * a process has had threads (a library may start some), those signal
+ * every thread on glibc's list to change its credentials too, under a
+ * lock; a child of clone3 is one thread with its parent's copy of that
+ * list and lock, as they were at the clone. The kernel changes the
+ * credentials of the calling thread, which here is the whole process.
+ * 32-bit x86 and arm name the calls with 32-bit ids ...32.
  */
 #ifdef SYS_setresuid32
 #define SPAWN_SYS_SETGROUPS	SYS_setgroups32
