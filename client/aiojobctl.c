@@ -161,6 +161,11 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "shutdown", "[--timeout T]",
 	  "Stop aiojobsd gracefully: running jobs get T (default 10s) to end.\n",
 	  0, 0, cmd_shutdown },
+	{ "reload", "",
+	  "Have aiojobsd read its configuration file again, as SIGHUP does;\n"
+	  "a file that does not load leaves the configuration as it was\n"
+	  "(exit 4, with the reason).\n",
+	  0, 0, cmd_reload },
 };
 #define CTL_NCMDS	(sizeof ctl_cmds / sizeof ctl_cmds[0])
 

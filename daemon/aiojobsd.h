@@ -703,6 +703,7 @@ int	 op_queue(struct aiojobsd *, struct creq *);
 int	 op_shutdown(struct aiojobsd *, struct creq *);
 int	 op_clean(struct aiojobsd *, struct creq *);
 int	 op_output(struct aiojobsd *, struct creq *);
+int	 op_reload(struct aiojobsd *, struct creq *);
 
 /* wait.c: held wait and cancel requests */
 void	 wait_hold(struct aiojobsd *, struct creq *, int64_t *, size_t, int,
@@ -730,7 +731,7 @@ void	 server_shutdown(struct aiojobsd *, int64_t);
 void	 server_pool(struct aiojobsd *);
 
 /* reload.c */
-void	 reload_config(struct aiojobsd *);
+int	 reload_config(struct aiojobsd *, char **);
 void	 reload_queues(struct aiojobsd *);
 
 /* notify.c */

@@ -129,6 +129,7 @@ static void
 server_signal_cb(int sig, short events, void *arg)
 {
 	struct aiojobsd	*aj = arg;
+	char		*cause = NULL;
 
 	switch (sig) {
 	case SIGTERM:
@@ -140,7 +141,10 @@ server_signal_cb(int sig, short events, void *arg)
 		proc_reap();
 		break;
 	case SIGHUP:
-		reload_config(aj);
+		if (reload_config(aj, &cause) != 0) {
+			log_warnx("SIGHUP: reload failed: %s", cause);
+			free(cause);
+		}
 		break;
 	}
 }

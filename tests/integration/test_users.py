@@ -174,6 +174,24 @@ def test_access_rules():
                "admin's view")
             as_ok(adm, d, {"op": "cancel", "id": js})
             eq(d.status(js)["state"], "cancelled", "cancelled by an admin")
+            # reload: an op like the others; it brings new rules in
+            rc, out, err = run_ctl_as(b, d, "reload")
+            check(rc == 4 and "forbidden" in err, "reload as B: %s",
+                  show(rc, out, err))
+            with open(c.path, "a") as f:
+                f.write("reload = %s\n" % b)
+            rc, out, err = d.ctl("reload")
+            eq(rc, 0, "reload as root: " + show(rc, out, err))
+            rc, out, err = run_ctl_as(b, d, "reload")
+            eq(rc, 0, "reload as B, now named: " + show(rc, out, err))
+            with open(c.path, "a") as f:
+                f.write("exec = nobody-such-user-q\n")
+            rc, out, err = d.ctl("reload")
+            check(rc == 4 and "nobody-such-user-q" in err,
+                  "a reload with an unknown user: %s", show(rc, out, err))
+            rc, out, err = run_ctl_as(b, d, "reload")
+            check(rc == 4 and "nobody-such-user-q" in err,
+                  "the rules stay as they were: %s", show(rc, out, err))
         # a rule naming nobody known stops the start with a clear message
         with Conf("\n[access]\nexec = no-such-user-xyz\n") as c:
             rc, out = run_daemon_expect_exit([

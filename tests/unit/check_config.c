@@ -502,8 +502,8 @@ static const struct bad {
 	  "token cannot start with ';'" },
 	{ "[listen.a]\nurl = tcp://h:1\ntoken_file =#x\n", 3,
 	  "token_file cannot start with '#'" },
-	{ "[endpoints]\nsocket_mode = 0666\n", 2,
-	  "socket_mode wants 0600 or 0660, not '0666'" },
+	{ "[endpoints]\nsocket_mode = 0644\n", 2,
+	  "socket_mode wants 0600, 0660 or 0666, not '0644'" },
 };
 
 START_TEST(test_bad)
