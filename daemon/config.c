@@ -98,6 +98,11 @@ static const struct config_key config_keys[] = {
 	  0, 0, 0 },
 	{ "endpoints", "socket_mode", NULL, CT_MODE, OFF(socket_mode),
 	  0, 0, 0 },
+	/* events: every job's, so perhaps fewer users than the control */
+	{ "endpoints", "events_socket_group", NULL, CT_STRING,
+	  OFF(events_socket_group), 0, 0, 0 },
+	{ "endpoints", "events_socket_mode", NULL, CT_MODE,
+	  OFF(events_socket_mode), 0, 0, 0 },
 
 	{ "pool", "workers", "workers", CT_COUNT, OFF(workers), 0, 1024, 1 },
 	{ "pool", "plugin_dir", "plugin-dir", CT_STRING, OFF(plugin_dir),
@@ -139,6 +144,7 @@ config_defaults(struct config *c)
 	TAILQ_INIT(&c->rules);
 	TAILQ_INIT(&c->users);
 	c->socket_gid = -1;
+	c->events_socket_gid = -1;
 	c->log_level = LOG_LEVEL_INFO;
 	c->limit = 100;
 	c->pending_limit = 1000000;
@@ -1493,6 +1499,17 @@ config_socket_mode(const struct config *c)
 	return (c->socket_group != NULL ? 0660 : 0600);
 }
 
+/* The mode of the event socket: its own, or the control sockets'. */
+int
+config_events_mode(const struct config *c)
+{
+	if (c->events_socket_mode != 0)
+		return ((int)c->events_socket_mode);
+	if (c->events_socket_group != NULL)
+		return (0660);
+	return (config_socket_mode(c));
+}
+
 /*
  * Read a token file: only the daemon's user (or root) may own it and
  * nobody else may read or write it. One trailing newline is dropped.
@@ -1559,26 +1576,37 @@ config_read_token(const char *path, char **token, char **cause)
 	return (*token != NULL ? 0 : -1);
 }
 
-/* socket_group: a group name, or a numeric gid. */
+/* socket_group and events_socket_group: a group name, or a gid. */
 static int
-config_socket_gid(struct config *c, char **cause)
+config_group_gid(const char *key, const char *group, int64_t *gid,
+    char **cause)
 {
 	struct group	*gr;
 	int64_t		 v;
 
-	c->socket_gid = -1;
-	if (c->socket_group == NULL)
+	*gid = -1;
+	if (group == NULL)
 		return (0);
-	if ((gr = getgrnam(c->socket_group)) != NULL)
-		c->socket_gid = gr->gr_gid;
-	else if (config_parse_int(c->socket_group, &v) == 0 &&
-	    v < UINT32_MAX)
-		c->socket_gid = v;
+	if ((gr = getgrnam(group)) != NULL)
+		*gid = gr->gr_gid;
+	else if (config_parse_int(group, &v) == 0 && v < UINT32_MAX)
+		*gid = v;
 	else {
-		xasprintf(cause, "socket_group: unknown group '%s'",
-		    c->socket_group);
+		xasprintf(cause, "%s: unknown group '%s'", key, group);
 		return (-1);
 	}
+	return (0);
+}
+
+static int
+config_socket_gid(struct config *c, char **cause)
+{
+	if (config_group_gid("socket_group", c->socket_group, &c->socket_gid,
+	    cause) != 0 || config_group_gid("events_socket_group",
+	    c->events_socket_group, &c->events_socket_gid, cause) != 0)
+		return (-1);
+	if (c->events_socket_group == NULL)
+		c->events_socket_gid = c->socket_gid;
 	return (0);
 }
 

@@ -5,7 +5,7 @@ test makes (needs root: skipped otherwise).
 
 python3 test_users.py AIOJOBSD AIOJOBCTL [TEST...]
 """
-import json
+import grp
 import os
 import shutil
 import socket
@@ -240,9 +240,17 @@ def test_tokens_act_as_their_user_over_tcp():
 def test_events_carry_the_owner():
     if skip_unless_root("events"):
         return
-    with TestUsers() as u, Conf() as c:
+    with TestUsers() as u:
         a = u.user("a")
-        with Daemon("--config", c.path) as d:
+        g = u.group("e")
+        with Conf("events_socket_group = %s\n" % g) as c, \
+                Daemon("--config", c.path) as d:
+            # the control socket is every user's, the events its group's
+            st = os.stat(d.events_path)
+            eq(oct(stat.S_IMODE(st.st_mode)), oct(0o660), "events mode")
+            eq(st.st_gid, grp.getgrnam(g).gr_gid, "events group")
+            eq(oct(stat.S_IMODE(os.stat(d.sock_path).st_mode)), oct(0o666),
+               "control mode")
             sub = d.sub()
             d.sync_sub(sub)
             ja = submit_as(a, d, sleep_spec(0))
