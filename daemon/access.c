@@ -190,8 +190,10 @@ access_free(struct access *a)
 		access_list_clear(&a->ops[i]);
 	for (i = 0; i < KIND_MAX; i++)
 		access_list_clear(&a->kinds[i]);
-	explicit_bzero(a->tokens, a->ntokens * sizeof *a->tokens);
-	free(a->tokens);
+	if (a->tokens != NULL) {
+		explicit_bzero(a->tokens, a->ntokens * sizeof *a->tokens);
+		free(a->tokens);
+	}
 	free(a);
 }
 

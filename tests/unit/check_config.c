@@ -359,6 +359,7 @@ START_TEST(test_access_sections)
 	text = print_text(&c);
 	ck_assert_ptr_nonnull(strstr(text, "\n[access]\nexec = @0 root\n"
 	    "admins = @0, 1\n\n[user.root]\ntoken = t0k\n"));
+	free(path);
 	path = write_conf("printed.conf", text);
 	config_defaults(&back);
 	load_ok(&back, path);
@@ -367,6 +368,7 @@ START_TEST(test_access_sections)
 	ck_assert_str_eq(strchr(text, '\n'), strchr(again, '\n'));
 	free(text);
 	free(again);
+	free(path);
 	config_clear(&back);
 	ck_assert_int_eq(config_set(&c, "access", "rm", "root", &cause), -1);
 	ck_assert_ptr_nonnull(strstr(cause, "unknown key 'rm' in [access]"));
