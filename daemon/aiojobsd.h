@@ -384,6 +384,7 @@ struct pool_opts {
 	const char	*exe;		/* the daemon's binary */
 	int64_t		 memory_limit;	/* bytes of address space, 0 = any */
 	int64_t		 cpu_limit;	/* CPU seconds, 0 = any */
+	const char	*user;		/* workers run as this user, or NULL */
 };
 
 /* op results */

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,6 +112,8 @@ static const struct config_key config_keys[] = {
 	  OFF(worker_memory_limit), 0, INT64_MAX, 0 },
 	{ "pool", "worker_cpu_limit", "worker-cpu-limit", CT_COUNT,
 	  OFF(worker_cpu_limit), 0, INT32_MAX, 0 },
+	{ "pool", "worker_user", "worker-user", CT_STRING, OFF(worker_user),
+	  0, 0, 0 },
 
 	{ "http", "tls_ca_file", "tls-ca-file", CT_STRING, OFF(tls_ca_file),
 	  0, 0, 0 },
@@ -1643,6 +1646,29 @@ config_prepare_listen(struct config_listen *l, char **cause)
 }
 
 /*
+ * worker_user must exist, and a daemon that is not root can only run its
+ * workers as itself.
+ */
+static int
+config_worker_user(struct config *c, char **cause)
+{
+	struct passwd	*pw;
+
+	if (c->worker_user == NULL)
+		return (0);
+	if ((pw = getpwnam(c->worker_user)) == NULL) {
+		xasprintf(cause, "worker_user: no user '%s'", c->worker_user);
+		return (-1);
+	}
+	if (geteuid() != 0 && pw->pw_uid != geteuid()) {
+		xasprintf(cause, "worker_user: only a daemon running as root "
+		    "can run its workers as %s", c->worker_user);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * The tokens of the [user.NAME] sections, read from their files; no two
  * users may share one, or a request could not say whose it is.
  */
@@ -1691,7 +1717,8 @@ config_prepare(struct config *c, char **cause)
 	struct config_listen	*l, *m;
 
 	if (config_socket_gid(c, cause) != 0 ||
-	    config_prepare_users(c, cause) != 0)
+	    config_prepare_users(c, cause) != 0 ||
+	    config_worker_user(c, cause) != 0)
 		return (-1);
 	config_access_free_secret(c->control_token);
 	c->control_token = NULL;

@@ -103,6 +103,7 @@ struct config {
 	char			*plugin_dir;
 	int64_t			 worker_memory_limit;
 	int64_t			 worker_cpu_limit;
+	char			*worker_user;	/* NULL: the daemon's user */
 
 	/* [http] */
 	char			*tls_ca_file;

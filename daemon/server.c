@@ -241,6 +241,7 @@ server_pool(struct aiojobsd *aj)
 	o.exe = "/proc/self/exe";
 	o.memory_limit = aj->conf.worker_memory_limit;
 	o.cpu_limit = aj->conf.worker_cpu_limit;
+	o.user = aj->conf.worker_user;
 	aj->pool = pool_create(aj->base, aj->sched, &o);
 	aj->sched->pool = aj->pool;
 }

@@ -267,5 +267,33 @@ def test_events_carry_the_owner():
             eq(owners, {a}, "owner in A's events")
 
 
+def test_workers_run_as_worker_user():
+    """cpu jobs of a root daemon run in workers of worker_user: a
+    function given a path reads only what that user may."""
+    if skip_unless_root("workers"):
+        return
+    with TestUsers() as u, Conf() as c:
+        a = u.user("a")
+        secret = c.write("secret", "root only\n", 0o600)
+        public = c.write("public", "anyone\n", 0o644)
+        os.chmod(c.dir, 0o755)
+        with Daemon("--config", c.path, "--workers", "1", "--worker-user",
+                    "nobody") as d:
+            def sha(path):
+                jid = submit_as(a, d, {"kind": "cpu", "args": {
+                    "fn": "sha256", "input": {"path": path}}})
+                return d.wait_ids([jid])["done"][0]
+            v = sha(secret)
+            eq(v["state"], "failed", "sha256 of a root-only file: %s" % v)
+            check("Permission denied" in v["error"]["message"],
+                  "error: %s", v["error"])
+            eq(sha(public)["state"], "succeeded", "sha256 of a public file")
+    rc, out = run_daemon_expect_exit(["--worker-user", "no-such-user-wq",
+                                      "--rundir", "/tmp/ajnorun-%d"
+                                      % os.getpid()])
+    check(rc != 0 and "worker_user: no user 'no-such-user-wq'" in out,
+          "unknown worker_user: %d %s", rc, out)
+
+
 if __name__ == "__main__":
     main()

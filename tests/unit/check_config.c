@@ -165,6 +165,7 @@ static const struct sample {
 	{ "pool", "plugin_dir", "/opt/aj/plugins", "/opt/aj/plugins" },
 	{ "pool", "worker_memory_limit", "1048576k", "1G" },
 	{ "pool", "worker_cpu_limit", "2", "2" },
+	{ "pool", "worker_user", "nobody", "nobody" },
 	{ "http", "tls_ca_file", "/etc/ssl/aj-ca.pem", "/etc/ssl/aj-ca.pem" },
 	{ "http", "tls_verify", "Off", "false" },
 	{ "http", "connect_timeout", "1.5h", "90m" },
