@@ -187,9 +187,11 @@ def check_installed(destdir, opts, plugin_dir, version):
         text = roff_text(files[k])
         check(conf_path in text, "%s does not name %s", k, conf_path)
         check(plugin_dir in text, "%s does not name %s", k, plugin_dir)
-        check("@" not in text, "%s has an unreplaced @VAR@", k)
+        check(not re.search(r"@[A-Z_]+@", text),
+              "%s has an unreplaced @VAR@", k)
     with open(files["conf"]) as f:
-        check("@" not in f.read(), "aiojobsd.conf has an unreplaced @VAR@")
+        check(not re.search(r"@[A-Z_]+@", f.read()),
+              "aiojobsd.conf has an unreplaced @VAR@")
     with open(files["completion"]) as f, open(COMPLETION) as g:
         check(f.read() == g.read(), "installed completion differs from %s",
               COMPLETION)
