@@ -200,10 +200,10 @@ def check_installed(destdir, opts, plugin_dir, version):
 
 def uncommented(conf_text):
     """The default configuration with each '#key = value' line (and the
-    [queue.NAME] example) uncommented, but for placeholders."""
+    [queue.NAME] example and [access]) uncommented, but for placeholders."""
     out = []
     for line in conf_text.splitlines():
-        m = re.fullmatch(r"#(\[queue\.\w+\]|\w+ =.*)", line)
+        m = re.fullmatch(r"#(\[queue\.\w+\]|\[access\]|\w+ =.*)", line)
         if m and "ONLINE_CORES" not in line:
             line = m.group(1)
         out.append(line)
