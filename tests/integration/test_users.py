@@ -10,9 +10,13 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
 import tempfile
 
-from harness import (Daemon, ReqClient, TestUsers, check, eq, expect_error,
+import harness
+
+from harness import (Daemon, ReqClient, TestUsers, as_user_cmd, check,
+                     clean_env, eq, expect_error,
                      main, request_as, run_ctl, run_ctl_as, run_daemon_expect_exit,
                      show, sleep_spec)
 
@@ -293,6 +297,35 @@ def test_workers_run_as_worker_user():
                                       % os.getpid()])
     check(rc != 0 and "worker_user: no user 'no-such-user-wq'" in out,
           "unknown worker_user: %d %s", rc, out)
+
+
+def test_a_user_without_a_daemon_reaches_the_system_one():
+    """aiojobctl of a user who runs no daemon and sets nothing talks to
+    /run/aiojobsd, the system daemon's run directory."""
+    if skip_unless_root("system rundir"):
+        return
+    if os.path.exists("/run/aiojobsd"):
+        print("SKIP: /run/aiojobsd exists: a system daemon may be there")
+        return
+    os.mkdir("/run/aiojobsd", 0o700)
+    try:
+        with TestUsers() as u, Conf() as c:
+            a = u.user("a")
+            with Daemon("--config", c.path, rundir="/run/aiojobsd",
+                        state_dir=os.path.join(c.dir, "state")) as d:
+                env = clean_env()
+                env.pop("XDG_RUNTIME_DIR", None)
+                p = subprocess.run(
+                    as_user_cmd(a, [harness.AIOJOBCTL, "submit", "--wait",
+                                    "sleep", "1ms"]),
+                    capture_output=True, text=True, env=env, timeout=30,
+                    cwd="/")
+                eq(p.returncode, 0, "submit as A with nothing set: %s %s"
+                   % (p.stdout, p.stderr))
+                jobs = d.ok({"op": "list", "owner": a})["jobs"]
+                eq(len(jobs), 1, "A's job in the system daemon")
+    finally:
+        shutil.rmtree("/run/aiojobsd", ignore_errors=True)
 
 
 if __name__ == "__main__":
