@@ -80,6 +80,14 @@ def test_each_user_sees_and_controls_only_their_own_jobs():
         with Daemon("--config", c.path) as d:
             mode = stat.S_IMODE(os.stat(d.rundir).st_mode)
             check(mode & 0o001, "run directory not traversable: %o", mode)
+            # ping says whom the daemon takes the sender for
+            r = as_ok(a, d, {"op": "ping"})
+            eq((r["user"], r["admin"]), (a, False), "A's ping")
+            r = d.ok({"op": "ping"})
+            eq((r["user"], r["admin"]), ("root", True), "root's ping")
+            rc, out, err = run_ctl_as(a, d, "ping")
+            check(rc == 0 and "you are %s\n" % a in out, "ping as A: %s",
+                  show(rc, out, err))
             ja = submit_as(a, d, sleep_spec(60000))
             jb = submit_as(b, d, sleep_spec(60000))
             # a view names its owner
