@@ -511,6 +511,10 @@ int	 access_jobs(const struct access *, struct sched *, uid_t,
 int	 access_submit(const struct access *, const struct msg_spec *, size_t,
 	    uid_t, struct msg_error *);
 
+/* privs.c */
+int	 privs_can_switch(void);
+int	 privs_drop(void);
+
 /* users.c */
 const struct user *users_get(uid_t);
 const char *users_name(uid_t);

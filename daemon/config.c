@@ -1660,9 +1660,10 @@ config_worker_user(struct config *c, char **cause)
 		xasprintf(cause, "worker_user: no user '%s'", c->worker_user);
 		return (-1);
 	}
-	if (geteuid() != 0 && pw->pw_uid != geteuid()) {
-		xasprintf(cause, "worker_user: only a daemon running as root "
-		    "can run its workers as %s", c->worker_user);
+	if (!privs_can_switch() && pw->pw_uid != geteuid()) {
+		xasprintf(cause, "worker_user: only a daemon that may switch "
+		    "users (root, or CAP_SETUID and CAP_SETGID) can run its "
+		    "workers as %s", c->worker_user);
 		return (-1);
 	}
 	return (0);

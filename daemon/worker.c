@@ -321,6 +321,12 @@ worker_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (o.user != NULL && worker_become(o.user) != 0)
 		return (4);
+	/* a daemon's ambient capabilities are not for plugins */
+	if (privs_drop() != 0) {
+		fprintf(stderr, "aiojobsd worker: cannot drop capabilities: "
+		    "%s\n", strerror(errno));
+		return (4);
+	}
 	/*
 	 * A busy worker never reads fd 3: die with the dispatcher anyway.
 	 * After worker_become: a change of user clears this setting.

@@ -16,9 +16,9 @@ import tempfile
 import harness
 
 from harness import (Daemon, ReqClient, TestUsers, as_user_cmd, check,
-                     clean_env, eq, expect_error,
-                     main, request_as, run_ctl, run_ctl_as, run_daemon_expect_exit,
-                     show, sleep_spec)
+                     clean_env, eq, expect_error, main, poll_until,
+                     request_as, run_ctl, run_ctl_as, run_daemon_expect_exit,
+                     show, sleep_spec, workers_of)
 
 
 def free_port():
@@ -305,6 +305,28 @@ def test_workers_run_as_worker_user():
                                       % os.getpid()])
     check(rc != 0 and "worker_user: no user 'no-such-user-wq'" in out,
           "unknown worker_user: %d %s", rc, out)
+
+
+def test_workers_hold_no_capabilities():
+    """A root daemon's workers keep none of its capabilities."""
+    if skip_unless_root("worker capabilities"):
+        return
+    with Daemon("--workers", "1") as d:
+        pids = poll_until(lambda: workers_of(d.pid), 10, what="a worker")
+
+        def caps(pid):
+            with open("/proc/%d/status" % pid) as f:
+                return {k: v.strip() for k, v in
+                        (line.split(":", 1) for line in f)
+                        if k.startswith("Cap")}
+
+        c = poll_until(lambda: caps(pids[0]) if caps(pids[0])["CapEff"]
+                       == "0000000000000000" else None, 10,
+                       what="a worker without capabilities")
+        for k in ("CapPrm", "CapEff", "CapAmb"):
+            eq(c[k], "0000000000000000", "worker's " + k)
+        check(caps(d.pid)["CapEff"] != "0000000000000000",
+              "the daemon itself keeps root's")
 
 
 def test_a_user_without_a_daemon_reaches_the_system_one():
