@@ -511,6 +511,9 @@ int	 access_jobs(const struct access *, struct sched *, uid_t,
 int	 access_submit(const struct access *, const struct msg_spec *, size_t,
 	    uid_t, struct msg_error *);
 
+/* kill_as.c */
+int	 kill_as(pid_t, int);
+
 /* privs.c */
 int	 privs_can_switch(void);
 int	 privs_drop(void);
