@@ -4,7 +4,7 @@
 # paths when it is loaded.
 
 _aiojobctl_cmds="ping submit status logs list wait cancel stats queue
-watch clean shutdown"
+watch clean shutdown reload"
 
 # Set COMPREPLY to the words of $1 that start with $2.
 _aiojobctl_words()
@@ -229,6 +229,8 @@ _aiojobctl()
 		_aiojobctl_words "--older-than --state --help" "$cur" ;;
 	shutdown)
 		_aiojobctl_words "--timeout --help" "$cur" ;;
+	reload)
+		_aiojobctl_words "--help" "$cur" ;;
 	queue)
 		if ((cword == cmdi + 2)); then
 			_aiojobctl_words "pause resume limit rate" "$cur"

@@ -3,14 +3,18 @@
  * each in a cmd_*.c file parsing its own options and sending requests
  * through request.c; replies are printed by output*.c, or raw with --json.
  */
+#include <sys/stat.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aiojobctl.h"
 #include "client.h"
 #include "endpoint.h"
+#include "xmalloc.h"
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "ping", "",
@@ -161,6 +165,11 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "shutdown", "[--timeout T]",
 	  "Stop aiojobsd gracefully: running jobs get T (default 10s) to end.\n",
 	  0, 0, cmd_shutdown },
+	{ "reload", "",
+	  "Have aiojobsd read its configuration file again, as SIGHUP does;\n"
+	  "a file that does not load leaves the configuration as it was\n"
+	  "(exit 4, with the reason).\n",
+	  0, 0, cmd_reload },
 };
 #define CTL_NCMDS	(sizeof ctl_cmds / sizeof ctl_cmds[0])
 
@@ -348,6 +357,37 @@ ctl_global_opts(struct ctl *ctl, int argc, char **argv)
 	return (-1);
 }
 
+/* Where the system's shared daemon listens (the system unit's rundir). */
+#define CTL_SYSTEM_RUNDIR	"/run/aiojobsd"
+
+/*
+ * The run directory: PROTOCOL's rules, except that a user who runs no
+ * daemon of their own (no socket where theirs would be) and sets no URL
+ * or run directory reaches the system's daemon, which serves every user
+ * when its socket lets them in (socket_mode 0666).
+ */
+static char *
+ctl_rundir(void)
+{
+	struct stat	 sb;
+	char		*dir, *sock;
+	int		 own;
+
+	dir = endpoint_rundir();
+	if (geteuid() == 0 || getenv("AIOJOBS_RUNDIR") != NULL ||
+	    getenv("AIOJOBS_URL") != NULL)
+		return (dir);
+	xasprintf(&sock, "%s/aiojobsd.sock", dir);
+	own = lstat(sock, &sb) == 0;
+	free(sock);
+	if (!own && lstat(CTL_SYSTEM_RUNDIR "/aiojobsd.sock", &sb) == 0 &&
+	    S_ISSOCK(sb.st_mode)) {
+		free(dir);
+		return (xstrdup(CTL_SYSTEM_RUNDIR));
+	}
+	return (dir);
+}
+
 /* Find and run the subcommand at argv[0]. */
 static int
 ctl_run(struct ctl *ctl, int argc, char **argv)
@@ -363,7 +403,7 @@ ctl_run(struct ctl *ctl, int argc, char **argv)
 		ctl_cmd_usage(ctl->cmd);
 		return (CTL_EXIT_OK);
 	}
-	ctl->rundir = endpoint_rundir();
+	ctl->rundir = ctl_rundir();
 	optind = 0;	/* glibc: start afresh, with this optstring's mode */
 	return (ctl->cmd->fn(ctl, argc, argv));
 }

@@ -96,6 +96,7 @@ int	 cmd_ping(struct ctl *, int, char **);
 int	 cmd_stats(struct ctl *, int, char **);
 int	 cmd_queue(struct ctl *, int, char **);
 int	 cmd_shutdown(struct ctl *, int, char **);
+int	 cmd_reload(struct ctl *, int, char **);
 
 /* cmd_jobs.c */
 int	 cmd_status(struct ctl *, int, char **);

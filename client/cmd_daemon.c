@@ -1,6 +1,6 @@
 /*
  * The subcommands about the daemon itself: ping, stats, queue (pause,
- * resume, limit, rate) and shutdown.
+ * resume, limit, rate), shutdown and reload.
  */
 #include <stdio.h>
 #include <string.h>
@@ -137,4 +137,20 @@ cmd_shutdown(struct ctl *ctl, int argc, char **argv)
 	if (timeout_ms >= 0)
 		msg_out_int(o, "timeout_ms", timeout_ms);
 	return (request_simple(ctl, o, cmd_shutdown_print));
+}
+
+static void
+cmd_reload_print(struct msg_in *reply)
+{
+	printf("aiojobsd reloaded its configuration\n");
+}
+
+int
+cmd_reload(struct ctl *ctl, int argc, char **argv)
+{
+	int	 r;
+
+	if ((r = ctl_noopts(ctl, argc, argv, ":")) != 0)
+		return (r);
+	return (request_simple(ctl, request_new("reload"), cmd_reload_print));
 }

@@ -118,13 +118,20 @@ output_str(const char *s)
 void
 output_ping(struct msg_in *reply)
 {
-	const char	*version = NULL;
+	const char	*version = NULL, *user = NULL;
 	char		 up[32];
+	int		 admin = 0;
 
 	msg_in_string(reply, "version", &version, NULL);
 	output_duration(output_int(reply, "uptime_ms", -1), up, sizeof up);
 	printf("aiojobsd %s pid %" PRId64 " up %s\n", output_str(version),
 	    output_int(reply, "pid", 0), up);
+	/* who the daemon takes us for: the owner of what we submit */
+	if (msg_in_string(reply, "user", &user, NULL) == 1) {
+		msg_in_bool(reply, "admin", &admin, NULL);
+		printf("you are %s%s\n", user, admin ? " (admin: every "
+		    "user's jobs)" : "");
+	}
 }
 
 static void

@@ -384,6 +384,7 @@ struct pool_opts {
 	const char	*exe;		/* the daemon's binary */
 	int64_t		 memory_limit;	/* bytes of address space, 0 = any */
 	int64_t		 cpu_limit;	/* CPU seconds, 0 = any */
+	const char	*user;		/* workers run as this user, or NULL */
 };
 
 /* op results */
@@ -521,6 +522,13 @@ struct runas {
 /* runas.c */
 int	 runas_get(struct runas *, uid_t, char **);
 void	 runas_free(struct runas *);
+
+/* kill_as.c */
+int	 kill_as(pid_t, int);
+
+/* privs.c */
+int	 privs_can_switch(void);
+int	 privs_drop(void);
 
 /* users.c */
 const struct user *users_get(uid_t);
@@ -721,6 +729,7 @@ int	 op_queue(struct aiojobsd *, struct creq *);
 int	 op_shutdown(struct aiojobsd *, struct creq *);
 int	 op_clean(struct aiojobsd *, struct creq *);
 int	 op_output(struct aiojobsd *, struct creq *);
+int	 op_reload(struct aiojobsd *, struct creq *);
 
 /* wait.c: held wait and cancel requests */
 void	 wait_hold(struct aiojobsd *, struct creq *, int64_t *, size_t, int,
@@ -748,7 +757,7 @@ void	 server_shutdown(struct aiojobsd *, int64_t);
 void	 server_pool(struct aiojobsd *);
 
 /* reload.c */
-void	 reload_config(struct aiojobsd *);
+int	 reload_config(struct aiojobsd *, char **);
 void	 reload_queues(struct aiojobsd *);
 
 /* notify.c */

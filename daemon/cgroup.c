@@ -77,7 +77,7 @@ cgroup_signal(const char *dir, int sig)
 	if ((f = fopen(path, "re")) == NULL)
 		return;
 	while (fscanf(f, "%ld", &pid) == 1) {
-		if (kill((pid_t)pid, sig) == -1 && errno != ESRCH)
+		if (kill_as((pid_t)pid, sig) == -1 && errno != ESRCH)
 			log_warn("kill %ld", pid);
 	}
 	fclose(f);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,6 +99,11 @@ static const struct config_key config_keys[] = {
 	  0, 0, 0 },
 	{ "endpoints", "socket_mode", NULL, CT_MODE, OFF(socket_mode),
 	  0, 0, 0 },
+	/* events: every job's, so perhaps fewer users than the control */
+	{ "endpoints", "events_socket_group", NULL, CT_STRING,
+	  OFF(events_socket_group), 0, 0, 0 },
+	{ "endpoints", "events_socket_mode", NULL, CT_MODE,
+	  OFF(events_socket_mode), 0, 0, 0 },
 
 	{ "pool", "workers", "workers", CT_COUNT, OFF(workers), 0, 1024, 1 },
 	{ "pool", "plugin_dir", "plugin-dir", CT_STRING, OFF(plugin_dir),
@@ -106,6 +112,8 @@ static const struct config_key config_keys[] = {
 	  OFF(worker_memory_limit), 0, INT64_MAX, 0 },
 	{ "pool", "worker_cpu_limit", "worker-cpu-limit", CT_COUNT,
 	  OFF(worker_cpu_limit), 0, INT32_MAX, 0 },
+	{ "pool", "worker_user", "worker-user", CT_STRING, OFF(worker_user),
+	  0, 0, 0 },
 
 	{ "http", "tls_ca_file", "tls-ca-file", CT_STRING, OFF(tls_ca_file),
 	  0, 0, 0 },
@@ -139,6 +147,7 @@ config_defaults(struct config *c)
 	TAILQ_INIT(&c->rules);
 	TAILQ_INIT(&c->users);
 	c->socket_gid = -1;
+	c->events_socket_gid = -1;
 	c->log_level = LOG_LEVEL_INFO;
 	c->limit = 100;
 	c->pending_limit = 1000000;
@@ -1493,6 +1502,17 @@ config_socket_mode(const struct config *c)
 	return (c->socket_group != NULL ? 0660 : 0600);
 }
 
+/* The mode of the event socket: its own, or the control sockets'. */
+int
+config_events_mode(const struct config *c)
+{
+	if (c->events_socket_mode != 0)
+		return ((int)c->events_socket_mode);
+	if (c->events_socket_group != NULL)
+		return (0660);
+	return (config_socket_mode(c));
+}
+
 /*
  * Read a token file: only the daemon's user (or root) may own it and
  * nobody else may read or write it. One trailing newline is dropped.
@@ -1559,26 +1579,37 @@ config_read_token(const char *path, char **token, char **cause)
 	return (*token != NULL ? 0 : -1);
 }
 
-/* socket_group: a group name, or a numeric gid. */
+/* socket_group and events_socket_group: a group name, or a gid. */
 static int
-config_socket_gid(struct config *c, char **cause)
+config_group_gid(const char *key, const char *group, int64_t *gid,
+    char **cause)
 {
 	struct group	*gr;
 	int64_t		 v;
 
-	c->socket_gid = -1;
-	if (c->socket_group == NULL)
+	*gid = -1;
+	if (group == NULL)
 		return (0);
-	if ((gr = getgrnam(c->socket_group)) != NULL)
-		c->socket_gid = gr->gr_gid;
-	else if (config_parse_int(c->socket_group, &v) == 0 &&
-	    v < UINT32_MAX)
-		c->socket_gid = v;
+	if ((gr = getgrnam(group)) != NULL)
+		*gid = gr->gr_gid;
+	else if (config_parse_int(group, &v) == 0 && v < UINT32_MAX)
+		*gid = v;
 	else {
-		xasprintf(cause, "socket_group: unknown group '%s'",
-		    c->socket_group);
+		xasprintf(cause, "%s: unknown group '%s'", key, group);
 		return (-1);
 	}
+	return (0);
+}
+
+static int
+config_socket_gid(struct config *c, char **cause)
+{
+	if (config_group_gid("socket_group", c->socket_group, &c->socket_gid,
+	    cause) != 0 || config_group_gid("events_socket_group",
+	    c->events_socket_group, &c->events_socket_gid, cause) != 0)
+		return (-1);
+	if (c->events_socket_group == NULL)
+		c->events_socket_gid = c->socket_gid;
 	return (0);
 }
 
@@ -1612,6 +1643,30 @@ config_prepare_listen(struct config_listen *l, char **cause)
 		    "(or insecure_no_token = true to let anyone who can reach "
 		    "it in)", name, l->url, name);
 	return (-1);
+}
+
+/*
+ * worker_user must exist, and a daemon that is not root can only run its
+ * workers as itself.
+ */
+static int
+config_worker_user(struct config *c, char **cause)
+{
+	struct passwd	*pw;
+
+	if (c->worker_user == NULL)
+		return (0);
+	if ((pw = getpwnam(c->worker_user)) == NULL) {
+		xasprintf(cause, "worker_user: no user '%s'", c->worker_user);
+		return (-1);
+	}
+	if (!privs_can_switch() && pw->pw_uid != geteuid()) {
+		xasprintf(cause, "worker_user: only a daemon that may switch "
+		    "users (root, or CAP_SETUID and CAP_SETGID) can run its "
+		    "workers as %s", c->worker_user);
+		return (-1);
+	}
+	return (0);
 }
 
 /*
@@ -1663,7 +1718,8 @@ config_prepare(struct config *c, char **cause)
 	struct config_listen	*l, *m;
 
 	if (config_socket_gid(c, cause) != 0 ||
-	    config_prepare_users(c, cause) != 0)
+	    config_prepare_users(c, cause) != 0 ||
+	    config_worker_user(c, cause) != 0)
 		return (-1);
 	config_access_free_secret(c->control_token);
 	c->control_token = NULL;

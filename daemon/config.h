@@ -95,12 +95,15 @@ struct config {
 	char			*control_token_file;
 	char			*socket_group;
 	int64_t			 socket_mode;	/* 0: by socket_group */
+	char			*events_socket_group;	/* NULL: socket_group */
+	int64_t			 events_socket_mode;	/* 0: as socket_mode */
 
 	/* [pool] */
 	int64_t			 workers;
 	char			*plugin_dir;
 	int64_t			 worker_memory_limit;
 	int64_t			 worker_cpu_limit;
+	char			*worker_user;	/* NULL: the daemon's user */
 
 	/* [http] */
 	char			*tls_ca_file;
@@ -119,6 +122,7 @@ struct config {
 	/* filled by config_prepare at start, from the keys above */
 	char			*control_token;	/* NULL: none */
 	int64_t			 socket_gid;	/* -1: the daemon's own */
+	int64_t			 events_socket_gid;
 };
 
 void	 config_defaults(struct config *);
@@ -146,6 +150,7 @@ int	 config_listen_exec(const struct config_listen *);
 const char *config_listen_name(const struct config_listen *);
 int	 config_url_loopback(const char *);
 int	 config_socket_mode(const struct config *);
+int	 config_events_mode(const struct config *);
 void	 config_kind_names(unsigned int, char *, size_t);
 void	 config_format(const struct config *, int, char *, size_t);
 void	 config_print(const struct config *, FILE *);

@@ -36,7 +36,10 @@ config_access_known(const char *name)
 	return (0);
 }
 
-/* One key of [access]; a key given twice keeps the last value. */
+/*
+ * One key of [access]; a key given twice keeps the last value, and an
+ * empty one is as if the key were not there (as for every other key).
+ */
 static int
 config_access_rule(struct config *c, const char *name, const char *value,
     char **cause)
@@ -51,6 +54,15 @@ config_access_rule(struct config *c, const char *name, const char *value,
 	TAILQ_FOREACH(r, &c->rules, entry) {
 		if (strcmp(r->name, name) == 0)
 			break;
+	}
+	if (value[strspn(value, ", \t")] == '\0') {
+		if (r != NULL) {
+			TAILQ_REMOVE(&c->rules, r, entry);
+			free(r->name);
+			free(r->who);
+			free(r);
+		}
+		return (0);
 	}
 	if (r == NULL) {
 		r = xcalloc(1, sizeof *r);

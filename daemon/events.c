@@ -29,8 +29,8 @@ events_create(struct aiojobsd *aj, const char *url, char **cause)
 		return (NULL);
 	if ((s = sp_server_pub(aj->base, url, cause)) == NULL)
 		return (NULL);
-	if (endpoint_restrict_to(url, config_socket_mode(&aj->conf),
-	    (long)aj->conf.socket_gid, cause) != 0) {
+	if (endpoint_restrict_to(url, config_events_mode(&aj->conf),
+	    (long)aj->conf.events_socket_gid, cause) != 0) {
 		sp_server_free(s);
 		return (NULL);
 	}

@@ -56,6 +56,8 @@ static const char usage_text[] =
 "                          CPU time one cpu job may use in its worker\n"
 "                          (SIGXCPU: worker_crashed), 0 = no limit\n"
 "                          (default 0)\n"
+"  --worker-user USER      run the workers as USER (a root daemon: an\n"
+"                          unprivileged user; default: the daemon's)\n"
 "  --tls-ca-file FILE      trust these CA certificates for https jobs\n"
 "                          (default: the system trust store)\n"
 "  --no-tls-verify         do not verify https peers (testing only)\n"

@@ -1,6 +1,6 @@
 /*
  * ping: version, the protocol versions spoken, pid and uptime; how
- * clients find out the daemon is up.
+ * clients find out the daemon is up, and who it takes them for.
  */
 #include <unistd.h>
 
@@ -21,6 +21,8 @@ op_ping(struct aiojobsd *aj, struct creq *cr)
 	msg_out_close(o);
 	msg_out_int(o, "pid", getpid());
 	msg_out_int(o, "uptime_ms", now_ms() - aj->started_at);
+	msg_out_string(o, "user", users_name(cr->uid));
+	msg_out_bool(o, "admin", cr->admin);
 	control_reply(cr, msg_out_finish(o, 0));
 	return (OP_DONE);
 }

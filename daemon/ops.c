@@ -25,6 +25,7 @@ static const struct op_entry ops[] = {
 	    MSG_F_NAME | MSG_F_ACTION, op_queue },
 	{ "shutdown", 0, MSG_F_TIMEOUT_MS, 0, op_shutdown },
 	{ "clean", 0, MSG_F_OLDER_THAN | MSG_F_STATE, 0, op_clean },
+	{ "reload", 0, 0, 0, op_reload },
 	{ "output", 0, MSG_F_ID | MSG_F_STREAM | MSG_F_OFFSET | MSG_F_LENGTH |
 	    MSG_F_TIMEOUT_MS, MSG_F_ID, op_output },
 };

@@ -538,7 +538,8 @@ pool_exec(struct worker *w, int child[2])
 	char				*argv[] = { "aiojobsd", "--worker",
 	    "--job-fd", POOL_CHILD_JOB_FDS, "--reply-fd", POOL_CHILD_REPLY_FDS,
 	    "--plugin-dir", (char *)o->plugin_dir,
-	    "--memory-limit", mem, "--cpu-limit", cpu, NULL };
+	    "--memory-limit", mem, "--cpu-limit", cpu,
+	    o->user != NULL ? "--user" : NULL, (char *)o->user, NULL };
 	extern char			**environ;
 	char				**envp;
 	int				 r;

@@ -11,6 +11,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "xmalloc.h"
 
 /*
  * What a [queue.NAME] section changed in a queue, for the log ("limit 3
@@ -133,56 +134,54 @@ reload_queues_gone(struct config_queues *was, struct config_queues *now)
 }
 
 /*
- * The new [access] and [user.NAME] sections, if their users, groups and
- * token files are all there; else the old ones stay, and the log says
- * why. The user database may have changed too: forget what was cached.
+ * The rules of the new [access] and [user.NAME] sections, or NULL if one
+ * of their users, groups or token files is not there. The user database
+ * may have changed too: forget what was cached.
  */
-static void
-reload_access(struct aiojobsd *aj, struct config *nc)
+static struct access *
+reload_access(struct config *nc, char **cause)
 {
-	struct access	*a;
-	char		*cause = NULL;
-
 	users_flush();
-	if (config_prepare_users(nc, &cause) != 0 ||
-	    (a = access_create(nc, &cause)) == NULL) {
-		log_warnx("reload: [access] and [user.NAME] unchanged: %s",
-		    cause);
-		free(cause);
-		return;
-	}
-	access_free(aj->access);
-	aj->access = a;
-	config_access_take(&aj->conf, nc);
+	if (config_prepare_users(nc, cause) != 0)
+		return (NULL);
+	return (access_create(nc, cause));
 }
 
-void
-reload_config(struct aiojobsd *aj)
+/*
+ * Reload (SIGHUP, or the reload op): 0, or -1 with *cause saying why the
+ * configuration stays as it was.
+ */
+int
+reload_config(struct aiojobsd *aj, char **cause)
 {
 	struct config	 nc;
-	char		*cause = NULL;
+	struct access	*a = NULL;
+	char		*why = NULL;
 
 	if (aj->shutting_down) {
-		log_info("SIGHUP ignored: shutting down");
-		return;
+		xasprintf(cause, "shutting down");
+		return (-1);
 	}
 	if (aj->config_path == NULL) {
-		log_info("SIGHUP: no configuration file to read");
-		return;
+		xasprintf(cause, "no configuration file to read");
+		return (-1);
 	}
 	notify_reloading(aj);
 	config_defaults(&nc);
 	if (config_load(&nc, aj->config_path, aj->conf.path_given,
-	    &cause) != 0 || config_apply_args(&nc, &aj->args, &cause) != 0) {
-		log_warnx("reload failed, configuration unchanged: %s", cause);
-		free(cause);
+	    &why) != 0 || config_apply_args(&nc, &aj->args, &why) != 0 ||
+	    (a = reload_access(&nc, &why)) == NULL) {
+		xasprintf(cause, "configuration unchanged: %s", why);
+		free(why);
 		config_clear(&nc);
 		notify_ready(aj);
-		return;
+		return (-1);
 	}
 	config_resolve(&nc);
 	reload_keys(aj, &nc);
-	reload_access(aj, &nc);
+	access_free(aj->access);
+	aj->access = a;
+	config_access_take(&aj->conf, &nc);
 	if (!config_listens_equal(&aj->conf, &nc))
 		log_warnx("reload: the [listen.NAME] endpoints changed; they "
 		    "take effect after a restart");
@@ -193,4 +192,5 @@ reload_config(struct aiojobsd *aj)
 	reload_apply(aj);
 	log_info("configuration reloaded from %s", aj->config_path);
 	notify_ready(aj);
+	return (0);
 }

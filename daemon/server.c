@@ -129,6 +129,7 @@ static void
 server_signal_cb(int sig, short events, void *arg)
 {
 	struct aiojobsd	*aj = arg;
+	char		*cause = NULL;
 
 	switch (sig) {
 	case SIGTERM:
@@ -140,7 +141,10 @@ server_signal_cb(int sig, short events, void *arg)
 		proc_reap();
 		break;
 	case SIGHUP:
-		reload_config(aj);
+		if (reload_config(aj, &cause) != 0) {
+			log_warnx("SIGHUP: reload failed: %s", cause);
+			free(cause);
+		}
 		break;
 	}
 }
@@ -175,13 +179,16 @@ server_raise_nofile(void)
 /*
  * Create the run directory (0700): default endpoints and workers live
  * there. When the sockets are for a group too (socket_group, socket_mode
- * 0660) it is 0750 and of that group, so the group can reach them.
+ * 0660) it is 0750 and of that group, so the group can reach them; when
+ * they are for every user (0666), everyone may pass through it (x).
  */
 static int
 server_rundir(struct aiojobsd *aj, char **cause)
 {
 	struct stat	 sb;
-	long		 gid = (long)aj->conf.socket_gid;
+	long		 gid = aj->conf.socket_gid != -1 ?
+			    (long)aj->conf.socket_gid :
+			    (long)aj->conf.events_socket_gid;
 	mode_t		 mode = 0700;
 
 	if (mkdirs(aj->conf.rundir) != 0) {
@@ -194,9 +201,11 @@ server_rundir(struct aiojobsd *aj, char **cause)
 		return (-1);
 	}
 	/* whom the sockets let in must reach them: x, and r for the group */
-	if (config_socket_mode(&aj->conf) & 070)
+	if ((config_socket_mode(&aj->conf) | config_events_mode(&aj->conf)) &
+	    070)
 		mode = 0750;
-	if (config_socket_mode(&aj->conf) & 07)
+	if ((config_socket_mode(&aj->conf) | config_events_mode(&aj->conf)) &
+	    07)
 		mode |= 0011;
 	if (sb.st_uid == geteuid() && gid != -1 && sb.st_gid != (gid_t)gid &&
 	    chown(aj->conf.rundir, (uid_t)-1, (gid_t)gid) == -1) {
@@ -232,6 +241,7 @@ server_pool(struct aiojobsd *aj)
 	o.exe = "/proc/self/exe";
 	o.memory_limit = aj->conf.worker_memory_limit;
 	o.cpu_limit = aj->conf.worker_cpu_limit;
+	o.user = aj->conf.worker_user;
 	aj->pool = pool_create(aj->base, aj->sched, &o);
 	aj->sched->pool = aj->pool;
 }

@@ -126,7 +126,8 @@ tree_populated(struct tree *t)
 		return (0);
 	if (t->killed || !tree_group_ours(t))
 		return (0);
-	return (kill(-t->pgid, 0) == 0);
+	/* EPERM: there, but its owner's, not ours to signal */
+	return (kill(-t->pgid, 0) == 0 || errno == EPERM);
 }
 
 /* Send sig to every process of the tree: a polite first word. */
@@ -135,7 +136,7 @@ tree_signal(struct tree *t, int sig)
 {
 	if (t->cgroup != NULL)
 		cgroup_signal(t->cgroup, sig);
-	else if (tree_group_ours(t) && killpg(t->pgid, sig) == -1 &&
+	else if (tree_group_ours(t) && kill_as(-t->pgid, sig) == -1 &&
 	    errno != ESRCH)
 		log_warn("killpg %ld", (long)t->pgid);
 }
@@ -152,7 +153,7 @@ tree_kill(struct tree *t)
 		cgroup_signal(t->cgroup, SIGKILL);
 		return;
 	}
-	if (tree_group_ours(t) && killpg(t->pgid, SIGKILL) == -1 &&
+	if (tree_group_ours(t) && kill_as(-t->pgid, SIGKILL) == -1 &&
 	    errno != ESRCH)
 		log_warn("killpg %ld", (long)t->pgid);
 }

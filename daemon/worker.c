@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,7 @@ struct worker_opts {
 	int		 reply_fd;	/* replies to it */
 	long long	 memory_limit;
 	long long	 cpu_limit;
+	const char	*user;		/* to become, or NULL */
 	int		 statm_fd;	/* /proc/self/statm, or -1 */
 };
 
@@ -257,6 +260,7 @@ worker_args(int argc, char **argv, struct worker_opts *o)
 		{ "reply-fd", required_argument, NULL, 'r' },
 		{ "memory-limit", required_argument, NULL, 'm' },
 		{ "cpu-limit", required_argument, NULL, 'c' },
+		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	 ch;
@@ -271,10 +275,34 @@ worker_args(int argc, char **argv, struct worker_opts *o)
 		case 'r': o->reply_fd = atoi(optarg); break;
 		case 'm': o->memory_limit = atoll(optarg); break;
 		case 'c': o->cpu_limit = atoll(optarg); break;
+		case 'u': o->user = optarg; break;
 		default: return (-1);
 		}
 	}
 	return (o->job_fd < 0 || o->reply_fd < 0 ? -1 : 0);
+}
+
+/*
+ * Take on worker_user's identity, groups included, before any plugin
+ * runs: a cpu job's arguments are its submitter's, and a root daemon's
+ * worker would read any file a function is given the path of.
+ */
+static int
+worker_become(const char *user)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(user)) == NULL) {
+		fprintf(stderr, "aiojobsd worker: no user %s\n", user);
+		return (-1);
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+		fprintf(stderr, "aiojobsd worker: cannot become %s: %s\n",
+		    user, strerror(errno));
+		return (-1);
+	}
+	return (0);
 }
 
 /* The worker's main: never returns to the daemon's. */
@@ -291,7 +319,18 @@ worker_main(int argc, char **argv)
 		return (2);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	/* a busy worker never reads fd 3: die with the dispatcher anyway */
+	if (o.user != NULL && worker_become(o.user) != 0)
+		return (4);
+	/* a daemon's ambient capabilities are not for plugins */
+	if (privs_drop() != 0) {
+		fprintf(stderr, "aiojobsd worker: cannot drop capabilities: "
+		    "%s\n", strerror(errno));
+		return (4);
+	}
+	/*
+	 * A busy worker never reads fd 3: die with the dispatcher anyway.
+	 * After worker_become: a change of user clears this setting.
+	 */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
 		return (0);

@@ -190,9 +190,11 @@ def check_installed(destdir, opts, plugin_dir, version):
         text = roff_text(files[k])
         check(conf_path in text, "%s does not name %s", k, conf_path)
         check(plugin_dir in text, "%s does not name %s", k, plugin_dir)
-        check("@" not in text, "%s has an unreplaced @VAR@", k)
+        check(not re.search(r"@[A-Z_]+@", text),
+              "%s has an unreplaced @VAR@", k)
     with open(files["conf"]) as f:
-        check("@" not in f.read(), "aiojobsd.conf has an unreplaced @VAR@")
+        check(not re.search(r"@[A-Z_]+@", f.read()),
+              "aiojobsd.conf has an unreplaced @VAR@")
     with open(files["completion"]) as f, open(COMPLETION) as g:
         check(f.read() == g.read(), "installed completion differs from %s",
               COMPLETION)
@@ -201,10 +203,10 @@ def check_installed(destdir, opts, plugin_dir, version):
 
 def uncommented(conf_text):
     """The default configuration with each '#key = value' line (and the
-    [queue.NAME] example) uncommented, but for placeholders."""
+    [queue.NAME] example and [access]) uncommented, but for placeholders."""
     out = []
     for line in conf_text.splitlines():
-        m = re.fullmatch(r"#(\[queue\.\w+\]|\w+ =.*)", line)
+        m = re.fullmatch(r"#(\[queue\.\w+\]|\[access\]|\w+ =.*)", line)
         if m and "ONLINE_CORES" not in line:
             line = m.group(1)
         out.append(line)

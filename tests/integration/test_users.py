@@ -5,16 +5,20 @@ test makes (needs root: skipped otherwise).
 
 python3 test_users.py AIOJOBSD AIOJOBCTL [TEST...]
 """
-import json
+import grp
 import os
 import shutil
 import socket
 import stat
+import subprocess
 import tempfile
 
-from harness import (Daemon, ReqClient, TestUsers, check, eq, expect_error,
-                     main, request_as, run_ctl, run_ctl_as, run_daemon_expect_exit,
-                     show, sleep_spec)
+import harness
+
+from harness import (Daemon, ReqClient, TestUsers, as_user_cmd, check,
+                     clean_env, eq, expect_error, main, poll_until,
+                     request_as, run_ctl, run_ctl_as, run_daemon_expect_exit,
+                     show, sleep_spec, workers_of)
 
 
 def free_port():
@@ -45,6 +49,12 @@ class Conf:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def table_ids(out):
+    """The ids of aiojobctl list's table: the first column of its rows."""
+    return [int(line.split()[0]) for line in out.splitlines()[1:]
+            if line.strip()]
+
+
 def skip_unless_root(test):
     if os.geteuid() != 0:
         print("SKIP: %s: needs root to make users" % test)
@@ -70,6 +80,14 @@ def test_each_user_sees_and_controls_only_their_own_jobs():
         with Daemon("--config", c.path) as d:
             mode = stat.S_IMODE(os.stat(d.rundir).st_mode)
             check(mode & 0o001, "run directory not traversable: %o", mode)
+            # ping says whom the daemon takes the sender for
+            r = as_ok(a, d, {"op": "ping"})
+            eq((r["user"], r["admin"]), (a, False), "A's ping")
+            r = d.ok({"op": "ping"})
+            eq((r["user"], r["admin"]), ("root", True), "root's ping")
+            rc, out, err = run_ctl_as(a, d, "ping")
+            check(rc == 0 and "you are %s\n" % a in out, "ping as A: %s",
+                  show(rc, out, err))
             ja = submit_as(a, d, sleep_spec(60000))
             jb = submit_as(b, d, sleep_spec(60000))
             # a view names its owner
@@ -100,8 +118,7 @@ def test_each_user_sees_and_controls_only_their_own_jobs():
             eq([j["id"] for j in r["jobs"]], [ja], "root's list of A's")
             rc, out, err = d.ctl("list", "--owner", a)
             eq(rc, 0, "list --owner: " + show(rc, out, err))
-            check(str(ja) in out and str(jb) not in out, "list --owner: %s",
-                  out)
+            eq(table_ids(out), [ja], "list --owner: " + out)
             # with several owners in sight, the table shows whose
             rc, out, err = d.ctl("list")
             check(rc == 0 and a in out and b in out and "OWNER" in out,
@@ -174,6 +191,24 @@ def test_access_rules():
                "admin's view")
             as_ok(adm, d, {"op": "cancel", "id": js})
             eq(d.status(js)["state"], "cancelled", "cancelled by an admin")
+            # reload: an op like the others; it brings new rules in
+            rc, out, err = run_ctl_as(b, d, "reload")
+            check(rc == 4 and "forbidden" in err, "reload as B: %s",
+                  show(rc, out, err))
+            with open(c.path, "a") as f:
+                f.write("reload = %s\n" % b)
+            rc, out, err = d.ctl("reload")
+            eq(rc, 0, "reload as root: " + show(rc, out, err))
+            rc, out, err = run_ctl_as(b, d, "reload")
+            eq(rc, 0, "reload as B, now named: " + show(rc, out, err))
+            with open(c.path, "a") as f:
+                f.write("exec = nobody-such-user-q\n")
+            rc, out, err = d.ctl("reload")
+            check(rc == 4 and "nobody-such-user-q" in err,
+                  "a reload with an unknown user: %s", show(rc, out, err))
+            rc, out, err = run_ctl_as(b, d, "reload")
+            check(rc == 4 and "nobody-such-user-q" in err,
+                  "the rules stay as they were: %s", show(rc, out, err))
         # a rule naming nobody known stops the start with a clear message
         with Conf("\n[access]\nexec = no-such-user-xyz\n") as c:
             rc, out = run_daemon_expect_exit([
@@ -222,9 +257,17 @@ def test_tokens_act_as_their_user_over_tcp():
 def test_events_carry_the_owner():
     if skip_unless_root("events"):
         return
-    with TestUsers() as u, Conf() as c:
+    with TestUsers() as u:
         a = u.user("a")
-        with Daemon("--config", c.path) as d:
+        g = u.group("e")
+        with Conf("events_socket_group = %s\n" % g) as c, \
+                Daemon("--config", c.path) as d:
+            # the control socket is every user's, the events its group's
+            st = os.stat(d.events_path)
+            eq(oct(stat.S_IMODE(st.st_mode)), oct(0o660), "events mode")
+            eq(st.st_gid, grp.getgrnam(g).gr_gid, "events group")
+            eq(oct(stat.S_IMODE(os.stat(d.sock_path).st_mode)), oct(0o666),
+               "control mode")
             sub = d.sub()
             d.sync_sub(sub)
             ja = submit_as(a, d, sleep_spec(0))
@@ -234,6 +277,85 @@ def test_events_carry_the_owner():
                                 for _, v in evs), 10)
             owners = {v.get("owner") for _, v in evs if v.get("id") == ja}
             eq(owners, {a}, "owner in A's events")
+
+
+def test_workers_run_as_worker_user():
+    """cpu jobs of a root daemon run in workers of worker_user: a
+    function given a path reads only what that user may."""
+    if skip_unless_root("workers"):
+        return
+    with TestUsers() as u, Conf() as c:
+        a = u.user("a")
+        secret = c.write("secret", "root only\n", 0o600)
+        public = c.write("public", "anyone\n", 0o644)
+        os.chmod(c.dir, 0o755)
+        with Daemon("--config", c.path, "--workers", "1", "--worker-user",
+                    "nobody") as d:
+            def sha(path):
+                jid = submit_as(a, d, {"kind": "cpu", "args": {
+                    "fn": "sha256", "input": {"path": path}}})
+                return d.wait_ids([jid])["done"][0]
+            v = sha(secret)
+            eq(v["state"], "failed", "sha256 of a root-only file: %s" % v)
+            check("Permission denied" in v["error"]["message"],
+                  "error: %s", v["error"])
+            eq(sha(public)["state"], "succeeded", "sha256 of a public file")
+    rc, out = run_daemon_expect_exit(["--worker-user", "no-such-user-wq",
+                                      "--rundir", "/tmp/ajnorun-%d"
+                                      % os.getpid()])
+    check(rc != 0 and "worker_user: no user 'no-such-user-wq'" in out,
+          "unknown worker_user: %d %s", rc, out)
+
+
+def test_workers_hold_no_capabilities():
+    """A root daemon's workers keep none of its capabilities."""
+    if skip_unless_root("worker capabilities"):
+        return
+    with Daemon("--workers", "1") as d:
+        pids = poll_until(lambda: workers_of(d.pid), 10, what="a worker")
+
+        def caps(pid):
+            with open("/proc/%d/status" % pid) as f:
+                return {k: v.strip() for k, v in
+                        (line.split(":", 1) for line in f)
+                        if k.startswith("Cap")}
+
+        c = poll_until(lambda: caps(pids[0]) if caps(pids[0])["CapEff"]
+                       == "0000000000000000" else None, 10,
+                       what="a worker without capabilities")
+        for k in ("CapPrm", "CapEff", "CapAmb"):
+            eq(c[k], "0000000000000000", "worker's " + k)
+        check(caps(d.pid)["CapEff"] != "0000000000000000",
+              "the daemon itself keeps root's")
+
+
+def test_a_user_without_a_daemon_reaches_the_system_one():
+    """aiojobctl of a user who runs no daemon and sets nothing talks to
+    /run/aiojobsd, the system daemon's run directory."""
+    if skip_unless_root("system rundir"):
+        return
+    if os.path.exists("/run/aiojobsd"):
+        print("SKIP: /run/aiojobsd exists: a system daemon may be there")
+        return
+    os.mkdir("/run/aiojobsd", 0o700)
+    try:
+        with TestUsers() as u, Conf() as c:
+            a = u.user("a")
+            with Daemon("--config", c.path, rundir="/run/aiojobsd",
+                        state_dir=os.path.join(c.dir, "state")) as d:
+                env = clean_env()
+                env.pop("XDG_RUNTIME_DIR", None)
+                p = subprocess.run(
+                    as_user_cmd(a, [harness.AIOJOBCTL, "submit", "--wait",
+                                    "sleep", "1ms"]),
+                    capture_output=True, text=True, env=env, timeout=30,
+                    cwd="/")
+                eq(p.returncode, 0, "submit as A with nothing set: %s %s"
+                   % (p.stdout, p.stderr))
+                jobs = d.ok({"op": "list", "owner": a})["jobs"]
+                eq(len(jobs), 1, "A's job in the system daemon")
+    finally:
+        shutil.rmtree("/run/aiojobsd", ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,21 @@ write_db(const char *sql)
 	sqlite3_close(db);
 }
 
+/* The tables of a version-3 store, the jobs table left open to add to. */
+#define V3_JOBS \
+	"CREATE TABLE jobs (id INTEGER PRIMARY KEY, key TEXT," \
+	" spec TEXT NOT NULL, kind TEXT NOT NULL, name TEXT," \
+	" queue TEXT NOT NULL, priority INTEGER NOT NULL," \
+	" state INTEGER NOT NULL, attempts INTEGER NOT NULL," \
+	" submitted_at INTEGER NOT NULL, started_at INTEGER," \
+	" finished_at INTEGER, not_before INTEGER, args TEXT NOT NULL," \
+	" result TEXT, error_code TEXT, error_message TEXT," \
+	" group_id INTEGER"
+#define V3_REST \
+	"CREATE TABLE queues (name TEXT PRIMARY KEY, lim INTEGER NOT NULL," \
+	" rate REAL NOT NULL, paused INTEGER NOT NULL);" \
+	"CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+
 /* The one integer a query of jobs.db gives, read past the store. */
 static int64_t
 db_int(const char *sql)
@@ -353,17 +368,7 @@ START_TEST(test_v2_migrated)
 	int64_t		 ids[8] = { 0 };
 
 	write_db(
-	    "CREATE TABLE jobs (id INTEGER PRIMARY KEY, key TEXT,"
-	    " spec TEXT NOT NULL, kind TEXT NOT NULL, name TEXT,"
-	    " queue TEXT NOT NULL, priority INTEGER NOT NULL,"
-	    " state INTEGER NOT NULL, attempts INTEGER NOT NULL,"
-	    " submitted_at INTEGER NOT NULL, started_at INTEGER,"
-	    " finished_at INTEGER, not_before INTEGER, args TEXT NOT NULL,"
-	    " result TEXT, error_code TEXT, error_message TEXT,"
-	    " group_id INTEGER);"
-	    "CREATE TABLE queues (name TEXT PRIMARY KEY, lim INTEGER NOT NULL,"
-	    " rate REAL NOT NULL, paused INTEGER NOT NULL);"
-	    "CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	    V3_JOBS ");" V3_REST
 	    "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;"
 	    "CREATE INDEX jobs_live ON jobs (id) WHERE state < 2;"
 	    "CREATE INDEX jobs_finished ON jobs (finished_at)"
@@ -452,18 +457,9 @@ START_TEST(test_v4_migrated_owner)
 	char			*cause = NULL;
 
 	write_db(
-	    "CREATE TABLE jobs (id INTEGER PRIMARY KEY, key TEXT,"
-	    " spec TEXT NOT NULL, kind TEXT NOT NULL, name TEXT,"
-	    " queue TEXT NOT NULL, priority INTEGER NOT NULL,"
-	    " state INTEGER NOT NULL, attempts INTEGER NOT NULL,"
-	    " submitted_at INTEGER NOT NULL, started_at INTEGER,"
-	    " finished_at INTEGER, not_before INTEGER, args TEXT NOT NULL,"
-	    " result TEXT, error_code TEXT, error_message TEXT,"
-	    " group_id INTEGER, tree TEXT);"
+	    V3_JOBS ", tree TEXT);"
 	    "CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;"
-	    "CREATE TABLE queues (name TEXT PRIMARY KEY, lim INTEGER NOT NULL,"
-	    " rate REAL NOT NULL, paused INTEGER NOT NULL);"
-	    "CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	    V3_REST
 	    "INSERT INTO jobs VALUES (5, 'k', '{}', 'exec', NULL, 'default',"
 	    " 0, 0, 0, 1, NULL, NULL, NULL, '{}', NULL, NULL, NULL, NULL,"
 	    " NULL);"
