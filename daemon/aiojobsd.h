@@ -548,11 +548,13 @@ struct spawn {
 	int		 deathsig;	/* when the daemon dies, or 0 */
 	const struct user *user;	/* become this user, or NULL */
 	const char	*home;		/* cwd if none, else "/"; or NULL */
+	int		 drop_caps;	/* the daemon's capabilities: none */
 };
 
 /* Where a spawn failed (spawn_run's step). */
 #define SPAWN_STEP_EXEC	0	/* the program: stdio, cwd, execve */
 #define SPAWN_STEP_USER	1	/* taking its user's identity */
+#define SPAWN_STEP_CAPS	2	/* dropping the daemon's capabilities */
 
 /* spawn.c */
 int	 spawn_run(const struct spawn *, pid_t *, int *);

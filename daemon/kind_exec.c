@@ -323,6 +323,8 @@ exec_spawn_run(struct exec_state *st, struct exec_args *ea,
 	sp.deathsig = SIGKILL;
 	sp.user = ra->user;
 	sp.home = ra->home;
+	/* a root daemon's are gone with uid 0, or are root's job's own */
+	sp.drop_caps = geteuid() != 0;
 	r = spawn_run(&sp, &st->pid, stepp);
 	free(envp);
 	return (r);
@@ -336,6 +338,9 @@ exec_spawn_cause(struct exec_args *ea, const struct runas *ra, int step,
 	if (step == SPAWN_STEP_USER)
 		xasprintf(cause, "cannot become user %s to run '%s': %s",
 		    ra->user->name, ea->argv[0], strerror(error));
+	else if (step == SPAWN_STEP_CAPS)
+		xasprintf(cause, "cannot drop the daemon's capabilities to "
+		    "run '%s': %s", ea->argv[0], strerror(error));
 	else if (ea->cwd != NULL)
 		xasprintf(cause, "cannot run '%s' in '%s': %s", ea->argv[0],
 		    ea->cwd, strerror(error));

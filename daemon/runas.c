@@ -1,16 +1,18 @@
 /*
- * Whom an exec job runs as. A daemon shared by every user runs as root
- * and starts each job as its owner: the owner's uid, primary group and
- * supplementary groups, the owner's home as the working directory when
- * the job names none, and HOME, USER and LOGNAME saying who it is. The
- * daemon's own jobs (root's, on a root daemon) run as they always did:
- * as the daemon, in its working directory, with its environment.
+ * Whom an exec job runs as. A daemon shared by every user may switch
+ * users (privs.c: root, or CAP_SETUID and CAP_SETGID, as the system unit
+ * gives it) and starts each job as its owner: the owner's uid, primary
+ * group and supplementary groups, the owner's home as the working
+ * directory when the job names none, and HOME, USER and LOGNAME saying
+ * who it is. The daemon's own jobs run as they always did: as the
+ * daemon, in its working directory, with its environment.
  *
- * A daemon that is not root cannot become anyone else. Submit refuses
- * exec jobs of other users there; one that still arrives (stored by a
- * root daemon, then recovered by an unprivileged one) fails at start
- * rather than run as the daemon's user. Root's jobs on such a daemon run
- * as the daemon's user, as submit allows: root could become it anyway.
+ * A daemon that may not switch users cannot become anyone else. Submit
+ * refuses exec jobs of other users there; one that still arrives (stored
+ * by a daemon that could, then recovered by one that cannot) fails at
+ * start rather than run as the daemon's user. Root's jobs on such a
+ * daemon run as the daemon's user, as submit allows: root could become
+ * it anyway.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +32,15 @@ runas_get(struct runas *ra, uid_t owner, char **cause)
 	uid_t			 self = geteuid();
 
 	memset(ra, 0, sizeof *ra);
-	if (owner == self || (self != 0 && owner == 0))
+	if (owner == self)
 		return (0);
-	if (self != 0) {
+	if (!privs_can_switch()) {
+		if (owner == 0)
+			return (0);
 		xasprintf(cause, "exec jobs run as their owner, and this "
-		    "daemon runs as %s, not root: it cannot become %s",
-		    users_name(self), users_name(owner));
+		    "daemon runs as %s without the privilege to become "
+		    "another user (root, or CAP_SETUID and CAP_SETGID): it "
+		    "cannot become %s", users_name(self), users_name(owner));
 		return (-1);
 	}
 	u = users_get(owner);

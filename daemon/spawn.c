@@ -7,7 +7,9 @@
  * stderr, the working directory, no other fds, default signal
  * dispositions and an empty mask. When it is to run as another user
  * (a root daemon starting a job of its owner), it takes that user's
- * groups, gid and uid before anything else reads a file for it. Whatever
+ * groups, gid and uid before anything else reads a file for it; a
+ * daemon that is not root drops the capabilities it may hold, which
+ * would pass on through execve (privs.c). Whatever
  * fails before execve reaches the parent as a step and an errno through
  * a close-on-exec pipe.
  */
@@ -97,7 +99,9 @@ spawn_signals(void)
 /*
  * Become the job's user: groups first, then the gid, the uid last (once
  * it is set, nothing else may be changed). Real, effective and saved ids
- * all: the job cannot get root back. The capabilities go with uid 0.
+ * all: the job cannot get root back. A root daemon's capabilities go
+ * with uid 0; the ambient ones of a daemon that is not root stay, and
+ * are dropped next.
  */
 static int
 spawn_user(const struct user *u)
@@ -148,6 +152,8 @@ spawn_child(const struct spawn *sp, pid_t parent, int errfd)
 		spawn_fail(errfd, SPAWN_STEP_EXEC);
 	if (sp->user != NULL && spawn_user(sp->user) == -1)
 		spawn_fail(errfd, SPAWN_STEP_USER);
+	if (sp->drop_caps && privs_drop() == -1)
+		spawn_fail(errfd, SPAWN_STEP_CAPS);
 	if (sp->deathsig != 0 &&
 	    (prctl(PR_SET_PDEATHSIG, sp->deathsig) == -1 ||
 	    getppid() != parent))
