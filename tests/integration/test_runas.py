@@ -207,10 +207,62 @@ def test_non_root_daemon_fails_a_job_of_another_owner():
                 v = d.wait_ids([j])["done"][0]
                 eq(v["state"], "failed", "A's job on B's daemon")
                 eq(v["error"]["code"], "spawn_failed", "error code")
-                check("runs as %s, not root" % b in v["error"]["message"],
-                      "error: %s", v["error"])
+                check("runs as %s without the privilege" % b
+                      in v["error"]["message"], "error: %s", v["error"])
         finally:
             shutil.rmtree(state, ignore_errors=True)
+
+
+class CapsDaemon(Daemon):
+    """A daemon run as a user of its own with CAP_SETUID and CAP_SETGID,
+    ambient, and no other capability: what the system unit does."""
+
+    def as_user(self, cmd):
+        cmd = Daemon.as_user(self, cmd)
+        i = cmd.index("--clear-groups") + 1
+        return cmd[:i] + ["--inh-caps", "-all,+setuid,+setgid",
+                          "--ambient-caps", "+setuid,+setgid",
+                          "--bounding-set", "-all,+setuid,+setgid"] + cmd[i:]
+
+
+def caps_of(v, what):
+    """The capability lines of /proc/self/status a job printed."""
+    out = stdout_of(v, what)
+    return dict(line.split(":\t") for line in out.splitlines())
+
+
+CAPS = "grep -E '^Cap(Prm|Eff|Amb|Inh)' /proc/self/status"
+NO_CAPS = {k: "0000000000000000" for k in ("CapInh", "CapPrm", "CapEff",
+                                            "CapAmb")}
+
+
+def test_daemon_with_ambient_capabilities_as_the_system_unit():
+    if skip_unless_root("ambient capabilities"):
+        return
+    with TestUsers() as u, Conf() as c:
+        a, svc = u.user("a"), u.user("s")
+        os.chmod(c.dir, 0o755)
+        os.chmod(c.path, 0o644)
+        with CapsDaemon("--config", c.path, run_as=svc) as d:
+            eq(stdout_of(run_as(a, d, ["id"]), "A's id"), id_as(a), "A's id")
+            # nothing the daemon holds reaches a job, its own user's neither
+            eq(caps_of(run_as(a, d, ["sh", "-c", CAPS]), "A's caps"), NO_CAPS,
+               "capabilities of A's job")
+            eq(caps_of(run_as(svc, d, ["sh", "-c", CAPS]), "own caps"),
+               NO_CAPS, "capabilities of a job of the daemon's user")
+            eq(stdout_of(run_as(a, d, ["sh", "-c", "pwd; echo $USER"]),
+                         "home"),
+               "%s\n%s\n" % (pwd.getpwnam(a).pw_dir, a), "A's home, USER")
+            v = run_as(a, d, ["cat", os.path.join(d.state_dir, "jobs.db")])
+            eq(v["state"], "failed", "cat of the store as A")
+            check("Permission denied" in v["result"]["stderr"],
+                  "cat said: %r", v["result"]["stderr"])
+            # cancel: the daemon signals A's processes as A
+            j = submit_as(a, d, exec_spec(["sleep", "60"]))
+            d.wait_state(j, ("running",))
+            d.ok({"op": "cancel", "id": j}, timeout_ms=15000)
+            v = d.wait_ids([j], timeout_s=15)["done"][0]
+            eq(v["state"], "cancelled", "A's job cancelled")
 
 
 if __name__ == "__main__":
