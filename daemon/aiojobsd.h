@@ -524,7 +524,7 @@ int	 runas_get(struct runas *, uid_t, char **);
 void	 runas_free(struct runas *);
 
 /* kill_as.c */
-int	 kill_as(pid_t, int);
+int	 kill_as(pid_t, int, uid_t);
 
 /* privs.c */
 int	 privs_can_switch(void);
@@ -560,7 +560,7 @@ struct spawn {
 int	 spawn_run(const struct spawn *, pid_t *, int *);
 
 /* tree.c */
-struct tree *tree_create(struct trees *, int64_t, int64_t);
+struct tree *tree_create(struct trees *, int64_t, int64_t, uid_t);
 int	 tree_cgroup_fd(struct tree *);
 void	 tree_started(struct tree *, pid_t);
 char	*tree_where(struct tree *);
@@ -580,7 +580,7 @@ void	 trees_free(struct trees *);
 /* cgroup.c */
 int	 cgroup_populated(const char *);
 char	*cgroup_procs(const char *);
-void	 cgroup_signal(const char *, int);
+void	 cgroup_signal(const char *, int, uid_t);
 int	 cgroup_kill(const char *);
 int	 cgroup_wait_empty(const char *, int64_t);
 

@@ -65,9 +65,12 @@ cgroup_procs(const char *dir)
 	return (xstrdup(buf));
 }
 
-/* Send sig to each process in the cgroup now (new ones are missed). */
+/*
+ * Send sig to each process in the cgroup now (new ones are missed), as
+ * uid if they are another user's ((uid_t)-1: whoever /proc says).
+ */
 void
-cgroup_signal(const char *dir, int sig)
+cgroup_signal(const char *dir, int sig, uid_t uid)
 {
 	char		 path[PATH_MAX];
 	FILE		*f;
@@ -77,7 +80,7 @@ cgroup_signal(const char *dir, int sig)
 	if ((f = fopen(path, "re")) == NULL)
 		return;
 	while (fscanf(f, "%ld", &pid) == 1) {
-		if (kill_as((pid_t)pid, sig) == -1 && errno != ESRCH)
+		if (kill_as((pid_t)pid, sig, uid) == -1 && errno != ESRCH)
 			log_warn("kill %ld", pid);
 	}
 	fclose(f);

@@ -43,20 +43,22 @@ kill_as_owner(pid_t pid, uid_t *uid)
 
 /*
  * kill(pid, sig), and for a process (or group, pid < 0) of another user
- * that this process may become, the same as that user. 0, or -1 with
- * errno as kill's.
+ * that this process may become, the same as that user: uid, the owner
+ * of the job it belongs to, or (uid_t)-1 to read it from /proc. The
+ * caller should know: with ProtectProc=invisible (the system unit) the
+ * daemon, without CAP_SYS_PTRACE, sees no /proc entry of another user's
+ * process. 0, or -1 with errno as kill's.
  */
 int
-kill_as(pid_t pid, int sig)
+kill_as(pid_t pid, int sig, uid_t uid)
 {
 	pid_t	 child;
-	uid_t	 uid;
 
 	if (kill(pid, sig) == 0)
 		return (0);
 	if (errno != EPERM || !privs_can_switch())
 		return (-1);
-	if (kill_as_owner(pid, &uid) == -1) {
+	if (uid == (uid_t)-1 && kill_as_owner(pid, &uid) == -1) {
 		errno = ESRCH;		/* gone in between */
 		return (-1);
 	}

@@ -415,7 +415,7 @@ exec_start(struct job *job)
 	st->in_fd = st->streams[0].fd = st->streams[1].fd = -1;
 	st->kill_timer = evtimer_new(base, exec_kill_cb, st);
 	st->tree = tree_create(job->queue->sched->trees, job->id,
-	    job->attempts);
+	    job->attempts, job_owner(job));
 	job->kdata = st;
 	if (exec_spawn(st, &ea, &cause) != 0) {
 		exec_spawn_failed(st, cause);

@@ -29,6 +29,7 @@ struct tree {
 	int		 notify_fd;	/* inotify on cgroup.events */
 	struct event	*ev;
 	pid_t		 pgid;
+	uid_t		 owner;		/* the job's: whom to signal as */
 	uint64_t	 start;		/* the leader's start time, in ticks */
 	int		 killed;
 	void		(*empty_cb)(void *);
@@ -38,15 +39,18 @@ struct tree {
 /*
  * A tree for one attempt of a job: a new cgroup leaf if the daemon has a
  * place for them, else (or if the leaf cannot be made) the process group.
+ * Its processes run as owner, who may send them signals the daemon may
+ * not (kill_as).
  */
 struct tree *
-tree_create(struct trees *ts, int64_t id, int64_t attempt)
+tree_create(struct trees *ts, int64_t id, int64_t attempt, uid_t owner)
 {
 	struct tree	*t;
 	char		*dir;
 
 	t = xcalloc(1, sizeof *t);
 	t->dirfd = t->notify_fd = -1;
+	t->owner = owner;
 	if ((dir = trees_dir(ts)) == NULL)
 		return (t);
 	xasprintf(&t->cgroup, "%s/job-%lld-%lld", dir, (long long)id,
@@ -135,8 +139,8 @@ void
 tree_signal(struct tree *t, int sig)
 {
 	if (t->cgroup != NULL)
-		cgroup_signal(t->cgroup, sig);
-	else if (tree_group_ours(t) && kill_as(-t->pgid, sig) == -1 &&
+		cgroup_signal(t->cgroup, sig, t->owner);
+	else if (tree_group_ours(t) && kill_as(-t->pgid, sig, t->owner) == -1 &&
 	    errno != ESRCH)
 		log_warn("killpg %ld", (long)t->pgid);
 }
@@ -150,10 +154,10 @@ tree_kill(struct tree *t)
 		if (cgroup_kill(t->cgroup) == 0)
 			return;
 		log_warn("%s/cgroup.kill", t->cgroup);
-		cgroup_signal(t->cgroup, SIGKILL);
+		cgroup_signal(t->cgroup, SIGKILL, t->owner);
 		return;
 	}
-	if (tree_group_ours(t) && kill_as(-t->pgid, SIGKILL) == -1 &&
+	if (tree_group_ours(t) && kill_as(-t->pgid, SIGKILL, t->owner) == -1 &&
 	    errno != ESRCH)
 		log_warn("killpg %ld", (long)t->pgid);
 }

@@ -152,7 +152,7 @@ trees_reap_cgroup(const char *dir, char **cause)
 		return (0);
 	if (cgroup_populated(dir)) {
 		if (cgroup_kill(dir) == -1)
-			cgroup_signal(dir, SIGKILL);
+			cgroup_signal(dir, SIGKILL, (uid_t)-1);
 		if (cgroup_wait_empty(dir, TREES_WAIT_MS) != 0) {
 			pids = cgroup_procs(dir);
 			xasprintf(cause, "cgroup %s still holds processes %s",

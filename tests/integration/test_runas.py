@@ -13,9 +13,10 @@ import signal
 import stat
 import subprocess
 import tempfile
+import time
 
 from harness import (Daemon, TestUsers, as_user_cmd, check, eq, main,
-                     request_as)
+                     poll_until, request_as)
 
 
 class Conf:
@@ -215,14 +216,25 @@ def test_non_root_daemon_fails_a_job_of_another_owner():
 
 class CapsDaemon(Daemon):
     """A daemon run as a user of its own with CAP_SETUID and CAP_SETGID,
-    ambient, and no other capability: what the system unit does."""
+    ambient, and no other capability: what the system unit does. With
+    hide_proc, in a /proc that shows it only its own processes, as
+    ProtectProc=invisible does."""
+
+    def __init__(self, *args, hide_proc=False, **kw):
+        self.hide_proc = hide_proc
+        Daemon.__init__(self, *args, **kw)
 
     def as_user(self, cmd):
         cmd = Daemon.as_user(self, cmd)
         i = cmd.index("--clear-groups") + 1
-        return cmd[:i] + ["--inh-caps", "-all,+setuid,+setgid",
-                          "--ambient-caps", "+setuid,+setgid",
-                          "--bounding-set", "-all,+setuid,+setgid"] + cmd[i:]
+        cmd = cmd[:i] + ["--inh-caps", "-all,+setuid,+setgid",
+                         "--ambient-caps", "+setuid,+setgid",
+                         "--bounding-set", "-all,+setuid,+setgid"] + cmd[i:]
+        if self.hide_proc:
+            cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                   'mount -t proc -o hidepid=invisible proc /proc && '
+                   'exec "$@"', "sh"] + cmd
+        return cmd
 
 
 def caps_of(v, what):
@@ -263,6 +275,35 @@ def test_daemon_with_ambient_capabilities_as_the_system_unit():
             d.ok({"op": "cancel", "id": j}, timeout_ms=15000)
             v = d.wait_ids([j], timeout_s=15)["done"][0]
             eq(v["state"], "cancelled", "A's job cancelled")
+
+
+def test_cancel_sends_sigterm_as_the_owner_behind_protect_proc():
+    """The daemon cannot see a user's processes in /proc (the unit's
+    ProtectProc=invisible) nor signal them (no CAP_KILL): it signals
+    them as their owner, whom it knows from the job."""
+    if skip_unless_root("ProtectProc"):
+        return
+    with TestUsers() as u, Conf() as c:
+        a, svc = u.user("a"), u.user("s")
+        os.chmod(c.dir, 0o755)
+        os.chmod(c.path, 0o644)
+        with CapsDaemon("--config", c.path, "--kill-grace", "20s",
+                        run_as=svc, hide_proc=True) as d:
+            j = submit_as(a, d, exec_spec(
+                ["sh", "-c", "trap 'echo term; exit 3' TERM; echo up; "
+                 "while :; do sleep 0.05; done"]))
+            poll_until(lambda: "up" in (d.ok({"op": "output", "id": j,
+                                              "stream": "stdout"})
+                                        .get("data") or ""), 10,
+                       what="A's job up")
+            t0 = time.monotonic()
+            d.ok({"op": "cancel", "id": j}, timeout_ms=30000)
+            v = d.wait_ids([j], timeout_s=30)["done"][0]
+            eq(v["state"], "cancelled", "A's job cancelled")
+            check(time.monotonic() - t0 < 10, "cancel took %.1f s: SIGTERM "
+                  "did not reach A's job", time.monotonic() - t0)
+            check("term" in (v["result"] or {}).get("stdout", ""),
+                  "the job saw no SIGTERM: %s", v["result"])
 
 
 if __name__ == "__main__":
