@@ -323,7 +323,7 @@ exec_spawn_run(struct exec_state *st, struct exec_args *ea,
 	sp.deathsig = SIGKILL;
 	sp.user = ra->user;
 	sp.home = ra->home;
-	/* a root daemon's are gone with uid 0, or are root's job's own */
+	/* root's go with uid 0 in a user's job, and root's jobs keep them */
 	sp.drop_caps = geteuid() != 0;
 	r = spawn_run(&sp, &st->pid, stepp);
 	free(envp);
