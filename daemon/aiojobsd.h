@@ -21,6 +21,7 @@ struct event_base;
 struct sp_peer;
 struct sp_request;
 struct sp_server;
+struct ssl_ctx_st;
 
 /* Job states, PROTOCOL section 3.2. */
 #define JOB_QUEUED	0
@@ -257,6 +258,10 @@ struct control {
 	unsigned char		 token_md[CONTROL_TOKEN_MD];
 	int			 allow_exec;
 	unsigned int		 kinds;		/* a bit per kind index */
+	struct ssl_ctx_st	*tls;		/* tls+tcp://, or NULL */
+	int			 plain_tcp;	/* tcp://: tokens in clear */
+	int			 insecure_plain_token;
+	struct sp_request	*dispatching;	/* while ops_dispatch runs */
 	struct creqs		 held;
 	size_t			 nheld;
 	TAILQ_ENTRY(control)	 entry;

@@ -1506,8 +1506,8 @@ config_url_tls(const char *url)
 
 /*
  * Whether a tcp:// or tls+tcp:// URL binds a loopback address only:
- * 127.0.0.0/8, ::1 or localhost. Anything else (0.0.0.0, *, an interface name, another
- * address) may be reachable from other machines.
+ * 127.0.0.0/8, ::1 or localhost. Anything else (0.0.0.0, *, an interface
+ * name, another address) may be reachable from other machines.
  */
 int
 config_url_loopback(const char *url)

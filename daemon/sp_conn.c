@@ -11,6 +11,11 @@
  * first bytes, so that memory stays bounded and the endpoint can still
  * answer it (over_cb); without over_cb it closes the connection.
  *
+ * On a TLS endpoint the same bytes run through OpenSSL
+ * (bufferevent_openssl): the handshake comes first, under the same
+ * deadline as the header, and a failed handshake closes this connection
+ * and no other, like any other bytes that are not SP.
+ *
  * A connection is counted: the endpoint holds one reference while it is
  * open, and each request received on it one more, so a reply can still
  * look at the connection after it closed (and is then dropped). It is
@@ -25,10 +30,16 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "endpoint.h"
 #include "log.h"
 #include "sp_conn.h"
+#include "sp_tls.h"
 #include "sp_wire.h"
 #include "xmalloc.h"
 
@@ -47,6 +58,7 @@ struct sp_conn {
 	int				 open;		/* headers exchanged */
 	int				 has_peer;
 	struct sp_peer			 peer;
+	int				 loopback;	/* tcp peer's address */
 	int				 skipping;	/* a message over rcvmax */
 	uint64_t			 skip_len;	/* its length */
 	uint64_t			 skip_left;	/* bytes still to come */
@@ -73,6 +85,44 @@ sp_conn_get_peer(int fd, struct sp_peer *peer)
 }
 
 /*
+ * Whether a tcp peer's address is on loopback (ipc and unknown: no, as
+ * only tcp asks).
+ */
+static int
+sp_conn_get_loopback(int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		return (0);
+	return (endpoint_addr_loopback((struct sockaddr *)&ss));
+}
+
+/* A bufferevent for the socket: plain, or the server's side of TLS. */
+static struct bufferevent *
+sp_conn_bev(struct event_base *base, int fd, const struct sp_conn_cfg *cfg)
+{
+	struct bufferevent	*bev;
+	SSL			*ssl;
+
+	if (cfg->tls == NULL)
+		return (bufferevent_socket_new(base, fd,
+		    BEV_OPT_CLOSE_ON_FREE));
+	if ((ssl = SSL_new(cfg->tls)) == NULL)
+		return (NULL);
+	bev = bufferevent_openssl_socket_new(base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return (NULL);
+	}
+	/* NNG hangs up without a close_notify: that is an end, not an error */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return (bev);
+}
+
+/*
  * Take the descriptor of a new connection and send our header; arg goes
  * to the callbacks.
  */
@@ -92,8 +142,9 @@ sp_conn_create(struct event_base *base, int fd, const struct sp_conn_cfg *cfg,
 	c->refs = 1;
 	if (cfg->ipc && sp_conn_get_peer(fd, &c->peer) == 0)
 		c->has_peer = 1;
-	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL)
+	if (!cfg->ipc)
+		c->loopback = sp_conn_get_loopback(fd);
+	if ((c->bev = sp_conn_bev(base, fd, cfg)) == NULL)
 		fatalx("bufferevent_socket_new failed");
 	bufferevent_setcb(c->bev, sp_conn_read_cb, NULL, sp_conn_event_cb, c);
 	bufferevent_set_max_single_read(c->bev, SP_CONN_READ_MAX);
@@ -185,6 +236,13 @@ sp_conn_peer(struct sp_conn *c, struct sp_peer *peer)
 		return (-1);
 	*peer = c->peer;
 	return (0);
+}
+
+/* Whether the peer's address is on loopback (a tcp connection). */
+int
+sp_conn_peer_loopback(struct sp_conn *c)
+{
+	return (c->loopback);
 }
 
 /* The peer's header: open the connection, or close it. */
@@ -306,6 +364,34 @@ sp_conn_read_cb(struct bufferevent *bev, void *arg)
 	sp_conn_unref(c);
 }
 
+/*
+ * A TLS connection failed: the handshake (a client that does not trust
+ * us, has no certificate we take, or does not speak TLS at all) or a
+ * later record. Said at info: it is what the client's operator asks the
+ * daemon's about.
+ */
+static void
+sp_conn_tls_error(struct sp_conn *c)
+{
+	unsigned long	 err, last = 0;
+	char		 why[256], msg[300];
+
+	/* libevent queues SSL_get_error's small codes too: keep a reason */
+	while ((err = bufferevent_get_openssl_error(c->bev)) != 0) {
+		if (last == 0 || ERR_reason_error_string(err) != NULL)
+			last = err;
+	}
+	if (last == 0 && EVUTIL_SOCKET_ERROR() != 0)
+		snprintf(why, sizeof why, "%s",
+		    strerror(EVUTIL_SOCKET_ERROR()));
+	else
+		sp_tls_why(last, why, sizeof why);
+	snprintf(msg, sizeof msg, "TLS %s: %s", c->open ? "error" :
+	    "handshake failed", why);
+	log_info("SP connection %llu: %s", c->id, msg);
+	sp_conn_close(c, msg);
+}
+
 static void
 sp_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -317,6 +403,8 @@ sp_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		sp_conn_close(c, "no SP header in time");
 	else if (what & BEV_EVENT_EOF)
 		sp_conn_close(c, "the peer hung up");
+	else if ((what & BEV_EVENT_ERROR) && c->cfg->tls != NULL)
+		sp_conn_tls_error(c);
 	else if (what & BEV_EVENT_ERROR)
 		sp_conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
 	sp_conn_unref(c);
