@@ -99,8 +99,11 @@ request_tls_value(const char *flag, const char *env)
 	return (v != NULL && *v != '\0' ? v : NULL);
 }
 
-/* What to trust and show on tls+tcp://: the flags, else $AIOJOBS_TLS_*. */
-static void
+/*
+ * What to trust and show on tls+tcp://: the flags, else $AIOJOBS_TLS_*.
+ * 0, or an exit code.
+ */
+static int
 request_tls(struct ctl *ctl)
 {
 	struct transport_tls	 tls;
@@ -113,7 +116,11 @@ request_tls(struct ctl *ctl)
 	    "AIOJOBS_TLS_CERT_FILE");
 	tls.key_file = request_tls_value(ctl->tls.key_file,
 	    "AIOJOBS_TLS_KEY_FILE");
+	if ((tls.cert_file == NULL) != (tls.key_file == NULL))
+		return (ctl_usage_error(ctl, "a client certificate needs both "
+		    "--tls-cert-file and --tls-key-file"));
 	client_set_tls(ctl->client, &tls);
+	return (0);
 }
 
 /* Open the control socket on first use. */
@@ -129,7 +136,8 @@ request_connect(struct ctl *ctl)
 		ctl->control = ctl->url != NULL ? xstrdup(ctl->url) :
 		    endpoint_control_url(ctl->rundir);
 	if ((ctl->client = client_open(ctl->control, &cause)) != NULL) {
-		request_tls(ctl);
+		if ((r = request_tls(ctl)) != 0)
+			return (r);
 		return (request_token(ctl));
 	}
 	r = request_bad_url(ctl->control, cause);
