@@ -7,13 +7,14 @@ test time with the openssl command. aiojobctl is the TLS client.
 python3 test_tls.py AIOJOBSD AIOJOBCTL [TEST...]
 """
 import os
+import signal
 import socket
 import subprocess
 import time
 
 import harness
 from harness import (Daemon, ReqClient, check, eq, expect_error, main,
-                     run_ctl, show)
+                     poll_until, run_ctl, show)
 from test_auth import TOKEN, Setup, free_port, listen_section, start_fails
 
 
@@ -215,6 +216,29 @@ def test_tls_handshake_deadline():
                 eq(s.recv(1), b"", "a silent client is hung up on")
             took = time.monotonic() - t0
             check(5 < took < 15, "closed after %.1f s", took)
+
+
+def test_tls_reload_keeps_the_endpoint():
+    with Certs() as c:
+        url = "tls+tcp://localhost:%d" % free_port()
+        path = c.conf(c.tls_section(url, insecure_no_token="true"))
+        with Daemon("--config", path) as d:
+            # a reload with the same files changes nothing
+            d.signal(signal.SIGHUP)
+            poll_until(lambda: "configuration reloaded" in d.log(), 10,
+                       what="reload")
+            check("endpoints changed" not in d.log(), "unchanged TLS "
+                  "endpoint reported as changed:\n%s", d.log())
+            # another certificate needs a restart, and says so
+            c.conf(c.tls_section(url, insecure_no_token="true",
+                                 tls_client_ca_file=c.ca))
+            d.signal(signal.SIGHUP)
+            poll_until(lambda: "listen.NAME] endpoints changed" in d.log(),
+                       10, what="endpoints change reported")
+            rc, out, err = run_ctl("--url", url, "--tls-ca-file", c.ca,
+                                   "ping")
+            eq(rc, 0, "the TLS endpoint after the reload: "
+               + show(rc, out, err))
 
 
 def test_tls_config_errors():
