@@ -1704,6 +1704,11 @@ config_prepare_listen(struct config_listen *l, char **cause)
 
 	if (config_prepare_tls(l, cause) != 0)
 		return (-1);
+	if (l->insecure_plain_token && strncmp(l->url, "tcp://", 6) != 0) {
+		xasprintf(cause, "[listen.%s]: insecure_plain_token is only for "
+		    "tcp:// URLs, and url is %s", l->name, l->url);
+		return (-1);
+	}
 
 	config_free_secret(l->secret);
 	l->secret = NULL;

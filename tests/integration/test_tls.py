@@ -270,6 +270,10 @@ def test_tls_config_errors():
             tls_key_file=c.path("server.key"), insecure_no_token="true"))
         check("tls_key_file" in out or "tls_cert_file" in out,
               "a key that does not match: %r", out)
+        out = start_fails(c, c.tls_section(tls, insecure_no_token="true",
+                                           insecure_plain_token="true"))
+        check("insecure_plain_token" in out and "tcp://" in out,
+              "insecure_plain_token on tls+tcp: %r", out)
         out = start_fails(c, "[endpoints]\nlisten = %s\n" % tls)
         check("[listen.NAME]" in out, "tls+tcp in listen =: %r", out)
         out = start_fails(c, c.tls_section(
