@@ -4,9 +4,10 @@
  * their SP header at once; once the peer's names the protocol we talk to,
  * each whole message (sp_wire.h) goes up to the endpoint's callback.
  * Anything else (a header that is not SP or names another protocol, an
- * unknown ipc frame type, a header not finished within
- * SP_CONN_HANDSHAKE_S) closes this connection and no other: no bytes from
- * a client reach further than its own connection. A message over the
+ * unknown ipc frame type, a header not finished SP_CONN_HANDSHAKE_S after
+ * the connection, however its bytes were paced) closes this connection
+ * and no other: no bytes from a client reach further than its own
+ * connection. A message over the
  * receive limit is read and thrown away as it arrives, keeping only its
  * first bytes, so that memory stays bounded and the endpoint can still
  * answer it (over_cb); without over_cb it closes the connection.
@@ -51,6 +52,7 @@
 
 struct sp_conn {
 	struct bufferevent		*bev;		/* NULL once closed */
+	struct event			*deadline;	/* until the header */
 	const struct sp_conn_cfg	*cfg;
 	void				*arg;		/* for the callbacks */
 	unsigned long long		 id;		/* for the log */
@@ -68,6 +70,7 @@ struct sp_conn {
 
 static void	sp_conn_read_cb(struct bufferevent *, void *);
 static void	sp_conn_event_cb(struct bufferevent *, short, void *);
+static void	sp_conn_deadline_cb(int, short, void *);
 
 /* The credentials of the process at the other end of a unix socket. */
 static int
@@ -148,7 +151,8 @@ sp_conn_create(struct event_base *base, int fd, const struct sp_conn_cfg *cfg,
 		fatalx("bufferevent_socket_new failed");
 	bufferevent_setcb(c->bev, sp_conn_read_cb, NULL, sp_conn_event_cb, c);
 	bufferevent_set_max_single_read(c->bev, SP_CONN_READ_MAX);
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	c->deadline = evtimer_new(base, sp_conn_deadline_cb, c);
+	evtimer_add(c->deadline, &tv);
 	sp_header(cfg->proto, head);
 	bufferevent_write(c->bev, head, sizeof head);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -184,6 +188,10 @@ sp_conn_close(struct sp_conn *c, const char *why)
 	log_debug("SP connection %llu closed: %s", c->id, why);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
+	if (c->deadline != NULL) {
+		event_free(c->deadline);
+		c->deadline = NULL;
+	}
 	c->cfg->closed_cb(c, c->arg);
 }
 
@@ -263,7 +271,8 @@ sp_conn_take_header(struct sp_conn *c, struct evbuffer *in)
 		return (-1);
 	}
 	c->open = 1;
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	event_free(c->deadline);
+	c->deadline = NULL;
 	return (1);
 }
 
@@ -392,6 +401,23 @@ sp_conn_tls_error(struct sp_conn *c)
 	sp_conn_close(c, msg);
 }
 
+/*
+ * The peer has not finished its header (and on TLS its handshake) in
+ * SP_CONN_HANDSHAKE_S from the start, however it paced its bytes.
+ */
+static void
+sp_conn_deadline_cb(int fd, short events, void *arg)
+{
+	struct sp_conn	*c = arg;
+
+	(void)fd;
+	(void)events;
+	sp_conn_ref(c);
+	sp_conn_close(c, c->cfg->tls != NULL ? "no TLS handshake and SP "
+	    "header in time" : "no SP header in time");
+	sp_conn_unref(c);
+}
+
 static void
 sp_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -399,9 +425,7 @@ sp_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	sp_conn_ref(c);
-	if (what & BEV_EVENT_TIMEOUT)
-		sp_conn_close(c, "no SP header in time");
-	else if (what & BEV_EVENT_EOF)
+	if (what & BEV_EVENT_EOF)
 		sp_conn_close(c, "the peer hung up");
 	else if ((what & BEV_EVENT_ERROR) && c->cfg->tls != NULL)
 		sp_conn_tls_error(c);
