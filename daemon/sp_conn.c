@@ -7,10 +7,10 @@
  * unknown ipc frame type, a header not finished SP_CONN_HANDSHAKE_S after
  * the connection, however its bytes were paced) closes this connection
  * and no other: no bytes from a client reach further than its own
- * connection. A message over the
- * receive limit is read and thrown away as it arrives, keeping only its
- * first bytes, so that memory stays bounded and the endpoint can still
- * answer it (over_cb); without over_cb it closes the connection.
+ * connection. A message over the receive limit is read and thrown away
+ * as it arrives, keeping only its first bytes, so that memory stays
+ * bounded and the endpoint can still answer it (over_cb); without
+ * over_cb it closes the connection.
  *
  * On a TLS endpoint the same bytes run through OpenSSL
  * (bufferevent_openssl): the handshake comes first, under the same
@@ -148,7 +148,7 @@ sp_conn_create(struct event_base *base, int fd, const struct sp_conn_cfg *cfg,
 	if (!cfg->ipc)
 		c->loopback = sp_conn_get_loopback(fd);
 	if ((c->bev = sp_conn_bev(base, fd, cfg)) == NULL)
-		fatalx("bufferevent_socket_new failed");
+		fatalx("no bufferevent for a connection (out of memory)");
 	bufferevent_setcb(c->bev, sp_conn_read_cb, NULL, sp_conn_event_cb, c);
 	bufferevent_set_max_single_read(c->bev, SP_CONN_READ_MAX);
 	c->deadline = evtimer_new(base, sp_conn_deadline_cb, c);
