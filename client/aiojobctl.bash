@@ -47,7 +47,7 @@ _aiojobctl_value()
 	--file|--stdin-file|--data-file)
 		_aiojobctl_files -f "$2"
 		[[ $2 == "" || $2 == - ]] && COMPREPLY+=(-) ;;
-	--token-file)
+	--token-file|--tls-ca-file|--tls-cert-file|--tls-key-file)
 		_aiojobctl_files -f "$2" ;;
 	--cwd)
 		_aiojobctl_files -d "$2" ;;
@@ -69,6 +69,7 @@ _aiojobctl_takes_value()
 {
 	case $1 in
 	--url|--events-url|--token|--token-file|--queue|--priority|\
+	--tls-ca-file|--tls-server-name|--tls-cert-file|--tls-key-file|\
 	--delay|--timeout|--name|\
 	--key|--retries|--backoff|--after|--lock|--file|--input|--env|\
 	--cwd|--stdin-file|--max-output|--method|--header|--data|\
@@ -204,7 +205,8 @@ _aiojobctl()
 		_aiojobctl_value "$prev" "$cur" && return
 		if [[ $cur == -* ]]; then
 			_aiojobctl_words "--url --events-url --token-file
-			    --json --help --version" "$cur"
+			    --tls-ca-file --tls-server-name --tls-cert-file
+			    --tls-key-file --json --help --version" "$cur"
 		else
 			_aiojobctl_words "$_aiojobctl_cmds" "$cur"
 		fi

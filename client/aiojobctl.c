@@ -211,6 +211,8 @@ ctl_usage(FILE *f)
 
 	fprintf(f, "usage: aiojobctl [--url URL] [--events-url URL] "
 	    "[--token-file FILE] [--json]\n"
+	    "                 [--tls-ca-file FILE] [--tls-server-name NAME]\n"
+	    "                 [--tls-cert-file FILE --tls-key-file FILE]\n"
 	    "                 SUBCOMMAND [ARGS...]\n"
 	    "       aiojobctl --help | --version\n\nsubcommands:\n");
 	for (i = 0; i < CTL_NCMDS; i++)
@@ -226,6 +228,15 @@ ctl_usage(FILE *f)
 	    "                    $AIOJOBS_TOKEN_FILE); --token TOKEN works too,\n"
 	    "                    but others see command lines (ps): prefer the\n"
 	    "                    file or the environment\n"
+	    "  --tls-ca-file FILE for a tls+tcp:// URL: trust the daemon's\n"
+	    "                    certificate if this CA signed it\n"
+	    "                    ($AIOJOBS_TLS_CA_FILE)\n"
+	    "  --tls-server-name NAME  the name the daemon's certificate must\n"
+	    "                    carry (default: the URL's host;\n"
+	    "                    $AIOJOBS_TLS_SERVER_NAME)\n"
+	    "  --tls-cert-file FILE  a client certificate, for endpoints that\n"
+	    "                    ask for one ($AIOJOBS_TLS_CERT_FILE)\n"
+	    "  --tls-key-file FILE  its private key ($AIOJOBS_TLS_KEY_FILE)\n"
 	    "  --json            print the daemon's replies as JSON, one a line\n"
 	    "\n"
 	    "Each subcommand takes --help. Exit status: 0 success, 1 a job\n"
@@ -327,6 +338,10 @@ ctl_global_opts(struct ctl *ctl, int argc, char **argv)
 		{ "events-url", required_argument, NULL, 'e' },
 		{ "token", required_argument, NULL, 't' },
 		{ "token-file", required_argument, NULL, 'T' },
+		{ "tls-ca-file", required_argument, NULL, 'C' },
+		{ "tls-server-name", required_argument, NULL, 'N' },
+		{ "tls-cert-file", required_argument, NULL, 'E' },
+		{ "tls-key-file", required_argument, NULL, 'K' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -343,6 +358,14 @@ ctl_global_opts(struct ctl *ctl, int argc, char **argv)
 			ctl->token = optarg;
 		else if (ch == 'T')
 			ctl->token_file = optarg;
+		else if (ch == 'C')
+			ctl->tls.ca_file = optarg;
+		else if (ch == 'N')
+			ctl->tls.server_name = optarg;
+		else if (ch == 'E')
+			ctl->tls.cert_file = optarg;
+		else if (ch == 'K')
+			ctl->tls.key_file = optarg;
 		else if (ch == 'j')
 			ctl->json = 1;
 		else if (ch == 'h') {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "msg.h"
+#include "transport.h"
 
 #define CTL_EXIT_OK		0
 #define CTL_EXIT_JOB		1	/* a job failed, or a wait timed out */
@@ -39,6 +40,7 @@ struct ctl {
 	const char		*events_url;	/* --events-url */
 	const char		*token;		/* --token */
 	const char		*token_file;	/* --token-file */
+	struct transport_tls	 tls;		/* --tls-* flags */
 	int			 json;
 	char			*rundir;
 	char			*control;	/* the control URL in use */

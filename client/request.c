@@ -87,6 +87,42 @@ request_token(struct ctl *ctl)
 	return (0);
 }
 
+/* A --tls-* flag, else its environment variable (empty: unset). */
+static const char *
+request_tls_value(const char *flag, const char *env)
+{
+	const char	*v;
+
+	if (flag != NULL)
+		return (flag);
+	v = getenv(env);
+	return (v != NULL && *v != '\0' ? v : NULL);
+}
+
+/*
+ * What to trust and show on tls+tcp://: the flags, else $AIOJOBS_TLS_*.
+ * 0, or an exit code.
+ */
+static int
+request_tls(struct ctl *ctl)
+{
+	struct transport_tls	 tls;
+
+	tls.ca_file = request_tls_value(ctl->tls.ca_file,
+	    "AIOJOBS_TLS_CA_FILE");
+	tls.server_name = request_tls_value(ctl->tls.server_name,
+	    "AIOJOBS_TLS_SERVER_NAME");
+	tls.cert_file = request_tls_value(ctl->tls.cert_file,
+	    "AIOJOBS_TLS_CERT_FILE");
+	tls.key_file = request_tls_value(ctl->tls.key_file,
+	    "AIOJOBS_TLS_KEY_FILE");
+	if ((tls.cert_file == NULL) != (tls.key_file == NULL))
+		return (ctl_usage_error(ctl, "a client certificate needs both "
+		    "--tls-cert-file and --tls-key-file"));
+	client_set_tls(ctl->client, &tls);
+	return (0);
+}
+
 /* Open the control socket on first use. */
 static int
 request_connect(struct ctl *ctl)
@@ -99,8 +135,11 @@ request_connect(struct ctl *ctl)
 	if (ctl->control == NULL)
 		ctl->control = ctl->url != NULL ? xstrdup(ctl->url) :
 		    endpoint_control_url(ctl->rundir);
-	if ((ctl->client = client_open(ctl->control, &cause)) != NULL)
+	if ((ctl->client = client_open(ctl->control, &cause)) != NULL) {
+		if ((r = request_tls(ctl)) != 0)
+			return (r);
 		return (request_token(ctl));
+	}
 	r = request_bad_url(ctl->control, cause);
 	free(cause);
 	return (r);
@@ -192,7 +231,10 @@ request_call_keep(struct ctl *ctl, const char *req, int timeout_ms,
 		return (CTL_EXIT_USAGE);
 	}
 	r = client_request(ctl->client, req, timeout_ms, &rep->raw, &cause);
-	if (r == CLIENT_UNREACHABLE)
+	/* a TLS failure means something answered: it is not about running */
+	if (r == CLIENT_UNREACHABLE && strncmp(cause, "TLS ", 4) == 0)
+		ctl_warnx("aiojobsd at %s: %s", ctl->control, cause);
+	else if (r == CLIENT_UNREACHABLE)
 		ctl_warnx("cannot reach aiojobsd at %s: %s (is aiojobsd "
 		    "running?)", ctl->control, cause);
 	else if (r != 0)

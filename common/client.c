@@ -1,8 +1,9 @@
 /*
  * The client side of the control endpoint: one REQ socket, made at the
- * first request. For ipc URLs the first connection is made before the
- * request is sent, so "not running" shows at once instead of at the
- * timeout; NNG reconnects on its own after that.
+ * first request. For ipc and tls+tcp URLs the first connection is made
+ * before the request is sent, so "not running" (or a certificate not
+ * trusted) shows at once instead of at the timeout; NNG reconnects on
+ * its own after that.
  */
 #include <sys/random.h>
 
@@ -21,6 +22,7 @@ struct client {
 	char			*url;
 	struct transport	*transport;	/* NULL until connected */
 	char			*token;	/* sent in every request, or NULL */
+	struct transport_tls	 tls;	/* for tls+tcp; fields ours */
 };
 
 static int	client_send(struct client *, const char *, int, char **,
@@ -38,6 +40,36 @@ client_open(const char *url, char **cause)
 	return (c);
 }
 
+static void
+client_tls_clear(struct client *c)
+{
+	free((char *)c->tls.ca_file);
+	free((char *)c->tls.server_name);
+	free((char *)c->tls.cert_file);
+	free((char *)c->tls.key_file);
+	memset(&c->tls, 0, sizeof c->tls);
+}
+
+static const char *
+client_dup(const char *s)
+{
+	return (s != NULL ? xstrdup(s) : NULL);
+}
+
+/*
+ * What to trust and show on a tls+tcp:// URL (a copy), before the first
+ * request.
+ */
+void
+client_set_tls(struct client *c, const struct transport_tls *tls)
+{
+	client_tls_clear(c);
+	c->tls.ca_file = client_dup(tls->ca_file);
+	c->tls.server_name = client_dup(tls->server_name);
+	c->tls.cert_file = client_dup(tls->cert_file);
+	c->tls.key_file = client_dup(tls->key_file);
+}
+
 void
 client_close(struct client *c)
 {
@@ -48,6 +80,7 @@ client_close(struct client *c)
 	if (c->token != NULL)
 		explicit_bzero(c->token, strlen(c->token));
 	free(c->token);
+	client_tls_clear(c);
 	free(c);
 }
 
@@ -106,7 +139,7 @@ client_send(struct client *c, const char *req, int timeout_ms, char **reply,
 		return (CLIENT_ERROR);
 	}
 	if (c->transport == NULL && (c->transport = transport_req_dial(c->url,
-	    endpoint_ipc_path(c->url) != NULL, cause)) == NULL)
+	    endpoint_ipc_path(c->url) != NULL, &c->tls, cause)) == NULL)
 		return (CLIENT_UNREACHABLE);
 	switch (transport_request(c->transport, req, len, timeout_ms, reply,
 	    &n, cause)) {

@@ -31,6 +31,7 @@ struct client;
 struct client	*client_open(const char *, char **);
 void		 client_close(struct client *);
 void		 client_set_token(struct client *, const char *);
+void		 client_set_tls(struct client *, const struct transport_tls *);
 const char	*client_url(struct client *);
 int		 client_request(struct client *, const char *, int, char **,
 		    char **);

@@ -9,7 +9,10 @@
 #include <sys/time.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,9 +82,10 @@ endpoint_check(const char *url, char **cause)
 	const char	*path;
 
 	if (strncmp(url, "tcp://", 6) != 0 && strncmp(url, "ipc://", 6) != 0 &&
+	    strncmp(url, "tls+tcp://", 10) != 0 &&
 	    strncmp(url, "inproc://", 9) != 0 && strncmp(url, "ws://", 5) != 0) {
-		xasprintf(cause, "%s: unsupported URL (use ipc://PATH or "
-		    "tcp://HOST:PORT)", url);
+		xasprintf(cause, "%s: unsupported URL (use ipc://PATH, "
+		    "tcp://HOST:PORT or tls+tcp://HOST:PORT)", url);
 		return (-1);
 	}
 	if ((path = endpoint_ipc_path(url)) == NULL)
@@ -205,4 +209,30 @@ endpoint_restrict_to(const char *url, int mode, long gid, char **cause)
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * Whether a peer's address is on this machine's loopback: 127.0.0.0/8,
+ * ::1, or 127.0.0.0/8 mapped into IPv6 (::ffff:127.0.0.1, what a socket
+ * bound to :: sees of an IPv4 peer). Anything else may be another
+ * machine, and bytes to it cross a network.
+ */
+int
+endpoint_addr_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	const uint8_t			*b;
+
+	if (sa->sa_family == AF_INET) {
+		sin = (const struct sockaddr_in *)(const void *)sa;
+		return ((ntohl(sin->sin_addr.s_addr) >> 24) == 127);
+	}
+	if (sa->sa_family != AF_INET6)
+		return (0);
+	sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+	if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+		return (1);
+	b = sin6->sin6_addr.s6_addr;
+	return (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && b[12] == 127);
 }

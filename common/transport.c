@@ -12,11 +12,19 @@
  * the socket then looks empty for ever.)
  *
  * A received message is an nng_msg.
+ *
+ * A tls+tcp:// URL is dialled with a TLS configuration (NNG's mbedTLS
+ * engine in Debian): the daemon's certificate must be signed by the CA
+ * file given and carry the server name (a DNS name: this mbedTLS does
+ * not check IP addresses). The first connection is made before the dial
+ * returns, so that a certificate we do not trust is an error at once,
+ * not a request that waits for its timeout while NNG retries.
  */
 #include <sys/eventfd.h>
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +34,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 
 #include "transport.h"
 #include "xmalloc.h"
@@ -152,37 +161,204 @@ transport_rx_start(struct transport *t, char **cause)
 	return (0);
 }
 
+static int
+transport_is_tls(const char *url)
+{
+	return (strncmp(url, "tls+tcp://", 10) == 0);
+}
+
+/* The host of tls+tcp://HOST:PORT (brackets of an IPv6 address gone). */
+static char *
+transport_url_host(const char *url)
+{
+	const char	*h = url + strlen("tls+tcp://"), *colon;
+	size_t		 n;
+
+	if ((colon = strrchr(h, ':')) == NULL)
+		return (xstrdup(h));
+	n = (size_t)(colon - h);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']')
+		return (xstrndup(h + 1, n - 2));
+	return (xstrndup(h, n));
+}
+
+/* A whole PEM file, NUL-terminated; NULL with a cause. */
+static char *
+transport_read_pem(const char *what, const char *path, char **cause)
+{
+	FILE	*f;
+	char	*buf = NULL;
+	size_t	 size = 0;
+	ssize_t	 n;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		xasprintf(cause, "%s %s: %s", what, path, strerror(errno));
+		return (NULL);
+	}
+	n = getdelim(&buf, &size, '\0', f);
+	fclose(f);
+	if (n <= 0) {
+		xasprintf(cause, "%s %s is empty", what, path);
+		free(buf);
+		return (NULL);
+	}
+	return (buf);
+}
+
+/* Our own certificate and its key, for an endpoint that asks for one. */
+static int
+transport_tls_own(nng_tls_config *cfg, const struct transport_tls *tls,
+    char **cause)
+{
+	char	*cert, *key = NULL;
+	int	 rv = 0;
+
+	if ((tls->cert_file == NULL) != (tls->key_file == NULL)) {
+		xasprintf(cause, "TLS: a client certificate needs both a "
+		    "certificate file and its key file");
+		return (-1);
+	}
+	if (tls->cert_file == NULL)
+		return (0);
+	if ((cert = transport_read_pem("TLS certificate file",
+	    tls->cert_file, cause)) == NULL ||
+	    (key = transport_read_pem("TLS key file", tls->key_file,
+	    cause)) == NULL)
+		rv = -1;
+	else if ((rv = nng_tls_config_own_cert(cfg, cert, key, NULL)) != 0)
+		rv = transport_fail(cause, "TLS certificate and key",
+		    tls->cert_file, rv);
+	free(cert);
+	if (key != NULL)
+		explicit_bzero(key, strlen(key));
+	free(key);
+	return (rv);
+}
+
 /*
- * Connect; with wait, fail at once if nobody listens (the first
- * connection is made before this returns), otherwise in the background,
- * retrying a peer that is not up yet. Either way NNG reconnects on its
- * own when a connection is lost.
+ * The TLS configuration of a client of url: the daemon is always
+ * verified (with no CA file nothing is trusted, and the dial says so).
+ */
+static nng_tls_config *
+transport_tls_config(const char *url, const struct transport_tls *tls,
+    char **cause)
+{
+	static const struct transport_tls	 none;
+	nng_tls_config				*cfg;
+	char					*host = NULL;
+	int					 rv;
+
+	if (tls == NULL)
+		tls = &none;
+	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT)) != 0) {
+		transport_fail(cause, "TLS", NULL, rv);
+		return (NULL);
+	}
+	if (tls->server_name == NULL)
+		host = transport_url_host(url);
+	if ((rv = nng_tls_config_auth_mode(cfg,
+	    NNG_TLS_AUTH_MODE_REQUIRED)) != 0 ||
+	    (rv = nng_tls_config_server_name(cfg, host != NULL ? host :
+	    tls->server_name)) != 0)
+		transport_fail(cause, "TLS", url, rv);
+	else if (tls->ca_file != NULL &&
+	    (rv = nng_tls_config_ca_file(cfg, tls->ca_file)) != 0)
+		transport_fail(cause, "TLS CA file", tls->ca_file, rv);
+	else if (transport_tls_own(cfg, tls, cause) != 0)
+		rv = -1;
+	free(host);
+	if (rv == 0)
+		return (cfg);
+	nng_tls_config_free(cfg);
+	return (NULL);
+}
+
+/* Set up a dialer: no Nagle on tcp, TLS on tls+tcp. */
+static int
+transport_dialer_setup(nng_dialer d, const char *url,
+    const struct transport_tls *tls, char **cause)
+{
+	nng_tls_config	*cfg;
+	int		 rv;
+
+	if (transport_is_tcp(url) &&
+	    (rv = nng_dialer_set_bool(d, NNG_OPT_TCP_NODELAY, true)) != 0)
+		return (transport_fail(cause, "tcp-nodelay", url, rv));
+	if (!transport_is_tls(url))
+		return (0);
+	if ((cfg = transport_tls_config(url, tls, cause)) == NULL)
+		return (-1);
+	rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
+	nng_tls_config_free(cfg);	/* the dialer holds its own */
+	if (rv != 0)
+		return (transport_fail(cause, "TLS", url, rv));
+	return (0);
+}
+
+/* Why a dial failed, in words that say what to do about TLS. */
+static int
+transport_dial_fail(char **cause, const char *url, int rv)
+{
+	if (!transport_is_tls(url))
+		return (transport_fail(cause, "connect", url, rv));
+	if (rv == NNG_EPEERAUTH) {
+		xasprintf(cause, "TLS verification failed: the daemon's "
+		    "certificate is not signed by a CA given (pass "
+		    "--tls-ca-file FILE, or $AIOJOBS_TLS_CA_FILE)");
+		return (-1);
+	}
+	/* what NNG 1.5.2 with mbedTLS says for a name that does not match */
+	if (rv == NNG_ECRYPTO || rv == NNG_ECONNSHUT || rv == NNG_ECLOSED ||
+	    rv == NNG_ECONNRESET) {
+		xasprintf(cause, "TLS handshake failed (%s): the daemon's "
+		    "certificate may not carry the server name (pass "
+		    "--tls-server-name NAME, a DNS name: IP addresses are not "
+		    "checked), the endpoint may want a client certificate "
+		    "(--tls-cert-file and --tls-key-file), or not speak TLS",
+		    nng_strerror(rv));
+		return (-1);
+	}
+	return (transport_fail(cause, "connect", url, rv));
+}
+
+/*
+ * Connect; with wait (always for tls+tcp), fail at once if nobody
+ * listens or the TLS handshake fails (the first connection is made
+ * before this returns), otherwise in the background, retrying a peer
+ * that is not up yet. Either way NNG reconnects on its own when a
+ * connection is lost.
  */
 static int
-transport_dial(struct transport *t, const char *url, int wait, char **cause)
+transport_dial(struct transport *t, const char *url, int wait,
+    const struct transport_tls *tls, char **cause)
 {
 	nng_dialer	 d;
 	int		 rv;
 
 	if ((rv = nng_dialer_create(&d, t->sock, url)) != 0)
 		return (transport_fail(cause, "connect", url, rv));
-	if (transport_is_tcp(url) &&
-	    (rv = nng_dialer_set_bool(d, NNG_OPT_TCP_NODELAY, true)) != 0)
-		return (transport_fail(cause, "tcp-nodelay", url, rv));
+	if (transport_dialer_setup(d, url, tls, cause) != 0) {
+		nng_dialer_close(d);
+		return (-1);
+	}
+	if (transport_is_tls(url))
+		wait = 1;
 	if ((rv = nng_dialer_start(d, wait ? 0 : NNG_FLAG_NONBLOCK)) != 0) {
 		nng_dialer_close(d);
-		return (transport_fail(cause, "connect", url, rv));
+		return (transport_dial_fail(cause, url, rv));
 	}
 	return (0);
 }
 
 /*
- * A REQ socket for url (wait: see transport_dial). It never resends a
+ * A REQ socket for url (wait: see transport_dial; tls for tls+tcp, or
+ * NULL). It never resends a
  * request on its own (the caller has a timeout, and a resend would only
  * duplicate the request) and takes replies of any size.
  */
 struct transport *
-transport_req_dial(const char *url, int wait, char **cause)
+transport_req_dial(const char *url, int wait, const struct transport_tls *tls,
+    char **cause)
 {
 	struct transport	*t;
 	nng_socket		 sock;
@@ -192,7 +368,7 @@ transport_req_dial(const char *url, int wait, char **cause)
 	sock = t->sock;
 	nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, 0);
-	if (transport_dial(t, url, wait, cause) != 0) {
+	if (transport_dial(t, url, wait, tls, cause) != 0) {
 		transport_close(t);
 		return (NULL);
 	}
@@ -224,7 +400,7 @@ transport_sub_dial(const char *url, const char *const *prefixes, size_t n,
 		}
 	}
 	if (transport_rx_start(t, cause) != 0 ||
-	    transport_dial(t, url, 0, cause) != 0)
+	    transport_dial(t, url, 0, NULL, cause) != 0)
 		goto fail;
 	return (t);
 fail:

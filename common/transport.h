@@ -22,8 +22,22 @@
 struct transport;
 struct transport_msg;
 
+/*
+ * What a client of a tls+tcp:// endpoint trusts and shows: the CA file
+ * that signed the daemon's certificate, the name that certificate must
+ * carry (NULL: the URL's host), and its own certificate and key for an
+ * endpoint that asks for one (both or neither). NULL fields are unset.
+ */
+struct transport_tls {
+	const char	*ca_file;
+	const char	*server_name;
+	const char	*cert_file;
+	const char	*key_file;
+};
+
 /* Dialling sides (clients); they reconnect on their own. */
-struct transport *transport_req_dial(const char *, int, char **);
+struct transport *transport_req_dial(const char *, int,
+		    const struct transport_tls *, char **);
 struct transport *transport_sub_dial(const char *, const char *const *,
 		    size_t, char **);
 

@@ -21,6 +21,7 @@ struct event_base;
 struct sp_peer;
 struct sp_request;
 struct sp_server;
+struct ssl_ctx_st;
 
 /* Daemon-wide ops [access] can limit: queue, shutdown, clean, reload. */
 #define ACCESS_NOPS		4
@@ -263,6 +264,9 @@ struct control {
 	int			 allow_exec;
 	int			 insecure_no_token;
 	unsigned int		 kinds;		/* a bit per kind index */
+	struct ssl_ctx_st	*tls;		/* tls+tcp://, or NULL */
+	int			 plain_tcp;	/* tcp://: tokens in clear */
+	int			 insecure_plain_token;
 	struct creqs		 held;
 	size_t			 nheld;
 	TAILQ_ENTRY(control)	 entry;

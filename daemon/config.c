@@ -185,6 +185,9 @@ config_listen_free(struct config_listen *l)
 	config_access_free_secret(l->token);
 	free(l->token_file);
 	config_access_free_secret(l->secret);
+	free(l->tls_cert_file);
+	free(l->tls_key_file);
+	free(l->tls_client_ca_file);
 	free(l);
 }
 
@@ -374,13 +377,19 @@ config_check_value(const char *name, const char *value, char **cause)
 	return (0);
 }
 
-/* A control endpoint's URL: tcp://HOST:PORT or ipc://PATH. */
+/*
+ * A control endpoint's URL: tcp://HOST:PORT, tls+tcp://HOST:PORT (which
+ * config_prepare_listen lets through only with a certificate) or
+ * ipc://PATH.
+ */
 static int
 config_check_url(const char *key, const char *url, char **cause)
 {
 	char	*why;
 
 	if (strncmp(url, "tcp://", 6) == 0 && config_check_listen(url + 6) == 0)
+		return (0);
+	if (config_url_tls(url) && config_check_listen(url + 10) == 0)
 		return (0);
 	if (strncmp(url, "ipc://", 6) == 0) {
 		if (endpoint_check(url, &why) == 0)
@@ -389,8 +398,8 @@ config_check_url(const char *key, const char *url, char **cause)
 		free(why);
 		return (-1);
 	}
-	xasprintf(cause, "%s wants tcp://HOST:PORT or ipc://PATH, not '%s'",
-	    key, url);
+	xasprintf(cause, "%s wants tcp://HOST:PORT, tls+tcp://HOST:PORT or "
+	    "ipc://PATH, not '%s'", key, url);
 	return (-1);
 }
 
@@ -759,6 +768,34 @@ config_set_token(struct config_listen *l, const char *name,
 	return (0);
 }
 
+/* tls_cert_file, tls_key_file or tls_client_ca_file: a path. */
+static int
+config_set_tls(struct config_listen *l, const char *name, const char *value,
+    char **cause)
+{
+	char	**field;
+
+	if (strcmp(name, "tls_cert_file") == 0)
+		field = &l->tls_cert_file;
+	else if (strcmp(name, "tls_key_file") == 0)
+		field = &l->tls_key_file;
+	else if (strcmp(name, "tls_client_ca_file") == 0)
+		field = &l->tls_client_ca_file;
+	else {
+		xasprintf(cause, "unknown key '%s' in [listen.%s] (the TLS "
+		    "keys are tls_cert_file, tls_key_file and "
+		    "tls_client_ca_file)", name, l->name);
+		return (-1);
+	}
+	if (*value == '\0') {
+		xasprintf(cause, "%s must not be empty", name);
+		return (-1);
+	}
+	free(*field);
+	*field = xstrdup(value);
+	return (0);
+}
+
 /* One key of a [listen.NAME] section. */
 static int
 config_set_listen(struct config *c, const char *lname, const char *name,
@@ -781,12 +818,15 @@ config_set_listen(struct config *c, const char *lname, const char *name,
 	} else if (strcmp(name, "token") == 0 ||
 	    strcmp(name, "token_file") == 0)
 		return (config_set_token(l, name, value, cause));
+	else if (strncmp(name, "tls_", 4) == 0)
+		return (config_set_tls(l, name, value, cause));
 	else if (strcmp(name, "allow_kinds") == 0) {
 		if (config_parse_kinds(value, &kinds, cause) != 0)
 			return (-1);
 		l->kinds = kinds;
 	} else if (strcmp(name, "allow_exec") == 0 ||
-	    strcmp(name, "insecure_no_token") == 0) {
+	    strcmp(name, "insecure_no_token") == 0 ||
+	    strcmp(name, "insecure_plain_token") == 0) {
 		if (config_parse_bool(value, &b) != 0) {
 			xasprintf(cause, "%s wants true or false, not '%s'",
 			    name, value);
@@ -794,12 +834,15 @@ config_set_listen(struct config *c, const char *lname, const char *name,
 		}
 		if (strcmp(name, "allow_exec") == 0)
 			l->allow_exec = b;
-		else
+		else if (strcmp(name, "insecure_no_token") == 0)
 			l->insecure_no_token = b;
+		else
+			l->insecure_plain_token = b;
 	} else {
 		xasprintf(cause, "unknown key '%s' in [listen.%s] (url, token, "
-		    "token_file, allow_exec, allow_kinds, insecure_no_token)",
-		    name, lname);
+		    "token_file, allow_exec, allow_kinds, insecure_no_token, "
+		    "insecure_plain_token, tls_cert_file, tls_key_file, "
+		    "tls_client_ca_file)", name, lname);
 		return (-1);
 	}
 	return (0);
@@ -1318,6 +1361,15 @@ config_print_listens(const struct config *c, FILE *f)
 		fprintf(f, "allow_kinds = %s\n", buf);
 		fprintf(f, "insecure_no_token = %s\n", l->insecure_no_token ?
 		    "true" : "false");
+		fprintf(f, "insecure_plain_token = %s\n",
+		    l->insecure_plain_token ? "true" : "false");
+		if (l->tls_cert_file != NULL)
+			fprintf(f, "tls_cert_file = %s\n", l->tls_cert_file);
+		if (l->tls_key_file != NULL)
+			fprintf(f, "tls_key_file = %s\n", l->tls_key_file);
+		if (l->tls_client_ca_file != NULL)
+			fprintf(f, "tls_client_ca_file = %s\n",
+			    l->tls_client_ca_file);
 	}
 }
 
@@ -1447,7 +1499,12 @@ config_listens_equal(const struct config *a, const struct config *b)
 		    !config_str_equal(x->token, y->token) ||
 		    !config_str_equal(x->token_file, y->token_file) ||
 		    x->allow_exec != y->allow_exec || x->kinds != y->kinds ||
-		    x->insecure_no_token != y->insecure_no_token)
+		    x->insecure_no_token != y->insecure_no_token ||
+		    x->insecure_plain_token != y->insecure_plain_token ||
+		    !config_str_equal(x->tls_cert_file, y->tls_cert_file) ||
+		    !config_str_equal(x->tls_key_file, y->tls_key_file) ||
+		    !config_str_equal(x->tls_client_ca_file,
+		    y->tls_client_ca_file))
 			return (0);
 		y = TAILQ_NEXT(y, entry);
 	}
@@ -1456,10 +1513,17 @@ config_listens_equal(const struct config *a, const struct config *b)
 	return (y == NULL);
 }
 
+/* Whether a URL is a TLS endpoint's, tls+tcp://HOST:PORT. */
+int
+config_url_tls(const char *url)
+{
+	return (strncmp(url, "tls+tcp://", 10) == 0);
+}
+
 /*
- * Whether a tcp:// URL binds a loopback address only: 127.0.0.0/8, ::1
- * or localhost. Anything else (0.0.0.0, *, an interface name, another
- * address) may be reachable from other machines.
+ * Whether a tcp:// or tls+tcp:// URL binds a loopback address only:
+ * 127.0.0.0/8, ::1 or localhost. Anything else (0.0.0.0, *, an interface
+ * name, another address) may be reachable from other machines.
  */
 int
 config_url_loopback(const char *url)
@@ -1470,9 +1534,12 @@ config_url_loopback(const char *url)
 	char		 host[256];
 	size_t		 n;
 
-	if (strncmp(url, "tcp://", 6) != 0)
+	if (strncmp(url, "tcp://", 6) == 0)
+		h = url + 6;
+	else if (config_url_tls(url))
+		h = url + 10;
+	else
 		return (0);
-	h = url + 6;
 	if ((colon = strrchr(h, ':')) == NULL)
 		return (0);
 	n = (size_t)(colon - h);
@@ -1514,46 +1581,52 @@ config_events_mode(const struct config *c)
 }
 
 /*
- * Read a token file: only the daemon's user (or root) may own it and
- * nobody else may read or write it. One trailing newline is dropped.
+ * Open a file that holds a secret (what names it: "token file"): only
+ * the daemon's user (or root) may own it and nobody else may read or
+ * write it. The descriptor, or -1 with a cause.
+ */
+static int
+config_open_private(const char *what, const char *path, char **cause)
+{
+	struct stat	 sb;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		xasprintf(cause, "%s %s: %s", what, path, strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &sb) == -1)
+		xasprintf(cause, "%s %s: %s", what, path, strerror(errno));
+	else if (!S_ISREG(sb.st_mode))
+		xasprintf(cause, "%s %s is not a regular file", what, path);
+	else if (sb.st_uid != geteuid() && sb.st_uid != 0)
+		xasprintf(cause, "%s %s is owned by uid %lu, not by the "
+		    "daemon's user (uid %lu) or root", what, path,
+		    (unsigned long)sb.st_uid, (unsigned long)geteuid());
+	else if ((sb.st_mode & 077) != 0)
+		xasprintf(cause, "%s %s has mode %04o: its group or others "
+		    "can read or change it (chmod 600 %s)", what, path,
+		    (unsigned int)(sb.st_mode & 07777), path);
+	else
+		return (fd);
+	close(fd);
+	return (-1);
+}
+
+/*
+ * Read a token file, a private one (config_open_private). One trailing
+ * newline is dropped.
  */
 static int
 config_read_token(const char *path, char **token, char **cause)
 {
-	struct stat	 sb;
 	char		 buf[CONFIG_TOKEN_MAX + 2];
 	ssize_t		 n = 0;
 	size_t		 len = 0;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		xasprintf(cause, "token file %s: %s", path, strerror(errno));
+	if ((fd = config_open_private("token file", path, cause)) == -1)
 		return (-1);
-	}
-	if (fstat(fd, &sb) == -1) {
-		xasprintf(cause, "token file %s: %s", path, strerror(errno));
-		close(fd);
-		return (-1);
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		xasprintf(cause, "token file %s is not a regular file", path);
-		close(fd);
-		return (-1);
-	}
-	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
-		xasprintf(cause, "token file %s is owned by uid %lu, not by "
-		    "the daemon's user (uid %lu) or root", path,
-		    (unsigned long)sb.st_uid, (unsigned long)geteuid());
-		close(fd);
-		return (-1);
-	}
-	if ((sb.st_mode & 077) != 0) {
-		xasprintf(cause, "token file %s has mode %04o: its group or "
-		    "others can read or change it (chmod 600 %s)", path,
-		    (unsigned int)(sb.st_mode & 07777), path);
-		close(fd);
-		return (-1);
-	}
 	while (len < sizeof buf &&
 	    (n = read(fd, buf + len, sizeof buf - len)) > 0)
 		len += (size_t)n;
@@ -1613,12 +1686,67 @@ config_socket_gid(struct config *c, char **cause)
 	return (0);
 }
 
-/* One extra endpoint: its token, and whether it may go without one. */
+/*
+ * The TLS keys of an endpoint: a certificate and a private key (a
+ * private file) for tls+tcp://, and none of them for other URLs.
+ */
+static int
+config_prepare_tls(struct config_listen *l, char **cause)
+{
+	const char	*key;
+	char		*why;
+	int		 fd;
+
+	if (!config_url_tls(l->url)) {
+		key = l->tls_cert_file != NULL ? "tls_cert_file" :
+		    l->tls_key_file != NULL ? "tls_key_file" :
+		    l->tls_client_ca_file != NULL ? "tls_client_ca_file" : NULL;
+		if (key == NULL)
+			return (0);
+		xasprintf(cause, "[listen.%s]: %s is only for tls+tcp:// "
+		    "URLs, and url is %s", l->name, key, l->url);
+		return (-1);
+	}
+	if (l->name == NULL) {
+		xasprintf(cause, "endpoint %s: a tls+tcp:// endpoint needs a "
+		    "[listen.NAME] section with tls_cert_file and "
+		    "tls_key_file", l->url);
+		return (-1);
+	}
+	if (l->tls_cert_file == NULL || l->tls_key_file == NULL) {
+		xasprintf(cause, "[listen.%s]: url %s is tls+tcp:// and needs "
+		    "%s", l->name, l->url, l->tls_cert_file == NULL ?
+		    "tls_cert_file (the server's certificate)" :
+		    "tls_key_file (the certificate's private key)");
+		return (-1);
+	}
+	if ((fd = config_open_private("TLS key file", l->tls_key_file,
+	    &why)) == -1) {
+		xasprintf(cause, "[listen.%s]: %s", l->name, why);
+		free(why);
+		return (-1);
+	}
+	close(fd);
+	return (0);
+}
+
+/*
+ * One extra endpoint: its TLS files, its token, and whether it may go
+ * without one (on the network: with client certificates only).
+ */
 static int
 config_prepare_listen(struct config_listen *l, char **cause)
 {
 	const char	*name = config_listen_name(l);
 	char		*why;
+
+	if (config_prepare_tls(l, cause) != 0)
+		return (-1);
+	if (l->insecure_plain_token && strncmp(l->url, "tcp://", 6) != 0) {
+		xasprintf(cause, "[listen.%s]: insecure_plain_token is only for "
+		    "tcp:// URLs, and url is %s", l->name, l->url);
+		return (-1);
+	}
 
 	config_access_free_secret(l->secret);
 	l->secret = NULL;
@@ -1631,7 +1759,8 @@ config_prepare_listen(struct config_listen *l, char **cause)
 	} else if (l->token != NULL)
 		l->secret = xstrdup(l->token);
 	if (l->secret != NULL || l->insecure_no_token ||
-	    strncmp(l->url, "tcp://", 6) != 0 || config_url_loopback(l->url))
+	    l->tls_client_ca_file != NULL || (strncmp(l->url, "tcp://", 6) != 0
+	    && !config_url_tls(l->url)) || config_url_loopback(l->url))
 		return (0);
 	if (l->name == NULL)
 		xasprintf(cause, "endpoint %s is not on a loopback address "

@@ -41,6 +41,10 @@ struct config_listen {
 	int				 allow_exec;	/* -1: ipc yes */
 	unsigned int			 kinds;	/* bit per kind index */
 	int				 insecure_no_token;
+	int				 insecure_plain_token;
+	char				*tls_cert_file;	/* tls+tcp:// only */
+	char				*tls_key_file;
+	char				*tls_client_ca_file;	/* or NULL */
 	int				 line;	/* of its [section] */
 	TAILQ_ENTRY(config_listen)	 entry;
 };
@@ -149,6 +153,7 @@ int	 config_listens_equal(const struct config *, const struct config *);
 int	 config_listen_exec(const struct config_listen *);
 const char *config_listen_name(const struct config_listen *);
 int	 config_url_loopback(const char *);
+int	 config_url_tls(const char *);
 int	 config_socket_mode(const struct config *);
 int	 config_events_mode(const struct config *);
 void	 config_kind_names(unsigned int, char *, size_t);

@@ -19,6 +19,7 @@
 #include "endpoint.h"
 #include "log.h"
 #include "sp_server.h"
+#include "sp_tls.h"
 #include "transport.h"
 #include "xmalloc.h"
 
@@ -45,8 +46,10 @@ static void
 control_policy(struct control *c, const struct config_listen *l)
 {
 	const struct kind	*exec = kind_find("exec");
-	int			 tcp = strncmp(l->url, "tcp://", 6) == 0;
+	int			 tcp;
 	char			 kinds[256];
+
+	tcp = strncmp(l->url, "tcp://", 6) == 0 || config_url_tls(l->url);
 
 	c->name = xstrdup(config_listen_name(l));
 	c->allow_exec = config_listen_exec(l);
@@ -61,12 +64,41 @@ control_policy(struct control *c, const struct config_listen *l)
 	config_kind_names(c->kinds, kinds, sizeof kinds);
 	log_info("endpoint %s%s%s: %s, kinds %s", c->name, l->name != NULL ?
 	    " on " : "", l->name != NULL ? l->url : "", c->has_token ?
-	    "token" : tcp ? "no token (any local user)" : "no token",
+	    "token" : c->plain_tcp ? "no token (any local user)" : "no token",
 	    kinds);
 	if (tcp && !c->has_token && !config_url_loopback(l->url))
 		log_warnx("endpoint %s takes requests without a token from "
 		    "anyone who can reach %s (insecure_no_token)", c->name,
 		    l->url);
+}
+
+/*
+ * The TLS context of a tls+tcp:// endpoint, made once at start (endpoints
+ * change only with a restart); nothing for other URLs.
+ */
+static int
+control_tls(struct control *c, const struct config_listen *l, char **cause)
+{
+	char	*why;
+
+	c->plain_tcp = strncmp(l->url, "tcp://", 6) == 0;
+	c->insecure_plain_token = l->insecure_plain_token;
+	if (!config_url_tls(l->url))
+		return (0);
+	if (l->tls_cert_file == NULL || l->tls_key_file == NULL) {
+		xasprintf(cause, "endpoint %s: a tls+tcp:// endpoint needs a "
+		    "[listen.NAME] section with tls_cert_file and "
+		    "tls_key_file", config_listen_name(l));
+		return (-1);
+	}
+	c->tls = sp_tls_server(l->tls_cert_file, l->tls_key_file,
+	    l->tls_client_ca_file, &why);
+	if (c->tls == NULL) {
+		xasprintf(cause, "endpoint %s: %s", config_listen_name(l), why);
+		free(why);
+		return (-1);
+	}
+	return (0);
 }
 
 struct control *
@@ -79,16 +111,22 @@ control_create(struct aiojobsd *aj, const struct config_listen *l,
 	if (endpoint_check_bind(url, cause) != 0)
 		return (NULL);
 	c = xcalloc(1, sizeof *c);
+	if (control_tls(c, l, cause) != 0) {
+		free(c);
+		return (NULL);
+	}
 	c->server = sp_server_rep(aj->base, url,
-	    control_rcvmax(aj->conf.max_request_bytes), control_request_cb, c,
-	    cause);
+	    control_rcvmax(aj->conf.max_request_bytes), c->tls,
+	    control_request_cb, c, cause);
 	if (c->server == NULL) {
+		sp_tls_free(c->tls);
 		free(c);
 		return (NULL);
 	}
 	if (endpoint_restrict_to(url, config_socket_mode(&aj->conf),
 	    (long)aj->conf.socket_gid, cause) != 0) {
 		sp_server_free(c->server);
+		sp_tls_free(c->tls);
 		free(c);
 		return (NULL);
 	}
@@ -125,6 +163,7 @@ control_free(struct control *c)
 	while ((cr = TAILQ_FIRST(&c->held)) != NULL)
 		control_creq_free(cr);
 	sp_server_free(c->server);
+	sp_tls_free(c->tls);
 	if ((path = endpoint_ipc_path(c->url)) != NULL && unlink(path) == -1 &&
 	    errno != ENOENT)
 		log_warn("unlink %s", path);
@@ -147,13 +186,36 @@ control_token_error(struct control *c, int has, struct msg_error *err)
 }
 
 /*
+ * A token sent over plain tcp from another machine has crossed a network
+ * in clear text, where anyone on the path could read it: refuse it
+ * (whether right or wrong), unless the endpoint says insecure_plain_token.
+ * From loopback the bytes never leave the machine.
+ */
+static int
+control_plain_token(struct creq *cr, struct msg_in *in,
+    struct msg_error *err)
+{
+	struct control	*c = cr->control;
+
+	if (!c->plain_tcp || c->insecure_plain_token || cr->msg == NULL ||
+	    sp_request_peer_loopback(cr->msg) || !msg_in_has(in, "token"))
+		return (0);
+	msg_error_set(err, MSG_E_UNAUTHORIZED, "a token sent over plain tcp "
+	    "from another machine travels in clear text: endpoint %s refuses "
+	    "it; use a tls+tcp:// endpoint, or set insecure_plain_token = "
+	    "true in its [listen.NAME] section", c->name);
+	return (-1);
+}
+
+/*
  * Who sent a request, before anything else is read of it. Over ipc the
  * kernel says (SO_PEERCRED), and the endpoint's token, if it has one,
  * must be there too. Over tcp and tls the token says: the endpoint's own
  * token acts as the daemon's user, a [user.NAME] token as that user;
  * without one, an endpoint that needs none takes requests as the daemon's
  * user, unless there are [user.NAME] tokens (then a request without one
- * could be anybody's) and the endpoint does not say insecure_no_token. Tokens are hashed with SHA-256 and the digests compared with
+ * could be anybody's) and the endpoint does not say insecure_no_token.
+ * Tokens are hashed with SHA-256 and the digests compared with
  * CRYPTO_memcmp: two buffers of the same length, compared in a time that
  * does not depend on where they differ, so neither a token's bytes nor
  * its length leak through the time a reply takes. (Hashing the request's
@@ -168,6 +230,8 @@ control_authorize(struct creq *cr, struct msg_in *in, struct msg_error *err)
 	const char	*token;
 	int		 has, own;
 
+	if (control_plain_token(cr, in, err) != 0)
+		return (-1);
 	if ((has = msg_in_string(in, "token", &token, NULL) == 1))
 		access_token_md(token, md);
 	own = has && c->has_token &&

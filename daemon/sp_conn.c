@@ -4,12 +4,18 @@
  * their SP header at once; once the peer's names the protocol we talk to,
  * each whole message (sp_wire.h) goes up to the endpoint's callback.
  * Anything else (a header that is not SP or names another protocol, an
- * unknown ipc frame type, a header not finished within
- * SP_CONN_HANDSHAKE_S) closes this connection and no other: no bytes from
- * a client reach further than its own connection. A message over the
- * receive limit is read and thrown away as it arrives, keeping only its
- * first bytes, so that memory stays bounded and the endpoint can still
- * answer it (over_cb); without over_cb it closes the connection.
+ * unknown ipc frame type, a header not finished SP_CONN_HANDSHAKE_S after
+ * the connection, however its bytes were paced) closes this connection
+ * and no other: no bytes from a client reach further than its own
+ * connection. A message over the receive limit is read and thrown away
+ * as it arrives, keeping only its first bytes, so that memory stays
+ * bounded and the endpoint can still answer it (over_cb); without
+ * over_cb it closes the connection.
+ *
+ * On a TLS endpoint the same bytes run through OpenSSL
+ * (bufferevent_openssl): the handshake comes first, under the same
+ * deadline as the header, and a failed handshake closes this connection
+ * and no other, like any other bytes that are not SP.
  *
  * A connection is counted: the endpoint holds one reference while it is
  * open, and each request received on it one more, so a reply can still
@@ -25,10 +31,16 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "endpoint.h"
 #include "log.h"
 #include "sp_conn.h"
+#include "sp_tls.h"
 #include "sp_wire.h"
 #include "xmalloc.h"
 
@@ -40,6 +52,7 @@
 
 struct sp_conn {
 	struct bufferevent		*bev;		/* NULL once closed */
+	struct event			*deadline;	/* until the header */
 	const struct sp_conn_cfg	*cfg;
 	void				*arg;		/* for the callbacks */
 	unsigned long long		 id;		/* for the log */
@@ -47,6 +60,7 @@ struct sp_conn {
 	int				 open;		/* headers exchanged */
 	int				 has_peer;
 	struct sp_peer			 peer;
+	int				 loopback;	/* tcp peer's address */
 	int				 skipping;	/* a message over rcvmax */
 	uint64_t			 skip_len;	/* its length */
 	uint64_t			 skip_left;	/* bytes still to come */
@@ -56,6 +70,7 @@ struct sp_conn {
 
 static void	sp_conn_read_cb(struct bufferevent *, void *);
 static void	sp_conn_event_cb(struct bufferevent *, short, void *);
+static void	sp_conn_deadline_cb(int, short, void *);
 
 /* The credentials of the process at the other end of a unix socket. */
 static int
@@ -70,6 +85,44 @@ sp_conn_get_peer(int fd, struct sp_peer *peer)
 	peer->gid = uc.gid;
 	peer->pid = uc.pid;
 	return (0);
+}
+
+/*
+ * Whether a tcp peer's address is on loopback (ipc and unknown: no, as
+ * only tcp asks).
+ */
+static int
+sp_conn_get_loopback(int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		return (0);
+	return (endpoint_addr_loopback((struct sockaddr *)&ss));
+}
+
+/* A bufferevent for the socket: plain, or the server's side of TLS. */
+static struct bufferevent *
+sp_conn_bev(struct event_base *base, int fd, const struct sp_conn_cfg *cfg)
+{
+	struct bufferevent	*bev;
+	SSL			*ssl;
+
+	if (cfg->tls == NULL)
+		return (bufferevent_socket_new(base, fd,
+		    BEV_OPT_CLOSE_ON_FREE));
+	if ((ssl = SSL_new(cfg->tls)) == NULL)
+		return (NULL);
+	bev = bufferevent_openssl_socket_new(base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return (NULL);
+	}
+	/* NNG hangs up without a close_notify: that is an end, not an error */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return (bev);
 }
 
 /*
@@ -92,12 +145,14 @@ sp_conn_create(struct event_base *base, int fd, const struct sp_conn_cfg *cfg,
 	c->refs = 1;
 	if (cfg->ipc && sp_conn_get_peer(fd, &c->peer) == 0)
 		c->has_peer = 1;
-	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL)
-		fatalx("bufferevent_socket_new failed");
+	if (!cfg->ipc)
+		c->loopback = sp_conn_get_loopback(fd);
+	if ((c->bev = sp_conn_bev(base, fd, cfg)) == NULL)
+		fatalx("no bufferevent for a connection (out of memory)");
 	bufferevent_setcb(c->bev, sp_conn_read_cb, NULL, sp_conn_event_cb, c);
 	bufferevent_set_max_single_read(c->bev, SP_CONN_READ_MAX);
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	c->deadline = evtimer_new(base, sp_conn_deadline_cb, c);
+	evtimer_add(c->deadline, &tv);
 	sp_header(cfg->proto, head);
 	bufferevent_write(c->bev, head, sizeof head);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -133,6 +188,10 @@ sp_conn_close(struct sp_conn *c, const char *why)
 	log_debug("SP connection %llu closed: %s", c->id, why);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
+	if (c->deadline != NULL) {
+		event_free(c->deadline);
+		c->deadline = NULL;
+	}
 	c->cfg->closed_cb(c, c->arg);
 }
 
@@ -187,6 +246,13 @@ sp_conn_peer(struct sp_conn *c, struct sp_peer *peer)
 	return (0);
 }
 
+/* Whether the peer's address is on loopback (a tcp connection). */
+int
+sp_conn_peer_loopback(struct sp_conn *c)
+{
+	return (c->loopback);
+}
+
 /* The peer's header: open the connection, or close it. */
 static int
 sp_conn_take_header(struct sp_conn *c, struct evbuffer *in)
@@ -205,7 +271,8 @@ sp_conn_take_header(struct sp_conn *c, struct evbuffer *in)
 		return (-1);
 	}
 	c->open = 1;
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	event_free(c->deadline);
+	c->deadline = NULL;
 	return (1);
 }
 
@@ -306,6 +373,51 @@ sp_conn_read_cb(struct bufferevent *bev, void *arg)
 	sp_conn_unref(c);
 }
 
+/*
+ * A TLS connection failed: the handshake (a client that does not trust
+ * us, has no certificate we take, or does not speak TLS at all) or a
+ * later record. Said at info: it is what the client's operator asks the
+ * daemon's about.
+ */
+static void
+sp_conn_tls_error(struct sp_conn *c)
+{
+	unsigned long	 err, last = 0;
+	char		 why[256], msg[300];
+
+	/* libevent queues SSL_get_error's small codes too: keep a reason */
+	while ((err = bufferevent_get_openssl_error(c->bev)) != 0) {
+		if (last == 0 || ERR_reason_error_string(err) != NULL)
+			last = err;
+	}
+	if (last == 0 && EVUTIL_SOCKET_ERROR() != 0)
+		snprintf(why, sizeof why, "%s",
+		    strerror(EVUTIL_SOCKET_ERROR()));
+	else
+		sp_tls_why(last, why, sizeof why);
+	snprintf(msg, sizeof msg, "TLS %s: %s", c->open ? "error" :
+	    "handshake failed", why);
+	log_info("SP connection %llu: %s", c->id, msg);
+	sp_conn_close(c, msg);
+}
+
+/*
+ * The peer has not finished its header (and on TLS its handshake) in
+ * SP_CONN_HANDSHAKE_S from the start, however it paced its bytes.
+ */
+static void
+sp_conn_deadline_cb(int fd, short events, void *arg)
+{
+	struct sp_conn	*c = arg;
+
+	(void)fd;
+	(void)events;
+	sp_conn_ref(c);
+	sp_conn_close(c, c->cfg->tls != NULL ? "no TLS handshake and SP "
+	    "header in time" : "no SP header in time");
+	sp_conn_unref(c);
+}
+
 static void
 sp_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -313,10 +425,10 @@ sp_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	sp_conn_ref(c);
-	if (what & BEV_EVENT_TIMEOUT)
-		sp_conn_close(c, "no SP header in time");
-	else if (what & BEV_EVENT_EOF)
+	if (what & BEV_EVENT_EOF)
 		sp_conn_close(c, "the peer hung up");
+	else if ((what & BEV_EVENT_ERROR) && c->cfg->tls != NULL)
+		sp_conn_tls_error(c);
 	else if (what & BEV_EVENT_ERROR)
 		sp_conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
 	sp_conn_unref(c);

@@ -14,6 +14,7 @@
 
 struct event_base;
 struct sp_conn;
+struct ssl_ctx_st;
 
 /* Who is at the other end of an ipc connection. */
 struct sp_peer {
@@ -41,6 +42,7 @@ struct sp_conn_cfg {
 	unsigned int		 proto;		/* ours */
 	unsigned int		 peer_proto;	/* the only one we talk to */
 	size_t			 rcvmax;	/* larger: over_cb, or closed */
+	struct ssl_ctx_st	*tls;		/* TLS (tls+tcp), or NULL */
 	sp_conn_msg_cb		*msg_cb;
 	sp_conn_over_cb		*over_cb;	/* or NULL */
 	sp_conn_closed_cb	*closed_cb;
@@ -56,5 +58,6 @@ size_t		 sp_conn_queued(struct sp_conn *);
 int		 sp_conn_send(struct sp_conn *, const void *, size_t,
 		    const void *, size_t);
 int		 sp_conn_peer(struct sp_conn *, struct sp_peer *);
+int		 sp_conn_peer_loopback(struct sp_conn *);
 
 #endif

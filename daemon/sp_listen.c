@@ -1,6 +1,6 @@
 /*
  * Listening sockets for the SP endpoints: a unix socket for ipc://PATH, a
- * TCP socket for tcp://HOST:PORT. libevent's listener accepts on the
+ * TCP socket for tcp://HOST:PORT and tls+tcp://HOST:PORT. libevent's listener accepts on the
  * loop; each connection goes to the callback with Nagle turned off on
  * TCP (small replies and events must not wait for more).
  *
@@ -76,8 +76,9 @@ sp_listen_ipc(const char *url, char **cause)
 }
 
 /*
- * A socket listening on tcp://HOST:PORT, HOST "*" or nothing for every
- * address; -1 with a cause.
+ * A socket listening on tcp://HOST:PORT (or tls+tcp://, the same socket
+ * with TLS over it), HOST "*" or nothing for every address; -1 with a
+ * cause.
  */
 static int
 sp_listen_tcp(const char *url, char **cause)
@@ -85,7 +86,7 @@ sp_listen_tcp(const char *url, char **cause)
 	char	*host, *port, *why;
 	int	 fd;
 
-	if (tcp_listen_split(url + strlen("tcp://"), &host, &port) != 0) {
+	if (tcp_listen_split(strstr(url, "://") + 3, &host, &port) != 0) {
 		xasprintf(cause, "%s: not tcp://HOST:PORT", url);
 		return (-1);
 	}
@@ -156,15 +157,17 @@ sp_listen_open(struct event_base *base, const char *url, sp_listen_cb *cb,
     void *arg, char **cause)
 {
 	struct sp_listen	*l;
-	int			 fd, tcp = strncmp(url, "tcp://", 6) == 0;
+	int			 fd, tcp;
 
+	tcp = strncmp(url, "tcp://", 6) == 0 ||
+	    strncmp(url, "tls+tcp://", 10) == 0;
 	if (endpoint_ipc_path(url) != NULL)
 		fd = sp_listen_ipc(url, cause);
 	else if (tcp)
 		fd = sp_listen_tcp(url, cause);
 	else {
-		xasprintf(cause, "%s: unsupported URL (use ipc://PATH or "
-		    "tcp://HOST:PORT)", url);
+		xasprintf(cause, "%s: unsupported URL (use ipc://PATH, "
+		    "tcp://HOST:PORT or tls+tcp://HOST:PORT)", url);
 		return (NULL);
 	}
 	if (fd == -1)

@@ -83,6 +83,13 @@ sp_request_peer(struct sp_request *r, struct sp_peer *peer)
 	return (sp_conn_peer(r->conn, peer));
 }
 
+/* Whether the peer that sent it is on loopback (tcp and tls+tcp). */
+int
+sp_request_peer_loopback(struct sp_request *r)
+{
+	return (sp_conn_peer_loopback(r->conn));
+}
+
 /* Answer with body along the request's route; the request is freed. */
 void
 sp_request_reply(struct sp_request *r, const char *body, size_t len)

@@ -17,6 +17,7 @@ const char	*sp_request_body(struct sp_request *, size_t *);
 int		 sp_request_same_route(struct sp_request *,
 		    struct sp_request *);
 int		 sp_request_peer(struct sp_request *, struct sp_peer *);
+int		 sp_request_peer_loopback(struct sp_request *);
 void		 sp_request_reply(struct sp_request *, const char *, size_t);
 void		 sp_request_free(struct sp_request *);
 

@@ -134,12 +134,24 @@ sp_server_ignore_cb(struct sp_conn *conn, unsigned char *msg, size_t len,
 	free(msg);
 }
 
+/*
+ * Listen on url; a tls+tcp:// URL takes a TLS context and no other URL
+ * does, so that no TLS endpoint ever speaks in clear.
+ */
 static struct sp_server *
 sp_server_open(struct event_base *base, const char *url,
     const struct sp_conn_cfg *cfg, char **cause)
 {
 	struct sp_server	*s;
+	int			 tls = strncmp(url, "tls+tcp://", 10) == 0;
 
+	if (tls != (cfg->tls != NULL)) {
+		xasprintf(cause, "%s: %s", url, tls ? "a tls+tcp:// endpoint "
+		    "needs a certificate and key ([listen.NAME] with "
+		    "tls_cert_file and tls_key_file)" : "TLS is only for "
+		    "tls+tcp:// URLs");
+		return (NULL);
+	}
 	s = xcalloc(1, sizeof *s);
 	s->base = base;
 	s->cfg = *cfg;
@@ -157,15 +169,18 @@ sp_server_open(struct event_base *base, const char *url,
 /*
  * A raw REP endpoint on url: cb gets each request. A message over rcvmax
  * bytes is read and thrown away; cb gets its route alone, and its length
- * from sp_request_over, so that it can be answered.
+ * from sp_request_over, so that it can be answered. tls is the context
+ * of a tls+tcp:// URL (the caller's, kept until sp_server_free), else
+ * NULL.
  */
 struct sp_server *
 sp_server_rep(struct event_base *base, const char *url, size_t rcvmax,
-    sp_server_cb *cb, void *arg, char **cause)
+    struct ssl_ctx_st *tls, sp_server_cb *cb, void *arg, char **cause)
 {
 	struct sp_conn_cfg	 cfg = { 0 };
 	struct sp_server	*s;
 
+	cfg.tls = tls;
 	cfg.proto = SP_PROTO_REP;
 	cfg.peer_proto = SP_PROTO_REQ;
 	cfg.rcvmax = rcvmax;

@@ -95,7 +95,7 @@ floor_listen(struct floor_server *fs, const char *curl, const char *eurl)
 	if ((fs->base = event_base_new()) == NULL || pipe(fs->stop) == -1)
 		errx(1, "event_base_new or pipe failed");
 	if ((fs->rep = sp_server_rep(fs->base, curl, TRANSPORT_RECV_MIN,
-	    floor_request_cb, fs, &cause)) == NULL ||
+	    NULL, floor_request_cb, fs, &cause)) == NULL ||
 	    (fs->pub = sp_server_pub(fs->base, eurl, &cause)) == NULL)
 		errx(1, "%s", cause);
 }

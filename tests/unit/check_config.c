@@ -542,7 +542,8 @@ static const struct bad {
 	{ "[daemon]\nlimit = 1\n[listen.a]\nallow_exec = no\n", 3,
 	  "[listen.a] has no url" },
 	{ "[listen.a]\nurl = http://x:1\n", 2,
-	  "url wants tcp://HOST:PORT or ipc://PATH, not 'http://x:1'" },
+	  "url wants tcp://HOST:PORT, tls+tcp://HOST:PORT or ipc://PATH, "
+	  "not 'http://x:1'" },
 	{ "[listen.a]\nurl = tcp://127.0.0.1\n", 2,
 	  "url wants tcp://HOST:PORT" },
 	{ "[listen.a]\nurl = tcp://h:1\ntoken = x\ntoken_file = /t\n", 4,

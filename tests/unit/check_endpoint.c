@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -102,6 +105,7 @@ START_TEST(test_check_tcp)
 {
 	check_ok("tcp://127.0.0.1:1");
 	check_ok("tcp://*:7711");
+	check_ok("tls+tcp://localhost:7711");
 }
 END_TEST
 
@@ -440,6 +444,54 @@ START_TEST(test_events_url)
 }
 END_TEST
 
+/* Whether the address in text (IPv4 or IPv6) counts as loopback. */
+static int
+addr_loopback(const char *text)
+{
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+
+	memset(&sin, 0, sizeof sin);
+	memset(&sin6, 0, sizeof sin6);
+	if (inet_pton(AF_INET, text, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		return (endpoint_addr_loopback((struct sockaddr *)&sin));
+	}
+	ck_assert_int_eq(inet_pton(AF_INET6, text, &sin6.sin6_addr), 1);
+	sin6.sin6_family = AF_INET6;
+	return (endpoint_addr_loopback((struct sockaddr *)&sin6));
+}
+
+static const char *loopback_addrs[] = {
+	"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1",
+};
+static const char *remote_addrs[] = {
+	"10.0.0.1", "::ffff:10.0.0.1", "0.0.0.0", "::", "192.168.1.1",
+	"128.0.0.1", "fe80::1", "::ffff:128.0.0.1", "::127.0.0.1",
+};
+
+START_TEST(test_addr_loopback)
+{
+	ck_assert_int_eq(addr_loopback(loopback_addrs[_i]), 1);
+}
+END_TEST
+
+START_TEST(test_addr_remote)
+{
+	ck_assert_int_eq(addr_loopback(remote_addrs[_i]), 0);
+}
+END_TEST
+
+START_TEST(test_addr_unix)
+{
+	struct sockaddr_un	 sun;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	ck_assert_int_eq(endpoint_addr_loopback((struct sockaddr *)&sun), 0);
+}
+END_TEST
+
 static Suite *
 endpoint_suite(void)
 {
@@ -469,6 +521,14 @@ endpoint_suite(void)
 	tcase_add_test(tc, test_bind_under_file);
 	tcase_add_test(tc, test_bind_checks_url);
 	tcase_add_test(tc, test_bind_tcp);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("peer address");
+	tcase_add_loop_test(tc, test_addr_loopback, 0,
+	    sizeof loopback_addrs / sizeof loopback_addrs[0]);
+	tcase_add_loop_test(tc, test_addr_remote, 0,
+	    sizeof remote_addrs / sizeof remote_addrs[0]);
+	tcase_add_test(tc, test_addr_unix);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("defaults");

@@ -56,7 +56,7 @@ t_setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(env.dir));
 	snprintf(env.url, sizeof env.url, "ipc://%s/rep.sock", env.dir);
 	env.base = event_base_new();
-	env.server = sp_server_rep(env.base, env.url, T_RCVMAX, t_request_cb,
+	env.server = sp_server_rep(env.base, env.url, T_RCVMAX, NULL, t_request_cb,
 	    &env, &cause);
 	ck_assert_msg(env.server != NULL, "%s", cause);
 }
