@@ -243,6 +243,14 @@ struct creq {
 	int			 held;
 	struct msg_request	 req;
 	void			*wait;		/* op_wait's state while held */
+	/*
+	 * Set by whoever keeps state for the request (wait.c): release frees
+	 * it when the request goes; reply_now answers a held request at once
+	 * with what is known (shutdown). control.c calls them and knows no
+	 * more of what a request waits for.
+	 */
+	void			(*release)(struct creq *);
+	void			(*reply_now)(struct creq *);
 	char			*reply;		/* sent once committed */
 	int64_t			*ids;		/* a submit's jobs, in order */
 	size_t			 nids;
@@ -713,7 +721,10 @@ int	 control_permit(struct control *, const struct msg_request *,
 void	 control_reply(struct creq *, char *);
 void	 control_error(struct creq *, const char *, const char *, ...)
 	    __attribute__((__format__(__printf__, 3, 4)));
-void	 control_hold(struct creq *);
+void	 control_hold(struct creq *, void (*)(struct creq *));
+void	 control_unhold(struct creq *);
+size_t	 control_held_count(struct control *);
+void	 control_each_held(struct control *, void (*)(struct creq *));
 int	 control_peer(struct creq *, struct sp_peer *);
 void	 control_reply_held(struct control *);
 
@@ -742,8 +753,6 @@ void	 wait_hold(struct aiojobsd *, struct creq *, int64_t *, size_t, int,
 	    int64_t, int);
 void	 wait_check_all(struct aiojobsd *);
 void	 wait_job_final(struct job *);
-void	 wait_release(struct creq *);
-void	 wait_reply_now(struct creq *);
 typedef char	*wait_reply_cb(struct aiojobsd *, struct creq *);
 typedef int	 wait_ready_cb(struct aiojobsd *, struct creq *);
 void	 wait_hold_output(struct aiojobsd *, struct creq *, int64_t, int64_t,
@@ -760,19 +769,21 @@ void	 events_publish(struct events *, struct job *);
 /* server.c */
 int	 server_run(struct aiojobsd *);
 void	 server_shutdown(struct aiojobsd *, int64_t);
-void	 server_pool(struct aiojobsd *);
 
 /* reload.c */
 int	 reload_config(struct aiojobsd *, char **);
 void	 reload_queues(struct aiojobsd *);
+void	 reload_pool(struct aiojobsd *);
+
+/* child_env.c */
+int	 child_env_private(const char *);
+char	**child_env(char **);
 
 /* notify.c */
 void	 notify_ready(struct aiojobsd *);
 void	 notify_reloading(struct aiojobsd *);
 void	 notify_stopping(struct aiojobsd *);
 void	 notify_free(struct aiojobsd *);
-int	 notify_env_private(const char *);
-char	**notify_environ(char **);
 
 /* durable.c */
 int	 durable_open(struct aiojobsd *, char **);

@@ -140,11 +140,9 @@ control_create(struct aiojobsd *aj, const struct config_listen *l,
 static void
 control_creq_free(struct creq *cr)
 {
-	if (cr->held) {
-		TAILQ_REMOVE(&cr->control->held, cr, entry);
-		cr->control->nheld--;
-	}
-	wait_release(cr);
+	control_unhold(cr);
+	if (cr->release != NULL)
+		cr->release(cr);
 	sp_request_free(cr->msg);
 	msg_request_clear(&cr->req);
 	free(cr->ids);
@@ -375,13 +373,42 @@ control_error(struct creq *cr, const char *code, const char *fmt, ...)
 	free(msg);
 }
 
-/* Keep a request to answer later. */
+/* Keep a request to answer later; reply_now answers it at shutdown. */
 void
-control_hold(struct creq *cr)
+control_hold(struct creq *cr, void (*reply_now)(struct creq *))
 {
 	TAILQ_INSERT_TAIL(&cr->control->held, cr, entry);
 	cr->control->nheld++;
 	cr->held = 1;
+	cr->reply_now = reply_now;
+}
+
+/* A held request leaves the list: answered, or waiting for a commit. */
+void
+control_unhold(struct creq *cr)
+{
+	if (!cr->held)
+		return;
+	TAILQ_REMOVE(&cr->control->held, cr, entry);
+	cr->control->nheld--;
+	cr->held = 0;
+}
+
+/* How many requests the endpoint holds. */
+size_t
+control_held_count(struct control *c)
+{
+	return (c->nheld);
+}
+
+/* Call fn on each held request; fn may answer (and so free) it. */
+void
+control_each_held(struct control *c, void (*fn)(struct creq *))
+{
+	struct creq	*cr, *next;
+
+	TAILQ_FOREACH_SAFE(cr, &c->held, entry, next)
+		fn(cr);
 }
 
 /* Answer every held request now with what is known (shutdown). */
@@ -391,5 +418,5 @@ control_reply_held(struct control *c)
 	struct creq	*cr;
 
 	while ((cr = TAILQ_FIRST(&c->held)) != NULL)
-		wait_reply_now(cr);
+		cr->reply_now(cr);
 }

@@ -263,7 +263,7 @@ exec_args_envp(struct exec_args *ea, char **environ_in, char **ident)
 	for (i = 0; environ_in != NULL && environ_in[i] != NULL; i++) {
 		if (!exec_args_sets(ea->env, ea->nenv, environ_in[i]) &&
 		    !exec_args_sets(ident, nident, environ_in[i]) &&
-		    !notify_env_private(environ_in[i]))
+		    !child_env_private(environ_in[i]))
 			envp[n++] = environ_in[i];
 	}
 	for (i = 0; i < nident; i++) {

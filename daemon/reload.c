@@ -36,6 +36,32 @@ reload_queue_changes(const struct queue *q, int64_t limit, double rate,
 }
 
 /*
+ * Put [pool] into effect: start the worker pool, or resize it to the
+ * configured count; at start and on reload.
+ */
+void
+reload_pool(struct aiojobsd *aj)
+{
+	struct pool_opts	 o;
+
+	if (aj->pool != NULL) {
+		pool_resize(aj->pool, (int)aj->conf.workers);
+		return;
+	}
+	if (aj->conf.workers == 0)
+		return;
+	memset(&o, 0, sizeof o);
+	o.workers = aj->conf.workers;
+	o.plugin_dir = aj->conf.plugin_dir;
+	o.exe = "/proc/self/exe";
+	o.memory_limit = aj->conf.worker_memory_limit;
+	o.cpu_limit = aj->conf.worker_cpu_limit;
+	o.user = aj->conf.worker_user;
+	aj->pool = pool_create(aj->base, aj->sched, &o);
+	aj->sched->pool = aj->pool;
+}
+
+/*
  * Put the [queue.NAME] sections into effect; at start and on reload.
  * Every change is logged: an operator sees what a reload did.
  */
@@ -87,7 +113,7 @@ reload_apply(struct aiojobsd *aj)
 	aj->sched->kill_grace_ms = aj->conf.kill_grace_ms;
 	if (aj->sched->store != NULL)
 		durable_retention_set(aj);
-	server_pool(aj);
+	reload_pool(aj);
 	reload_queues(aj);
 }
 

@@ -223,29 +223,6 @@ server_rundir(struct aiojobsd *aj, char **cause)
 	return (0);
 }
 
-/* Start the worker pool, or resize it to the configured count. */
-void
-server_pool(struct aiojobsd *aj)
-{
-	struct pool_opts	 o;
-
-	if (aj->pool != NULL) {
-		pool_resize(aj->pool, (int)aj->conf.workers);
-		return;
-	}
-	if (aj->conf.workers == 0)
-		return;
-	memset(&o, 0, sizeof o);
-	o.workers = aj->conf.workers;
-	o.plugin_dir = aj->conf.plugin_dir;
-	o.exe = "/proc/self/exe";
-	o.memory_limit = aj->conf.worker_memory_limit;
-	o.cpu_limit = aj->conf.worker_cpu_limit;
-	o.user = aj->conf.worker_user;
-	aj->pool = pool_create(aj->base, aj->sched, &o);
-	aj->sched->pool = aj->pool;
-}
-
 /* The default control endpoint, with full access, then [listen.NAME]. */
 static int
 server_controls(struct aiojobsd *aj, char **cause)
@@ -296,7 +273,7 @@ server_open(struct aiojobsd *aj, char **cause)
 	aj->events = events_create(aj, aj->conf.events_url, cause);
 	if (aj->events == NULL)
 		return (-1);
-	server_pool(aj);
+	reload_pool(aj);
 	reload_queues(aj);
 	return (0);
 }

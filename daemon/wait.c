@@ -20,6 +20,9 @@
 /* Beyond this many held requests on an endpoint, answer as if timed out. */
 #define WAIT_MAX_HELD	4096
 
+static void	wait_reply_now(struct creq *);
+static void	wait_release(struct creq *);
+
 /* One id of a wait that was not final when the wait began. */
 struct wait_link {
 	struct wait		*wait;
@@ -196,18 +199,14 @@ wait_reply_text(struct wait *w)
 }
 
 /* Answer a held (or about to be held) request with what is known now. */
-void
+static void
 wait_reply_now(struct creq *cr)
 {
 	struct wait	*w = cr->wait;
 	char		*text = wait_reply_text(w);
 
 	/* the reply is out of the held list once it waits for a commit */
-	if (cr->held) {
-		TAILQ_REMOVE(&cr->control->held, cr, entry);
-		cr->control->nheld--;
-		cr->held = 0;
-	}
+	control_unhold(cr);
 	if (w->timer != NULL)
 		evtimer_del(w->timer);
 	durable_reply_seen(w->aj, cr, text);
@@ -274,6 +273,7 @@ wait_new(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n)
 	w->views = xcalloc(n, sizeof *w->views);
 	w->nids = n;
 	cr->wait = w;
+	cr->release = wait_release;
 	return (w);
 }
 
@@ -293,7 +293,7 @@ wait_start(struct aiojobsd *aj, struct creq *cr, int64_t timeout_ms)
 		return (1);
 	}
 	if (wait_done(w) || timeout_ms == 0 || aj->stopping ||
-	    cr->control->nheld >= WAIT_MAX_HELD) {
+	    control_held_count(cr->control) >= WAIT_MAX_HELD) {
 		wait_reply_now(cr);
 		return (1);
 	}
@@ -311,7 +311,7 @@ wait_arm(struct aiojobsd *aj, struct creq *cr, int64_t ms)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(w->timer, &tv);
-	control_hold(cr);
+	control_hold(cr, wait_reply_now);
 }
 
 /*
@@ -357,23 +357,26 @@ wait_hold(struct aiojobsd *aj, struct creq *cr, int64_t *ids, size_t n,
 	wait_arm(aj, cr, ms);
 }
 
+/* Answer a held request if its condition now holds. */
+static void
+wait_check_one(struct creq *cr)
+{
+	if (cr->wait != NULL && wait_done(cr->wait))
+		wait_reply_now(cr);
+}
+
 /* Answer every held request whose condition now holds. */
 void
 wait_check_all(struct aiojobsd *aj)
 {
 	struct control	*c;
-	struct creq	*cr, *next;
 
-	TAILQ_FOREACH(c, &aj->controls, entry) {
-		TAILQ_FOREACH_SAFE(cr, &c->held, entry, next) {
-			if (cr->wait != NULL && wait_done(cr->wait))
-				wait_reply_now(cr);
-		}
-	}
+	TAILQ_FOREACH(c, &aj->controls, entry)
+		control_each_held(c, wait_check_one);
 }
 
-/* Free a request's wait state (from control_creq_free). */
-void
+/* Free a request's wait state (its release hook, from control.c). */
+static void
 wait_release(struct creq *cr)
 {
 	struct wait	*w = cr->wait;
