@@ -253,12 +253,29 @@ ctl_cmd_usage(const struct ctl_cmd *cmd)
 	    *cmd->args == '\0' ? "" : " ", cmd->args, cmd->help);
 }
 
+/*
+ * The name of the long option that getopt_long matched when it failed
+ * (optopt is its val), as the table spells it: "--stat" typed for --state
+ * is --state, "--wait=x" is --wait. NULL if none.
+ */
+static const char *
+ctl_getopt_name(const struct option *longopts)
+{
+	const struct option	*o;
+
+	for (o = longopts; optopt != 0 && o->name != NULL; o++) {
+		if (o->flag == NULL && o->val == optopt)
+			return (o->name);
+	}
+	return (NULL);
+}
+
 /* getopt_long with our own messages: '?' when a usage error was printed. */
 int
 ctl_getopt(struct ctl *ctl, int argc, char **argv, const char *optstring,
     const struct option *longopts)
 {
-	const char	*arg;
+	const char	*arg, *name;
 	int		 ch;
 
 	opterr = 0;
@@ -266,12 +283,17 @@ ctl_getopt(struct ctl *ctl, int argc, char **argv, const char *optstring,
 	if (ch != '?' && ch != ':')
 		return (ch);
 	arg = argv[optind - 1];
-	if (ch == ':')
+	name = NULL;
+	if (strncmp(arg, "--", 2) == 0)
+		name = ctl_getopt_name(longopts);
+	if (ch == ':' && name != NULL)
+		ctl_usage_error(ctl, "option '--%s' needs a value", name);
+	else if (ch == ':')
 		ctl_usage_error(ctl, "option '%s' needs a value", arg);
 	else if (strncmp(arg, "--", 2) != 0)
 		ctl_usage_error(ctl, "unknown option '-%c'", optopt);
-	else if (optopt != 0)
-		ctl_usage_error(ctl, "option '%s' takes no value", arg);
+	else if (name != NULL)
+		ctl_usage_error(ctl, "option '--%s' takes no value", name);
 	else
 		ctl_usage_error(ctl, "unknown option '%s'", arg);
 	return ('?');
