@@ -163,7 +163,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "                    cancelled; default: all three)\n",
 	  0, 0, cmd_clean },
 	{ "shutdown", "[--timeout T]",
-	  "Stop aiojobsd gracefully: running jobs get T (default 10s) to end.\n",
+	  "Stop aiojobsd gracefully: running jobs get T to end, then those\n"
+	  "that are not shielded are cancelled.\n"
+	  "\n"
+	  "  --timeout T       how long running jobs get to end (default 10s)\n",
 	  0, 0, cmd_shutdown },
 	{ "reload", "",
 	  "Have aiojobsd read its configuration file again, as SIGHUP does;\n"
