@@ -6,11 +6,14 @@ submit kind's own options), four sets of long options:
 
 * the program: every candidate name is tried on the real aiojobctl, which
   says "unknown option" for one it does not take, "needs a value" for one
-  that takes a value and "takes no value" for a flag given "=x".  The
+  that takes a value and "takes no value" for a flag given "=x", naming
+  the option it matched (not a prefix of it).  The
   candidates are the names the other three sources give, plus the quoted
   names that open a table row in client/*.c, so that an option no document
   names is found too (the scope is still the program's answer, not the C);
-* its --help text (usage line and option lines);
+* its --help text: its option lines (and the usage line's --help and
+  --version for the global options); the usage lines are compared with
+  the man page's synopsis lines in a test of their own;
 * the man page docs/aiojobctl.1.scd (GLOBAL OPTIONS, SUBCOMMANDS);
 * the bash completion client/aiojobctl.bash, run as bash runs it.
 
@@ -180,12 +183,14 @@ def ctl(args):
 
 def ctl_probe(prefix, opt):
     """Whether aiojobctl PREFIX... takes opt: None (no), True (with a
-    value) or False (a flag)."""
+    value) or False (a flag).  getopt_long takes a unique prefix for the
+    whole name, and aiojobctl's message names the option it matched: only
+    that name counts, so --data is not taken for --data-file."""
     _, _, err = ctl(prefix + [opt + "=x"])
-    if "unknown option '%s=x'" % opt in err:
-        return None
-    if "option '%s=x' takes no value" % opt in err:
+    if "option '%s' takes no value" % opt in err:
         return False
+    if "unknown option '%s=x'" % opt in err or "takes no value" in err:
+        return None
     _, _, err = ctl(prefix + [opt])
     if "option '%s' needs a value" % opt in err:
         return True
@@ -231,15 +236,15 @@ def ctl_help_parts():
     main = ctl_help()
     usage, rest = main.split("\nsubcommands:\n")
     cmds = re.findall(r"^  ([a-z]+)", rest.split("\n\n")[0], re.M)
-    parts = {"aiojobctl": usage_opts(usage)}
+    # "aiojobctl --help | --version", the usage's last line
+    parts = {"aiojobctl": usage_opts(usage.strip().split("\n")[-1])}
     parts["aiojobctl"].update(help_entry_opts(rest.split("\n\n", 1)[1]))
     for cmd in cmds:
-        text = ctl_help(cmd)
-        usage, body = text.split("\n", 1)
-        parts[cmd] = usage_opts(usage)
+        body = ctl_help(cmd).split("\n", 1)[1]
         if cmd != "submit":
-            parts[cmd].update(help_entry_opts(body))
+            parts[cmd] = help_entry_opts(body)
             continue
+        parts[cmd] = {}
         # submit: "kinds:", "KIND options (...):", "options (before KIND):"
         scope = cmd
         for block in re.split(r"\n(?=\S[^\n]*:\n)", body):
