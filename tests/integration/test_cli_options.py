@@ -434,6 +434,10 @@ def daemon_probe(opt):
 
 
 def test_aiojobsd_options():
+    """aiojobsd, its --help and aiojobsd.8 have the same options, short
+    and long, with or without a value.  The candidates tried on the
+    program are those of --help and the man page and the quoted words of
+    main.c and config.c (the table of config keys holds the flags)."""
     rc, text, err = run([harness.AIOJOBSD, "--help"])
     eq(rc, 0, "aiojobsd --help (%r)" % err)
     helps = help_entry_opts(text)
