@@ -73,7 +73,7 @@ _aiojobctl_takes_value()
 	--delay|--timeout|--name|\
 	--key|--retries|--backoff|--after|--lock|--file|--input|--env|\
 	--cwd|--stdin-file|--max-output|--method|--header|--data|\
-	--data-file|--max-body|--follow|--state|--limit|--before|\
+	--data-file|--max-body|--follow|--state|--owner|--limit|--before|\
 	--durable-wait|\
 	--older-than)
 		return 0 ;;
@@ -204,7 +204,7 @@ _aiojobctl()
 	if [[ -z $cmd ]]; then
 		_aiojobctl_value "$prev" "$cur" && return
 		if [[ $cur == -* ]]; then
-			_aiojobctl_words "--url --events-url --token-file
+			_aiojobctl_words "--url --events-url --token-file --token
 			    --tls-ca-file --tls-server-name --tls-cert-file
 			    --tls-key-file --json --help --version" "$cur"
 		else

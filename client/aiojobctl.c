@@ -163,7 +163,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "                    cancelled; default: all three)\n",
 	  0, 0, cmd_clean },
 	{ "shutdown", "[--timeout T]",
-	  "Stop aiojobsd gracefully: running jobs get T (default 10s) to end.\n",
+	  "Stop aiojobsd gracefully: running jobs get T to end, then those\n"
+	  "that are not shielded are cancelled.\n"
+	  "\n"
+	  "  --timeout T       how long running jobs get to end (default 10s)\n",
 	  0, 0, cmd_shutdown },
 	{ "reload", "",
 	  "Have aiojobsd read its configuration file again, as SIGHUP does;\n"
@@ -225,9 +228,9 @@ ctl_usage(FILE *f)
 	    "  --token-file FILE send the token in FILE in each request, for\n"
 	    "                    endpoints that need one (default:\n"
 	    "                    $AIOJOBS_TOKEN, else the file in\n"
-	    "                    $AIOJOBS_TOKEN_FILE); --token TOKEN works too,\n"
-	    "                    but others see command lines (ps): prefer the\n"
-	    "                    file or the environment\n"
+	    "                    $AIOJOBS_TOKEN_FILE)\n"
+	    "  --token TOKEN     send TOKEN itself; others see command lines\n"
+	    "                    (ps): prefer --token-file or the environment\n"
 	    "  --tls-ca-file FILE for a tls+tcp:// URL: trust the daemon's\n"
 	    "                    certificate if this CA signed it\n"
 	    "                    ($AIOJOBS_TLS_CA_FILE)\n"
@@ -253,12 +256,29 @@ ctl_cmd_usage(const struct ctl_cmd *cmd)
 	    *cmd->args == '\0' ? "" : " ", cmd->args, cmd->help);
 }
 
+/*
+ * The name of the long option that getopt_long matched when it failed
+ * (optopt is its val), as the table spells it: "--stat" typed for --state
+ * is --state, "--wait=x" is --wait. NULL if none.
+ */
+static const char *
+ctl_getopt_name(const struct option *longopts)
+{
+	const struct option	*o;
+
+	for (o = longopts; optopt != 0 && o->name != NULL; o++) {
+		if (o->flag == NULL && o->val == optopt)
+			return (o->name);
+	}
+	return (NULL);
+}
+
 /* getopt_long with our own messages: '?' when a usage error was printed. */
 int
 ctl_getopt(struct ctl *ctl, int argc, char **argv, const char *optstring,
     const struct option *longopts)
 {
-	const char	*arg;
+	const char	*arg, *name;
 	int		 ch;
 
 	opterr = 0;
@@ -266,12 +286,17 @@ ctl_getopt(struct ctl *ctl, int argc, char **argv, const char *optstring,
 	if (ch != '?' && ch != ':')
 		return (ch);
 	arg = argv[optind - 1];
-	if (ch == ':')
+	name = NULL;
+	if (strncmp(arg, "--", 2) == 0)
+		name = ctl_getopt_name(longopts);
+	if (ch == ':' && name != NULL)
+		ctl_usage_error(ctl, "option '--%s' needs a value", name);
+	else if (ch == ':')
 		ctl_usage_error(ctl, "option '%s' needs a value", arg);
 	else if (strncmp(arg, "--", 2) != 0)
 		ctl_usage_error(ctl, "unknown option '-%c'", optopt);
-	else if (optopt != 0)
-		ctl_usage_error(ctl, "option '%s' takes no value", arg);
+	else if (name != NULL)
+		ctl_usage_error(ctl, "option '--%s' takes no value", name);
 	else
 		ctl_usage_error(ctl, "unknown option '%s'", arg);
 	return ('?');
