@@ -29,6 +29,7 @@
 
 #include "aiojobsd.h"
 #include "config.h"
+#include "config_private.h"
 #include "duration.h"
 #include "endpoint.h"
 #include "log.h"
@@ -271,138 +272,6 @@ config_key_find(const char *section, const char *name)
 	return (-1);
 }
 
-static int
-config_parse_int(const char *s, int64_t *v)
-{
-	char		*end;
-	long long	 n;
-
-	if (!isdigit((unsigned char)*s))
-		return (-1);
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return (-1);
-	*v = n;
-	return (0);
-}
-
-/* A size in bytes: 4096, 512K, 64M, 2G, 1T. */
-static int
-config_parse_size(const char *s, int64_t *v)
-{
-	static const char	 units[] = "KMGT";
-	const char		*u;
-	char			*num;
-	size_t			 n = strlen(s);
-	int64_t			 mult = 1;
-	int			 r;
-
-	if (n > 1 && (u = strchr(units, toupper((unsigned char)s[n - 1]))) !=
-	    NULL && *u != '\0') {
-		mult <<= 10 * (u - units + 1);
-		n--;
-	}
-	num = xstrndup(s, n);
-	r = config_parse_int(num, v);
-	free(num);
-	if (r != 0 || *v > INT64_MAX / mult)
-		return (-1);
-	*v *= mult;
-	return (0);
-}
-
-static int
-config_parse_bool(const char *s, int *v)
-{
-	static const char *const yes[] = { "true", "yes", "on", "1" };
-	static const char *const no[] = { "false", "no", "off", "0" };
-	size_t	 i;
-
-	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*v = 1;
-			return (0);
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*v = 0;
-			return (0);
-		}
-	}
-	return (-1);
-}
-
-/* host:port with a numeric port; the host is resolved when bound. */
-static int
-config_check_listen(const char *s)
-{
-	const char	*colon = strrchr(s, ':');
-	int64_t		 port;
-
-	if (colon == NULL || colon == s)
-		return (-1);
-	if (config_parse_int(colon + 1, &port) != 0 || port < 1 ||
-	    port > 65535)
-		return (-1);
-	return (0);
-}
-
-/*
- * A text value must read back from what --check-config prints: inih takes
- * " ;" for a comment, and its lines hold INI_MAX_LINE - 2 bytes. A file
- * may say "name=value", two bytes shorter than "name = value" as printed,
- * so a value read from it can still be too long to print.
- */
-static int
-config_check_value(const char *name, const char *value, char **cause)
-{
-	const char	*p;
-
-	if (*value == ';' || *value == '#') {
-		xasprintf(cause, "%s cannot start with '%c'", name, *value);
-		return (-1);
-	}
-	for (p = value; *p != '\0'; p++) {
-		if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
-			xasprintf(cause, "%s cannot hold ' ;' (a comment in "
-			    "the file)", name);
-			return (-1);
-		}
-	}
-	if (strlen(name) + 3 + strlen(value) > INI_MAX_LINE - 2) {
-		xasprintf(cause, "%s is too long: a line of the file holds %d "
-		    "bytes, \"%s = \" included", name, INI_MAX_LINE - 2, name);
-		return (-1);
-	}
-	return (0);
-}
-
-/*
- * A control endpoint's URL: tcp://HOST:PORT, tls+tcp://HOST:PORT (which
- * config_prepare_listen lets through only with a certificate) or
- * ipc://PATH.
- */
-static int
-config_check_url(const char *key, const char *url, char **cause)
-{
-	char	*why;
-
-	if (strncmp(url, "tcp://", 6) == 0 && config_check_listen(url + 6) == 0)
-		return (0);
-	if (config_url_tls(url) && config_check_listen(url + 10) == 0)
-		return (0);
-	if (strncmp(url, "ipc://", 6) == 0) {
-		if (endpoint_check(url, &why) == 0)
-			return (0);
-		xasprintf(cause, "%s: %s", key, why);
-		free(why);
-		return (-1);
-	}
-	xasprintf(cause, "%s wants tcp://HOST:PORT, tls+tcp://HOST:PORT or "
-	    "ipc://PATH, not '%s'", key, url);
-	return (-1);
-}
-
 /* A new endpoint at the end of the list, with the default policy. */
 static struct config_listen *
 config_listen_new(struct config *c, const char *name, const char *url)
@@ -440,8 +309,8 @@ config_set_urls(struct config *c, const char *key, const char *value,
 	while (r == 0 && (url = strsep(&p, " \t")) != NULL) {
 		if (*url == '\0')
 			continue;
-		if ((r = config_check_url(key, url, cause)) != 0 ||
-		    (r = config_check_value(key, url, cause)) != 0)
+		if ((r = config_url_check(key, url, cause)) != 0 ||
+		    (r = config_value_text(key, url, cause)) != 0)
 			break;
 		TAILQ_FOREACH(l, &c->listens, entry) {
 			if (l->name == NULL && strcmp(l->url, url) == 0)
@@ -479,7 +348,7 @@ config_check_text(const struct config_key *k, const char *value,
 		    (long long)k->max);
 		return (-1);
 	}
-	return (config_check_value(k->name, value, cause));
+	return (config_value_text(k->name, value, cause));
 }
 
 /* Check and store one value of key i. */
@@ -494,7 +363,7 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 
 	switch (k->type) {
 	case CT_COUNT:
-		if (config_parse_int(value, &v) != 0) {
+		if (config_value_int(value, &v) != 0) {
 			xasprintf(cause, "%s wants a whole number, not '%s'",
 			    k->name, value);
 			return (-1);
@@ -504,7 +373,7 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 		*FIELD(c, k, int64_t) = v;
 		return (0);
 	case CT_SIZE:
-		if (config_parse_size(value, &v) != 0) {
+		if (config_value_size(value, &v) != 0) {
 			xasprintf(cause, "%s wants a size like 4096, 512K, "
 			    "64M or 2G, not '%s'", k->name, value);
 			return (-1);
@@ -524,7 +393,7 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 	case CT_LISTEN:
 		if (config_check_text(k, value, cause) != 0)
 			return (-1);
-		if (*value != '\0' && config_check_listen(value) != 0) {
+		if (*value != '\0' && config_value_hostport(value) != 0) {
 			xasprintf(cause, "%s wants HOST:PORT (e.g. "
 			    "127.0.0.1:9464), not '%s'", k->name, value);
 			return (-1);
@@ -537,7 +406,7 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 		*FIELD(c, k, char *) = *value == '\0' ? NULL : xstrdup(value);
 		return (0);
 	case CT_BOOL:
-		if (config_parse_bool(value, &b) != 0) {
+		if (config_value_bool(value, &b) != 0) {
 			xasprintf(cause, "%s wants true or false, not '%s'",
 			    k->name, value);
 			return (-1);
@@ -618,7 +487,7 @@ config_set_queue(struct config *c, const char *qname, const char *name,
 		return (-1);
 	}
 	if (strcmp(name, "limit") == 0) {
-		if (config_parse_int(value, &v) != 0 || v > INT32_MAX) {
+		if (config_value_int(value, &v) != 0 || v > INT32_MAX) {
 			xasprintf(cause, "limit wants 0 to %d, not '%s'",
 			    INT32_MAX, value);
 			return (-1);
@@ -640,7 +509,7 @@ config_set_queue(struct config *c, const char *qname, const char *name,
 		q->rate = d;
 		q->set |= CONFIG_Q_RATE;
 	} else if (strcmp(name, "paused") == 0) {
-		if (config_parse_bool(value, &b) != 0) {
+		if (config_value_bool(value, &b) != 0) {
 			xasprintf(cause, "paused wants true or false, not '%s'",
 			    value);
 			return (-1);
@@ -808,10 +677,10 @@ config_set_listen(struct config *c, const char *lname, const char *name,
 	if (config_check_listen_name(lname, cause) != 0)
 		return (-1);
 	l = config_listen(c, lname);
-	if (config_check_value(name, value, cause) != 0)
+	if (config_value_text(name, value, cause) != 0)
 		return (-1);
 	if (strcmp(name, "url") == 0) {
-		if (config_check_url(name, value, cause) != 0)
+		if (config_url_check(name, value, cause) != 0)
 			return (-1);
 		free(l->url);
 		l->url = xstrdup(value);
@@ -827,7 +696,7 @@ config_set_listen(struct config *c, const char *lname, const char *name,
 	} else if (strcmp(name, "allow_exec") == 0 ||
 	    strcmp(name, "insecure_no_token") == 0 ||
 	    strcmp(name, "insecure_plain_token") == 0) {
-		if (config_parse_bool(value, &b) != 0) {
+		if (config_value_bool(value, &b) != 0) {
 			xasprintf(cause, "%s wants true or false, not '%s'",
 			    name, value);
 			return (-1);
@@ -868,7 +737,7 @@ config_set(struct config *c, const char *section, const char *name,
 		return (config_set_listen(c, section + n, name, value, cause));
 	if (strcmp(section, "access") == 0 || strncmp(section,
 	    CONFIG_USER_PREFIX, strlen(CONFIG_USER_PREFIX)) == 0)
-		return (config_check_value(name, value, cause) != 0 ? -1 :
+		return (config_value_text(name, value, cause) != 0 ? -1 :
 		    config_access_set(c, section, name, value, cause));
 	if ((k = config_key_find(section, name)) != -1)
 		return (config_set_key(c, k, value, cause));
@@ -1513,53 +1382,6 @@ config_listens_equal(const struct config *a, const struct config *b)
 	return (y == NULL);
 }
 
-/* Whether a URL is a TLS endpoint's, tls+tcp://HOST:PORT. */
-int
-config_url_tls(const char *url)
-{
-	return (strncmp(url, "tls+tcp://", 10) == 0);
-}
-
-/*
- * Whether a tcp:// or tls+tcp:// URL binds a loopback address only:
- * 127.0.0.0/8, ::1 or localhost. Anything else (0.0.0.0, *, an interface
- * name, another address) may be reachable from other machines.
- */
-int
-config_url_loopback(const char *url)
-{
-	struct in_addr	 a4;
-	struct in6_addr	 a6;
-	const char	*h, *colon;
-	char		 host[256];
-	size_t		 n;
-
-	if (strncmp(url, "tcp://", 6) == 0)
-		h = url + 6;
-	else if (config_url_tls(url))
-		h = url + 10;
-	else
-		return (0);
-	if ((colon = strrchr(h, ':')) == NULL)
-		return (0);
-	n = (size_t)(colon - h);
-	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
-		h++;
-		n -= 2;
-	}
-	if (n == 0 || n >= sizeof host)
-		return (0);
-	memcpy(host, h, n);
-	host[n] = '\0';
-	if (strcasecmp(host, "localhost") == 0)
-		return (1);
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return ((ntohl(a4.s_addr) >> 24) == 127);
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return (IN6_IS_ADDR_LOOPBACK(&a6));
-	return (0);
-}
-
 /* The mode of the daemon's ipc socket files. */
 int
 config_socket_mode(const struct config *c)
@@ -1665,7 +1487,7 @@ config_group_gid(const char *key, const char *group, int64_t *gid,
 		return (0);
 	if ((gr = getgrnam(group)) != NULL)
 		*gid = gr->gr_gid;
-	else if (config_parse_int(group, &v) == 0 && v < UINT32_MAX)
+	else if (config_value_int(group, &v) == 0 && v < UINT32_MAX)
 		*gid = v;
 	else {
 		xasprintf(cause, "%s: unknown group '%s'", key, group);
