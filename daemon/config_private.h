@@ -10,12 +10,26 @@
 
 #include <stdint.h>
 
+#include "config.h"
+
+#define CONFIG_QUEUE_PREFIX	"queue."
+#define CONFIG_LISTEN_PREFIX	"listen."
+
 /* config_value.c */
 int	 config_value_int(const char *, int64_t *);
 int	 config_value_size(const char *, int64_t *);
 int	 config_value_bool(const char *, int *);
 int	 config_value_hostport(const char *);
 int	 config_value_text(const char *, const char *, char **);
+
+/* config_listen.c */
+struct config_listen *config_listen_new(struct config *, const char *,
+	     const char *);
+int	 config_listen_set_urls(struct config *, const char *, const char *,
+	     char **);
+int	 config_listen_set(struct config *, const char *, const char *,
+	     const char *, char **);
+int	 config_listen_section(struct config *, const char *, int, char **);
 
 /* config_url.c */
 int	 config_url_check(const char *, const char *, char **);
