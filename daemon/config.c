@@ -162,19 +162,6 @@ config_defaults(struct config *c)
 }
 
 void
-config_queues_clear(struct config_queues *queues)
-{
-	struct config_queue	*q;
-
-	while ((q = TAILQ_FIRST(queues)) != NULL) {
-		TAILQ_REMOVE(queues, q, entry);
-		free(q->name);
-		free(q);
-	}
-}
-
-
-void
 config_clear(struct config *c)
 {
 	size_t	 i;
@@ -376,75 +363,6 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 	return (-1);
 }
 
-static struct config_queue *
-config_queue(struct config *c, const char *name)
-{
-	struct config_queue	*q;
-
-	TAILQ_FOREACH(q, &c->queues, entry) {
-		if (strcmp(q->name, name) == 0)
-			return (q);
-	}
-	q = xcalloc(1, sizeof *q);
-	q->name = xstrdup(name);
-	TAILQ_INSERT_TAIL(&c->queues, q, entry);
-	return (q);
-}
-
-static int
-config_set_queue(struct config *c, const char *qname, const char *name,
-    const char *value, char **cause)
-{
-	struct config_queue	*q;
-	int64_t			 v;
-	double			 d;
-	char			*end;
-	int			 b;
-
-	if (*qname == '\0' || strlen(qname) > MSG_QUEUE_MAX) {
-		xasprintf(cause, "a queue name is 1 to %d bytes long",
-		    MSG_QUEUE_MAX);
-		return (-1);
-	}
-	if (strcmp(name, "limit") == 0) {
-		if (config_value_int(value, &v) != 0 || v > INT32_MAX) {
-			xasprintf(cause, "limit wants 0 to %d, not '%s'",
-			    INT32_MAX, value);
-			return (-1);
-		}
-		q = config_queue(c, qname);
-		q->limit = v;
-		q->set |= CONFIG_Q_LIMIT;
-	} else if (strcmp(name, "rate") == 0) {
-		errno = 0;
-		d = strtod(value, &end);
-		if (!isdigit((unsigned char)*value) || *end != '\0' ||
-		    value[strspn(value, "0123456789.eE+-")] != '\0' ||
-		    errno != 0 || !isfinite(d)) {
-			xasprintf(cause, "rate wants starts per second (0 for "
-			    "any), not '%s'", value);
-			return (-1);
-		}
-		q = config_queue(c, qname);
-		q->rate = d;
-		q->set |= CONFIG_Q_RATE;
-	} else if (strcmp(name, "paused") == 0) {
-		if (config_value_bool(value, &b) != 0) {
-			xasprintf(cause, "paused wants true or false, not '%s'",
-			    value);
-			return (-1);
-		}
-		q = config_queue(c, qname);
-		q->paused = b;
-		q->set |= CONFIG_Q_PAUSED;
-	} else {
-		xasprintf(cause, "unknown key '%s' in [queue.%s] (limit, "
-		    "rate, paused)", name, qname);
-		return (-1);
-	}
-	return (0);
-}
-
 /* One key = value of the file (or a flag, with its key's section). */
 int
 config_set(struct config *c, const char *section, const char *name,
@@ -459,7 +377,7 @@ config_set(struct config *c, const char *section, const char *name,
 		return (-1);
 	}
 	if (strncmp(section, CONFIG_QUEUE_PREFIX, n) == 0)
-		return (config_set_queue(c, section + n, name, value, cause));
+		return (config_queue_set(c, section + n, name, value, cause));
 	n = strlen(CONFIG_LISTEN_PREFIX);
 	if (strncmp(section, CONFIG_LISTEN_PREFIX, n) == 0)
 		return (config_listen_set(c, section + n, name, value, cause));

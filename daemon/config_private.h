@@ -31,6 +31,10 @@ int	 config_listen_set(struct config *, const char *, const char *,
 	     const char *, char **);
 int	 config_listen_section(struct config *, const char *, int, char **);
 
+/* config_queue.c */
+int	 config_queue_set(struct config *, const char *, const char *,
+	     const char *, char **);
+
 /* config_url.c */
 int	 config_url_check(const char *, const char *, char **);
 
