@@ -39,30 +39,6 @@
 /* 107 bytes of sun_path less "/aiojobsd.sock" */
 #define CONFIG_RUNDIR_MAX	93
 
-enum config_type {
-	CT_COUNT,
-	CT_SIZE,
-	CT_DURATION,
-	CT_STRING,
-	CT_BOOL,
-	CT_DURABILITY,
-	CT_LOG_LEVEL,
-	CT_LISTEN,
-	CT_URLS,	/* control endpoints to add, one listen = per URL */
-	CT_MODE,	/* socket file mode: 0600, 0660 or 0666; 0: by group */
-};
-
-struct config_key {
-	const char		*section;
-	const char		*name;
-	const char		*flag;		/* long option, NULL for none */
-	enum config_type	 type;
-	size_t			 off;
-	int64_t			 min;
-	int64_t			 max;
-	int			 reload;	/* SIGHUP applies it */
-};
-
 #define OFF(f)	offsetof(struct config, f)
 
 static const struct config_key config_keys[] = {
@@ -128,10 +104,6 @@ static const struct config_key config_keys[] = {
 #define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0])
 
 static const char *const config_log_levels[] = { "warn", "info", "debug" };
-
-#define FIELD(c, k, t)	((t *)(void *)((char *)(c) + (k)->off))
-#define CFIELD(c, k, t)	\
-	((const t *)(const void *)((const char *)(c) + (k)->off))
 
 void
 config_defaults(struct config *c)
@@ -210,6 +182,20 @@ int
 config_reloadable(int i)
 {
 	return (config_keys[i].reload);
+}
+
+/* Key i's whole entry, for the parts that read or print its value. */
+const struct config_key *
+config_key_at(int i)
+{
+	return (&config_keys[i]);
+}
+
+/* A log level as the file spells it. */
+const char *
+config_log_level_name(int level)
+{
+	return (config_log_levels[level]);
 }
 
 /* The key of a section and name, or of a flag when section is NULL. */
@@ -408,124 +394,6 @@ config_set(struct config *c, const char *section, const char *name,
 	return (-1);
 }
 
-/* A duration as a person would write it: the largest exact unit. */
-static void
-config_format_duration(int64_t ms, char *buf, size_t len)
-{
-	static const struct {
-		const char	*suffix;
-		int64_t		 ms;
-	} units[] = {
-		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
-		{ "s", 1000 }, { "ms", 1 },
-	};
-	size_t	 i;
-
-	if (ms == 0) {
-		snprintf(buf, len, "0");
-		return;
-	}
-	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (ms % units[i].ms == 0)
-			break;
-	}
-	snprintf(buf, len, "%lld%s", (long long)(ms / units[i].ms),
-	    units[i].suffix);
-}
-
-static void
-config_format_size(int64_t v, char *buf, size_t len)
-{
-	static const char	 units[] = "TGMK";
-	size_t			 i;
-	int			 shift;
-
-	for (i = 0; i < 4 && v != 0; i++) {
-		shift = 10 * (4 - (int)i);
-		if (v % ((int64_t)1 << shift) == 0) {
-			snprintf(buf, len, "%lld%c", (long long)(v >> shift),
-			    units[i]);
-			return;
-		}
-	}
-	snprintf(buf, len, "%lld", (long long)v);
-}
-
-/* The URLs of listen =, separated by spaces. */
-static void
-config_format_urls(const struct config *c, char *buf, size_t len)
-{
-	const struct config_listen	*l;
-	size_t				 off = 0;
-	int				 n;
-
-	buf[0] = '\0';
-	TAILQ_FOREACH(l, &c->listens, entry) {
-		if (l->name != NULL || off >= len)
-			continue;
-		n = snprintf(buf + off, len - off, "%s%s", off == 0 ? "" : " ",
-		    l->url);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-}
-
-/* The value of key i as the file would spell it. */
-void
-config_format(const struct config *c, int i, char *buf, size_t len)
-{
-	const struct config_key	*k = &config_keys[i];
-	const char		*s;
-	int64_t			 v;
-
-	switch (k->type) {
-	case CT_COUNT:
-		snprintf(buf, len, "%lld", (long long)*CFIELD(c, k, int64_t));
-		break;
-	case CT_SIZE:
-		config_format_size(*CFIELD(c, k, int64_t), buf, len);
-		break;
-	case CT_DURATION:
-		config_format_duration(*CFIELD(c, k, int64_t), buf, len);
-		break;
-	case CT_STRING:
-	case CT_LISTEN:
-		s = *CFIELD(c, k, char *);
-		snprintf(buf, len, "%s", s != NULL ? s : "");
-		break;
-	case CT_BOOL:
-		snprintf(buf, len, "%s", *CFIELD(c, k, int) ? "true" : "false");
-		break;
-	case CT_DURABILITY:
-		snprintf(buf, len, "%s", *CFIELD(c, k, int) ? "safe" : "fast");
-		break;
-	case CT_LOG_LEVEL:
-		snprintf(buf, len, "%s", config_log_levels[*CFIELD(c, k, int)]);
-		break;
-	case CT_URLS:
-		config_format_urls(c, buf, len);
-		break;
-	case CT_MODE:
-		v = *CFIELD(c, k, int64_t);
-		if (v == 0)
-			snprintf(buf, len, "%s", "");
-		else
-			snprintf(buf, len, "%04llo", (long long)v);
-		break;
-	}
-}
-
-int
-config_key_equal(const struct config *a, const struct config *b, int i)
-{
-	char	 x[4096], y[4096];
-
-	config_format(a, i, x, sizeof x);
-	config_format(b, i, y, sizeof y);
-	return (strcmp(x, y) == 0);
-}
-
 /* Copy key i's value from src to dst. */
 void
 config_key_copy(struct config *dst, const struct config *src, int i)
@@ -561,111 +429,6 @@ config_key_copy(struct config *dst, const struct config *src, int i)
 		*FIELD(dst, k, int) = *CFIELD(src, k, int);
 		break;
 	}
-}
-
-/* A rate in as few digits as read back to the same double. */
-static const char *
-config_format_rate(double d, char *buf, size_t len)
-{
-	snprintf(buf, len, "%.15g", d);
-	if (strtod(buf, NULL) != d)
-		snprintf(buf, len, "%.17g", d);
-	return (buf);
-}
-
-/*
- * The [listen.NAME] sections, each key spelt out. A literal token is
- * printed too, as the file has it: what is printed must load again.
- */
-static void
-config_print_listens(const struct config *c, FILE *f)
-{
-	const struct config_listen	*l;
-	char				 buf[256];
-
-	TAILQ_FOREACH(l, &c->listens, entry) {
-		if (l->name == NULL)
-			continue;
-		fprintf(f, "\n[listen.%s]\nurl = %s\n", l->name, l->url);
-		if (l->token != NULL)
-			fprintf(f, "token = %s\n", l->token);
-		if (l->token_file != NULL)
-			fprintf(f, "token_file = %s\n", l->token_file);
-		fprintf(f, "allow_exec = %s\n", config_listen_exec(l) ?
-		    "true" : "false");
-		config_kind_names(l->kinds, buf, sizeof buf);
-		fprintf(f, "allow_kinds = %s\n", buf);
-		fprintf(f, "insecure_no_token = %s\n", l->insecure_no_token ?
-		    "true" : "false");
-		fprintf(f, "insecure_plain_token = %s\n",
-		    l->insecure_plain_token ? "true" : "false");
-		if (l->tls_cert_file != NULL)
-			fprintf(f, "tls_cert_file = %s\n", l->tls_cert_file);
-		if (l->tls_key_file != NULL)
-			fprintf(f, "tls_key_file = %s\n", l->tls_key_file);
-		if (l->tls_client_ca_file != NULL)
-			fprintf(f, "tls_client_ca_file = %s\n",
-			    l->tls_client_ca_file);
-	}
-}
-
-/*
- * listen = with one URL a line (each adds one): all on one line could
- * pass the line limit of the file. An empty listen = says there are none.
- */
-static void
-config_print_urls(const struct config *c, const char *key, FILE *f)
-{
-	const struct config_listen	*l;
-	int				 n = 0;
-
-	TAILQ_FOREACH(l, &c->listens, entry) {
-		if (l->name == NULL) {
-			fprintf(f, "%s = %s\n", key, l->url);
-			n++;
-		}
-	}
-	if (n == 0)
-		fprintf(f, "%s = \n", key);
-}
-
-/* The effective configuration, as a file that would produce it. */
-void
-config_print(const struct config *c, FILE *f)
-{
-	const struct config_queue	*q;
-	const char			*section = NULL;
-	char				 buf[4096];
-	size_t				 i;
-
-	fprintf(f, "# aiojobsd %s effective configuration (file: %s)\n",
-	    AIOJOBS_VERSION, c->path != NULL ? c->path : "none");
-	for (i = 0; i < CONFIG_NKEYS; i++) {
-		if (section == NULL ||
-		    strcmp(section, config_keys[i].section) != 0) {
-			section = config_keys[i].section;
-			fprintf(f, "\n[%s]\n", section);
-		}
-		if (config_keys[i].type == CT_URLS) {
-			config_print_urls(c, config_keys[i].name, f);
-			continue;
-		}
-		config_format(c, (int)i, buf, sizeof buf);
-		fprintf(f, "%s = %s\n", config_keys[i].name, buf);
-	}
-	TAILQ_FOREACH(q, &c->queues, entry) {
-		fprintf(f, "\n[queue.%s]\n", q->name);
-		if (q->set & CONFIG_Q_LIMIT)
-			fprintf(f, "limit = %lld\n", (long long)q->limit);
-		if (q->set & CONFIG_Q_RATE)
-			fprintf(f, "rate = %s\n", config_format_rate(q->rate,
-			    buf, sizeof buf));
-		if (q->set & CONFIG_Q_PAUSED)
-			fprintf(f, "paused = %s\n", q->paused ? "true" :
-			    "false");
-	}
-	config_print_listens(c, f);
-	config_access_print(c, f);
 }
 
 /* Put the command-line flags back over what the file said. */

@@ -8,12 +8,47 @@
 #ifndef CONFIG_PRIVATE_H
 #define CONFIG_PRIVATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
 
 #define CONFIG_QUEUE_PREFIX	"queue."
 #define CONFIG_LISTEN_PREFIX	"listen."
+
+enum config_type {
+	CT_COUNT,
+	CT_SIZE,
+	CT_DURATION,
+	CT_STRING,
+	CT_BOOL,
+	CT_DURABILITY,
+	CT_LOG_LEVEL,
+	CT_LISTEN,
+	CT_URLS,	/* control endpoints to add, one listen = per URL */
+	CT_MODE,	/* socket file mode: 0600, 0660 or 0666; 0: by group */
+};
+
+/* One entry of the key table in config.c. */
+struct config_key {
+	const char		*section;
+	const char		*name;
+	const char		*flag;		/* long option, NULL for none */
+	enum config_type	 type;
+	size_t			 off;
+	int64_t			 min;
+	int64_t			 max;
+	int			 reload;	/* SIGHUP applies it */
+};
+
+/* Key k's field in a struct config, writable or not. */
+#define FIELD(c, k, t)	((t *)(void *)((char *)(c) + (k)->off))
+#define CFIELD(c, k, t)	\
+	((const t *)(const void *)((const char *)(c) + (k)->off))
+
+/* config.c */
+const struct config_key *config_key_at(int);
+const char *config_log_level_name(int);
 
 /* config_value.c */
 int	 config_value_int(const char *, int64_t *);
