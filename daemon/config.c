@@ -1,39 +1,25 @@
 /*
  * Configuration. One table names every key: its section in aiojobsd.conf,
  * its command-line flag, its type and range, and whether SIGHUP can apply
- * it. The file is parsed by inih; this module only checks and stores
- * values, so the file, the flags and a reload all go through config_set().
- * [queue.NAME] and [listen.NAME] sections are lists beside the table; the
- * endpoints' token files and group are read by config_prepare at start.
+ * it. The file, the flags and a reload all go through config_set(), which
+ * checks and stores values; this file holds the table, the defaults and
+ * the setting of values. The rest is in parts with one job each:
+ * config_value.c and config_url.c (what a value may look like),
+ * config_queue.c, config_listen.c and config_access.c (the sections that
+ * are lists beside the table), config_file.c (reading the file),
+ * config_print.c (spelling values back), config_paths.c (default paths)
+ * and config_prepare.c (token files and groups, read at start).
  */
-#include <sys/socket.h>
-#include <sys/stat.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <ini.h>
-
-#include "aiojobsd.h"
 #include "config.h"
 #include "config_private.h"
 #include "duration.h"
-#include "endpoint.h"
 #include "log.h"
-#include "msg.h"
 #include "xmalloc.h"
 
 /* 107 bytes of sun_path less "/aiojobsd.sock" */

@@ -1,9 +1,10 @@
 /*
- * What the parts of the configuration share and nobody else needs:
- * config.c holds the key table and config_set; config_value.c and
- * config_url.c are leaves that check values. Calls go from the file
- * reader and the printer down to config.c, and from there down to the
- * leaves, never back up. The public interface is config.h.
+ * What the parts of the configuration share and nobody else needs; the
+ * public interface is config.h. Calls go one way: config_file.c and
+ * config_print.c call config.c; config.c calls config_queue.c,
+ * config_listen.c and config_access.c; config_prepare.c calls
+ * config_listen.c; any of them may call the leaves config_value.c and
+ * config_url.c. Nothing calls back up, so no two of them call each other.
  */
 #ifndef CONFIG_PRIVATE_H
 #define CONFIG_PRIVATE_H
