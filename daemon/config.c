@@ -1,70 +1,29 @@
 /*
  * Configuration. One table names every key: its section in aiojobsd.conf,
  * its command-line flag, its type and range, and whether SIGHUP can apply
- * it. The file is parsed by inih; this module only checks and stores
- * values, so the file, the flags and a reload all go through config_set().
- * [queue.NAME] and [listen.NAME] sections are lists beside the table; the
- * endpoints' token files and group are read by config_prepare at start.
+ * it. The file, the flags and a reload all go through config_set(), which
+ * checks and stores values; this file holds the table, the defaults and
+ * the setting of values. The rest is in parts with one job each:
+ * config_value.c and config_url.c (what a value may look like),
+ * config_queue.c, config_listen.c and config_access.c (the sections that
+ * are lists beside the table), config_file.c (reading the file),
+ * config_print.c (spelling values back), config_paths.c (default paths)
+ * and config_prepare.c (token files and groups, read at start).
  */
-#include <sys/socket.h>
-#include <sys/stat.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <ini.h>
-
-#include "aiojobsd.h"
 #include "config.h"
+#include "config_private.h"
 #include "duration.h"
-#include "endpoint.h"
 #include "log.h"
-#include "msg.h"
 #include "xmalloc.h"
 
-#define CONFIG_QUEUE_PREFIX	"queue."
 /* 107 bytes of sun_path less "/aiojobsd.sock" */
 #define CONFIG_RUNDIR_MAX	93
-#define CONFIG_LISTEN_PREFIX	"listen."
-#define CONFIG_LISTEN_NAME_MAX	64
-#define CONFIG_TOKEN_MAX	4096	/* bytes in a token file */
-
-enum config_type {
-	CT_COUNT,
-	CT_SIZE,
-	CT_DURATION,
-	CT_STRING,
-	CT_BOOL,
-	CT_DURABILITY,
-	CT_LOG_LEVEL,
-	CT_LISTEN,
-	CT_URLS,	/* control endpoints to add, one listen = per URL */
-	CT_MODE,	/* socket file mode: 0600, 0660 or 0666; 0: by group */
-};
-
-struct config_key {
-	const char		*section;
-	const char		*name;
-	const char		*flag;		/* long option, NULL for none */
-	enum config_type	 type;
-	size_t			 off;
-	int64_t			 min;
-	int64_t			 max;
-	int			 reload;	/* SIGHUP applies it */
-};
 
 #define OFF(f)	offsetof(struct config, f)
 
@@ -132,10 +91,6 @@ static const struct config_key config_keys[] = {
 
 static const char *const config_log_levels[] = { "warn", "info", "debug" };
 
-#define FIELD(c, k, t)	((t *)(void *)((char *)(c) + (k)->off))
-#define CFIELD(c, k, t)	\
-	((const t *)(const void *)((const char *)(c) + (k)->off))
-
 void
 config_defaults(struct config *c)
 {
@@ -162,44 +117,6 @@ config_defaults(struct config *c)
 	c->http_connect_timeout_ms = 30000;
 	c->durability_safe = 1;
 	c->retention_ms = (int64_t)7 * 24 * 3600 * 1000;
-}
-
-void
-config_queues_clear(struct config_queues *queues)
-{
-	struct config_queue	*q;
-
-	while ((q = TAILQ_FIRST(queues)) != NULL) {
-		TAILQ_REMOVE(queues, q, entry);
-		free(q->name);
-		free(q);
-	}
-}
-
-
-static void
-config_listen_free(struct config_listen *l)
-{
-	free(l->name);
-	free(l->url);
-	config_access_free_secret(l->token);
-	free(l->token_file);
-	config_access_free_secret(l->secret);
-	free(l->tls_cert_file);
-	free(l->tls_key_file);
-	free(l->tls_client_ca_file);
-	free(l);
-}
-
-void
-config_listens_clear(struct config_listens *listens)
-{
-	struct config_listen	*l;
-
-	while ((l = TAILQ_FIRST(listens)) != NULL) {
-		TAILQ_REMOVE(listens, l, entry);
-		config_listen_free(l);
-	}
 }
 
 void
@@ -253,6 +170,20 @@ config_reloadable(int i)
 	return (config_keys[i].reload);
 }
 
+/* Key i's whole entry, for the parts that read or print its value. */
+const struct config_key *
+config_key_at(int i)
+{
+	return (&config_keys[i]);
+}
+
+/* A log level as the file spells it. */
+const char *
+config_log_level_name(int level)
+{
+	return (config_log_levels[level]);
+}
+
 /* The key of a section and name, or of a flag when section is NULL. */
 int
 config_key_find(const char *section, const char *name)
@@ -269,189 +200,6 @@ config_key_find(const char *section, const char *name)
 			return ((int)i);
 	}
 	return (-1);
-}
-
-static int
-config_parse_int(const char *s, int64_t *v)
-{
-	char		*end;
-	long long	 n;
-
-	if (!isdigit((unsigned char)*s))
-		return (-1);
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return (-1);
-	*v = n;
-	return (0);
-}
-
-/* A size in bytes: 4096, 512K, 64M, 2G, 1T. */
-static int
-config_parse_size(const char *s, int64_t *v)
-{
-	static const char	 units[] = "KMGT";
-	const char		*u;
-	char			*num;
-	size_t			 n = strlen(s);
-	int64_t			 mult = 1;
-	int			 r;
-
-	if (n > 1 && (u = strchr(units, toupper((unsigned char)s[n - 1]))) !=
-	    NULL && *u != '\0') {
-		mult <<= 10 * (u - units + 1);
-		n--;
-	}
-	num = xstrndup(s, n);
-	r = config_parse_int(num, v);
-	free(num);
-	if (r != 0 || *v > INT64_MAX / mult)
-		return (-1);
-	*v *= mult;
-	return (0);
-}
-
-static int
-config_parse_bool(const char *s, int *v)
-{
-	static const char *const yes[] = { "true", "yes", "on", "1" };
-	static const char *const no[] = { "false", "no", "off", "0" };
-	size_t	 i;
-
-	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*v = 1;
-			return (0);
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*v = 0;
-			return (0);
-		}
-	}
-	return (-1);
-}
-
-/* host:port with a numeric port; the host is resolved when bound. */
-static int
-config_check_listen(const char *s)
-{
-	const char	*colon = strrchr(s, ':');
-	int64_t		 port;
-
-	if (colon == NULL || colon == s)
-		return (-1);
-	if (config_parse_int(colon + 1, &port) != 0 || port < 1 ||
-	    port > 65535)
-		return (-1);
-	return (0);
-}
-
-/*
- * A text value must read back from what --check-config prints: inih takes
- * " ;" for a comment, and its lines hold INI_MAX_LINE - 2 bytes. A file
- * may say "name=value", two bytes shorter than "name = value" as printed,
- * so a value read from it can still be too long to print.
- */
-static int
-config_check_value(const char *name, const char *value, char **cause)
-{
-	const char	*p;
-
-	if (*value == ';' || *value == '#') {
-		xasprintf(cause, "%s cannot start with '%c'", name, *value);
-		return (-1);
-	}
-	for (p = value; *p != '\0'; p++) {
-		if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
-			xasprintf(cause, "%s cannot hold ' ;' (a comment in "
-			    "the file)", name);
-			return (-1);
-		}
-	}
-	if (strlen(name) + 3 + strlen(value) > INI_MAX_LINE - 2) {
-		xasprintf(cause, "%s is too long: a line of the file holds %d "
-		    "bytes, \"%s = \" included", name, INI_MAX_LINE - 2, name);
-		return (-1);
-	}
-	return (0);
-}
-
-/*
- * A control endpoint's URL: tcp://HOST:PORT, tls+tcp://HOST:PORT (which
- * config_prepare_listen lets through only with a certificate) or
- * ipc://PATH.
- */
-static int
-config_check_url(const char *key, const char *url, char **cause)
-{
-	char	*why;
-
-	if (strncmp(url, "tcp://", 6) == 0 && config_check_listen(url + 6) == 0)
-		return (0);
-	if (config_url_tls(url) && config_check_listen(url + 10) == 0)
-		return (0);
-	if (strncmp(url, "ipc://", 6) == 0) {
-		if (endpoint_check(url, &why) == 0)
-			return (0);
-		xasprintf(cause, "%s: %s", key, why);
-		free(why);
-		return (-1);
-	}
-	xasprintf(cause, "%s wants tcp://HOST:PORT, tls+tcp://HOST:PORT or "
-	    "ipc://PATH, not '%s'", key, url);
-	return (-1);
-}
-
-/* A new endpoint at the end of the list, with the default policy. */
-static struct config_listen *
-config_listen_new(struct config *c, const char *name, const char *url)
-{
-	struct config_listen	*l;
-
-	l = xcalloc(1, sizeof *l);
-	l->name = name != NULL ? xstrdup(name) : NULL;
-	l->url = url != NULL ? xstrdup(url) : NULL;
-	l->allow_exec = -1;
-	l->kinds = CONFIG_KINDS_ALL;
-	TAILQ_INSERT_TAIL(&c->listens, l, entry);
-	return (l);
-}
-
-/* The URLs of listen = (and --listen): "" forgets them, else adds. */
-static int
-config_set_urls(struct config *c, const char *key, const char *value,
-    char **cause)
-{
-	struct config_listen	*l, *next;
-	char			*copy, *p, *url;
-	int			 r = 0;
-
-	if (*value == '\0') {
-		TAILQ_FOREACH_SAFE(l, &c->listens, entry, next) {
-			if (l->name == NULL) {
-				TAILQ_REMOVE(&c->listens, l, entry);
-				config_listen_free(l);
-			}
-		}
-		return (0);
-	}
-	copy = p = xstrdup(value);
-	while (r == 0 && (url = strsep(&p, " \t")) != NULL) {
-		if (*url == '\0')
-			continue;
-		if ((r = config_check_url(key, url, cause)) != 0 ||
-		    (r = config_check_value(key, url, cause)) != 0)
-			break;
-		TAILQ_FOREACH(l, &c->listens, entry) {
-			if (l->name == NULL && strcmp(l->url, url) == 0)
-				break;
-		}
-		if (l == NULL)	/* flags are applied twice: once is enough */
-			config_listen_new(c, NULL, url);
-	}
-	free(copy);
-	return (r);
 }
 
 static int
@@ -479,7 +227,7 @@ config_check_text(const struct config_key *k, const char *value,
 		    (long long)k->max);
 		return (-1);
 	}
-	return (config_check_value(k->name, value, cause));
+	return (config_value_text(k->name, value, cause));
 }
 
 /* Check and store one value of key i. */
@@ -494,7 +242,7 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 
 	switch (k->type) {
 	case CT_COUNT:
-		if (config_parse_int(value, &v) != 0) {
+		if (config_value_int(value, &v) != 0) {
 			xasprintf(cause, "%s wants a whole number, not '%s'",
 			    k->name, value);
 			return (-1);
@@ -504,7 +252,7 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 		*FIELD(c, k, int64_t) = v;
 		return (0);
 	case CT_SIZE:
-		if (config_parse_size(value, &v) != 0) {
+		if (config_value_size(value, &v) != 0) {
 			xasprintf(cause, "%s wants a size like 4096, 512K, "
 			    "64M or 2G, not '%s'", k->name, value);
 			return (-1);
@@ -524,7 +272,7 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 	case CT_LISTEN:
 		if (config_check_text(k, value, cause) != 0)
 			return (-1);
-		if (*value != '\0' && config_check_listen(value) != 0) {
+		if (*value != '\0' && config_value_hostport(value) != 0) {
 			xasprintf(cause, "%s wants HOST:PORT (e.g. "
 			    "127.0.0.1:9464), not '%s'", k->name, value);
 			return (-1);
@@ -537,7 +285,7 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 		*FIELD(c, k, char *) = *value == '\0' ? NULL : xstrdup(value);
 		return (0);
 	case CT_BOOL:
-		if (config_parse_bool(value, &b) != 0) {
+		if (config_value_bool(value, &b) != 0) {
 			xasprintf(cause, "%s wants true or false, not '%s'",
 			    k->name, value);
 			return (-1);
@@ -545,7 +293,7 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 		*FIELD(c, k, int) = b;
 		return (0);
 	case CT_URLS:
-		return (config_set_urls(c, k->name, value, cause));
+		return (config_listen_set_urls(c, k->name, value, cause));
 	case CT_MODE:
 		if (*value == '\0')
 			v = 0;
@@ -587,267 +335,6 @@ config_set_key(struct config *c, int i, const char *value, char **cause)
 	return (-1);
 }
 
-static struct config_queue *
-config_queue(struct config *c, const char *name)
-{
-	struct config_queue	*q;
-
-	TAILQ_FOREACH(q, &c->queues, entry) {
-		if (strcmp(q->name, name) == 0)
-			return (q);
-	}
-	q = xcalloc(1, sizeof *q);
-	q->name = xstrdup(name);
-	TAILQ_INSERT_TAIL(&c->queues, q, entry);
-	return (q);
-}
-
-static int
-config_set_queue(struct config *c, const char *qname, const char *name,
-    const char *value, char **cause)
-{
-	struct config_queue	*q;
-	int64_t			 v;
-	double			 d;
-	char			*end;
-	int			 b;
-
-	if (*qname == '\0' || strlen(qname) > MSG_QUEUE_MAX) {
-		xasprintf(cause, "a queue name is 1 to %d bytes long",
-		    MSG_QUEUE_MAX);
-		return (-1);
-	}
-	if (strcmp(name, "limit") == 0) {
-		if (config_parse_int(value, &v) != 0 || v > INT32_MAX) {
-			xasprintf(cause, "limit wants 0 to %d, not '%s'",
-			    INT32_MAX, value);
-			return (-1);
-		}
-		q = config_queue(c, qname);
-		q->limit = v;
-		q->set |= CONFIG_Q_LIMIT;
-	} else if (strcmp(name, "rate") == 0) {
-		errno = 0;
-		d = strtod(value, &end);
-		if (!isdigit((unsigned char)*value) || *end != '\0' ||
-		    value[strspn(value, "0123456789.eE+-")] != '\0' ||
-		    errno != 0 || !isfinite(d)) {
-			xasprintf(cause, "rate wants starts per second (0 for "
-			    "any), not '%s'", value);
-			return (-1);
-		}
-		q = config_queue(c, qname);
-		q->rate = d;
-		q->set |= CONFIG_Q_RATE;
-	} else if (strcmp(name, "paused") == 0) {
-		if (config_parse_bool(value, &b) != 0) {
-			xasprintf(cause, "paused wants true or false, not '%s'",
-			    value);
-			return (-1);
-		}
-		q = config_queue(c, qname);
-		q->paused = b;
-		q->set |= CONFIG_Q_PAUSED;
-	} else {
-		xasprintf(cause, "unknown key '%s' in [queue.%s] (limit, "
-		    "rate, paused)", name, qname);
-		return (-1);
-	}
-	return (0);
-}
-
-/* A [listen.NAME] name: 1 to 64 letters, digits, '-' and '_'. */
-static int
-config_check_listen_name(const char *name, char **cause)
-{
-	size_t	 n = strlen(name);
-
-	if (n == 0 || n > CONFIG_LISTEN_NAME_MAX ||
-	    name[strspn(name, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")] != '\0') {
-		xasprintf(cause, "an endpoint name ([listen.NAME]) is 1 to %d "
-		    "letters, digits, '-' or '_'", CONFIG_LISTEN_NAME_MAX);
-		return (-1);
-	}
-	return (0);
-}
-
-/* The [listen.NAME] of that name, made when new. */
-static struct config_listen *
-config_listen(struct config *c, const char *name)
-{
-	struct config_listen	*l;
-
-	TAILQ_FOREACH(l, &c->listens, entry) {
-		if (l->name != NULL && strcmp(l->name, name) == 0)
-			return (l);
-	}
-	return (config_listen_new(c, name, NULL));
-}
-
-/* The names of the kinds in a mask, "cpu, exec, ..." */
-void
-config_kind_names(unsigned int kinds, char *buf, size_t len)
-{
-	size_t	 off = 0;
-	int	 i, n;
-
-	buf[0] = '\0';
-	for (i = 0; i < kind_count() && off < len; i++) {
-		if ((kinds & (1U << i)) == 0)
-			continue;
-		n = snprintf(buf + off, len - off, "%s%s", off == 0 ? "" :
-		    ", ", kind_at(i)->name);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-}
-
-/* allow_kinds: names from the kind table, split by commas or spaces. */
-static int
-config_parse_kinds(const char *value, unsigned int *kinds, char **cause)
-{
-	const struct kind	*k;
-	char			*copy, *p, *w, all[256];
-	int			 r = 0;
-
-	*kinds = 0;
-	copy = p = xstrdup(value);
-	while ((w = strsep(&p, ", \t")) != NULL) {
-		if (*w == '\0')
-			continue;
-		if ((k = kind_find(w)) == NULL) {
-			r = -1;
-			break;
-		}
-		*kinds |= 1U << kind_index(k);
-	}
-	if (r == 0 && *kinds != 0) {
-		free(copy);
-		return (0);
-	}
-	config_kind_names(CONFIG_KINDS_ALL, all, sizeof all);
-	if (r != 0)
-		xasprintf(cause, "allow_kinds: unknown kind '%s' (kinds: %s)",
-		    w, all);
-	else
-		xasprintf(cause, "allow_kinds wants one or more of %s", all);
-	free(copy);
-	return (-1);
-}
-
-/* token = or token_file =, one or the other. */
-static int
-config_set_token(struct config_listen *l, const char *name,
-    const char *value, char **cause)
-{
-	int	 literal = strcmp(name, "token") == 0;
-
-	if (*value == '\0') {
-		xasprintf(cause, "%s must not be empty", name);
-		return (-1);
-	}
-	if (literal ? l->token_file != NULL : l->token != NULL) {
-		xasprintf(cause, "[listen.%s] has both token and token_file; "
-		    "set one", l->name);
-		return (-1);
-	}
-	if (literal && !msg_utf8_valid((const unsigned char *)value,
-	    strlen(value))) {
-		xasprintf(cause, "token must be UTF-8 text");
-		return (-1);
-	}
-	if (literal) {
-		config_access_free_secret(l->token);
-		l->token = xstrdup(value);
-	} else {
-		free(l->token_file);
-		l->token_file = xstrdup(value);
-	}
-	return (0);
-}
-
-/* tls_cert_file, tls_key_file or tls_client_ca_file: a path. */
-static int
-config_set_tls(struct config_listen *l, const char *name, const char *value,
-    char **cause)
-{
-	char	**field;
-
-	if (strcmp(name, "tls_cert_file") == 0)
-		field = &l->tls_cert_file;
-	else if (strcmp(name, "tls_key_file") == 0)
-		field = &l->tls_key_file;
-	else if (strcmp(name, "tls_client_ca_file") == 0)
-		field = &l->tls_client_ca_file;
-	else {
-		xasprintf(cause, "unknown key '%s' in [listen.%s] (the TLS "
-		    "keys are tls_cert_file, tls_key_file and "
-		    "tls_client_ca_file)", name, l->name);
-		return (-1);
-	}
-	if (*value == '\0') {
-		xasprintf(cause, "%s must not be empty", name);
-		return (-1);
-	}
-	free(*field);
-	*field = xstrdup(value);
-	return (0);
-}
-
-/* One key of a [listen.NAME] section. */
-static int
-config_set_listen(struct config *c, const char *lname, const char *name,
-    const char *value, char **cause)
-{
-	struct config_listen	*l;
-	unsigned int		 kinds;
-	int			 b;
-
-	if (config_check_listen_name(lname, cause) != 0)
-		return (-1);
-	l = config_listen(c, lname);
-	if (config_check_value(name, value, cause) != 0)
-		return (-1);
-	if (strcmp(name, "url") == 0) {
-		if (config_check_url(name, value, cause) != 0)
-			return (-1);
-		free(l->url);
-		l->url = xstrdup(value);
-	} else if (strcmp(name, "token") == 0 ||
-	    strcmp(name, "token_file") == 0)
-		return (config_set_token(l, name, value, cause));
-	else if (strncmp(name, "tls_", 4) == 0)
-		return (config_set_tls(l, name, value, cause));
-	else if (strcmp(name, "allow_kinds") == 0) {
-		if (config_parse_kinds(value, &kinds, cause) != 0)
-			return (-1);
-		l->kinds = kinds;
-	} else if (strcmp(name, "allow_exec") == 0 ||
-	    strcmp(name, "insecure_no_token") == 0 ||
-	    strcmp(name, "insecure_plain_token") == 0) {
-		if (config_parse_bool(value, &b) != 0) {
-			xasprintf(cause, "%s wants true or false, not '%s'",
-			    name, value);
-			return (-1);
-		}
-		if (strcmp(name, "allow_exec") == 0)
-			l->allow_exec = b;
-		else if (strcmp(name, "insecure_no_token") == 0)
-			l->insecure_no_token = b;
-		else
-			l->insecure_plain_token = b;
-	} else {
-		xasprintf(cause, "unknown key '%s' in [listen.%s] (url, token, "
-		    "token_file, allow_exec, allow_kinds, insecure_no_token, "
-		    "insecure_plain_token, tls_cert_file, tls_key_file, "
-		    "tls_client_ca_file)", name, lname);
-		return (-1);
-	}
-	return (0);
-}
-
 /* One key = value of the file (or a flag, with its key's section). */
 int
 config_set(struct config *c, const char *section, const char *name,
@@ -862,13 +349,13 @@ config_set(struct config *c, const char *section, const char *name,
 		return (-1);
 	}
 	if (strncmp(section, CONFIG_QUEUE_PREFIX, n) == 0)
-		return (config_set_queue(c, section + n, name, value, cause));
+		return (config_queue_set(c, section + n, name, value, cause));
 	n = strlen(CONFIG_LISTEN_PREFIX);
 	if (strncmp(section, CONFIG_LISTEN_PREFIX, n) == 0)
-		return (config_set_listen(c, section + n, name, value, cause));
+		return (config_listen_set(c, section + n, name, value, cause));
 	if (strcmp(section, "access") == 0 || strncmp(section,
 	    CONFIG_USER_PREFIX, strlen(CONFIG_USER_PREFIX)) == 0)
-		return (config_check_value(name, value, cause) != 0 ? -1 :
+		return (config_value_text(name, value, cause) != 0 ? -1 :
 		    config_access_set(c, section, name, value, cause));
 	if ((k = config_key_find(section, name)) != -1)
 		return (config_set_key(c, k, value, cause));
@@ -893,403 +380,6 @@ config_set(struct config *c, const char *section, const char *name,
 	return (-1);
 }
 
-/*
- * inih reads through this so errors carry the right line number and
- * section names are not cut to inih's short buffer. Lines are at most
- * what inih was built for (200 bytes in Debian's build).
- */
-struct config_reader {
-	FILE		*f;
-	struct config	*c;
-	int		 line;
-	char		*section;	/* the current [section], whole */
-	char		*cause;		/* first error, no file:line */
-	int		 cause_line;
-};
-
-static int
-config_reader_error(struct config_reader *r, const char *fmt, ...)
-    __attribute__((__format__(__printf__, 2, 3)));
-
-static int
-config_reader_error(struct config_reader *r, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&r->cause, fmt, ap) == -1)
-		fatal("vasprintf");
-	va_end(ap);
-	r->cause_line = r->line;
-	return (-1);
-}
-
-/* Is this a section we know? Checked at its header, keys or not. */
-static int
-config_check_section(struct config_reader *r, const char *name)
-{
-	struct config_listen	*l;
-	size_t			 i, n = strlen(CONFIG_QUEUE_PREFIX);
-	char			*why;
-
-	if (strncmp(name, CONFIG_QUEUE_PREFIX, n) == 0) {
-		if (name[n] == '\0' || strlen(name + n) > MSG_QUEUE_MAX)
-			return (config_reader_error(r, "a queue name is 1 to "
-			    "%d bytes long", MSG_QUEUE_MAX));
-		return (0);
-	}
-	n = strlen(CONFIG_LISTEN_PREFIX);
-	if (strncmp(name, CONFIG_LISTEN_PREFIX, n) == 0) {
-		if (config_check_listen_name(name + n, &why) != 0) {
-			config_reader_error(r, "%s", why);
-			free(why);
-			return (-1);
-		}
-		l = config_listen(r->c, name + n);
-		if (l->line == 0)
-			l->line = r->line;
-		return (0);
-	}
-	if (strcmp(name, "access") == 0 || strncmp(name, CONFIG_USER_PREFIX,
-	    strlen(CONFIG_USER_PREFIX)) == 0)
-		return (0);
-	for (i = 0; i < CONFIG_NKEYS; i++) {
-		if (strcmp(config_keys[i].section, name) == 0)
-			return (0);
-	}
-	return (config_reader_error(r, "unknown section [%s] (daemon, "
-	    "endpoints, pool, http, store, access, queue.NAME, listen.NAME, "
-	    "user.NAME)", name));
-}
-
-/* A [section] line: remember its whole name. */
-static int
-config_read_section(struct config_reader *r, const char *line)
-{
-	const char	*end;
-
-	line += strspn(line, " \t");
-	if (*line != '[')
-		return (0);
-	if ((end = strchr(line, ']')) == NULL)
-		return (config_reader_error(r, "syntax error (no ']' after "
-		    "the section name)"));
-	free(r->section);
-	r->section = xstrndup(line + 1, end - line - 1);
-	return (config_check_section(r, r->section));
-}
-
-static char *
-config_read_line(char *buf, int size, void *arg)
-{
-	struct config_reader	*r = arg;
-	int			 ch = EOF, nul = 0, n = 0;
-
-	if (r->cause != NULL)
-		return (NULL);
-	while (n < size - 1 && (ch = getc(r->f)) != EOF) {
-		nul |= ch == '\0';
-		buf[n++] = (char)ch;
-		if (ch == '\n')
-			break;
-	}
-	if (n == 0)
-		return (NULL);
-	buf[n] = '\0';
-	r->line++;
-	if (nul) {
-		config_reader_error(r, "NUL byte in the line");
-		return (NULL);
-	}
-	if (buf[n - 1] != '\n' && (ch = getc(r->f)) != EOF) {
-		config_reader_error(r, "line longer than %d bytes", size - 2);
-		return (NULL);
-	}
-	if (config_read_section(r, buf) != 0)
-		return (NULL);
-	return (buf);
-}
-
-static int
-config_handler(void *arg, const char *section, const char *name,
-    const char *value)
-{
-	struct config_reader	*r = arg;
-
-	if (r->cause != NULL)
-		return (0);
-	if (config_set(r->c, r->section != NULL ? r->section : "", name,
-	    value, &r->cause) != 0) {
-		r->cause_line = r->line;
-		return (0);
-	}
-	return (1);
-}
-
-/*
- * Read a configuration file over the values already in c. A missing file
- * is an error only when must_exist is set (it was named explicitly).
- */
-int
-config_load(struct config *c, const char *path, int must_exist, char **cause)
-{
-	struct config_reader	 r;
-	struct config_listen	*l;
-	int			 line;
-
-	memset(&r, 0, sizeof r);
-	r.c = c;
-	if ((r.f = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT && !must_exist)
-			return (0);
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		return (-1);
-	}
-	line = ini_parse_stream(config_read_line, &r, config_handler, &r);
-	if (ferror(r.f) && r.cause == NULL) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		fclose(r.f);
-		free(r.section);
-		return (-1);
-	}
-	fclose(r.f);
-	free(r.section);
-	/* inih goes on after a syntax error: report the first error */
-	if (r.cause != NULL && (line <= 0 || line >= r.cause_line)) {
-		xasprintf(cause, "%s:%d: %s", path, r.cause_line, r.cause);
-		free(r.cause);
-		return (-1);
-	}
-	free(r.cause);
-	if (line != 0) {
-		xasprintf(cause, "%s:%d: %s", path, line, line < 0 ?
-		    "out of memory" : "syntax error (want [section] or "
-		    "key = value)");
-		return (-1);
-	}
-	TAILQ_FOREACH(l, &c->listens, entry) {
-		if (l->name != NULL && l->url == NULL) {
-			xasprintf(cause, "%s:%d: [listen.%s] has no url "
-			    "(tcp://HOST:PORT or ipc://PATH)", path, l->line,
-			    l->name);
-			return (-1);
-		}
-	}
-	free(c->path);
-	c->path = xstrdup(path);
-	return (0);
-}
-
-/* Where the file is when --config does not say: systemd's, then ours. */
-char *
-config_default_path(void)
-{
-	const char	*s;
-	char		*path;
-
-	if ((s = getenv("AIOJOBS_CONFIG")) != NULL && *s != '\0')
-		return (xstrdup(s));
-	if ((s = getenv("CONFIGURATION_DIRECTORY")) != NULL && *s != '\0') {
-		xasprintf(&path, "%.*s/aiojobsd.conf", (int)strcspn(s, ":"),
-		    s);
-		return (path);
-	}
-	if (geteuid() == 0)
-		return (xstrdup(AIOJOBS_SYSCONFDIR "/aiojobsd/aiojobsd.conf"));
-	if ((s = getenv("XDG_CONFIG_HOME")) != NULL && *s != '\0') {
-		xasprintf(&path, "%s/aiojobsd/aiojobsd.conf", s);
-		return (path);
-	}
-	if ((s = getenv("HOME")) != NULL && *s != '\0') {
-		xasprintf(&path, "%s/.config/aiojobsd/aiojobsd.conf", s);
-		return (path);
-	}
-	return (NULL);
-}
-
-/* The first directory of a systemd *_DIRECTORY variable, or NULL. */
-static char *
-config_systemd_dir(const char *var)
-{
-	const char	*s = getenv(var);
-
-	if (s == NULL || *s == '\0')
-		return (NULL);
-	return (xstrndup(s, strcspn(s, ":")));
-}
-
-/*
- * The state directory: AIOJOBS_STATE_DIR, the one systemd made, then
- * where the job store lives by default for root or the user.
- */
-static char *
-config_state_dir(const char *rundir)
-{
-	const char	*s;
-	char		*dir;
-
-	if ((s = getenv("AIOJOBS_STATE_DIR")) != NULL && *s != '\0')
-		return (xstrdup(s));
-	if ((dir = config_systemd_dir("STATE_DIRECTORY")) != NULL)
-		return (dir);
-	if (geteuid() == 0)
-		return (xstrdup("/var/lib/aiojobsd"));
-	if ((s = getenv("XDG_STATE_HOME")) != NULL && *s != '\0') {
-		xasprintf(&dir, "%s/aiojobsd", s);
-		return (dir);
-	}
-	if ((s = getenv("HOME")) != NULL && *s != '\0') {
-		xasprintf(&dir, "%s/.local/state/aiojobsd", s);
-		return (dir);
-	}
-	xasprintf(&dir, "%s/state", rundir);
-	return (dir);
-}
-
-/*
- * Fill in what depends on the environment (PROTOCOL section 1): the run
- * and state directories (the ones systemd made for us when it did, unless
- * AIOJOBS_* says otherwise) and the endpoints in the run directory.
- */
-void
-config_resolve(struct config *c)
-{
-	const char	*s;
-
-	if (c->rundir == NULL) {
-		s = getenv("AIOJOBS_RUNDIR");
-		if (s == NULL || *s == '\0')
-			c->rundir = config_systemd_dir("RUNTIME_DIRECTORY");
-		if (c->rundir == NULL)
-			c->rundir = endpoint_rundir();
-	}
-	if (c->url == NULL)
-		c->url = endpoint_control_url(c->rundir);
-	if (c->events_url == NULL)
-		c->events_url = endpoint_events_url(c->rundir);
-	if (c->state_dir == NULL)
-		c->state_dir = config_state_dir(c->rundir);
-}
-
-
-/* A duration as a person would write it: the largest exact unit. */
-static void
-config_format_duration(int64_t ms, char *buf, size_t len)
-{
-	static const struct {
-		const char	*suffix;
-		int64_t		 ms;
-	} units[] = {
-		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
-		{ "s", 1000 }, { "ms", 1 },
-	};
-	size_t	 i;
-
-	if (ms == 0) {
-		snprintf(buf, len, "0");
-		return;
-	}
-	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (ms % units[i].ms == 0)
-			break;
-	}
-	snprintf(buf, len, "%lld%s", (long long)(ms / units[i].ms),
-	    units[i].suffix);
-}
-
-static void
-config_format_size(int64_t v, char *buf, size_t len)
-{
-	static const char	 units[] = "TGMK";
-	size_t			 i;
-	int			 shift;
-
-	for (i = 0; i < 4 && v != 0; i++) {
-		shift = 10 * (4 - (int)i);
-		if (v % ((int64_t)1 << shift) == 0) {
-			snprintf(buf, len, "%lld%c", (long long)(v >> shift),
-			    units[i]);
-			return;
-		}
-	}
-	snprintf(buf, len, "%lld", (long long)v);
-}
-
-/* The URLs of listen =, separated by spaces. */
-static void
-config_format_urls(const struct config *c, char *buf, size_t len)
-{
-	const struct config_listen	*l;
-	size_t				 off = 0;
-	int				 n;
-
-	buf[0] = '\0';
-	TAILQ_FOREACH(l, &c->listens, entry) {
-		if (l->name != NULL || off >= len)
-			continue;
-		n = snprintf(buf + off, len - off, "%s%s", off == 0 ? "" : " ",
-		    l->url);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-}
-
-/* The value of key i as the file would spell it. */
-void
-config_format(const struct config *c, int i, char *buf, size_t len)
-{
-	const struct config_key	*k = &config_keys[i];
-	const char		*s;
-	int64_t			 v;
-
-	switch (k->type) {
-	case CT_COUNT:
-		snprintf(buf, len, "%lld", (long long)*CFIELD(c, k, int64_t));
-		break;
-	case CT_SIZE:
-		config_format_size(*CFIELD(c, k, int64_t), buf, len);
-		break;
-	case CT_DURATION:
-		config_format_duration(*CFIELD(c, k, int64_t), buf, len);
-		break;
-	case CT_STRING:
-	case CT_LISTEN:
-		s = *CFIELD(c, k, char *);
-		snprintf(buf, len, "%s", s != NULL ? s : "");
-		break;
-	case CT_BOOL:
-		snprintf(buf, len, "%s", *CFIELD(c, k, int) ? "true" : "false");
-		break;
-	case CT_DURABILITY:
-		snprintf(buf, len, "%s", *CFIELD(c, k, int) ? "safe" : "fast");
-		break;
-	case CT_LOG_LEVEL:
-		snprintf(buf, len, "%s", config_log_levels[*CFIELD(c, k, int)]);
-		break;
-	case CT_URLS:
-		config_format_urls(c, buf, len);
-		break;
-	case CT_MODE:
-		v = *CFIELD(c, k, int64_t);
-		if (v == 0)
-			snprintf(buf, len, "%s", "");
-		else
-			snprintf(buf, len, "%04llo", (long long)v);
-		break;
-	}
-}
-
-int
-config_key_equal(const struct config *a, const struct config *b, int i)
-{
-	char	 x[4096], y[4096];
-
-	config_format(a, i, x, sizeof x);
-	config_format(b, i, y, sizeof y);
-	return (strcmp(x, y) == 0);
-}
-
 /* Copy key i's value from src to dst. */
 void
 config_key_copy(struct config *dst, const struct config *src, int i)
@@ -1307,7 +397,7 @@ config_key_copy(struct config *dst, const struct config *src, int i)
 		*FIELD(dst, k, int64_t) = *CFIELD(src, k, int64_t);
 		break;
 	case CT_URLS:
-		config_set_urls(dst, k->name, "", &why);
+		config_listen_set_urls(dst, k->name, "", &why);
 		TAILQ_FOREACH(l, &src->listens, entry) {
 			if (l->name == NULL)
 				config_listen_new(dst, NULL, l->url);
@@ -1325,111 +415,6 @@ config_key_copy(struct config *dst, const struct config *src, int i)
 		*FIELD(dst, k, int) = *CFIELD(src, k, int);
 		break;
 	}
-}
-
-/* A rate in as few digits as read back to the same double. */
-static const char *
-config_format_rate(double d, char *buf, size_t len)
-{
-	snprintf(buf, len, "%.15g", d);
-	if (strtod(buf, NULL) != d)
-		snprintf(buf, len, "%.17g", d);
-	return (buf);
-}
-
-/*
- * The [listen.NAME] sections, each key spelt out. A literal token is
- * printed too, as the file has it: what is printed must load again.
- */
-static void
-config_print_listens(const struct config *c, FILE *f)
-{
-	const struct config_listen	*l;
-	char				 buf[256];
-
-	TAILQ_FOREACH(l, &c->listens, entry) {
-		if (l->name == NULL)
-			continue;
-		fprintf(f, "\n[listen.%s]\nurl = %s\n", l->name, l->url);
-		if (l->token != NULL)
-			fprintf(f, "token = %s\n", l->token);
-		if (l->token_file != NULL)
-			fprintf(f, "token_file = %s\n", l->token_file);
-		fprintf(f, "allow_exec = %s\n", config_listen_exec(l) ?
-		    "true" : "false");
-		config_kind_names(l->kinds, buf, sizeof buf);
-		fprintf(f, "allow_kinds = %s\n", buf);
-		fprintf(f, "insecure_no_token = %s\n", l->insecure_no_token ?
-		    "true" : "false");
-		fprintf(f, "insecure_plain_token = %s\n",
-		    l->insecure_plain_token ? "true" : "false");
-		if (l->tls_cert_file != NULL)
-			fprintf(f, "tls_cert_file = %s\n", l->tls_cert_file);
-		if (l->tls_key_file != NULL)
-			fprintf(f, "tls_key_file = %s\n", l->tls_key_file);
-		if (l->tls_client_ca_file != NULL)
-			fprintf(f, "tls_client_ca_file = %s\n",
-			    l->tls_client_ca_file);
-	}
-}
-
-/*
- * listen = with one URL a line (each adds one): all on one line could
- * pass the line limit of the file. An empty listen = says there are none.
- */
-static void
-config_print_urls(const struct config *c, const char *key, FILE *f)
-{
-	const struct config_listen	*l;
-	int				 n = 0;
-
-	TAILQ_FOREACH(l, &c->listens, entry) {
-		if (l->name == NULL) {
-			fprintf(f, "%s = %s\n", key, l->url);
-			n++;
-		}
-	}
-	if (n == 0)
-		fprintf(f, "%s = \n", key);
-}
-
-/* The effective configuration, as a file that would produce it. */
-void
-config_print(const struct config *c, FILE *f)
-{
-	const struct config_queue	*q;
-	const char			*section = NULL;
-	char				 buf[4096];
-	size_t				 i;
-
-	fprintf(f, "# aiojobsd %s effective configuration (file: %s)\n",
-	    AIOJOBS_VERSION, c->path != NULL ? c->path : "none");
-	for (i = 0; i < CONFIG_NKEYS; i++) {
-		if (section == NULL ||
-		    strcmp(section, config_keys[i].section) != 0) {
-			section = config_keys[i].section;
-			fprintf(f, "\n[%s]\n", section);
-		}
-		if (config_keys[i].type == CT_URLS) {
-			config_print_urls(c, config_keys[i].name, f);
-			continue;
-		}
-		config_format(c, (int)i, buf, sizeof buf);
-		fprintf(f, "%s = %s\n", config_keys[i].name, buf);
-	}
-	TAILQ_FOREACH(q, &c->queues, entry) {
-		fprintf(f, "\n[queue.%s]\n", q->name);
-		if (q->set & CONFIG_Q_LIMIT)
-			fprintf(f, "limit = %lld\n", (long long)q->limit);
-		if (q->set & CONFIG_Q_RATE)
-			fprintf(f, "rate = %s\n", config_format_rate(q->rate,
-			    buf, sizeof buf));
-		if (q->set & CONFIG_Q_PAUSED)
-			fprintf(f, "paused = %s\n", q->paused ? "true" :
-			    "false");
-	}
-	config_print_listens(c, f);
-	config_access_print(c, f);
 }
 
 /* Put the command-line flags back over what the file said. */
@@ -1458,108 +443,6 @@ config_args_free(struct config_args *args)
 	}
 }
 
-/* Whether an endpoint takes exec jobs: as configured, else ipc only. */
-int
-config_listen_exec(const struct config_listen *l)
-{
-	if (l->allow_exec != -1)
-		return (l->allow_exec);
-	return (endpoint_ipc_path(l->url) != NULL);
-}
-
-/* An endpoint as messages name it: NAME, or the URL of listen =. */
-const char *
-config_listen_name(const struct config_listen *l)
-{
-	return (l->name != NULL ? l->name : l->url);
-}
-
-static int
-config_str_equal(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return (a == b);
-	return (strcmp(a, b) == 0);
-}
-
-/* Whether two configurations have the same [listen.NAME] sections. */
-int
-config_listens_equal(const struct config *a, const struct config *b)
-{
-	const struct config_listen	*x, *y;
-
-	y = TAILQ_FIRST(&b->listens);
-	TAILQ_FOREACH(x, &a->listens, entry) {
-		if (x->name == NULL)
-			continue;
-		while (y != NULL && y->name == NULL)
-			y = TAILQ_NEXT(y, entry);
-		if (y == NULL || !config_str_equal(x->name, y->name) ||
-		    !config_str_equal(x->url, y->url) ||
-		    !config_str_equal(x->token, y->token) ||
-		    !config_str_equal(x->token_file, y->token_file) ||
-		    x->allow_exec != y->allow_exec || x->kinds != y->kinds ||
-		    x->insecure_no_token != y->insecure_no_token ||
-		    x->insecure_plain_token != y->insecure_plain_token ||
-		    !config_str_equal(x->tls_cert_file, y->tls_cert_file) ||
-		    !config_str_equal(x->tls_key_file, y->tls_key_file) ||
-		    !config_str_equal(x->tls_client_ca_file,
-		    y->tls_client_ca_file))
-			return (0);
-		y = TAILQ_NEXT(y, entry);
-	}
-	while (y != NULL && y->name == NULL)
-		y = TAILQ_NEXT(y, entry);
-	return (y == NULL);
-}
-
-/* Whether a URL is a TLS endpoint's, tls+tcp://HOST:PORT. */
-int
-config_url_tls(const char *url)
-{
-	return (strncmp(url, "tls+tcp://", 10) == 0);
-}
-
-/*
- * Whether a tcp:// or tls+tcp:// URL binds a loopback address only:
- * 127.0.0.0/8, ::1 or localhost. Anything else (0.0.0.0, *, an interface
- * name, another address) may be reachable from other machines.
- */
-int
-config_url_loopback(const char *url)
-{
-	struct in_addr	 a4;
-	struct in6_addr	 a6;
-	const char	*h, *colon;
-	char		 host[256];
-	size_t		 n;
-
-	if (strncmp(url, "tcp://", 6) == 0)
-		h = url + 6;
-	else if (config_url_tls(url))
-		h = url + 10;
-	else
-		return (0);
-	if ((colon = strrchr(h, ':')) == NULL)
-		return (0);
-	n = (size_t)(colon - h);
-	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
-		h++;
-		n -= 2;
-	}
-	if (n == 0 || n >= sizeof host)
-		return (0);
-	memcpy(host, h, n);
-	host[n] = '\0';
-	if (strcasecmp(host, "localhost") == 0)
-		return (1);
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return ((ntohl(a4.s_addr) >> 24) == 127);
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return (IN6_IS_ADDR_LOOPBACK(&a6));
-	return (0);
-}
-
 /* The mode of the daemon's ipc socket files. */
 int
 config_socket_mode(const struct config *c)
@@ -1578,302 +461,4 @@ config_events_mode(const struct config *c)
 	if (c->events_socket_group != NULL)
 		return (0660);
 	return (config_socket_mode(c));
-}
-
-/*
- * Open a file that holds a secret (what names it: "token file"): only
- * the daemon's user (or root) may own it and nobody else may read or
- * write it. The descriptor, or -1 with a cause.
- */
-static int
-config_open_private(const char *what, const char *path, char **cause)
-{
-	struct stat	 sb;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		xasprintf(cause, "%s %s: %s", what, path, strerror(errno));
-		return (-1);
-	}
-	if (fstat(fd, &sb) == -1)
-		xasprintf(cause, "%s %s: %s", what, path, strerror(errno));
-	else if (!S_ISREG(sb.st_mode))
-		xasprintf(cause, "%s %s is not a regular file", what, path);
-	else if (sb.st_uid != geteuid() && sb.st_uid != 0)
-		xasprintf(cause, "%s %s is owned by uid %lu, not by the "
-		    "daemon's user (uid %lu) or root", what, path,
-		    (unsigned long)sb.st_uid, (unsigned long)geteuid());
-	else if ((sb.st_mode & 077) != 0)
-		xasprintf(cause, "%s %s has mode %04o: its group or others "
-		    "can read or change it (chmod 600 %s)", what, path,
-		    (unsigned int)(sb.st_mode & 07777), path);
-	else
-		return (fd);
-	close(fd);
-	return (-1);
-}
-
-/*
- * Read a token file, a private one (config_open_private). One trailing
- * newline is dropped.
- */
-static int
-config_read_token(const char *path, char **token, char **cause)
-{
-	char		 buf[CONFIG_TOKEN_MAX + 2];
-	ssize_t		 n = 0;
-	size_t		 len = 0;
-	int		 fd;
-
-	if ((fd = config_open_private("token file", path, cause)) == -1)
-		return (-1);
-	while (len < sizeof buf &&
-	    (n = read(fd, buf + len, sizeof buf - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	if (n == -1)
-		xasprintf(cause, "token file %s: %s", path, strerror(errno));
-	else {
-		if (len > 0 && buf[len - 1] == '\n')
-			len--;
-		if (len == 0)
-			xasprintf(cause, "token file %s is empty", path);
-		else if (len > CONFIG_TOKEN_MAX)
-			xasprintf(cause, "token file %s is longer than %d "
-			    "bytes", path, CONFIG_TOKEN_MAX);
-		else if (memchr(buf, '\0', len) != NULL ||
-		    !msg_utf8_valid((unsigned char *)buf, len))
-			xasprintf(cause, "token file %s is not UTF-8 text",
-			    path);
-		else
-			*token = xstrndup(buf, len);
-	}
-	explicit_bzero(buf, sizeof buf);
-	return (*token != NULL ? 0 : -1);
-}
-
-/* socket_group and events_socket_group: a group name, or a gid. */
-static int
-config_group_gid(const char *key, const char *group, int64_t *gid,
-    char **cause)
-{
-	struct group	*gr;
-	int64_t		 v;
-
-	*gid = -1;
-	if (group == NULL)
-		return (0);
-	if ((gr = getgrnam(group)) != NULL)
-		*gid = gr->gr_gid;
-	else if (config_parse_int(group, &v) == 0 && v < UINT32_MAX)
-		*gid = v;
-	else {
-		xasprintf(cause, "%s: unknown group '%s'", key, group);
-		return (-1);
-	}
-	return (0);
-}
-
-static int
-config_socket_gid(struct config *c, char **cause)
-{
-	if (config_group_gid("socket_group", c->socket_group, &c->socket_gid,
-	    cause) != 0 || config_group_gid("events_socket_group",
-	    c->events_socket_group, &c->events_socket_gid, cause) != 0)
-		return (-1);
-	if (c->events_socket_group == NULL)
-		c->events_socket_gid = c->socket_gid;
-	return (0);
-}
-
-/*
- * The TLS keys of an endpoint: a certificate and a private key (a
- * private file) for tls+tcp://, and none of them for other URLs.
- */
-static int
-config_prepare_tls(struct config_listen *l, char **cause)
-{
-	const char	*key;
-	char		*why;
-	int		 fd;
-
-	if (!config_url_tls(l->url)) {
-		key = l->tls_cert_file != NULL ? "tls_cert_file" :
-		    l->tls_key_file != NULL ? "tls_key_file" :
-		    l->tls_client_ca_file != NULL ? "tls_client_ca_file" : NULL;
-		if (key == NULL)
-			return (0);
-		xasprintf(cause, "[listen.%s]: %s is only for tls+tcp:// "
-		    "URLs, and url is %s", l->name, key, l->url);
-		return (-1);
-	}
-	if (l->name == NULL) {
-		xasprintf(cause, "endpoint %s: a tls+tcp:// endpoint needs a "
-		    "[listen.NAME] section with tls_cert_file and "
-		    "tls_key_file", l->url);
-		return (-1);
-	}
-	if (l->tls_cert_file == NULL || l->tls_key_file == NULL) {
-		xasprintf(cause, "[listen.%s]: url %s is tls+tcp:// and needs "
-		    "%s", l->name, l->url, l->tls_cert_file == NULL ?
-		    "tls_cert_file (the server's certificate)" :
-		    "tls_key_file (the certificate's private key)");
-		return (-1);
-	}
-	if ((fd = config_open_private("TLS key file", l->tls_key_file,
-	    &why)) == -1) {
-		xasprintf(cause, "[listen.%s]: %s", l->name, why);
-		free(why);
-		return (-1);
-	}
-	close(fd);
-	return (0);
-}
-
-/*
- * One extra endpoint: its TLS files, its token, and whether it may go
- * without one (on the network: with client certificates only).
- */
-static int
-config_prepare_listen(struct config_listen *l, char **cause)
-{
-	const char	*name = config_listen_name(l);
-	char		*why;
-
-	if (config_prepare_tls(l, cause) != 0)
-		return (-1);
-	if (l->insecure_plain_token && strncmp(l->url, "tcp://", 6) != 0) {
-		xasprintf(cause, "[listen.%s]: insecure_plain_token is only for "
-		    "tcp:// URLs, and url is %s", l->name, l->url);
-		return (-1);
-	}
-
-	config_access_free_secret(l->secret);
-	l->secret = NULL;
-	if (l->token_file != NULL) {
-		if (config_read_token(l->token_file, &l->secret, &why) != 0) {
-			xasprintf(cause, "endpoint %s: %s", name, why);
-			free(why);
-			return (-1);
-		}
-	} else if (l->token != NULL)
-		l->secret = xstrdup(l->token);
-	if (l->secret != NULL || l->insecure_no_token ||
-	    l->tls_client_ca_file != NULL || (strncmp(l->url, "tcp://", 6) != 0
-	    && !config_url_tls(l->url)) || config_url_loopback(l->url))
-		return (0);
-	if (l->name == NULL)
-		xasprintf(cause, "endpoint %s is not on a loopback address "
-		    "and has no token: use a [listen.NAME] section with "
-		    "token_file (or insecure_no_token = true)", l->url);
-	else
-		xasprintf(cause, "endpoint %s (%s) is not on a loopback "
-		    "address and has no token: set token_file in [listen.%s] "
-		    "(or insecure_no_token = true to let anyone who can reach "
-		    "it in)", name, l->url, name);
-	return (-1);
-}
-
-/*
- * worker_user must exist, and a daemon that is not root can only run its
- * workers as itself.
- */
-static int
-config_worker_user(struct config *c, char **cause)
-{
-	struct passwd	*pw;
-
-	if (c->worker_user == NULL)
-		return (0);
-	if ((pw = getpwnam(c->worker_user)) == NULL) {
-		xasprintf(cause, "worker_user: no user '%s'", c->worker_user);
-		return (-1);
-	}
-	if (!privs_can_switch() && pw->pw_uid != geteuid()) {
-		xasprintf(cause, "worker_user: only a daemon that may switch "
-		    "users (root, or CAP_SETUID and CAP_SETGID) can run its "
-		    "workers as %s", c->worker_user);
-		return (-1);
-	}
-	return (0);
-}
-
-/*
- * The tokens of the [user.NAME] sections, read from their files; no two
- * users may share one, or a request could not say whose it is.
- */
-int
-config_prepare_users(struct config *c, char **cause)
-{
-	struct config_user	*u, *v;
-	char			*why;
-
-	TAILQ_FOREACH(u, &c->users, entry) {
-		config_access_free_secret(u->secret);
-		u->secret = NULL;
-		if (u->token_file != NULL && config_read_token(u->token_file,
-		    &u->secret, &why) != 0) {
-			xasprintf(cause, "[user.%s]: %s", u->name, why);
-			free(why);
-			return (-1);
-		}
-		if (u->token != NULL)
-			u->secret = xstrdup(u->token);
-		if (u->secret == NULL) {
-			xasprintf(cause, "[user.%s] has no token: set "
-			    "token_file", u->name);
-			return (-1);
-		}
-		for (v = TAILQ_FIRST(&c->users); v != u;
-		    v = TAILQ_NEXT(v, entry)) {
-			if (strcmp(u->secret, v->secret) == 0) {
-				xasprintf(cause, "[user.%s] and [user.%s] have "
-				    "the same token", v->name, u->name);
-				return (-1);
-			}
-		}
-	}
-	return (0);
-}
-
-/*
- * What the endpoints need at start, after config_resolve: the socket
- * group, the tokens read from their files, the refusal of an endpoint
- * open to the network without a token, and no URL bound twice.
- */
-int
-config_prepare(struct config *c, char **cause)
-{
-	struct config_listen	*l, *m;
-
-	if (config_socket_gid(c, cause) != 0 ||
-	    config_prepare_users(c, cause) != 0 ||
-	    config_worker_user(c, cause) != 0)
-		return (-1);
-	config_access_free_secret(c->control_token);
-	c->control_token = NULL;
-	if (c->control_token_file != NULL && config_read_token(
-	    c->control_token_file, &c->control_token, cause) != 0)
-		return (-1);
-	TAILQ_FOREACH(l, &c->listens, entry) {
-		if (config_prepare_listen(l, cause) != 0)
-			return (-1);
-		if (strcmp(l->url, c->url) == 0 ||
-		    strcmp(l->url, c->events_url) == 0) {
-			xasprintf(cause, "endpoint %s: %s is already the %s "
-			    "endpoint", config_listen_name(l), l->url,
-			    strcmp(l->url, c->url) == 0 ? "control" : "event");
-			return (-1);
-		}
-		for (m = TAILQ_NEXT(l, entry); m != NULL;
-		    m = TAILQ_NEXT(m, entry)) {
-			if (strcmp(l->url, m->url) == 0) {
-				xasprintf(cause, "endpoints %s and %s both "
-				    "listen on %s", config_listen_name(l),
-				    config_listen_name(m), l->url);
-				return (-1);
-			}
-		}
-	}
-	return (0);
 }

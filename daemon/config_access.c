@@ -5,7 +5,7 @@
  * `admins` those who see and control every job) and the [user.NAME]
  * sections (a user reached over tcp or tls by a token). Only the text is
  * kept here; access.c turns it into uids and gids at start and on reload,
- * and config.c reads the token files.
+ * and config_prepare.c reads the token files.
  */
 #include <stdio.h>
 #include <stdlib.h>
