@@ -1160,18 +1160,33 @@ class TestUsers:
         os.chmod(self.top, 0o755)
         return self
 
-    def user(self, tag, groups=()):
+    def user(self, tag, groups=(), outside_range=False):
+        """A new user. outside_range: a uid above useradd's range, which
+        no test running beside this one can get once this user is gone."""
         name = "aj%d%s" % (os.getpid(), tag)
         home = os.path.join(self.top, name)
         cmd = ["useradd", "-M", "-U", "-d", home, "-s", "/bin/sh"]
         if groups:
             cmd += ["-G", ",".join(groups)]
+        if outside_range:
+            cmd += ["-K", "UID_MAX=70000", "-K", "GID_MAX=70000", "-u",
+                    str(self._free_uid())]
         subprocess.run(cmd + [name], check=True, capture_output=True)
         self.users.append(name)
         pw = pwd.getpwnam(name)
         os.mkdir(home, 0o700)
         os.chown(home, pw.pw_uid, pw.pw_gid)
         return name
+
+    @staticmethod
+    def _free_uid():
+        uid = 61000 + os.getpid() % 8000
+        while True:
+            try:
+                pwd.getpwuid(uid)
+            except KeyError:
+                return uid
+            uid += 1
 
     def group(self, tag, members=()):
         name = "aj%d%s" % (os.getpid(), tag)

@@ -166,7 +166,9 @@ def test_owner_the_system_no_longer_knows():
     if skip_unless_root("unknown owner"):
         return
     with TestUsers() as u, Conf() as c:
-        a = u.user("a")
+        # a uid useradd never hands out: a user made by a test running
+        # beside this one must not take it over once it is gone
+        a = u.user("a", outside_range=True)
         uid = pwd.getpwnam(a).pw_uid
         with Daemon("--config", c.path) as d:
             j = submit_as(a, d, dict(exec_spec(["id"]), delay_ms=1500))
