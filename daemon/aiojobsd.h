@@ -773,8 +773,10 @@ void	 notify_ready(struct aiojobsd *);
 void	 notify_reloading(struct aiojobsd *);
 void	 notify_stopping(struct aiojobsd *);
 void	 notify_free(struct aiojobsd *);
+
+/* notify_env.c */
 int	 notify_env_private(const char *);
-char	**notify_environ(char **);
+char	**notify_env_strip(char **);
 
 /* durable.c */
 int	 durable_open(struct aiojobsd *, char **);

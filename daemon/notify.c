@@ -13,15 +13,9 @@
 
 #include "aiojobsd.h"
 #include "log.h"
-#include "xmalloc.h"
 
 /* How often the STATUS= line is refreshed. */
 #define NOTIFY_STATUS_MS	5000
-
-/* The variables through which systemd talks to this process only. */
-static const char *const notify_vars[] = {
-	"NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC",
-};
 
 /* Send one notification; state is "READY=1" and the like, or NULL. */
 static void
@@ -122,40 +116,4 @@ notify_free(struct aiojobsd *aj)
 	if (aj->notify_watchdog_ev != NULL)
 		event_free(aj->notify_watchdog_ev);
 	aj->notify_status_ev = aj->notify_watchdog_ev = NULL;
-}
-
-/*
- * Whether "NAME=value" is one of systemd's variables for the daemon. A
- * child that inherited them would take itself for the service: programs
- * and libraries call sd_notify on their own, and systemd logs their
- * messages as refused (NotifyAccess=main) or takes them for the daemon's.
- */
-int
-notify_env_private(const char *var)
-{
-	size_t	 i, len;
-
-	for (i = 0; i < sizeof notify_vars / sizeof notify_vars[0]; i++) {
-		len = strlen(notify_vars[i]);
-		if (strncmp(var, notify_vars[i], len) == 0 && var[len] == '=')
-			return (1);
-	}
-	return (0);
-}
-
-/* environ without systemd's variables for the daemon; free the array. */
-char **
-notify_environ(char **env)
-{
-	char	**out;
-	size_t	  n = 0, i;
-
-	for (i = 0; env[i] != NULL; i++)
-		n++;
-	out = xcalloc(n + 1, sizeof *out);
-	for (n = 0, i = 0; env[i] != NULL; i++) {
-		if (!notify_env_private(env[i]))
-			out[n++] = env[i];
-	}
-	return (out);
 }

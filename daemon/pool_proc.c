@@ -304,7 +304,7 @@ pool_proc_exec(struct worker *w, int child[2])
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setsigmask(&attr, &none);
 	/* without NOTIFY_SOCKET: a plugin must not speak to systemd for us */
-	envp = notify_environ(environ);
+	envp = notify_env_strip(environ);
 	r = posix_spawn(&w->pid, o->exe, &fa, &attr, argv, envp);
 	free(envp);
 	posix_spawn_file_actions_destroy(&fa);
