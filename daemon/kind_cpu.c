@@ -95,7 +95,7 @@ const struct kind kind_cpu = {
 	.cancel = pool_cancel,
 	.can_start = cpu_can_start,
 	.hold = kind_cpu_hold,
-	.drop = kind_cpu_hold_drop,
+	.drop = pool_hold_drop,
 	.usable = cpu_usable,
 	.waits_for = "worker",
 };

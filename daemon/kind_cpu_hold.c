@@ -75,22 +75,6 @@ kind_cpu_hold(struct job *job)
 	if ((w = kind_cpu_hold_roomiest(p, 0)) == NULL &&
 	    (w = kind_cpu_hold_roomiest(p, 1)) == NULL)
 		return (0);
-	w->jobs[w->njobs++] = job;
-	job->kdata = w;
-	pool_send(w, job->args);
+	pool_hold_on(w, job);
 	return (1);
-}
-
-/* A held job was cancelled or failed: it is not to run any more. */
-void
-kind_cpu_hold_drop(struct job *job)
-{
-	struct worker	*w = job->kdata;
-	int		 i;
-
-	for (i = 1; i < w->njobs; i++) {
-		if (w->jobs[i] == job)
-			w->jobs[i] = NULL;	/* its worker stops at it */
-	}
-	job->kdata = NULL;
 }

@@ -300,7 +300,7 @@ pool_has_idle(struct pool *p)
  * Send a job's args to a worker: written once the turn's pump is done,
  * with whatever else the worker gets in this turn.
  */
-void
+static void
 pool_send(struct worker *w, const char *args)
 {
 	/* args were accepted at submit, far below POOL_WIRE_MAX */
@@ -336,6 +336,32 @@ pool_run(struct pool *p, struct job *job)
 	w->began = pool_now_us();
 	job->kdata = w;
 	pool_send(w, job->args);
+}
+
+/* A busy worker takes a job to run after those it has (kind_cpu_hold.c). */
+void
+pool_hold_on(struct worker *w, struct job *job)
+{
+	w->jobs[w->njobs++] = job;
+	job->kdata = w;
+	pool_send(w, job->args);
+}
+
+/*
+ * A held job was cancelled or failed: it is not to run any more, and its
+ * worker stops when it gets there (kind->drop).
+ */
+void
+pool_hold_drop(struct job *job)
+{
+	struct worker	*w = job->kdata;
+	int		 i;
+
+	for (i = 1; i < w->njobs; i++) {
+		if (w->jobs[i] == job)
+			w->jobs[i] = NULL;
+	}
+	job->kdata = NULL;
 }
 
 /* Cancel or timeout: kill the worker; its reaping ends the job. */

@@ -60,7 +60,7 @@ struct pool {
 
 /* pool.c */
 uint64_t pool_now_us(void);
-void	 pool_send(struct worker *, const char *);
+void	 pool_hold_on(struct worker *, struct job *);
 
 /* pool_proc.c */
 void	 pool_proc_respawn_cb(int, short, void *);
