@@ -127,8 +127,9 @@ static void
 pool_message(struct worker *w, const struct pool_wire_hdr *h,
     const char *buf)
 {
-	int	 reply = h->type == POOL_MSG_OUTPUT || h->type == POOL_MSG_ERROR;
+	int	 reply;
 
+	reply = h->type == POOL_MSG_OUTPUT || h->type == POOL_MSG_ERROR;
 	if (h->len < 1 || buf[h->len - 1] != '\0') {
 		if (w->state != WORKER_RETIRING)
 			log_warnx("worker %d: broken message", w->idx);

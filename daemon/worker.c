@@ -127,6 +127,14 @@ worker_reply(int fd, const struct worker_opts *o, enum pool_msg type,
 	free(msg);
 }
 
+/* A failed call's reply: "<code> <message>". */
+static void
+worker_error(int fd, const struct worker_opts *o, const char *code,
+    const char *msg)
+{
+	worker_reply(fd, o, POOL_MSG_ERROR, code, msg);
+}
+
 /* Run one call: parse the args, find the function, reply. */
 static void
 worker_call(int fd, const struct worker_opts *o, const char *buf,
@@ -138,7 +146,7 @@ worker_call(int fd, const struct worker_opts *o, const char *buf,
 
 	if ((args = cJSON_ParseWithLength(buf, len)) == NULL ||
 	    !cJSON_IsString(fn = cJSON_GetObjectItemCaseSensitive(args, "fn"))) {
-		worker_reply(fd, o, POOL_MSG_ERROR, "fn_error", "bad arguments");
+		worker_error(fd, o, "fn_error", "bad arguments");
 		cJSON_Delete(args);
 		return;
 	}
@@ -146,19 +154,19 @@ worker_call(int fd, const struct worker_opts *o, const char *buf,
 		input = cJSON_AddNullToObject(args, "input");
 	if ((f = fns_builtin(fn->valuestring)) == NULL &&
 	    (f = fns_plugin(o->plugin_dir, fn->valuestring, &error)) == NULL) {
-		worker_reply(fd, o, POOL_MSG_ERROR, "unknown_fn", error != NULL ? error :
+		worker_error(fd, o, "unknown_fn", error != NULL ? error :
 		    fn->valuestring);
 		goto out;
 	}
 	if ((out = f(input, &error)) == NULL) {
-		worker_reply(fd, o, POOL_MSG_ERROR, "fn_error", error != NULL ? error :
+		worker_error(fd, o, "fn_error", error != NULL ? error :
 		    "the function failed without a message");
 		goto out;
 	}
 	text = cJSON_PrintUnformatted(out);
 	cJSON_Delete(out);
 	if (text == NULL)
-		worker_reply(fd, o, POOL_MSG_ERROR, "fn_error", "out of memory");
+		worker_error(fd, o, "fn_error", "out of memory");
 	else
 		worker_reply(fd, o, POOL_MSG_OUTPUT, text, NULL);
 	cJSON_free(text);

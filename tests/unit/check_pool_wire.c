@@ -117,7 +117,8 @@ START_TEST(test_partial)
 
 	for (i = 0; i < POOL_WIRE_HDR + sizeof out; i++) {
 		ck_assert_int_eq(pool_wire_get(b, &h, &body), 0);
-		ck_assert_uint_eq(evbuffer_get_length(b), i);	/* nothing taken */
+		/* nothing is taken */
+		ck_assert_uint_eq(evbuffer_get_length(b), i);
 		evbuffer_add(b, raw + i, 1);
 	}
 	ck_assert_int_eq(pool_wire_get(b, &h, &body), 1);
