@@ -701,11 +701,13 @@ void	 pool_resize(struct pool *, int);
 int	 pool_total(struct pool *);
 int	 pool_busy(struct pool *);
 int	 pool_has_idle(struct pool *);
-int	 pool_has_room(struct pool *);
 void	 pool_run(struct pool *, struct job *);
-int	 pool_hold(struct job *);
-void	 pool_drop(struct job *);
+void	 pool_hold_drop(struct job *);
 void	 pool_cancel(struct job *);
+
+/* kind_cpu_hold.c */
+int	 kind_cpu_hold_room(struct pool *);
+int	 kind_cpu_hold(struct job *);
 
 /* worker.c */
 int	 worker_main(int, char **);

@@ -2,8 +2,8 @@
  * The cpu kind: a function run in a worker process of the pool
  * (ProcessPoolExecutor). args {"fn": name, "input": any JSON}; the result
  * is the function's output. Jobs wait in the scheduler until a worker is
- * idle, or a busy one can take them next; cancel and timeout kill the
- * worker, which the pool replaces.
+ * idle, or a busy one can take them next (kind_cpu_hold.c); cancel and
+ * timeout kill the worker, which the pool replaces.
  */
 #include <string.h>
 
@@ -66,7 +66,7 @@ cpu_start(struct job *job)
 
 /*
  * An idle worker starts a job at once. Else a busy worker may take the
- * job to run next (pool_hold), so that it starts without waiting for a
+ * job to run next (kind_cpu_hold), so that it starts without waiting for a
  * round trip to the dispatcher; not for a queue whose limit or rate the
  * start would have to be checked against later.
  */
@@ -74,7 +74,7 @@ static int
 cpu_can_start(struct sched *s, struct queue *q)
 {
 	return (pool_has_idle(s->pool) || (q->limit == 0 && q->rate == 0 &&
-	    pool_has_room(s->pool)));
+	    kind_cpu_hold_room(s->pool)));
 }
 
 static int
@@ -94,8 +94,8 @@ const struct kind kind_cpu = {
 	.start = cpu_start,
 	.cancel = pool_cancel,
 	.can_start = cpu_can_start,
-	.hold = pool_hold,
-	.drop = pool_drop,
+	.hold = kind_cpu_hold,
+	.drop = pool_hold_drop,
 	.usable = cpu_usable,
 	.waits_for = "worker",
 };

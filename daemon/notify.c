@@ -13,7 +13,6 @@
 
 #include "aiojobsd.h"
 #include "log.h"
-#include "xmalloc.h"
 
 /* How often the STATUS= line is refreshed. */
 #define NOTIFY_STATUS_MS	5000

@@ -1,11 +1,11 @@
 /*
  * A worker process: `aiojobsd --worker ...`, spawned by the pool with
  * fork+exec. It reads jobs from the pipe inherited as fd 3 and writes its
- * replies to the one at fd 4 (framed as poolwire.h says): says hello,
- * then runs one function call at
- * a time, in the order they come: the request is the job's args
- * ({"fn": ..., "input": ...}), the reply "O<output JSON>" or
- * "E<code> <message>". It exits when the socket reaches EOF (the
+ * replies to the one at fd 4 (framed as pool_wire.h says): says hello,
+ * then runs one function call at a time, in the order they come: the
+ * request is the job's args ({"fn": ..., "input": ...}), the reply the
+ * function's output JSON (POOL_MSG_OUTPUT) or "<code> <message>"
+ * (POOL_MSG_ERROR). It exits when the job pipe reaches EOF (the
  * dispatcher is gone). Functions may crash: the dispatcher notices.
  */
 #include <sys/prctl.h>
@@ -25,7 +25,7 @@
 
 #include "aiojobsd.h"
 #include "fns/fns.h"
-#include "poolwire.h"
+#include "pool_wire.h"
 
 /*
  * What one read asks for; the buffer grows for a bigger request. Above
@@ -98,32 +98,41 @@ worker_write(int fd, const void *buf, size_t len)
 
 /*
  * Send a reply. A worker that a call left bloated says so with the reply
- * ('o' or 'e' instead of 'O' or 'E'); the dispatcher, once it has the
- * reply, replaces it (and gives back the jobs it holds).
+ * (POOL_F_RETIRE); the dispatcher, once it has the reply, replaces it
+ * (and gives back the jobs it holds).
  */
 static void
-worker_reply(int fd, const struct worker_opts *o, char kind, const char *a,
-    const char *b)
+worker_reply(int fd, const struct worker_opts *o, enum pool_msg type,
+    const char *a, const char *b)
 {
 	struct pool_wire_hdr	 h;
 	char			*msg;
-	uint64_t		 us;
-	int			 n;
+	uint64_t		 us = 0;
+	int			 n, flags = 0;
 
-	if (o != NULL && kind != 'H' && worker_bloated(o))
-		kind = (char)(kind - 'A' + 'a');
-
+	if (type != POOL_MSG_HELLO) {
+		us = worker_now_us() - worker_began;
+		if (worker_bloated(o))
+			flags |= POOL_F_RETIRE;
+	}
 	/* room for the header in front: one write a reply */
-	n = asprintf(&msg, "%*s%c%s%s%s", (int)POOL_WIRE_HDR, "", kind, a,
+	n = asprintf(&msg, "%*s%s%s%s", (int)POOL_WIRE_HDR, "", a,
 	    b != NULL ? " " : "", b != NULL ? b : "");
 	if (n < 0 || (size_t)n - POOL_WIRE_HDR >= POOL_WIRE_MAX)
 		_exit(3);
-	us = kind == 'H' ? 0 : worker_now_us() - worker_began;
-	h.len = (uint32_t)((size_t)n - POOL_WIRE_HDR + 1);	/* and NUL */
-	h.us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	/* the body and its NUL */
+	pool_wire_hdr_set(&h, type, flags, (size_t)n - POOL_WIRE_HDR + 1, us);
 	memcpy(msg, &h, sizeof h);
 	worker_write(fd, msg, (size_t)n + 1);
 	free(msg);
+}
+
+/* A failed call's reply: "<code> <message>". */
+static void
+worker_error(int fd, const struct worker_opts *o, const char *code,
+    const char *msg)
+{
+	worker_reply(fd, o, POOL_MSG_ERROR, code, msg);
 }
 
 /* Run one call: parse the args, find the function, reply. */
@@ -137,7 +146,7 @@ worker_call(int fd, const struct worker_opts *o, const char *buf,
 
 	if ((args = cJSON_ParseWithLength(buf, len)) == NULL ||
 	    !cJSON_IsString(fn = cJSON_GetObjectItemCaseSensitive(args, "fn"))) {
-		worker_reply(fd, o, 'E', "fn_error", "bad arguments");
+		worker_error(fd, o, "fn_error", "bad arguments");
 		cJSON_Delete(args);
 		return;
 	}
@@ -145,21 +154,21 @@ worker_call(int fd, const struct worker_opts *o, const char *buf,
 		input = cJSON_AddNullToObject(args, "input");
 	if ((f = fns_builtin(fn->valuestring)) == NULL &&
 	    (f = fns_plugin(o->plugin_dir, fn->valuestring, &error)) == NULL) {
-		worker_reply(fd, o, 'E', "unknown_fn", error != NULL ? error :
+		worker_error(fd, o, "unknown_fn", error != NULL ? error :
 		    fn->valuestring);
 		goto out;
 	}
 	if ((out = f(input, &error)) == NULL) {
-		worker_reply(fd, o, 'E', "fn_error", error != NULL ? error :
+		worker_error(fd, o, "fn_error", error != NULL ? error :
 		    "the function failed without a message");
 		goto out;
 	}
 	text = cJSON_PrintUnformatted(out);
 	cJSON_Delete(out);
 	if (text == NULL)
-		worker_reply(fd, o, 'E', "fn_error", "out of memory");
+		worker_error(fd, o, "fn_error", "out of memory");
 	else
-		worker_reply(fd, o, 'O', text, NULL);
+		worker_reply(fd, o, POOL_MSG_OUTPUT, text, NULL);
 	cJSON_free(text);
 out:
 	free(error);
@@ -211,8 +220,9 @@ static void
 worker_loop(const struct worker_opts *o, char *buf, size_t size)
 {
 	struct pool_wire_hdr	 h;
-	size_t			 have = 0, used, need;
+	size_t			 have = 0, used;
 	ssize_t			 n;
+	int			 r;
 
 	for (;;) {
 		if ((n = read(o->job_fd, buf + have, size - have)) == -1) {
@@ -224,29 +234,24 @@ worker_loop(const struct worker_opts *o, char *buf, size_t size)
 			_exit(0);	/* the dispatcher is gone */
 		have += (size_t)n;
 		used = 0;
-		while (have - used >= POOL_WIRE_HDR) {
-			memcpy(&h, buf + used, sizeof h);
-			if (h.len > POOL_WIRE_MAX)
-				_exit(3);
-			need = POOL_WIRE_HDR + h.len;
-			if (have - used < need)
-				break;
-			worker_began = worker_now_us();
-			worker_cpu_budget(o);
-			worker_call(o->reply_fd, o, buf + used + POOL_WIRE_HDR,
-			    h.len);
-			used += need;
+		while ((r = pool_wire_next(buf + used, have - used, &h)) == 1) {
+			if (h.type == POOL_MSG_JOB) {
+				worker_began = worker_now_us();
+				worker_cpu_budget(o);
+				worker_call(o->reply_fd, o,
+				    buf + used + POOL_WIRE_HDR, h.len);
+			}
+			used += POOL_WIRE_HDR + h.len;
 		}
+		if (r == -1)
+			_exit(3);
 		memmove(buf, buf + used, have - used);
 		have -= used;
-		if (have >= POOL_WIRE_HDR) {
-			memcpy(&h, buf, sizeof h);
-			need = POOL_WIRE_HDR + h.len;
-			if (need > size) {
-				if ((buf = realloc(buf, need)) == NULL)
-					_exit(3);
-				size = need;
-			}
+		/* h: the header of the message not all read, if any */
+		if (POOL_WIRE_HDR + h.len > size) {
+			if ((buf = realloc(buf, POOL_WIRE_HDR + h.len)) == NULL)
+				_exit(3);
+			size = POOL_WIRE_HDR + h.len;
 		}
 	}
 }
@@ -342,7 +347,7 @@ worker_main(int argc, char **argv)
 		return (3);
 	}
 	snprintf(hello, sizeof hello, "%ld", (long)getpid());
-	worker_reply(o.reply_fd, NULL, 'H', hello, NULL);
+	worker_reply(o.reply_fd, &o, POOL_MSG_HELLO, hello, NULL);
 	worker_loop(&o, buf, WORKER_READ);
 	return (0);
 }

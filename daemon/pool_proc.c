@@ -1,0 +1,395 @@
+/*
+ * The life of the pool's worker processes: each is spawned by fork+exec
+ * of `aiojobsd --worker` in its own process group, with two pipes of its
+ * own (pool_wire.h). Pipes, one a direction, rather than a socketpair:
+ * reading a worker's reply from a socket also wakes the worker if it
+ * sleeps on the same socket waiting for a job, for nothing, a wake-up a
+ * job on each side.
+ *
+ * A worker that dies fails the job it ran, gives the ones it held back to
+ * their queues and is replaced, with a back-off when workers keep dying
+ * before they are ready. A worker beyond the pool's size (after SIGHUP)
+ * retires when idle, or after the job it runs. What a worker's pipes
+ * carry is pool.c's business: it registered their handlers in the pool.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "aiojobsd.h"
+#include "log.h"
+#include "pool.h"
+#include "pool_wire.h"
+#include "xmalloc.h"
+
+#define POOL_BACKOFF_MIN_MS	100
+#define POOL_BACKOFF_MAX_MS	30000
+
+static void	pool_proc_spawn(struct worker *);
+
+/* Close a worker's pipes and events; the process is gone or going. */
+static void
+pool_proc_close(struct worker *w)
+{
+	if (w->ev != NULL)
+		event_free(w->ev);
+	w->ev = NULL;
+	if (w->wev != NULL)
+		event_free(w->wev);
+	w->wev = NULL;
+	if (w->in != NULL)
+		evbuffer_free(w->in);
+	w->in = NULL;
+	if (w->out != NULL)
+		evbuffer_free(w->out);
+	w->out = NULL;
+	if (w->jobfd != -1)
+		close(w->jobfd);
+	w->jobfd = -1;
+	if (w->replyfd != -1)
+		close(w->replyfd);
+	w->replyfd = -1;
+	w->unflushed = 0;
+}
+
+/* Forget a worker whose process is gone (or never was). */
+static void
+pool_proc_free(struct worker *w)
+{
+	struct pool	*p = w->pool;
+
+	pool_proc_close(w);
+	p->workers[w->idx] = NULL;
+	while (p->nslots > p->opts.workers && p->workers[p->nslots - 1] == NULL)
+		p->nslots--;
+	free(w);
+}
+
+static void
+pool_proc_describe(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+}
+
+/* Respawn the workers that are down, unless they keep dying at start. */
+void
+pool_proc_respawn_cb(int fd, short events, void *arg)
+{
+	struct pool	*p = arg;
+	int		 i;
+
+	for (i = 0; i < p->opts.workers && !p->stopping; i++) {
+		if (p->workers[i]->state == WORKER_DOWN)
+			pool_proc_spawn(p->workers[i]);
+	}
+}
+
+static void
+pool_proc_schedule_respawn(struct pool *p)
+{
+	struct timeval	 tv = { 0, 0 };
+	int64_t		 ms = 0;
+	int		 i;
+
+	if (p->stopping || evtimer_pending(p->respawn_timer, NULL))
+		return;
+	if (p->fails > 0) {
+		ms = POOL_BACKOFF_MIN_MS;
+		for (i = 1; i < p->fails && ms < POOL_BACKOFF_MAX_MS; i++)
+			ms *= 2;
+		if (ms > POOL_BACKOFF_MAX_MS)
+			ms = POOL_BACKOFF_MAX_MS;
+		log_warnx("workers keep dying before they are ready (%d in a "
+		    "row); next start in %lld ms", p->fails, (long long)ms);
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(p->respawn_timer, &tv);
+}
+
+/* Send SIGKILL, once; the worker's reaping settles its jobs. */
+void
+pool_proc_kill(struct worker *w)
+{
+	if (w->killed || w->pid <= 0)
+		return;
+	w->killed = 1;
+	if (kill(w->pid, SIGKILL) == -1)
+		log_warn("worker %d: kill %ld", w->idx, (long)w->pid);
+}
+
+/* The held jobs of a worker go back to their queues. */
+static void
+pool_proc_unhold(struct worker *w)
+{
+	struct job	*job;
+	int		 i, n = w->njobs;
+
+	w->njobs = 0;
+	for (i = 0; i < n; i++) {
+		if ((job = w->jobs[i]) == NULL)
+			continue;
+		job->kdata = NULL;
+		sched_unhold(job);
+	}
+}
+
+/*
+ * A worker process ended: fail the job it ran, if any, give back the
+ * ones it held, and replace it.
+ */
+static void
+pool_proc_exit_cb(pid_t pid, int status, void *arg)
+{
+	struct worker	*w = arg;
+	struct pool	*p = w->pool;
+	struct job	*job = NULL;
+	char		 how[96];
+	int		 state = w->state;
+
+	pool_proc_describe(status, how, sizeof how);
+	if (state == WORKER_STARTING)
+		p->fails++;
+	else if (state == WORKER_IDLE)
+		p->nidle--;
+	else if (state == WORKER_BUSY) {
+		p->nbusy--;
+		job = w->jobs[0];
+		w->jobs[0] = NULL;
+	}
+	/* what the daemon did not ask for: the operator should hear of it */
+	if (!p->stopping && state != WORKER_RETIRING && !w->killed) {
+		if (job != NULL)
+			log_warnx("worker %d (pid %ld) %s while running job %lld",
+			    w->idx, (long)pid, how, (long long)job->id);
+		else
+			log_warnx("worker %d (pid %ld) %s", w->idx, (long)pid,
+			    how);
+	}
+	pool_proc_close(w);
+	w->state = WORKER_DOWN;
+	w->pid = -1;
+	w->killed = 0;
+	if (w->idx < p->opts.workers)
+		pool_proc_schedule_respawn(p);
+	/* held jobs stay in w->jobs (dropped if cancelled) until then */
+	if (job != NULL) {
+		job->kdata = NULL;
+		job_finish(job, JOB_FAILED, NULL, "worker_crashed",
+		    "worker %d (pid %ld) %s", w->idx, (long)pid, how);
+	}
+	pool_proc_unhold(w);
+	if (w->idx >= p->opts.workers)
+		pool_proc_free(w);	/* the pool shrank */
+}
+
+/*
+ * A pipe whose ends are close-on-exec and above the worker's fds 3 and 4,
+ * so that making them its 3 and 4 cannot overwrite one with the other.
+ */
+static int
+pool_proc_pipe(int fds[2])
+{
+	int	 i, fd;
+
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return (-1);
+	for (i = 0; i < 2; i++) {
+		if (fds[i] > POOL_CHILD_REPLY_FD)
+			continue;
+		if ((fd = fcntl(fds[i], F_DUPFD_CLOEXEC,
+		    POOL_CHILD_REPLY_FD + 1)) == -1) {
+			close(fds[0]);
+			close(fds[1]);
+			return (-1);
+		}
+		close(fds[i]);
+		fds[i] = fd;
+	}
+	return (0);
+}
+
+/*
+ * The pipes to a new worker: our ends non-blocking and watched, child[0]
+ * the end it reads jobs from, child[1] the end it writes replies to.
+ */
+static int
+pool_proc_connect(struct worker *w, int child[2])
+{
+	struct pool	*p = w->pool;
+	int		 jobs[2], replies[2];
+
+	if (pool_proc_pipe(jobs) == -1) {
+		log_warn("worker %d: pipe", w->idx);
+		return (-1);
+	}
+	if (pool_proc_pipe(replies) == -1) {
+		log_warn("worker %d: pipe", w->idx);
+		close(jobs[0]);
+		close(jobs[1]);
+		return (-1);
+	}
+	/* only our ends: the worker reads and writes blocking */
+	if (fcntl(jobs[1], F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(replies[0], F_SETFL, O_NONBLOCK) == -1) {
+		log_warn("worker %d: fcntl", w->idx);
+		close(jobs[0]);
+		close(jobs[1]);
+		close(replies[0]);
+		close(replies[1]);
+		return (-1);
+	}
+	w->jobfd = jobs[1];
+	w->replyfd = replies[0];
+	child[0] = jobs[0];
+	child[1] = replies[1];
+	w->in = evbuffer_new();
+	w->out = evbuffer_new();
+	w->ev = event_new(p->base, w->replyfd, EV_READ | EV_PERSIST,
+	    p->read_cb, w);
+	w->wev = event_new(p->base, w->jobfd, EV_WRITE, p->write_cb, w);
+	if (w->in == NULL || w->out == NULL || w->ev == NULL ||
+	    w->wev == NULL)
+		fatalx("worker %d: out of memory", w->idx);
+	event_add(w->ev, NULL);
+	return (0);
+}
+
+static int
+pool_proc_exec(struct worker *w, int child[2])
+{
+	struct pool_opts		*o = &w->pool->opts;
+	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 attr;
+	sigset_t			 all, none;
+	char				 mem[32], cpu[32];
+	char				*argv[] = { "aiojobsd", "--worker",
+	    "--job-fd", POOL_CHILD_JOB_FDS, "--reply-fd", POOL_CHILD_REPLY_FDS,
+	    "--plugin-dir", (char *)o->plugin_dir,
+	    "--memory-limit", mem, "--cpu-limit", cpu,
+	    o->user != NULL ? "--user" : NULL, (char *)o->user, NULL };
+	extern char			**environ;
+	char				**envp;
+	int				 r;
+
+	snprintf(mem, sizeof mem, "%lld", (long long)o->memory_limit);
+	snprintf(cpu, sizeof cpu, "%lld", (long long)o->cpu_limit);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, child[0], POOL_CHILD_JOB_FD);
+	posix_spawn_file_actions_adddup2(&fa, child[1], POOL_CHILD_REPLY_FD);
+	posix_spawn_file_actions_addclosefrom_np(&fa, POOL_CHILD_REPLY_FD + 1);
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_init(&attr);
+	/* its own group: a terminal's ^C is for the daemon, not the pool */
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	/* without NOTIFY_SOCKET: a plugin must not speak to systemd for us */
+	envp = child_env(environ);
+	r = posix_spawn(&w->pid, o->exe, &fa, &attr, argv, envp);
+	free(envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return (r);
+}
+
+static void
+pool_proc_spawn(struct worker *w)
+{
+	int	 child[2], r;
+
+	if (pool_proc_connect(w, child) != 0) {
+		w->pool->fails++;
+		pool_proc_schedule_respawn(w->pool);
+		return;
+	}
+	r = pool_proc_exec(w, child);
+	close(child[0]);
+	close(child[1]);
+	if (r != 0) {
+		log_warnx("worker %d: cannot run %s: %s", w->idx,
+		    w->pool->opts.exe, strerror(r));
+		pool_proc_close(w);
+		w->pool->fails++;
+		pool_proc_schedule_respawn(w->pool);
+		return;
+	}
+	w->state = WORKER_STARTING;
+	w->took = UINT64_MAX;		/* nothing known: no holding yet */
+	proc_watch(w->pid, pool_proc_exit_cb, w);
+}
+
+/* A new worker in slot idx, spawned now. */
+void
+pool_proc_add(struct pool *p, int idx)
+{
+	struct worker	*w;
+
+	w = xcalloc(1, sizeof *w);
+	w->pool = p;
+	w->idx = idx;
+	w->jobfd = -1;
+	w->replyfd = -1;
+	w->pid = -1;
+	p->workers[idx] = w;
+	pool_proc_spawn(w);
+}
+
+/* Retire a worker beyond the target: at once unless it runs a job. */
+void
+pool_proc_retire(struct worker *w)
+{
+	switch (w->state) {
+	case WORKER_DOWN:
+		pool_proc_free(w);
+		break;
+	case WORKER_IDLE:
+		w->pool->nidle--;
+		/* FALLTHROUGH */
+	case WORKER_STARTING:
+		w->state = WORKER_RETIRING;
+		pool_proc_kill(w);	/* reaped: pool_proc_exit_cb frees it */
+		break;
+	case WORKER_BUSY:		/* pool_reply retires it */
+	case WORKER_RETIRING:
+		break;
+	}
+}
+
+/*
+ * Stop a worker and wait for it, then forget it: for pool_free, once the
+ * loop is over, where blocking is fine.
+ */
+void
+pool_proc_stop(struct worker *w)
+{
+	int	 status;
+
+	pool_proc_close(w);	/* its pipe's EOF stops an idle one */
+	if (w->pid > 0) {
+		kill(w->pid, SIGKILL);
+		proc_forget(w->pid);
+		while (waitpid(w->pid, &status, 0) == -1 && errno == EINTR)
+			;
+	}
+	free(w);
+}
