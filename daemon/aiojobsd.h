@@ -463,6 +463,11 @@ void	 queue_remove(struct queue *, struct job *);
 struct job *queue_next(struct queue *);
 void	 queue_take_token(struct queue *);
 void	 queue_set_rate(struct queue *, double);
+#define QUEUE_SET_LIMIT		0x1
+#define QUEUE_SET_RATE		0x2
+#define QUEUE_SET_PAUSED	0x4
+#define QUEUE_SET_ALL		0x7
+void	 queue_configure(struct queue *, int, int64_t, double, int);
 
 /* sched.c */
 struct sched *sched_create(struct event_base *, int64_t, int64_t);

@@ -30,6 +30,7 @@ op_queue(struct aiojobsd *aj, struct creq *cr)
 	struct queue		*q;
 	struct msg_error	 err;
 	char			*cause = NULL;
+	int			 set;
 
 	if (strcmp(req->action, "set") == 0 &&
 	    (req->present & (MSG_F_LIMIT | MSG_F_RATE)) == 0) {
@@ -42,14 +43,12 @@ op_queue(struct aiojobsd *aj, struct creq *cr)
 		return (OP_DONE);
 	}
 	q = sched_queue(aj->sched, req->name, 1);
-	if (strcmp(req->action, "pause") == 0)
-		q->paused = 1;
-	else if (strcmp(req->action, "resume") == 0)
-		q->paused = 0;
-	if (req->present & MSG_F_LIMIT)
-		q->limit = req->limit;
-	if (req->present & MSG_F_RATE)
-		queue_set_rate(q, req->rate);
+	set = ((req->present & MSG_F_LIMIT) ? QUEUE_SET_LIMIT : 0) |
+	    ((req->present & MSG_F_RATE) ? QUEUE_SET_RATE : 0);
+	if (strcmp(req->action, "set") != 0)
+		set |= QUEUE_SET_PAUSED;
+	queue_configure(q, set, req->limit, req->rate,
+	    strcmp(req->action, "pause") == 0);
 	log_info("queue %s: %s, limit %lld, rate %g", q->name,
 	    q->paused ? "paused" : "running", (long long)q->limit, q->rate);
 	if (aj->sched->store != NULL) {

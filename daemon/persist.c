@@ -325,11 +325,8 @@ static void
 persist_queue_cb(const char *name, int64_t limit, double rate, int paused,
     void *arg)
 {
-	struct queue	*q = sched_queue(arg, name, 1);
-
-	q->limit = limit;
-	q->paused = paused;
-	queue_set_rate(q, rate);
+	queue_configure(sched_queue(arg, name, 1), QUEUE_SET_ALL, limit, rate,
+	    paused);
 }
 
 /*

@@ -145,6 +145,23 @@ queue_take_token(struct queue *q)
 }
 
 /* A new rate starts with a full bucket. */
+/*
+ * Set what a queue's settings say, the ones set names (QUEUE_SET_*): the
+ * queue op, the [queue.NAME] sections and the settings the store kept all
+ * come through here.
+ */
+void
+queue_configure(struct queue *q, int set, int64_t limit, double rate,
+    int paused)
+{
+	if (set & QUEUE_SET_LIMIT)
+		q->limit = limit;
+	if (set & QUEUE_SET_RATE)
+		queue_set_rate(q, rate);
+	if (set & QUEUE_SET_PAUSED)
+		q->paused = paused;
+}
+
 void
 queue_set_rate(struct queue *q, double rate)
 {

@@ -80,12 +80,10 @@ reload_queues(struct aiojobsd *aj)
 		limit = q->limit;
 		rate = q->rate;
 		paused = q->paused;
-		if (cq->set & CONFIG_Q_LIMIT)
-			q->limit = cq->limit;
-		if (cq->set & CONFIG_Q_RATE)
-			queue_set_rate(q, cq->rate);
-		if (cq->set & CONFIG_Q_PAUSED)
-			q->paused = cq->paused;
+		queue_configure(q, ((cq->set & CONFIG_Q_LIMIT) ?
+		    QUEUE_SET_LIMIT : 0) | ((cq->set & CONFIG_Q_RATE) ?
+		    QUEUE_SET_RATE : 0) | ((cq->set & CONFIG_Q_PAUSED) ?
+		    QUEUE_SET_PAUSED : 0), cq->limit, cq->rate, cq->paused);
 		reload_queue_changes(q, limit, rate, paused, changes,
 		    sizeof changes);
 		if (changes[0] != '\0')
