@@ -45,7 +45,6 @@ static const char *const access_ops[ACCESS_NOPS] = {
 
 struct access {
 	uid_t			 self;		/* the daemon's user */
-	int			 can_switch;	/* may run jobs as others */
 	struct access_list	 admins;
 	struct access_list	 ops[ACCESS_NOPS];
 	struct access_list	 kinds[KIND_MAX];
@@ -147,7 +146,6 @@ access_create(const struct config *c, char **cause)
 
 	a = xcalloc(1, sizeof *a);
 	a->self = geteuid();
-	a->can_switch = privs_can_switch();
 	TAILQ_FOREACH(r, &c->rules, entry) {
 		if ((l = access_list_of(a, r->name)) == NULL ||
 		    access_parse(l, r->name, r->who, cause) != 0) {
@@ -313,16 +311,15 @@ access_jobs(const struct access *a, struct sched *s, uid_t uid,
 
 /*
  * Whether a user may submit these specs: each kind must be open to
- * them, and an exec job runs as its owner, which only a daemon that may
- * switch users (root, or CAP_SETUID and CAP_SETGID) can do for a user
- * other than its own. (Root's jobs on a daemon
- * of another user run as that user: root could become it anyway.)
+ * them, and an exec job must be one this daemon can run as its owner
+ * (runas_allowed, which the job's start checks again).
  */
 int
 access_submit(const struct access *a, const struct msg_spec *specs,
     size_t n, uid_t uid, struct msg_error *err)
 {
 	const struct kind	*k;
+	char			*cause;
 	size_t			 i;
 
 	for (i = 0; i < n; i++) {
@@ -334,13 +331,10 @@ access_submit(const struct access *a, const struct msg_spec *specs,
 			    k->name);
 			return (-1);
 		}
-		if (strcmp(k->name, "exec") == 0 && !a->can_switch &&
-		    uid != a->self && uid != 0) {
-			msg_error_set(err, MSG_E_FORBIDDEN, "exec jobs run as "
-			    "their owner, and this daemon runs as %s without "
-			    "the privilege to become another user (root, or "
-			    "CAP_SETUID and CAP_SETGID): it runs exec jobs of "
-			    "%s only", users_name(a->self), users_name(a->self));
+		if (strcmp(k->name, "exec") == 0 &&
+		    runas_allowed(uid, &cause) != 0) {
+			msg_error_set(err, MSG_E_FORBIDDEN, "%s", cause);
+			free(cause);
 			return (-1);
 		}
 	}

@@ -537,6 +537,7 @@ struct runas {
 };
 
 /* runas.c */
+int	 runas_allowed(uid_t, char **);
 int	 runas_get(struct runas *, uid_t, char **);
 void	 runas_free(struct runas *);
 

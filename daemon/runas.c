@@ -22,6 +22,25 @@
 #include "xmalloc.h"
 
 /*
+ * Whether this daemon can run an exec job of owner: its own, root's (as
+ * the daemon's user), or anyone's when it may switch users. The one rule
+ * submit checks first and the start checks again; 0, or -1 and why.
+ */
+int
+runas_allowed(uid_t owner, char **cause)
+{
+	uid_t	 self = geteuid();
+
+	if (owner == self || owner == 0 || privs_can_switch())
+		return (0);
+	xasprintf(cause, "exec jobs run as their owner, and this daemon runs "
+	    "as %s without the privilege to become another user (root, or "
+	    "CAP_SETUID and CAP_SETGID): it cannot become %s",
+	    users_name(self), users_name(owner));
+	return (-1);
+}
+
+/*
  * The identity a job of owner takes (ra->user NULL: the daemon's own)
  * and the variables that say so; 0, or -1 and why it cannot run.
  */
@@ -29,20 +48,12 @@ int
 runas_get(struct runas *ra, uid_t owner, char **cause)
 {
 	const struct user	*u;
-	uid_t			 self = geteuid();
 
 	memset(ra, 0, sizeof *ra);
-	if (owner == self)
-		return (0);
-	if (!privs_can_switch()) {
-		if (owner == 0)
-			return (0);
-		xasprintf(cause, "exec jobs run as their owner, and this "
-		    "daemon runs as %s without the privilege to become "
-		    "another user (root, or CAP_SETUID and CAP_SETGID): it "
-		    "cannot become %s", users_name(self), users_name(owner));
+	if (runas_allowed(owner, cause) != 0)
 		return (-1);
-	}
+	if (owner == geteuid() || !privs_can_switch())
+		return (0);
 	u = users_get(owner);
 	if (!u->known) {
 		xasprintf(cause, "owner uid %lu is not a user of this system: "
