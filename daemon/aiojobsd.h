@@ -193,6 +193,7 @@ struct queue {
 	int64_t			 nrunning;
 	struct job_ready	 ready[KIND_MAX];	/* by kind */
 	struct event		*rate_timer;
+	struct event		*wake;	/* the scheduler's pass, when a token is due */
 	struct sched		*sched;
 	RB_ENTRY(queue)		 entry;
 };
@@ -441,9 +442,11 @@ void	 job_set_error(struct job *, const char *, const char *, ...)
 void	 job_set_result(struct job *, const char *);
 void	 job_set_tree(struct job *, char *);
 const char *job_tree(struct job *);
+int	 job_uncommitted(struct job *);
+const char *job_waiting_for(struct job *);
+void	 job_row(struct job *, struct store_row *);
+void	 job_row_view(const struct store_row *, struct msg_view *);
 void	 job_view(struct job *, struct msg_view *);
-void	 job_finish(struct job *, int, const char *, const char *,
-	    const char *, ...) __attribute__((__format__(__printf__, 5, 6)));
 struct event_base *job_base(struct job *);
 void	 job_output_grew(struct job *);
 int	 job_ids_cmp(struct job *, struct job *);
@@ -454,7 +457,7 @@ RB_PROTOTYPE(job_keys, job_key, entry, job_keys_cmp)
 RB_PROTOTYPE(job_ready, job, ready_entry, job_ready_cmp)
 
 /* queue.c */
-struct queue *queue_create(struct sched *, const char *);
+struct queue *queue_create(struct sched *, const char *, struct event *);
 void	 queue_free(struct queue *);
 int	 queue_cmp(struct queue *, struct queue *);
 RB_PROTOTYPE(queues, queue, entry, queue_cmp)
@@ -476,7 +479,6 @@ void	 sched_set_change_cb(struct sched *, sched_change_cb *, void *);
 void	 sched_set_output_cb(struct sched *, sched_output_cb *, void *);
 int	 sched_submit(struct sched *, struct msg_spec *, size_t, int,
 	    int64_t *, struct msg_error *);
-struct job *sched_find(struct sched *, int64_t);
 int	 sched_queue_allowed(struct sched *, const char *,
 	    struct msg_error *);
 struct queue *sched_queue(struct sched *, const char *, int);
@@ -484,20 +486,17 @@ void	 sched_cancel(struct job *, const char *);
 int	 sched_start_held(struct job *);
 void	 sched_unhold(struct job *);
 void	 sched_kick(struct sched *);
-void	 sched_job_finished(struct job *, int);
+void	 sched_set_state(struct job *, int);
+void	 sched_finish(struct job *, int, const char *, const char *,
+	    const char *, ...) __attribute__((__format__(__printf__, 5, 6)));
+void	 sched_link_deps(struct job *);
+int	 sched_commit(struct sched *, char **);
 void	 sched_drain(struct sched *);
-void	 sched_final(struct job *);
-void	 sched_forget(struct job *);
 struct job *sched_restore(struct sched *, struct msg_spec *,
 	    struct store_row *);
 void	 sched_ready_at(struct job *, int64_t);
 int64_t	 sched_backoff_ms(struct job *);
-int	 sched_state(struct sched *, int64_t);
-int	 sched_owner(struct sched *, int64_t, uid_t *);
 void	 sched_maybe_ready(struct job *);
-void	 sched_fail_queued(struct job *, const char *, const char *, ...)
-	    __attribute__((__format__(__printf__, 3, 4)));
-const char *sched_waiting_for(struct job *);
 int	 sched_cancel_running(struct sched *, int, const char *);
 int64_t	 sched_queued(struct sched *);
 
@@ -628,22 +627,23 @@ const char *exec_path_find(const char *, int64_t);
 /* deps.c */
 int	 deps_check(struct sched *, struct msg_spec *, const char *,
 	    struct msg_error *);
-void	 deps_link(struct job *);
-void	 deps_resolve(struct job *);
+int	 deps_link(struct job *, int64_t *, int *);
+struct job *deps_next(struct job *, int *);
 void	 deps_free(struct job *);
 
 /* lock.c */
 struct locks *locks_create(void);
 void	 locks_free(struct locks *);
 int	 lock_acquire(struct job *);
-void	 lock_release(struct job *);
-void	 lock_forget(struct job *);
+struct job *lock_release(struct job *);
+struct job *lock_forget(struct job *);
 int	 job_lockq_cmp(struct job *, struct job *);
 RB_PROTOTYPE(job_lockq, job, ready_entry, job_lockq_cmp)
 
 /* group.c */
 void	 group_create(struct job **, size_t);
-void	 group_member_final(struct job *);
+int	 group_member_final(struct job *);
+const int64_t *group_ids(struct job *, size_t *);
 void	 group_unref(struct job *);
 
 /* http_args.c */
@@ -683,15 +683,22 @@ void	 store_row_clear(struct store_row *);
 /* persist.c */
 void	 persist_mark(struct job *);
 void	 persist_mark_new(struct job *, char *);
+void	 persist_set_tree(struct job *, char *);
 int	 persist_flush(struct sched *, char **);
-int	 persist_commit(struct sched *, char **);
-int	 persist_recover(struct sched *, char **);
+int	 persist_commit(struct sched *, void (*)(struct job *), char **);
 void	 persist_recount(struct sched *);
+
+/* sched_lookup.c */
+struct job *sched_lookup_job(struct sched *, int64_t);
 int	 sched_lookup(struct sched *, int64_t, struct job **,
 	    struct store_row *);
-int	 sched_view(struct sched *, int64_t, struct store_row *,
+int	 sched_lookup_view(struct sched *, int64_t, struct store_row *,
 	    struct msg_view *);
-void	 row_view(struct store_row *, struct msg_view *);
+int	 sched_lookup_state(struct sched *, int64_t);
+int	 sched_lookup_owner(struct sched *, int64_t, uid_t *);
+
+/* recover.c */
+int	 recover_jobs(struct sched *, char **);
 
 /* kind.c */
 const struct kind *kind_find(const char *);

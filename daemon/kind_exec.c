@@ -140,14 +140,14 @@ exec_end(struct exec_state *st)
 	tree_free(st->tree);
 	free(st);
 	job->kdata = NULL;
-	job_set_tree(job, NULL);	/* it is gone: nothing to find */
+	persist_set_tree(job, NULL);	/* it is gone: nothing to find */
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		job_finish(job, JOB_SUCCEEDED, result, NULL, NULL);
+		sched_finish(job, JOB_SUCCEEDED, result, NULL, NULL);
 	else if (WIFEXITED(status))
-		job_finish(job, JOB_FAILED, result, "exit_status",
+		sched_finish(job, JOB_FAILED, result, "exit_status",
 		    "exited with status %d", WEXITSTATUS(status));
 	else
-		job_finish(job, JOB_FAILED, result, "exit_status",
+		sched_finish(job, JOB_FAILED, result, "exit_status",
 		    "killed by signal %d (%s)", WTERMSIG(status),
 		    strsignal(WTERMSIG(status)));
 	free(result);
@@ -392,7 +392,7 @@ exec_spawn_failed(struct exec_state *st, char *cause)
 	tree_free(st->tree);
 	free(st);
 	job->kdata = NULL;
-	job_finish(job, JOB_FAILED, NULL, "spawn_failed", "%s", cause);
+	sched_finish(job, JOB_FAILED, NULL, "spawn_failed", "%s", cause);
 	free(cause);
 }
 
@@ -406,7 +406,7 @@ exec_start(struct job *job)
 
 	/* checked at submit; a stored job may come from another version */
 	if (exec_args_parse(job->args, &ea, NULL) != 0) {
-		job_finish(job, JOB_FAILED, NULL, MSG_E_BAD_REQUEST,
+		sched_finish(job, JOB_FAILED, NULL, MSG_E_BAD_REQUEST,
 		    "the job's stored args do not parse");
 		return;
 	}
@@ -440,7 +440,7 @@ exec_watch(struct exec_state *st, struct exec_args *ea,
 	int	 i;
 
 	tree_started(st->tree, st->pid);
-	job_set_tree(st->job, tree_where(st->tree));
+	persist_set_tree(st->job, tree_where(st->tree));
 	tree_watch(st->tree, base, exec_empty_cb, st);
 	for (i = 0; i < 2; i++) {
 		outbuf_init(&st->streams[i].out, (size_t)ea->max_output);

@@ -99,10 +99,10 @@ op_list_row_cb(struct store_row *r, void *arg)
 	struct msg_view	 v;
 	struct job	*job;
 
-	if ((job = sched_find(ol->s, r->id)) != NULL)
+	if ((job = sched_lookup_job(ol->s, r->id)) != NULL)
 		job_view(job, &v);
 	else
-		row_view(r, &v);
+		job_row_view(r, &v);
 	return (op_list_add(ol, &v));
 }
 

@@ -8,7 +8,7 @@ op_status(struct aiojobsd *aj, struct creq *cr)
 	struct msg_out		*o;
 	struct msg_view		 v;
 
-	if (!sched_view(aj->sched, cr->req.id, &row, &v)) {
+	if (!sched_lookup_view(aj->sched, cr->req.id, &row, &v)) {
 		control_error(cr, MSG_E_NOT_FOUND, "no job with id %lld",
 		    (long long)cr->req.id);
 		return (OP_DONE);

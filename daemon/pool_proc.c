@@ -190,7 +190,7 @@ pool_proc_exit_cb(pid_t pid, int status, void *arg)
 	/* held jobs stay in w->jobs (dropped if cancelled) until then */
 	if (job != NULL) {
 		job->kdata = NULL;
-		job_finish(job, JOB_FAILED, NULL, "worker_crashed",
+		sched_finish(job, JOB_FAILED, NULL, "worker_crashed",
 		    "worker %d (pid %ld) %s", w->idx, (long)pid, how);
 	}
 	pool_proc_unhold(w);
