@@ -304,7 +304,6 @@ struct aiojobsd {
 
 	int64_t			 started_at;
 	int			 shutting_down;
-	int64_t			 shutdown_deadline;
 	struct event		*shutdown_timer;
 	struct event		*signals[4];
 	struct event		*waiters_ev;	/* re-check held waits */
@@ -338,54 +337,6 @@ struct store_row {
 	int64_t		 group_id;	/* 0 for none */
 	char		*tree;		/* a running job's tree_where */
 	uid_t		 owner;
-};
-
-/* Captured output of one stream (outbuf.c). */
-struct outbuf {
-	char		*buf;
-	size_t		 len;
-	size_t		 size;
-	size_t		 max;
-	uint64_t	 total;
-};
-
-/* Decoded args of an exec job (exec_args.c). */
-struct exec_args {
-	char		**argv;
-	size_t		  argc;
-	char		**env;		/* "NAME=value" */
-	size_t		  nenv;
-	int		  clear_env;
-	char		 *cwd;
-	char		 *stdin_data;
-	size_t		  stdin_len;
-	int		  has_stdin;
-	int64_t		  max_output;
-};
-
-/* Decoded args of an http job (http_args.c). */
-struct http_args {
-	char		 *url;
-	int		  method;	/* enum evhttp_cmd_type */
-	const char	 *method_name;
-	char		**headers;	/* name, value, name, value... */
-	size_t		  nheaders;
-	char		 *body;		/* NULL when absent */
-	size_t		  body_len;
-	int64_t		  max_body;
-	int64_t		  follow_redirects;
-	int		  fail_on_status;
-};
-
-/* What http jobs share: resolver, TLS, settings (kind_http.c). */
-struct http_env {
-	struct evdns_base	*dns;
-	void			*tls;		/* SSL_CTX, made on first use */
-	char			*tls_ca_file;
-	int			 tls_verify;
-	int64_t			 connect_timeout_ms;
-	int			 max_conns;	/* open connections at most */
-	int			 nconns;
 };
 
 typedef void	proc_exit_cb(pid_t, int, void *);
@@ -543,10 +494,6 @@ void	 runas_free(struct runas *);
 /* kill_as.c */
 int	 kill_as(pid_t, int, uid_t);
 
-/* privs.c */
-int	 privs_can_switch(void);
-int	 privs_drop(void);
-
 /* users.c */
 const struct user *users_get(uid_t);
 const char *users_name(uid_t);
@@ -610,20 +557,6 @@ void	 proc_watch(pid_t, proc_exit_cb *, void *);
 void	 proc_reap(void);
 void	 proc_forget(pid_t);
 
-/* outbuf.c */
-void	 outbuf_init(struct outbuf *, size_t);
-void	 outbuf_add(struct outbuf *, const char *, size_t);
-int	 outbuf_truncated(struct outbuf *);
-void	 outbuf_free(struct outbuf *);
-
-/* exec_args.c */
-int	 exec_args_parse(const char *, struct exec_args *, struct msg_error *);
-void	 exec_args_free(struct exec_args *);
-char	**exec_args_envp(struct exec_args *, char **, char **);
-
-/* exec_path.c */
-const char *exec_path_find(const char *, int64_t);
-
 /* deps.c */
 int	 deps_check(struct sched *, struct msg_spec *, const char *,
 	    struct msg_error *);
@@ -645,17 +578,6 @@ void	 group_create(struct job **, size_t);
 int	 group_member_final(struct job *);
 const int64_t *group_ids(struct job *, size_t *);
 void	 group_unref(struct job *);
-
-/* http_args.c */
-int	 http_args_parse(const char *, struct http_args *, struct msg_error *);
-int	 http_args_url(const char *, struct msg_error *);
-void	 http_args_free(struct http_args *);
-
-/* http_env.c */
-struct http_env *http_env_create(struct event_base *, const char *, int,
-	    int64_t, char **);
-void	 http_env_free(struct http_env *);
-void	*http_env_ssl(struct http_env *, const char *, char **);
 
 /* store.c */
 struct store *store_open(const char *, int, char **);
@@ -721,9 +643,6 @@ void	 pool_cancel(struct job *);
 /* kind_cpu_hold.c */
 int	 kind_cpu_hold_room(struct pool *);
 int	 kind_cpu_hold(struct job *);
-
-/* worker.c */
-int	 worker_main(int, char **);
 
 /* control.c */
 struct control *control_create(struct aiojobsd *,

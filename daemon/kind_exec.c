@@ -18,7 +18,9 @@
 #include <event2/event.h>
 
 #include "aiojobsd.h"
+#include "exec_args.h"
 #include "log.h"
+#include "outbuf.h"
 #include "xmalloc.h"
 
 #define EXEC_READ_CHUNK		65536

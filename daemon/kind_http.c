@@ -27,7 +27,9 @@
 #include <openssl/ssl.h>
 
 #include "aiojobsd.h"
+#include "http.h"
 #include "log.h"
+#include "outbuf.h"
 #include "xmalloc.h"
 
 struct http_state {

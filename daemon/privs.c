@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "aiojobsd.h"
+#include "privs.h"
 
 /* The capability sets of this process (capget). */
 static int

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "aiojobsd.h"
+#include "privs.h"
 
 /*
  * The raw system calls, not glibc's setgroups, setgid and setuid: once

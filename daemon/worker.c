@@ -23,9 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "aiojobsd.h"
 #include "fns/fns.h"
 #include "pool_wire.h"
+#include "privs.h"
+#include "worker.h"
 
 /*
  * What one read asks for; the buffer grows for a bigger request. Above
