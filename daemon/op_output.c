@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "aiojobsd.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /* Bytes per reply at most: as base64 (4 for 3) they stay under 1 MiB. */

@@ -11,6 +11,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /* The job as a row; the strings are the job's and the dirty entry's. */
@@ -95,7 +96,7 @@ persist_flush(struct sched *s, char **cause)
 		d = &s->dirty[i];
 		persist_row(d, &r);
 		rc = d->job->stored ? store_update(s->store, &r, cause) :
-		    store_put(s->store, &r, cause);
+		    store_insert(s->store, &r, cause);
 		if (rc != 0)
 			return (-1);
 	}
@@ -202,7 +203,7 @@ row_view(struct store_row *r, struct msg_view *v)
 	v->result = r->result;
 	v->error_code = r->error_code;
 	v->error_message = r->error_message;
-	v->compact = 1;		/* as stored: see store.c, version 2 */
+	v->compact = 1;		/* as stored: see store_sqlite.c, version 2 */
 }
 
 /* The counts of finished jobs are the store's (after a restart, a clean). */
@@ -369,8 +370,7 @@ persist_recover(struct sched *s, char **cause)
 	s->next_id = store_max_id(s->store) + 1;
 	store_each_queue(s->store, persist_queue_cb, s);
 	persist_recount(s);
-	if (store_each(s->store, "WHERE state < 2 ORDER BY id", NULL, 0,
-	    persist_restore_cb, &pr) != 0) {
+	if (store_each_unfinished(s->store, persist_restore_cb, &pr) != 0) {
 		xasprintf(cause, "job store: cannot read the queued jobs");
 		return (-1);
 	}
