@@ -16,13 +16,16 @@
  * Adding a backend (PostgreSQL is next) is one file, store_<name>.c,
  * which fills a const struct store_backend with its functions and a URL
  * scheme, and one line in the table in store.c; store_open gives it the
- * configured locations that start with its scheme. Today every operation
- * returns when it is done. A backend on a network database will need some
- * to complete later, on the loop: its writes can be sent without waiting
- * and report a failure at the commit, but commit itself and the reads of
- * jobs no longer in memory (get, get_key, list) will need a form that
- * calls back. The operations used only at start (open, max_id,
- * each_unfinished, each_queue, and counts, also after a clean) may block.
+ * configured locations that start with its scheme; store.c says what
+ * each operation promises.
+ *
+ * Today every operation returns when it is done. A backend on a network
+ * database will need some to finish later, on the loop: its writes can
+ * go out without waiting and report a failure at the commit, but the
+ * commit and the reads of jobs no longer in memory (get, get_key, list,
+ * and counts after a clean) will need forms that call back. Open, max_id,
+ * each_unfinished and each_queue run only at start, before the loop, and
+ * may block.
  */
 #ifndef STORE_H
 #define STORE_H
