@@ -49,6 +49,8 @@ struct lock;
 struct group;
 struct tree;
 struct trees;
+struct store;		/* store.h */
+struct store_row;
 
 /* A kind of job: one file each (kind_<name>.c), listed in kind.c. */
 struct kind {
@@ -315,30 +317,6 @@ struct aiojobsd {
 	struct event		*notify_watchdog_ev;	/* WATCHDOG=1 */
 };
 
-/* A job as the store keeps it (store.c); strings owned. */
-struct store_row {
-	int64_t		 id;
-	char		*key;
-	char		*spec;
-	char		*kind;
-	char		*name;
-	char		*queue;
-	int64_t		 priority;
-	int		 state;
-	int64_t		 attempts;
-	int64_t		 submitted_at;
-	int64_t		 started_at;	/* -1 for null */
-	int64_t		 finished_at;
-	int64_t		 not_before;
-	char		*args;
-	char		*result;
-	char		*error_code;
-	char		*error_message;
-	int64_t		 group_id;	/* 0 for none */
-	char		*tree;		/* a running job's tree_where */
-	uid_t		 owner;
-};
-
 typedef void	proc_exit_cb(pid_t, int, void *);
 
 /* What the worker pool is made of (pool.c). */
@@ -579,28 +557,6 @@ int	 group_member_final(struct job *);
 const int64_t *group_ids(struct job *, size_t *);
 void	 group_unref(struct job *);
 
-/* store.c */
-struct store *store_open(const char *, int, char **);
-void	 store_close(struct store *);
-int	 store_put(struct store *, const struct store_row *, char **);
-int	 store_update(struct store *, const struct store_row *, char **);
-int	 store_commit(struct store *, char **);
-int	 store_get(struct store *, int64_t, struct store_row *);
-int	 store_get_key(struct store *, uid_t, const char *,
-	    struct store_row *);
-int	 store_each(struct store *, const char *, const int64_t *, int,
-	    int (*)(struct store_row *, void *), void *);
-int64_t	 store_int(struct store *, const char *, int64_t);
-void	 store_counts(struct store *, int64_t[JOB_NSTATES]);
-int64_t	 store_max_id(struct store *);
-int64_t	 store_clean(struct store *, int64_t, int, int64_t, char **);
-int	 store_put_queue(struct store *, const char *, int64_t, double, int,
-	    char **);
-int	 store_each_queue(struct store *, void (*)(const char *, int64_t,
-	    double, int, void *), void *);
-int	 store_list(struct store *, int, const char *, int64_t, int64_t,
-	    int64_t, int (*)(struct store_row *, void *), void *);
-void	 store_row_clear(struct store_row *);
 
 /* persist.c */
 void	 persist_mark(struct job *);

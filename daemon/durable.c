@@ -15,6 +15,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define DURABLE_PRIO		2	/* the lowest */

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "aiojobsd.h"
+#include "store.h"
 #include "log.h"
 #include "xmalloc.h"
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "aiojobsd.h"
+#include "store.h"
 
 #define OP_LIST_DEFAULT	100
 /* A page: building a reply takes ~2.5 KB per job until it is sent. */

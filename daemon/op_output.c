@@ -11,6 +11,7 @@
 
 #include "aiojobsd.h"
 #include "outbuf.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /* Bytes per reply at most: as base64 (4 for 3) they stay under 1 MiB. */

@@ -4,6 +4,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "store.h"
 
 static void
 op_queue_reply(struct creq *cr, struct queue *q)

@@ -1,5 +1,6 @@
 /* status: the full view of one job, result included. */
 #include "aiojobsd.h"
+#include "store.h"
 
 int
 op_status(struct aiojobsd *aj, struct creq *cr)

@@ -10,6 +10,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /*
@@ -74,7 +75,7 @@ persist_flush(struct sched *s, char **cause)
 		if (!d->job->stored)
 			r.spec = d->spec;
 		rc = d->job->stored ? store_update(s->store, &r, cause) :
-		    store_put(s->store, &r, cause);
+		    store_insert(s->store, &r, cause);
 		if (rc != 0)
 			return (-1);
 	}

@@ -9,6 +9,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /* Groups being rebuilt at start: their first member's id, members. */
@@ -163,8 +164,7 @@ recover_jobs(struct sched *s, char **cause)
 	s->next_id = store_max_id(s->store) + 1;
 	store_each_queue(s->store, recover_queue_cb, s);
 	persist_recount(s);
-	if (store_each(s->store, "WHERE state < 2 ORDER BY id", NULL, 0,
-	    recover_job_cb, &pr) != 0) {
+	if (store_each_unfinished(s->store, recover_job_cb, &pr) != 0) {
 		xasprintf(cause, "job store: cannot read the queued jobs");
 		return (-1);
 	}

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "aiojobsd.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /* Beyond this many held requests on an endpoint, answer as if timed out. */

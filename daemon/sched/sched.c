@@ -13,6 +13,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "store.h"
 #include "xmalloc.h"
 
 static void	sched_pump_cb(int, short, void *);

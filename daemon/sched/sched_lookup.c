@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "aiojobsd.h"
+#include "store.h"
 
 /* The job of an id in memory, or NULL. */
 struct job *

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "aiojobsd.h"
+#include "store.h"
 
 #define MAX_STARTS	64
 
