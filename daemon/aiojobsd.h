@@ -329,10 +329,6 @@ struct pool_opts {
 	const char	*user;		/* workers run as this user, or NULL */
 };
 
-/* op results */
-#define OP_DONE		0
-#define OP_WAIT		1
-
 /* Op flags. */
 #define OP_F_MUTATES	0x1	/* refused while shutting down */
 
@@ -341,7 +337,8 @@ struct op_entry {
 	int		 flags;
 	unsigned int	 accept;	/* MSG_F_* fields it reads */
 	unsigned int	 need;		/* MSG_F_* fields it requires */
-	int		(*fn)(struct aiojobsd *, struct creq *);
+	/* answers now, or holds the request and answers it later */
+	void		(*fn)(struct aiojobsd *, struct creq *);
 };
 
 /* util.c */
@@ -625,18 +622,18 @@ const struct op_entry *ops_decode(struct msg_in *, struct msg_request *,
 const struct op_entry *ops_find(const char *);
 
 /* op_*.c */
-int	 op_ping(struct aiojobsd *, struct creq *);
-int	 op_submit(struct aiojobsd *, struct creq *);
-int	 op_status(struct aiojobsd *, struct creq *);
-int	 op_list(struct aiojobsd *, struct creq *);
-int	 op_wait(struct aiojobsd *, struct creq *);
-int	 op_cancel(struct aiojobsd *, struct creq *);
-int	 op_stats(struct aiojobsd *, struct creq *);
-int	 op_queue(struct aiojobsd *, struct creq *);
-int	 op_shutdown(struct aiojobsd *, struct creq *);
-int	 op_clean(struct aiojobsd *, struct creq *);
-int	 op_output(struct aiojobsd *, struct creq *);
-int	 op_reload(struct aiojobsd *, struct creq *);
+void	 op_ping(struct aiojobsd *, struct creq *);
+void	 op_submit(struct aiojobsd *, struct creq *);
+void	 op_status(struct aiojobsd *, struct creq *);
+void	 op_list(struct aiojobsd *, struct creq *);
+void	 op_wait(struct aiojobsd *, struct creq *);
+void	 op_cancel(struct aiojobsd *, struct creq *);
+void	 op_stats(struct aiojobsd *, struct creq *);
+void	 op_queue(struct aiojobsd *, struct creq *);
+void	 op_shutdown(struct aiojobsd *, struct creq *);
+void	 op_clean(struct aiojobsd *, struct creq *);
+void	 op_output(struct aiojobsd *, struct creq *);
+void	 op_reload(struct aiojobsd *, struct creq *);
 
 /* wait.c: held wait and cancel requests */
 void	 wait_hold(struct aiojobsd *, struct creq *, int64_t *, size_t, int,

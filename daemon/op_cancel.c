@@ -4,7 +4,7 @@
  */
 #include "aiojobsd.h"
 
-int
+void
 op_cancel(struct aiojobsd *aj, struct creq *cr)
 {
 	struct job	*job;
@@ -12,5 +12,4 @@ op_cancel(struct aiojobsd *aj, struct creq *cr)
 	if ((job = sched_lookup_job(aj->sched, cr->req.id)) != NULL)
 		sched_cancel(job, "cancelled by request");
 	wait_hold(aj, cr, &cr->req.id, 1, MSG_ALL_COMPLETED, -1, 1);
-	return (OP_WAIT);
 }
