@@ -555,51 +555,6 @@ int	 users_parse(const char *, uid_t *);
 int	 users_in_group(const struct user *, gid_t);
 void	 users_flush(void);
 
-/* The child's fds 0 to SPAWN_NFDS - 1 can be given; the pool needs 3, 4. */
-#define SPAWN_NFDS	5
-
-/*
- * A child to start. spawn_init fills in what the child has unless the
- * caller says otherwise: stdin, stdout and stderr on /dev/null, nothing
- * else open, the daemon's working directory, cgroup and user, the
- * daemon's process group, none of its capabilities, no death signal.
- */
-struct spawn {
-	const char	*path;
-	char		**argv;
-	char		**envp;
-	/*
-	 * The child's fd i is our fds[i] (-1: /dev/null), for i below
-	 * nfds; every other fd is closed at execve. A fd given as its own
-	 * number passes on as it is, open or not.
-	 */
-	int		 fds[SPAWN_NFDS];
-	int		 nfds;		/* 3 to SPAWN_NFDS */
-	const char	*cwd;		/* or NULL */
-	const char	*home;		/* cwd if none, else "/"; or NULL */
-	int		 cgroup_fd;	/* born in this cgroup, or -1 */
-	const struct user *user;	/* become this user, or NULL */
-	int		 new_pgrp;	/* leads a process group of its own */
-	/*
-	 * The program gets none of the daemon's capabilities. Only a
-	 * daemon that is not root has any to drop here (ambient ones,
-	 * which pass through execve): root's go with uid 0 when the child
-	 * becomes another user, and a child that stays root gets root's
-	 * back at execve all the same.
-	 */
-	int		 drop_caps;
-	int		 deathsig;	/* when the daemon dies, or 0 */
-};
-
-/* Where a spawn failed (spawn_run's step). */
-#define SPAWN_STEP_EXEC	0	/* the program: fds, cwd, execve */
-#define SPAWN_STEP_USER	1	/* taking its user's identity */
-#define SPAWN_STEP_CAPS	2	/* dropping the daemon's capabilities */
-
-/* spawn.c */
-void	 spawn_init(struct spawn *, const char *, char **, char **);
-int	 spawn_run(const struct spawn *, pid_t *, int *);
-
 /* tree.c */
 struct tree *tree_create(struct trees *, int64_t, int64_t, uid_t);
 int	 tree_cgroup_fd(struct tree *);

@@ -19,6 +19,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "spawn.h"
 #include "xmalloc.h"
 
 #define EXEC_READ_CHUNK		65536

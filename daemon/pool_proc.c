@@ -30,6 +30,7 @@
 #include "log.h"
 #include "pool.h"
 #include "pool_wire.h"
+#include "spawn.h"
 #include "xmalloc.h"
 
 #define POOL_BACKOFF_MIN_MS	100

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "aiojobsd.h"
+#include "spawn.h"
 
 /*
  * The raw system calls, not glibc's setgroups, setgid and setuid: once
