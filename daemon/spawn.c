@@ -117,7 +117,7 @@ spawn_signals(void)
 /*
  * Become the child's user: groups first, then the gid, the uid last (once
  * it is set, nothing else may be changed). Real, effective and saved ids
- * all: the job cannot get root back. A root daemon's capabilities go
+ * all: the child cannot get root back. A root daemon's capabilities go
  * with uid 0; the ambient ones of a daemon that is not root stay, and
  * are dropped next.
  */
@@ -165,6 +165,7 @@ spawn_fail(int errfd, int step)
 static void __attribute__((__noreturn__))
 spawn_child(const struct spawn *sp, pid_t parent, int errfd)
 {
+	/* the daemon's, before any change of user: see drop_caps, spawn.h */
 	int	 root = geteuid() == 0;
 
 	spawn_signals();
