@@ -34,10 +34,10 @@ struct spawn {
 	int		 fds[SPAWN_NFDS];
 	int		 nfds;		/* 3 to SPAWN_NFDS */
 	const char	*cwd;		/* or NULL */
-	const char	*home;		/* cwd if none, else "/"; or NULL */
+	const char	*home;		/* cwd if none, or "/"; or NULL */
 	int		 cgroup_fd;	/* born in this cgroup, or -1 */
 	const struct user *user;	/* become this user, or NULL */
-	int		 new_pgrp;	/* leads a process group of its own */
+	int		 new_pgrp;	/* leads a process group */
 	/*
 	 * The program gets none of the daemon's capabilities. Only a
 	 * daemon that is not root has any to drop here (ambient ones,

@@ -60,8 +60,8 @@ static void
 swapped_fds(void)
 {
 	struct spawn	 sp;
-	char		*argv[] = { "sh", "-c", "echo three >&3; echo four >&4",
-	    NULL };
+	char		*argv[] = { "sh", "-c",
+	    "echo three >&3; echo four >&4", NULL };
 	char		 buf[16];
 	pid_t		 pid;
 	int		 a[2], b[2], step, status;
