@@ -476,28 +476,6 @@ int	 users_parse(const char *, uid_t *);
 int	 users_in_group(const struct user *, gid_t);
 void	 users_flush(void);
 
-/* A child to start (spawn.c): what posix_spawn's actions and attrs said. */
-struct spawn {
-	const char	*path;
-	char		**argv;
-	char		**envp;
-	const char	*cwd;		/* or NULL */
-	int		 fds[3];	/* stdin (-1: /dev/null), stdout, stderr */
-	int		 cgroup_fd;	/* born in this cgroup, or -1 */
-	int		 deathsig;	/* when the daemon dies, or 0 */
-	const struct user *user;	/* become this user, or NULL */
-	const char	*home;		/* cwd if none, else "/"; or NULL */
-	int		 drop_caps;	/* the daemon's capabilities: none */
-};
-
-/* Where a spawn failed (spawn_run's step). */
-#define SPAWN_STEP_EXEC	0	/* the program: stdio, cwd, execve */
-#define SPAWN_STEP_USER	1	/* taking its user's identity */
-#define SPAWN_STEP_CAPS	2	/* dropping the daemon's capabilities */
-
-/* spawn.c */
-int	 spawn_run(const struct spawn *, pid_t *, int *);
-
 /* tree.c */
 struct tree *tree_create(struct trees *, int64_t, int64_t, uid_t);
 int	 tree_cgroup_fd(struct tree *);

@@ -21,6 +21,7 @@
 #include "exec_args.h"
 #include "log.h"
 #include "outbuf.h"
+#include "spawn.h"
 #include "xmalloc.h"
 
 #define EXEC_READ_CHUNK		65536
@@ -304,7 +305,11 @@ exec_pipes(struct exec_state *st, struct exec_args *ea, int child[3])
 	return (0);
 }
 
-/* Start the program as ra says; 0, or an errno and the step that failed. */
+/*
+ * Start the program as ra says, leading its own process group (the tree
+ * without a cgroup is that group); 0, or an errno and the step that
+ * failed.
+ */
 static int
 exec_spawn_run(struct exec_state *st, struct exec_args *ea,
     const struct runas *ra, const char *path, int child[3], int *stepp)
@@ -315,18 +320,14 @@ exec_spawn_run(struct exec_state *st, struct exec_args *ea,
 
 	envp = exec_args_envp(ea, environ, ra->user != NULL ?
 	    (char **)ra->env : NULL);
-	memset(&sp, 0, sizeof sp);
-	sp.path = path;
-	sp.argv = ea->argv;
-	sp.envp = envp;
+	spawn_init(&sp, path, ea->argv, envp);
+	memcpy(sp.fds, child, 3 * sizeof child[0]);
 	sp.cwd = ea->cwd;
-	memcpy(sp.fds, child, sizeof sp.fds);
-	sp.cgroup_fd = tree_cgroup_fd(st->tree);
-	sp.deathsig = SIGKILL;
-	sp.user = ra->user;
 	sp.home = ra->home;
-	/* root's go with uid 0 in a user's job, and root's jobs keep them */
-	sp.drop_caps = geteuid() != 0;
+	sp.cgroup_fd = tree_cgroup_fd(st->tree);
+	sp.user = ra->user;
+	sp.new_pgrp = 1;
+	sp.deathsig = SIGKILL;
 	r = spawn_run(&sp, &st->pid, stepp);
 	free(envp);
 	return (r);
