@@ -299,7 +299,7 @@ access_jobs(const struct access *a, struct sched *s, uid_t uid,
 	if (access_admin(a, uid))
 		return (0);
 	for (i = 0; i < n; i++) {
-		if (sched_owner(s, ids[i], &owner) == 0 && owner != uid) {
+		if (sched_lookup_owner(s, ids[i], &owner) == 0 && owner != uid) {
 			msg_error_set(err, MSG_E_FORBIDDEN, "job %lld belongs "
 			    "to %s, not to %s", (long long)ids[i],
 			    users_name(owner), users_name(uid));

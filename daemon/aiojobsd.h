@@ -49,6 +49,8 @@ struct lock;
 struct group;
 struct tree;
 struct trees;
+struct store;		/* store.h */
+struct store_row;
 
 /* A kind of job: one file each (kind_<name>.c), listed in kind.c. */
 struct kind {
@@ -193,6 +195,7 @@ struct queue {
 	int64_t			 nrunning;
 	struct job_ready	 ready[KIND_MAX];	/* by kind */
 	struct event		*rate_timer;
+	struct event		*wake;	/* the scheduler's pass, when a token is due */
 	struct sched		*sched;
 	RB_ENTRY(queue)		 entry;
 };
@@ -303,7 +306,6 @@ struct aiojobsd {
 
 	int64_t			 started_at;
 	int			 shutting_down;
-	int64_t			 shutdown_deadline;
 	struct event		*shutdown_timer;
 	struct event		*signals[4];
 	struct event		*waiters_ev;	/* re-check held waits */
@@ -313,78 +315,6 @@ struct aiojobsd {
 	int			 stopping;	/* final drain under way */
 	struct event		*notify_status_ev;	/* STATUS= refresh */
 	struct event		*notify_watchdog_ev;	/* WATCHDOG=1 */
-};
-
-/* A job as the store keeps it (store.c); strings owned. */
-struct store_row {
-	int64_t		 id;
-	char		*key;
-	char		*spec;
-	char		*kind;
-	char		*name;
-	char		*queue;
-	int64_t		 priority;
-	int		 state;
-	int64_t		 attempts;
-	int64_t		 submitted_at;
-	int64_t		 started_at;	/* -1 for null */
-	int64_t		 finished_at;
-	int64_t		 not_before;
-	char		*args;
-	char		*result;
-	char		*error_code;
-	char		*error_message;
-	int64_t		 group_id;	/* 0 for none */
-	char		*tree;		/* a running job's tree_where */
-	uid_t		 owner;
-};
-
-/* Captured output of one stream (outbuf.c). */
-struct outbuf {
-	char		*buf;
-	size_t		 len;
-	size_t		 size;
-	size_t		 max;
-	uint64_t	 total;
-};
-
-/* Decoded args of an exec job (exec_args.c). */
-struct exec_args {
-	char		**argv;
-	size_t		  argc;
-	char		**env;		/* "NAME=value" */
-	size_t		  nenv;
-	int		  clear_env;
-	char		 *cwd;
-	char		 *stdin_data;
-	size_t		  stdin_len;
-	int		  has_stdin;
-	int64_t		  max_output;
-};
-
-/* Decoded args of an http job (http_args.c). */
-struct http_args {
-	char		 *url;
-	int		  method;	/* enum evhttp_cmd_type */
-	const char	 *method_name;
-	char		**headers;	/* name, value, name, value... */
-	size_t		  nheaders;
-	char		 *body;		/* NULL when absent */
-	size_t		  body_len;
-	int64_t		  max_body;
-	int64_t		  follow_redirects;
-	int		  fail_on_status;
-};
-
-/* What http jobs share: resolver, TLS, settings (kind_http.c). */
-struct http_env {
-	struct evdns_base	*dns;
-	void			*tls;		/* SSL_CTX, made on first use */
-	char			*tls_ca_file;
-	int			 tls_verify;
-	int64_t			 connect_timeout_ms;
-	int			 max_conns;	/* open connections at most */
-	int			 nconns;
 };
 
 typedef void	proc_exit_cb(pid_t, int, void *);
@@ -399,10 +329,6 @@ struct pool_opts {
 	const char	*user;		/* workers run as this user, or NULL */
 };
 
-/* op results */
-#define OP_DONE		0
-#define OP_WAIT		1
-
 /* Op flags. */
 #define OP_F_MUTATES	0x1	/* refused while shutting down */
 
@@ -411,7 +337,8 @@ struct op_entry {
 	int		 flags;
 	unsigned int	 accept;	/* MSG_F_* fields it reads */
 	unsigned int	 need;		/* MSG_F_* fields it requires */
-	int		(*fn)(struct aiojobsd *, struct creq *);
+	/* answers now, or holds the request and answers it later */
+	void		(*fn)(struct aiojobsd *, struct creq *);
 };
 
 /* util.c */
@@ -441,9 +368,11 @@ void	 job_set_error(struct job *, const char *, const char *, ...)
 void	 job_set_result(struct job *, const char *);
 void	 job_set_tree(struct job *, char *);
 const char *job_tree(struct job *);
+int	 job_uncommitted(struct job *);
+const char *job_waiting_for(struct job *);
+void	 job_row(struct job *, struct store_row *);
+void	 job_row_view(const struct store_row *, struct msg_view *);
 void	 job_view(struct job *, struct msg_view *);
-void	 job_finish(struct job *, int, const char *, const char *,
-	    const char *, ...) __attribute__((__format__(__printf__, 5, 6)));
 struct event_base *job_base(struct job *);
 void	 job_output_grew(struct job *);
 int	 job_ids_cmp(struct job *, struct job *);
@@ -454,7 +383,7 @@ RB_PROTOTYPE(job_keys, job_key, entry, job_keys_cmp)
 RB_PROTOTYPE(job_ready, job, ready_entry, job_ready_cmp)
 
 /* queue.c */
-struct queue *queue_create(struct sched *, const char *);
+struct queue *queue_create(struct sched *, const char *, struct event *);
 void	 queue_free(struct queue *);
 int	 queue_cmp(struct queue *, struct queue *);
 RB_PROTOTYPE(queues, queue, entry, queue_cmp)
@@ -476,7 +405,6 @@ void	 sched_set_change_cb(struct sched *, sched_change_cb *, void *);
 void	 sched_set_output_cb(struct sched *, sched_output_cb *, void *);
 int	 sched_submit(struct sched *, struct msg_spec *, size_t, int,
 	    int64_t *, struct msg_error *);
-struct job *sched_find(struct sched *, int64_t);
 int	 sched_queue_allowed(struct sched *, const char *,
 	    struct msg_error *);
 struct queue *sched_queue(struct sched *, const char *, int);
@@ -484,20 +412,17 @@ void	 sched_cancel(struct job *, const char *);
 int	 sched_start_held(struct job *);
 void	 sched_unhold(struct job *);
 void	 sched_kick(struct sched *);
-void	 sched_job_finished(struct job *, int);
+void	 sched_set_state(struct job *, int);
+void	 sched_finish(struct job *, int, const char *, const char *,
+	    const char *, ...) __attribute__((__format__(__printf__, 5, 6)));
+void	 sched_link_deps(struct job *);
+int	 sched_commit(struct sched *, char **);
 void	 sched_drain(struct sched *);
-void	 sched_final(struct job *);
-void	 sched_forget(struct job *);
 struct job *sched_restore(struct sched *, struct msg_spec *,
 	    struct store_row *);
 void	 sched_ready_at(struct job *, int64_t);
 int64_t	 sched_backoff_ms(struct job *);
-int	 sched_state(struct sched *, int64_t);
-int	 sched_owner(struct sched *, int64_t, uid_t *);
 void	 sched_maybe_ready(struct job *);
-void	 sched_fail_queued(struct job *, const char *, const char *, ...)
-	    __attribute__((__format__(__printf__, 3, 4)));
-const char *sched_waiting_for(struct job *);
 int	 sched_cancel_running(struct sched *, int, const char *);
 int64_t	 sched_queued(struct sched *);
 
@@ -544,38 +469,12 @@ void	 runas_free(struct runas *);
 /* kill_as.c */
 int	 kill_as(pid_t, int, uid_t);
 
-/* privs.c */
-int	 privs_can_switch(void);
-int	 privs_drop(void);
-
 /* users.c */
 const struct user *users_get(uid_t);
 const char *users_name(uid_t);
 int	 users_parse(const char *, uid_t *);
 int	 users_in_group(const struct user *, gid_t);
 void	 users_flush(void);
-
-/* A child to start (spawn.c): what posix_spawn's actions and attrs said. */
-struct spawn {
-	const char	*path;
-	char		**argv;
-	char		**envp;
-	const char	*cwd;		/* or NULL */
-	int		 fds[3];	/* stdin (-1: /dev/null), stdout, stderr */
-	int		 cgroup_fd;	/* born in this cgroup, or -1 */
-	int		 deathsig;	/* when the daemon dies, or 0 */
-	const struct user *user;	/* become this user, or NULL */
-	const char	*home;		/* cwd if none, else "/"; or NULL */
-	int		 drop_caps;	/* the daemon's capabilities: none */
-};
-
-/* Where a spawn failed (spawn_run's step). */
-#define SPAWN_STEP_EXEC	0	/* the program: stdio, cwd, execve */
-#define SPAWN_STEP_USER	1	/* taking its user's identity */
-#define SPAWN_STEP_CAPS	2	/* dropping the daemon's capabilities */
-
-/* spawn.c */
-int	 spawn_run(const struct spawn *, pid_t *, int *);
 
 /* tree.c */
 struct tree *tree_create(struct trees *, int64_t, int64_t, uid_t);
@@ -611,87 +510,48 @@ void	 proc_watch(pid_t, proc_exit_cb *, void *);
 void	 proc_reap(void);
 void	 proc_forget(pid_t);
 
-/* outbuf.c */
-void	 outbuf_init(struct outbuf *, size_t);
-void	 outbuf_add(struct outbuf *, const char *, size_t);
-int	 outbuf_truncated(struct outbuf *);
-void	 outbuf_free(struct outbuf *);
-
-/* exec_args.c */
-int	 exec_args_parse(const char *, struct exec_args *, struct msg_error *);
-void	 exec_args_free(struct exec_args *);
-char	**exec_args_envp(struct exec_args *, char **, char **);
-
-/* exec_path.c */
-const char *exec_path_find(const char *, int64_t);
-
 /* deps.c */
 int	 deps_check(struct sched *, struct msg_spec *, const char *,
 	    struct msg_error *);
-void	 deps_link(struct job *);
-void	 deps_resolve(struct job *);
+int	 deps_link(struct job *, int64_t *, int *);
+struct job *deps_next(struct job *, int *);
 void	 deps_free(struct job *);
 
 /* lock.c */
 struct locks *locks_create(void);
 void	 locks_free(struct locks *);
 int	 lock_acquire(struct job *);
-void	 lock_release(struct job *);
-void	 lock_forget(struct job *);
+struct job *lock_release(struct job *);
+struct job *lock_forget(struct job *);
 int	 job_lockq_cmp(struct job *, struct job *);
 RB_PROTOTYPE(job_lockq, job, ready_entry, job_lockq_cmp)
 
 /* group.c */
 void	 group_create(struct job **, size_t);
-void	 group_member_final(struct job *);
+int	 group_member_final(struct job *);
+const int64_t *group_ids(struct job *, size_t *);
 void	 group_unref(struct job *);
 
-/* http_args.c */
-int	 http_args_parse(const char *, struct http_args *, struct msg_error *);
-int	 http_args_url(const char *, struct msg_error *);
-void	 http_args_free(struct http_args *);
-
-/* http_env.c */
-struct http_env *http_env_create(struct event_base *, const char *, int,
-	    int64_t, char **);
-void	 http_env_free(struct http_env *);
-void	*http_env_ssl(struct http_env *, const char *, char **);
-
-/* store.c */
-struct store *store_open(const char *, int, char **);
-void	 store_close(struct store *);
-int	 store_put(struct store *, const struct store_row *, char **);
-int	 store_update(struct store *, const struct store_row *, char **);
-int	 store_commit(struct store *, char **);
-int	 store_get(struct store *, int64_t, struct store_row *);
-int	 store_get_key(struct store *, uid_t, const char *,
-	    struct store_row *);
-int	 store_each(struct store *, const char *, const int64_t *, int,
-	    int (*)(struct store_row *, void *), void *);
-int64_t	 store_int(struct store *, const char *, int64_t);
-void	 store_counts(struct store *, int64_t[JOB_NSTATES]);
-int64_t	 store_max_id(struct store *);
-int64_t	 store_clean(struct store *, int64_t, int, int64_t, char **);
-int	 store_put_queue(struct store *, const char *, int64_t, double, int,
-	    char **);
-int	 store_each_queue(struct store *, void (*)(const char *, int64_t,
-	    double, int, void *), void *);
-int	 store_list(struct store *, int, const char *, int64_t, int64_t,
-	    int64_t, int (*)(struct store_row *, void *), void *);
-void	 store_row_clear(struct store_row *);
 
 /* persist.c */
 void	 persist_mark(struct job *);
 void	 persist_mark_new(struct job *, char *);
+void	 persist_set_tree(struct job *, char *);
 int	 persist_flush(struct sched *, char **);
-int	 persist_commit(struct sched *, char **);
-int	 persist_recover(struct sched *, char **);
+int	 persist_commit(struct sched *, void (*)(struct job *), char **);
 void	 persist_recount(struct sched *);
+
+/* sched_lookup.c */
+struct job *sched_lookup_job(struct sched *, int64_t);
 int	 sched_lookup(struct sched *, int64_t, struct job **,
 	    struct store_row *);
-int	 sched_view(struct sched *, int64_t, struct store_row *,
+int	 sched_lookup_view(struct sched *, int64_t, struct store_row *,
 	    struct msg_view *);
-void	 row_view(struct store_row *, struct msg_view *);
+int	 sched_lookup_state(struct sched *, int64_t);
+int	 sched_lookup_owner(struct sched *, int64_t, uid_t *);
+
+/* recover.c */
+int	 recover_jobs(struct sched *, char **);
 
 /* kind.c */
 const struct kind *kind_find(const char *);
@@ -714,9 +574,6 @@ void	 pool_cancel(struct job *);
 /* kind_cpu_hold.c */
 int	 kind_cpu_hold_room(struct pool *);
 int	 kind_cpu_hold(struct job *);
-
-/* worker.c */
-int	 worker_main(int, char **);
 
 /* control.c */
 struct control *control_create(struct aiojobsd *,
@@ -743,18 +600,18 @@ const struct op_entry *ops_decode(struct msg_in *, struct msg_request *,
 const struct op_entry *ops_find(const char *);
 
 /* op_*.c */
-int	 op_ping(struct aiojobsd *, struct creq *);
-int	 op_submit(struct aiojobsd *, struct creq *);
-int	 op_status(struct aiojobsd *, struct creq *);
-int	 op_list(struct aiojobsd *, struct creq *);
-int	 op_wait(struct aiojobsd *, struct creq *);
-int	 op_cancel(struct aiojobsd *, struct creq *);
-int	 op_stats(struct aiojobsd *, struct creq *);
-int	 op_queue(struct aiojobsd *, struct creq *);
-int	 op_shutdown(struct aiojobsd *, struct creq *);
-int	 op_clean(struct aiojobsd *, struct creq *);
-int	 op_output(struct aiojobsd *, struct creq *);
-int	 op_reload(struct aiojobsd *, struct creq *);
+void	 op_ping(struct aiojobsd *, struct creq *);
+void	 op_submit(struct aiojobsd *, struct creq *);
+void	 op_status(struct aiojobsd *, struct creq *);
+void	 op_list(struct aiojobsd *, struct creq *);
+void	 op_wait(struct aiojobsd *, struct creq *);
+void	 op_cancel(struct aiojobsd *, struct creq *);
+void	 op_stats(struct aiojobsd *, struct creq *);
+void	 op_queue(struct aiojobsd *, struct creq *);
+void	 op_shutdown(struct aiojobsd *, struct creq *);
+void	 op_clean(struct aiojobsd *, struct creq *);
+void	 op_output(struct aiojobsd *, struct creq *);
+void	 op_reload(struct aiojobsd *, struct creq *);
 
 /* wait.c: held wait and cancel requests */
 void	 wait_hold(struct aiojobsd *, struct creq *, int64_t *, size_t, int,

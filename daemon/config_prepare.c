@@ -18,6 +18,7 @@
 #include "aiojobsd.h"
 #include "config_private.h"
 #include "msg.h"
+#include "privs.h"
 #include "xmalloc.h"
 
 #define CONFIG_TOKEN_MAX	4096	/* bytes in a token file */

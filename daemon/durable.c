@@ -15,6 +15,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define DURABLE_PRIO		2	/* the lowest */
@@ -85,7 +86,7 @@ durable_open(struct aiojobsd *aj, char **cause)
 	 * that for latency: a job may start before its commit.
 	 */
 	s->start_stored = aj->conf.durability_safe;
-	if (persist_recover(s, cause) != 0)
+	if (recover_jobs(s, cause) != 0)
 		return (-1);
 	durable_retention_set(aj);
 	log_info("job store %s/jobs.db (durability %s, retention %lld s)",
@@ -111,7 +112,7 @@ durable_close(struct aiojobsd *aj)
 static int
 durable_unstored(struct aiojobsd *aj, int64_t id)
 {
-	struct job	*job = sched_find(aj->sched, id);
+	struct job	*job = sched_lookup_job(aj->sched, id);
 
 	return (job != NULL && !job->stored);
 }
@@ -179,7 +180,7 @@ durable_not_durable(struct aiojobsd *aj, struct creq *cr, const char *cause)
 	for (i = 0; i < n; i++) {
 		msg_out_object(o, NULL);
 		msg_out_int(o, "id", ids[i]);
-		msg_out_string(o, "key", sched_find(aj->sched, ids[i])->key);
+		msg_out_string(o, "key", sched_lookup_job(aj->sched, ids[i])->key);
 		msg_out_close(o);
 	}
 	msg_out_close(o);
@@ -240,7 +241,7 @@ durable_commit(struct aiojobsd *aj)
 		return;
 	evtimer_del(aj->commit_timer);
 	metrics_commit_begin(aj->metrics);
-	if (persist_commit(aj->sched, &cause) != 0) {
+	if (sched_commit(aj->sched, &cause) != 0) {
 		log_warnx("%s; retrying in %d ms", cause, DURABLE_RETRY_MS);
 		aj->store_failing = 1;
 		durable_timer(aj->commit_retry, DURABLE_RETRY_MS);

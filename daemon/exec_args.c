@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "aiojobsd.h"
+#include "exec_args.h"
 #include "xmalloc.h"
 
 #define EXEC_MAX_OUTPUT_DEFAULT	(1024 * 1024)

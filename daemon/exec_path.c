@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "aiojobsd.h"
+#include "exec_args.h"
 #include "xmalloc.h"
 
 #define EXEC_PATH_SLOTS		64

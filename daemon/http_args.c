@@ -6,6 +6,7 @@
 #include <event2/http.h>
 
 #include "aiojobsd.h"
+#include "http.h"
 #include "xmalloc.h"
 
 #define HTTP_MAX_BODY_DEFAULT	(1024 * 1024)

@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "aiojobsd.h"
+#include "http.h"
 #include "log.h"
 #include "xmalloc.h"
 

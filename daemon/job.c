@@ -1,14 +1,21 @@
 /*
  * A job and its state machine. Every state change goes through
  * job_set_state, which checks the transition table, keeps the counts and
- * tells the scheduler's listener.
+ * logs; what follows a change (writing the row, telling listeners,
+ * settling dependents and groups) is the scheduler's (sched_set_state).
+ * The job is also projected here, once: job_row makes its row, and
+ * job_row_view the protocol's view of a row, so that a job in memory and
+ * one read back from the store look the same to clients.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "aiojobsd.h"
+#include "store.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -219,7 +226,10 @@ job_count(struct job *job, int state, int delta)
 		job->queue->nrunning += delta;
 }
 
-/* Move a job to a new state; an illegal transition is a bug. */
+/*
+ * Move a job to a new state; an illegal transition is a bug. Only the
+ * scheduler calls this, through sched_set_state.
+ */
 void
 job_set_state(struct job *job, int state)
 {
@@ -238,11 +248,6 @@ job_set_state(struct job *job, int state)
 		job->started_at = job->queue->sched->now();
 	if (job_state_final(state))
 		job->finished_at = job->queue->sched->now();
-	persist_mark(job);
-	if (job->queue->sched->change_cb != NULL)
-		job->queue->sched->change_cb(job, old, job->queue->sched->change_arg);
-	if (job_state_final(state))
-		sched_final(job);
 }
 
 /* Set (code NULL: clear) the job's error; the message defaults to code. */
@@ -291,7 +296,7 @@ job_tree(struct job *job)
 
 /*
  * Record (where NULL: forget) what finds the job's processes after a
- * crash (tree_where, owned); it is written with the job's row.
+ * crash (tree_where, owned); persist_set_tree also writes it.
  */
 void
 job_set_tree(struct job *job, char *where)
@@ -303,52 +308,113 @@ job_set_tree(struct job *job, char *where)
 	m = job_more(job);
 	free(m->tree);
 	m->tree = where;
-	persist_mark(job);
 }
 
-/* The job as a protocol view; strings are borrowed from the job. */
-void
-job_view(struct job *job, struct msg_view *v)
+/* 1 while a new job waits for its row's commit before it may start. */
+int
+job_uncommitted(struct job *job)
 {
-	memset(v, 0, sizeof *v);
-	v->id = job->id;
-	v->kind = job_kind(job)->name;
-	v->name = job_name(job);
-	v->queue = job->queue->name;
-	v->owner = users_name(job->owner);
-	v->priority = job->priority;
-	v->state = job_state_names[job->state];
-	v->attempts = job->attempts;
-	v->submitted_at = job->submitted_at;
-	v->started_at = job->started_at;
-	v->finished_at = job->finished_at;
-	v->args = job->args;
-	v->result = job->result;
-	if (job->more != NULL) {
-		v->error_code = job->more->error_code;
-		v->error_message = job->more->error_message;
-	}
-	v->waiting_for = sched_waiting_for(job);
-	v->compact = 1;		/* see job_create and job_finish */
+	struct sched	*s = job->queue->sched;
+
+	return (s->start_stored && s->store != NULL && !job->stored);
+}
+
+/* Why a queued job has not started, for people (status). */
+const char *
+job_waiting_for(struct job *job)
+{
+	const struct kind	*kind = job_kind(job);
+
+	if (job->state != JOB_QUEUED)
+		return (NULL);
+	if (job_uncommitted(job))
+		return ("store");
+	if (job->more != NULL && job->more->deps_left > 0)
+		return ("dependency");
+	if (job->lock_waiting)
+		return ("lock");
+	if (job->timer != NULL && evtimer_pending(job->timer, NULL))
+		return (job->attempts > 0 ? "retry" : "delay");
+	if (kind->hold != NULL && job->kdata != NULL)	/* held */
+		return (kind->waits_for);
+	if (job->queue->paused)
+		return ("paused");
+	if (kind->can_start != NULL && !kind->can_start(job->queue->sched,
+	    job->queue))
+		return (kind->waits_for);
+	return ("slot");
 }
 
 /*
- * What a kind calls when a running job has ended: the state it reached,
- * its result (JSON text or NULL) and an error code and message for failures.
- * Views copy the result as it is, so it must be compact JSON as msg_out or
- * msg_json_compact writes it; so are args (cJSON's print, msg_spec_parse).
+ * The job as the store keeps it, without its spec (the store has it from
+ * the job's first write); the strings are borrowed from the job.
  */
 void
-job_finish(struct job *job, int state, const char *result, const char *code,
-    const char *fmt, ...)
+job_row(struct job *job, struct store_row *r)
 {
-	va_list	 ap;
+	struct job_more	*m = job->more;
 
-	job_set_result(job, result);
-	va_start(ap, fmt);
-	job_vset_error(job, code, fmt, ap);
-	va_end(ap);
-	sched_job_finished(job, state);
+	memset(r, 0, sizeof *r);
+	r->id = job->id;
+	r->key = job->key;
+	r->kind = (char *)job_kind(job)->name;
+	r->name = m != NULL ? m->name : NULL;
+	r->queue = job->queue->name;
+	r->owner = job->owner;
+	r->priority = job->priority;
+	r->state = job->state;
+	r->attempts = job->attempts;
+	r->submitted_at = job->submitted_at;
+	r->started_at = job->started_at;
+	r->finished_at = job->finished_at;
+	r->not_before = job->state == JOB_QUEUED ? job->not_before : -1;
+	r->args = job->args;
+	r->result = job->result;
+	if (m != NULL) {
+		r->error_code = m->error_code;
+		r->error_message = m->error_message;
+		r->group_id = m->group_id;
+		r->tree = m->tree;
+	}
+}
+
+/*
+ * A job's row as a protocol view; the strings are the row's. Args and
+ * results are compact JSON in memory (job_create, sched_finish) and in
+ * the store (store version 2), so views copy them as they are.
+ */
+void
+job_row_view(const struct store_row *r, struct msg_view *v)
+{
+	memset(v, 0, sizeof *v);
+	v->id = r->id;
+	v->kind = r->kind;
+	v->name = r->name;
+	v->queue = r->queue;
+	v->owner = users_name(r->owner);
+	v->priority = r->priority;
+	v->state = r->state >= 0 && r->state < JOB_NSTATES ?
+	    job_state_names[r->state] : "failed";
+	v->attempts = r->attempts;
+	v->submitted_at = r->submitted_at;
+	v->started_at = r->started_at;
+	v->finished_at = r->finished_at;
+	v->args = r->args;
+	v->result = r->result;
+	v->error_code = r->error_code;
+	v->error_message = r->error_message;
+	v->compact = 1;
+}
+
+/* The job in memory as a protocol view; strings are borrowed from it. */
+void
+job_view(struct job *job, struct msg_view *v)
+{
+	struct store_row	 r;
+
+	job_row(job, &r);
+	job_row_view(&r, v);
+	v->waiting_for = job_waiting_for(job);
 }
 
 struct event_base *

@@ -18,7 +18,10 @@
 #include <event2/event.h>
 
 #include "aiojobsd.h"
+#include "exec_args.h"
 #include "log.h"
+#include "outbuf.h"
+#include "spawn.h"
 #include "xmalloc.h"
 
 #define EXEC_READ_CHUNK		65536
@@ -140,14 +143,14 @@ exec_end(struct exec_state *st)
 	tree_free(st->tree);
 	free(st);
 	job->kdata = NULL;
-	job_set_tree(job, NULL);	/* it is gone: nothing to find */
+	persist_set_tree(job, NULL);	/* it is gone: nothing to find */
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		job_finish(job, JOB_SUCCEEDED, result, NULL, NULL);
+		sched_finish(job, JOB_SUCCEEDED, result, NULL, NULL);
 	else if (WIFEXITED(status))
-		job_finish(job, JOB_FAILED, result, "exit_status",
+		sched_finish(job, JOB_FAILED, result, "exit_status",
 		    "exited with status %d", WEXITSTATUS(status));
 	else
-		job_finish(job, JOB_FAILED, result, "exit_status",
+		sched_finish(job, JOB_FAILED, result, "exit_status",
 		    "killed by signal %d (%s)", WTERMSIG(status),
 		    strsignal(WTERMSIG(status)));
 	free(result);
@@ -302,7 +305,11 @@ exec_pipes(struct exec_state *st, struct exec_args *ea, int child[3])
 	return (0);
 }
 
-/* Start the program as ra says; 0, or an errno and the step that failed. */
+/*
+ * Start the program as ra says, leading its own process group (the tree
+ * without a cgroup is that group); 0, or an errno and the step that
+ * failed.
+ */
 static int
 exec_spawn_run(struct exec_state *st, struct exec_args *ea,
     const struct runas *ra, const char *path, int child[3], int *stepp)
@@ -313,18 +320,14 @@ exec_spawn_run(struct exec_state *st, struct exec_args *ea,
 
 	envp = exec_args_envp(ea, environ, ra->user != NULL ?
 	    (char **)ra->env : NULL);
-	memset(&sp, 0, sizeof sp);
-	sp.path = path;
-	sp.argv = ea->argv;
-	sp.envp = envp;
+	spawn_init(&sp, path, ea->argv, envp);
+	memcpy(sp.fds, child, 3 * sizeof child[0]);
 	sp.cwd = ea->cwd;
-	memcpy(sp.fds, child, sizeof sp.fds);
-	sp.cgroup_fd = tree_cgroup_fd(st->tree);
-	sp.deathsig = SIGKILL;
-	sp.user = ra->user;
 	sp.home = ra->home;
-	/* root's go with uid 0 in a user's job, and root's jobs keep them */
-	sp.drop_caps = geteuid() != 0;
+	sp.cgroup_fd = tree_cgroup_fd(st->tree);
+	sp.user = ra->user;
+	sp.new_pgrp = 1;
+	sp.deathsig = SIGKILL;
 	r = spawn_run(&sp, &st->pid, stepp);
 	free(envp);
 	return (r);
@@ -392,7 +395,7 @@ exec_spawn_failed(struct exec_state *st, char *cause)
 	tree_free(st->tree);
 	free(st);
 	job->kdata = NULL;
-	job_finish(job, JOB_FAILED, NULL, "spawn_failed", "%s", cause);
+	sched_finish(job, JOB_FAILED, NULL, "spawn_failed", "%s", cause);
 	free(cause);
 }
 
@@ -406,7 +409,7 @@ exec_start(struct job *job)
 
 	/* checked at submit; a stored job may come from another version */
 	if (exec_args_parse(job->args, &ea, NULL) != 0) {
-		job_finish(job, JOB_FAILED, NULL, MSG_E_BAD_REQUEST,
+		sched_finish(job, JOB_FAILED, NULL, MSG_E_BAD_REQUEST,
 		    "the job's stored args do not parse");
 		return;
 	}
@@ -440,7 +443,7 @@ exec_watch(struct exec_state *st, struct exec_args *ea,
 	int	 i;
 
 	tree_started(st->tree, st->pid);
-	job_set_tree(st->job, tree_where(st->tree));
+	persist_set_tree(st->job, tree_where(st->tree));
 	tree_watch(st->tree, base, exec_empty_cb, st);
 	for (i = 0; i < 2; i++) {
 		outbuf_init(&st->streams[i].out, (size_t)ea->max_output);

@@ -27,7 +27,9 @@
 #include <openssl/ssl.h>
 
 #include "aiojobsd.h"
+#include "http.h"
 #include "log.h"
+#include "outbuf.h"
 #include "xmalloc.h"
 
 struct http_state {
@@ -166,9 +168,9 @@ http_end(struct http_state *st, int state, const char *result,
 	else
 		http_free(st);
 	if (code == NULL)
-		job_finish(job, state, result, NULL, NULL);
+		sched_finish(job, state, result, NULL, NULL);
 	else
-		job_finish(job, state, result, code, "%s", msg != NULL ? msg :
+		sched_finish(job, state, result, code, "%s", msg != NULL ? msg :
 		    code);
 	free(msg);
 }
@@ -618,7 +620,7 @@ http_start(struct job *job)
 
 	/* checked at submit; a stored job may come from another version */
 	if (http_args_parse(job->args, &ha, NULL) != 0) {
-		job_finish(job, JOB_FAILED, NULL, MSG_E_BAD_REQUEST,
+		sched_finish(job, JOB_FAILED, NULL, MSG_E_BAD_REQUEST,
 		    "the job's stored args do not parse");
 		return;
 	}

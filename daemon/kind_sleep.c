@@ -89,7 +89,7 @@ sleep_end(struct job *job, int state)
 	event_del(&st->timer);
 	free(st);
 	job->kdata = NULL;
-	job_finish(job, state, result, NULL, NULL);
+	sched_finish(job, state, result, NULL, NULL);
 	free(result);
 }
 

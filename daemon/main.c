@@ -8,6 +8,7 @@
 #include "aiojobsd.h"
 #include "endpoint.h"
 #include "log.h"
+#include "worker.h"
 #include "xmalloc.h"
 
 static const char usage_text[] =

@@ -4,13 +4,12 @@
  */
 #include "aiojobsd.h"
 
-int
+void
 op_cancel(struct aiojobsd *aj, struct creq *cr)
 {
 	struct job	*job;
 
-	if ((job = sched_find(aj->sched, cr->req.id)) != NULL)
+	if ((job = sched_lookup_job(aj->sched, cr->req.id)) != NULL)
 		sched_cancel(job, "cancelled by request");
 	wait_hold(aj, cr, &cr->req.id, 1, MSG_ALL_COMPLETED, -1, 1);
-	return (OP_WAIT);
 }

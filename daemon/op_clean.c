@@ -7,7 +7,7 @@
 
 #include "aiojobsd.h"
 
-int
+void
 op_clean(struct aiojobsd *aj, struct creq *cr)
 {
 	struct msg_request	*req = &cr->req;
@@ -20,18 +20,17 @@ op_clean(struct aiojobsd *aj, struct creq *cr)
 	    !job_state_final(state = job_state_by_name(req->state))) {
 		control_error(cr, MSG_E_BAD_REQUEST, "field 'state': only "
 		    "finished jobs are cleaned (succeeded, failed, cancelled)");
-		return (OP_DONE);
+		return;
 	}
 	n = durable_clean(aj, now_ms() - req->older_than_ms, state, INT64_MAX,
 	    &cause);
 	if (n < 0) {
 		control_error(cr, MSG_E_INTERNAL, "%s", cause);
 		free(cause);
-		return (OP_DONE);
+		return;
 	}
 	o = msg_out_new();
 	msg_out_bool(o, "ok", 1);
 	msg_out_int(o, "deleted", n);
 	durable_reply(aj, cr, msg_out_finish(o, 0));
-	return (OP_DONE);
 }

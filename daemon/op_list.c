@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "aiojobsd.h"
+#include "store.h"
 
 #define OP_LIST_DEFAULT	100
 /* A page: building a reply takes ~2.5 KB per job until it is sent. */
@@ -99,10 +100,10 @@ op_list_row_cb(struct store_row *r, void *arg)
 	struct msg_view	 v;
 	struct job	*job;
 
-	if ((job = sched_find(ol->s, r->id)) != NULL)
+	if ((job = sched_lookup_job(ol->s, r->id)) != NULL)
 		job_view(job, &v);
 	else
-		row_view(r, &v);
+		job_row_view(r, &v);
 	return (op_list_add(ol, &v));
 }
 
@@ -133,7 +134,7 @@ op_list_owner(struct aiojobsd *aj, struct creq *cr, int64_t *owner)
 	return (0);
 }
 
-int
+void
 op_list(struct aiojobsd *aj, struct creq *cr)
 {
 	struct msg_request	*req = &cr->req;
@@ -147,13 +148,13 @@ op_list(struct aiojobsd *aj, struct creq *cr)
 		control_error(cr, MSG_E_BAD_REQUEST, "field 'limit' is %lld; "
 		    "at most %d jobs per page (page on with 'before_id')",
 		    (long long)limit, OP_LIST_MAX);
-		return (OP_DONE);
+		return;
 	}
 	if (limit == 0)
 		limit = OP_LIST_MAX;
 	memset(&ol, 0, sizeof ol);
 	if (op_list_owner(aj, cr, &ol.owner) != 0)
-		return (OP_DONE);
+		return;
 	ol.o = msg_out_new();
 	ol.s = aj->sched;
 	msg_out_bool(ol.o, "ok", 1);
@@ -170,12 +171,11 @@ op_list(struct aiojobsd *aj, struct creq *cr)
 			control_error(cr, MSG_E_INTERNAL, "job store: %s",
 			    cause != NULL ? cause : "cannot list");
 			free(cause);
-			return (OP_DONE);
+			return;
 		}
 	}
 	msg_out_close(ol.o);
 	if (ol.cut)	/* the cursor: go on before the last job sent */
 		msg_out_int(ol.o, "next_before_id", ol.last_id);
 	durable_reply_seen(aj, cr, msg_out_finish(ol.o, 0));
-	return (OP_DONE);
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "aiojobsd.h"
+#include "outbuf.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /* Bytes per reply at most: as base64 (4 for 3) they stay under 1 MiB. */
@@ -132,7 +134,7 @@ output_reply(struct aiojobsd *aj, struct creq *cr)
 }
 
 /* Check the job and stream, settle the defaults, then answer or hold. */
-int
+void
 op_output(struct aiojobsd *aj, struct creq *cr)
 {
 	struct msg_request	*req = &cr->req;
@@ -145,7 +147,7 @@ op_output(struct aiojobsd *aj, struct creq *cr)
 	if (!sched_lookup(aj->sched, req->id, &job, &row)) {
 		control_error(cr, MSG_E_NOT_FOUND, "no job with id %lld",
 		    (long long)req->id);
-		return (OP_DONE);
+		return;
 	}
 	kind = job != NULL ? job_kind(job) : kind_find(row.kind);
 	store_row_clear(&row);
@@ -159,7 +161,7 @@ op_output(struct aiojobsd *aj, struct creq *cr)
 			control_error(cr, MSG_E_BAD_REQUEST, "job %lld (%s) "
 			    "keeps no output", (long long)req->id,
 			    kind != NULL ? kind->name : "unknown kind");
-		return (OP_DONE);
+		return;
 	}
 	free(req->stream);
 	req->stream = xstrdup(stream);
@@ -168,5 +170,4 @@ op_output(struct aiojobsd *aj, struct creq *cr)
 	if (req->present & MSG_F_TIMEOUT_MS)
 		timeout = req->timeout_ms;
 	wait_hold_output(aj, cr, req->id, timeout, output_ready, output_reply);
-	return (OP_WAIT);
 }

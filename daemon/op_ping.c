@@ -6,7 +6,7 @@
 
 #include "aiojobsd.h"
 
-int
+void
 op_ping(struct aiojobsd *aj, struct creq *cr)
 {
 	struct msg_out	*o;
@@ -24,5 +24,4 @@ op_ping(struct aiojobsd *aj, struct creq *cr)
 	msg_out_string(o, "user", users_name(cr->uid));
 	msg_out_bool(o, "admin", cr->admin);
 	control_reply(cr, msg_out_finish(o, 0));
-	return (OP_DONE);
 }

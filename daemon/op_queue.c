@@ -4,6 +4,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "store.h"
 
 static void
 op_queue_reply(struct creq *cr, struct queue *q)
@@ -23,7 +24,7 @@ op_queue_reply(struct creq *cr, struct queue *q)
 	control_reply(cr, msg_out_finish(o, 0));
 }
 
-int
+void
 op_queue(struct aiojobsd *aj, struct creq *cr)
 {
 	struct msg_request	*req = &cr->req;
@@ -36,11 +37,11 @@ op_queue(struct aiojobsd *aj, struct creq *cr)
 	    (req->present & (MSG_F_LIMIT | MSG_F_RATE)) == 0) {
 		control_error(cr, MSG_E_BAD_REQUEST,
 		    "action 'set' needs a 'limit' or a 'rate'");
-		return (OP_DONE);
+		return;
 	}
 	if (!sched_queue_allowed(aj->sched, req->name, &err)) {
 		control_error(cr, err.code, "%s", err.message);
-		return (OP_DONE);
+		return;
 	}
 	q = sched_queue(aj->sched, req->name, 1);
 	set = ((req->present & MSG_F_LIMIT) ? QUEUE_SET_LIMIT : 0) |
@@ -56,11 +57,10 @@ op_queue(struct aiojobsd *aj, struct creq *cr)
 		    q->paused, &cause) != 0) {
 			control_error(cr, MSG_E_INTERNAL, "%s", cause);
 			free(cause);
-			return (OP_DONE);
+			return;
 		}
 		durable_commit_soon(aj);
 	}
 	sched_kick(aj->sched);
 	op_queue_reply(cr, q);
-	return (OP_DONE);
 }

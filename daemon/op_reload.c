@@ -7,7 +7,7 @@
 #include "aiojobsd.h"
 #include "log.h"
 
-int
+void
 op_reload(struct aiojobsd *aj, struct creq *cr)
 {
 	struct msg_out	*o;
@@ -18,10 +18,9 @@ op_reload(struct aiojobsd *aj, struct creq *cr)
 		log_warnx("reload failed: %s", cause);
 		control_error(cr, MSG_E_INTERNAL, "reload failed: %s", cause);
 		free(cause);
-		return (OP_DONE);
+		return;
 	}
 	o = msg_out_new();
 	msg_out_bool(o, "ok", 1);
 	control_reply(cr, msg_out_finish(o, 0));
-	return (OP_DONE);
 }

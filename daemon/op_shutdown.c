@@ -3,7 +3,7 @@
 
 #define OP_SHUTDOWN_DEFAULT_MS	10000
 
-int
+void
 op_shutdown(struct aiojobsd *aj, struct creq *cr)
 {
 	struct msg_out	*o;
@@ -15,5 +15,4 @@ op_shutdown(struct aiojobsd *aj, struct creq *cr)
 	msg_out_bool(o, "ok", 1);
 	control_reply(cr, msg_out_finish(o, 0));
 	server_shutdown(aj, timeout);
-	return (OP_DONE);
 }

@@ -1,7 +1,7 @@
 /* stats: job counts by state, queues, workers, uptime. */
 #include "aiojobsd.h"
 
-int
+void
 op_stats(struct aiojobsd *aj, struct creq *cr)
 {
 	struct sched	*s = aj->sched;
@@ -32,5 +32,4 @@ op_stats(struct aiojobsd *aj, struct creq *cr)
 	msg_out_close(o);
 	msg_out_int(o, "uptime_ms", now_ms() - aj->started_at);
 	control_reply(cr, msg_out_finish(o, 0));
-	return (OP_DONE);
 }

@@ -44,7 +44,7 @@ op_submit_log(struct creq *cr, const int64_t *ids, size_t n)
 		    (long long)ids[n - 1]);
 }
 
-int
+void
 op_submit(struct aiojobsd *aj, struct creq *cr)
 {
 	struct msg_request	*req = &cr->req;
@@ -56,14 +56,14 @@ op_submit(struct aiojobsd *aj, struct creq *cr)
 	if (which != MSG_F_JOB && which != MSG_F_JOBS) {
 		control_error(cr, MSG_E_BAD_REQUEST, "submit needs exactly one "
 		    "of the fields 'job' and 'jobs'");
-		return (OP_DONE);
+		return;
 	}
 	for (i = 0; i < req->njobs; i++)
 		req->jobs[i].owner = cr->uid;
 	if (access_submit(aj->access, req->jobs, req->njobs, cr->uid,
 	    &err) != 0) {
 		control_error(cr, err.code, "%s", err.message);
-		return (OP_DONE);
+		return;
 	}
 	ids = xcalloc(req->njobs, sizeof *ids);
 	if (sched_submit(aj->sched, req->jobs, req->njobs, req->group, ids,
@@ -74,5 +74,4 @@ op_submit(struct aiojobsd *aj, struct creq *cr)
 		op_submit_log(cr, ids, req->njobs);
 		op_submit_reply(aj, cr, ids, req->njobs, which == MSG_F_JOBS);
 	}
-	return (OP_DONE);
 }

@@ -4,7 +4,7 @@
  */
 #include "aiojobsd.h"
 
-int
+void
 op_wait(struct aiojobsd *aj, struct creq *cr)
 {
 	struct msg_request	*req = &cr->req;
@@ -13,5 +13,4 @@ op_wait(struct aiojobsd *aj, struct creq *cr)
 	if (req->present & MSG_F_TIMEOUT_MS)
 		timeout = req->timeout_ms;
 	wait_hold(aj, cr, req->ids, req->nids, req->return_when, timeout, 0);
-	return (OP_WAIT);
 }

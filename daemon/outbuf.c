@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aiojobsd.h"
+#include "outbuf.h"
 #include "xmalloc.h"
 
 void

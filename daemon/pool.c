@@ -62,14 +62,14 @@ pool_finish(struct job *job, const struct pool_wire_hdr *h, const char *buf)
 		 * compact form; what does not parse is a null result.
 		 */
 		json = msg_json_compact(buf);
-		job_finish(job, JOB_SUCCEEDED, json, NULL, NULL);
+		sched_finish(job, JOB_SUCCEEDED, json, NULL, NULL);
 		free(json);
 		return;
 	}
 	text = xstrdup(buf);
 	if ((msg = strchr(text, ' ')) != NULL)
 		*msg++ = '\0';
-	job_finish(job, JOB_FAILED, NULL, text, "%s", msg != NULL ? msg : text);
+	sched_finish(job, JOB_FAILED, NULL, text, "%s", msg != NULL ? msg : text);
 	free(text);
 }
 
@@ -325,7 +325,7 @@ pool_run(struct pool *p, struct job *job)
 			w = p->workers[i];
 	}
 	if (w == NULL) {
-		job_finish(job, JOB_FAILED, NULL, "worker_crashed",
+		sched_finish(job, JOB_FAILED, NULL, "worker_crashed",
 		    "no worker is ready");
 		return;
 	}

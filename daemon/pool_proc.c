@@ -1,7 +1,8 @@
 /*
- * The life of the pool's worker processes: each is spawned by fork+exec
- * of `aiojobsd --worker` in its own process group, with two pipes of its
- * own (pool_wire.h). Pipes, one a direction, rather than a socketpair:
+ * The life of the pool's worker processes: each is `aiojobsd --worker`,
+ * started by spawn.c as every child of the daemon is, in its own process
+ * group, as worker_user when one is set, with two pipes of its own
+ * (pool_wire.h). Pipes, one a direction, rather than a socketpair:
  * reading a worker's reply from a socket also wakes the worker if it
  * sleeps on the same socket waiting for a job, for nothing, a wake-up a
  * job on each side.
@@ -17,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +30,17 @@
 #include "log.h"
 #include "pool.h"
 #include "pool_wire.h"
+#include "spawn.h"
 #include "xmalloc.h"
 
 #define POOL_BACKOFF_MIN_MS	100
 #define POOL_BACKOFF_MAX_MS	30000
+
+/* the worker's job and reply fds are among those a child can be given */
+_Static_assert(POOL_CHILD_JOB_FD < SPAWN_NFDS &&
+    POOL_CHILD_REPLY_FD < SPAWN_NFDS, "SPAWN_NFDS too small for a worker");
+
+extern char **environ;
 
 static void	pool_proc_spawn(struct worker *);
 
@@ -190,38 +197,12 @@ pool_proc_exit_cb(pid_t pid, int status, void *arg)
 	/* held jobs stay in w->jobs (dropped if cancelled) until then */
 	if (job != NULL) {
 		job->kdata = NULL;
-		job_finish(job, JOB_FAILED, NULL, "worker_crashed",
+		sched_finish(job, JOB_FAILED, NULL, "worker_crashed",
 		    "worker %d (pid %ld) %s", w->idx, (long)pid, how);
 	}
 	pool_proc_unhold(w);
 	if (w->idx >= p->opts.workers)
 		pool_proc_free(w);	/* the pool shrank */
-}
-
-/*
- * A pipe whose ends are close-on-exec and above the worker's fds 3 and 4,
- * so that making them its 3 and 4 cannot overwrite one with the other.
- */
-static int
-pool_proc_pipe(int fds[2])
-{
-	int	 i, fd;
-
-	if (pipe2(fds, O_CLOEXEC) == -1)
-		return (-1);
-	for (i = 0; i < 2; i++) {
-		if (fds[i] > POOL_CHILD_REPLY_FD)
-			continue;
-		if ((fd = fcntl(fds[i], F_DUPFD_CLOEXEC,
-		    POOL_CHILD_REPLY_FD + 1)) == -1) {
-			close(fds[0]);
-			close(fds[1]);
-			return (-1);
-		}
-		close(fds[i]);
-		fds[i] = fd;
-	}
-	return (0);
 }
 
 /*
@@ -234,11 +215,11 @@ pool_proc_connect(struct worker *w, int child[2])
 	struct pool	*p = w->pool;
 	int		 jobs[2], replies[2];
 
-	if (pool_proc_pipe(jobs) == -1) {
+	if (pipe2(jobs, O_CLOEXEC) == -1) {
 		log_warn("worker %d: pipe", w->idx);
 		return (-1);
 	}
-	if (pool_proc_pipe(replies) == -1) {
+	if (pipe2(replies, O_CLOEXEC) == -1) {
 		log_warn("worker %d: pipe", w->idx);
 		close(jobs[0]);
 		close(jobs[1]);
@@ -270,64 +251,100 @@ pool_proc_connect(struct worker *w, int child[2])
 	return (0);
 }
 
+/*
+ * The user the workers run as (NULL: the daemon's), taken on before the
+ * worker runs anything: a cpu job's arguments are its submitter's, and a
+ * root daemon's worker would read any file a function is given the path
+ * of. Asked of users.c at each start, as a reload empties its cache; -1
+ * if worker_user, checked at the daemon's start, is no longer a user.
+ */
 static int
-pool_proc_exec(struct worker *w, int child[2])
+pool_proc_user(struct worker *w, const struct user **up)
 {
-	struct pool_opts		*o = &w->pool->opts;
-	posix_spawn_file_actions_t	 fa;
-	posix_spawnattr_t		 attr;
-	sigset_t			 all, none;
-	char				 mem[32], cpu[32];
-	char				*argv[] = { "aiojobsd", "--worker",
+	const char	*name = w->pool->opts.user;
+	uid_t		 uid;
+
+	*up = NULL;
+	if (name == NULL)
+		return (0);
+	if (users_parse(name, &uid) != 0 || !(*up = users_get(uid))->known) {
+		log_warnx("worker %d: no user %s", w->idx, name);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Start the worker: jobs on its fd 3, replies on its fd 4, stdin
+ * /dev/null, stdout and stderr the daemon's, as user u (or the daemon's
+ * user), without the daemon's capabilities. Returns 0, or an errno and
+ * the step that failed.
+ */
+static int
+pool_proc_exec(struct worker *w, const struct user *u, int child[2],
+    int *stepp)
+{
+	struct pool_opts	*o = &w->pool->opts;
+	struct spawn		 sp;
+	char			 mem[32], cpu[32];
+	char			*argv[] = { "aiojobsd", "--worker",
 	    "--job-fd", POOL_CHILD_JOB_FDS, "--reply-fd", POOL_CHILD_REPLY_FDS,
 	    "--plugin-dir", (char *)o->plugin_dir,
-	    "--memory-limit", mem, "--cpu-limit", cpu,
-	    o->user != NULL ? "--user" : NULL, (char *)o->user, NULL };
-	extern char			**environ;
-	char				**envp;
-	int				 r;
+	    "--memory-limit", mem, "--cpu-limit", cpu, NULL };
+	char			**envp;
+	int			 r;
 
 	snprintf(mem, sizeof mem, "%lld", (long long)o->memory_limit);
 	snprintf(cpu, sizeof cpu, "%lld", (long long)o->cpu_limit);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, child[0], POOL_CHILD_JOB_FD);
-	posix_spawn_file_actions_adddup2(&fa, child[1], POOL_CHILD_REPLY_FD);
-	posix_spawn_file_actions_addclosefrom_np(&fa, POOL_CHILD_REPLY_FD + 1);
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawnattr_init(&attr);
-	/* its own group: a terminal's ^C is for the daemon, not the pool */
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setsigmask(&attr, &none);
 	/* without NOTIFY_SOCKET: a plugin must not speak to systemd for us */
 	envp = child_env(environ);
-	r = posix_spawn(&w->pid, o->exe, &fa, &attr, argv, envp);
+	spawn_init(&sp, o->exe, argv, envp);
+	sp.fds[1] = 1;
+	sp.fds[2] = 2;
+	sp.fds[POOL_CHILD_JOB_FD] = child[0];
+	sp.fds[POOL_CHILD_REPLY_FD] = child[1];
+	sp.nfds = POOL_CHILD_REPLY_FD + 1;
+	sp.user = u;
+	/* its own group: a terminal's ^C is for the daemon, not the pool */
+	sp.new_pgrp = 1;
+	sp.deathsig = SIGKILL;
+	r = spawn_run(&sp, &w->pid, stepp);
 	free(envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
 	return (r);
+}
+
+/* Say why a worker did not start (pool_proc_exec's step and errno). */
+static void
+pool_proc_cannot(struct worker *w, const struct user *u, int step,
+    int error)
+{
+	if (step == SPAWN_STEP_USER)
+		log_warnx("worker %d: cannot become %s: %s", w->idx, u->name,
+		    strerror(error));
+	else if (step == SPAWN_STEP_CAPS)
+		log_warnx("worker %d: cannot drop the daemon's capabilities: "
+		    "%s", w->idx, strerror(error));
+	else
+		log_warnx("worker %d: cannot run %s: %s", w->idx,
+		    w->pool->opts.exe, strerror(error));
 }
 
 static void
 pool_proc_spawn(struct worker *w)
 {
-	int	 child[2], r;
+	const struct user	*u;
+	int			 child[2], r, step;
 
-	if (pool_proc_connect(w, child) != 0) {
+	if (pool_proc_user(w, &u) != 0 || pool_proc_connect(w, child) != 0) {
 		w->pool->fails++;
 		pool_proc_schedule_respawn(w->pool);
 		return;
 	}
-	r = pool_proc_exec(w, child);
+	r = pool_proc_exec(w, u, child, &step);
 	close(child[0]);
 	close(child[1]);
 	if (r != 0) {
-		log_warnx("worker %d: cannot run %s: %s", w->idx,
-		    w->pool->opts.exe, strerror(r));
+		pool_proc_cannot(w, u, step, r);
 		pool_proc_close(w);
 		w->pool->fails++;
 		pool_proc_schedule_respawn(w->pool);

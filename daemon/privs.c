@@ -3,8 +3,10 @@
  * or (the system unit) an unprivileged user with the capabilities
  * CAP_SETUID, CAP_SETGID and CAP_KILL in its ambient set. Ambient
  * capabilities pass through execve and survive a change from one
- * non-zero uid to another, so whatever the daemon starts must drop them
- * itself: an exec job once it is its owner, a cpu worker at start.
+ * non-zero uid to another, so every child must drop them before execve:
+ * spawn.c does, once the child is the user it runs as. A worker drops
+ * them again at start, for the root daemon's worker that execve gave
+ * root's back.
  */
 #include <linux/capability.h>
 #include <sys/prctl.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "aiojobsd.h"
+#include "privs.h"
 
 /* The capability sets of this process (capget). */
 static int

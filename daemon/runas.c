@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "aiojobsd.h"
+#include "privs.h"
 #include "xmalloc.h"
 
 /*

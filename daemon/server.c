@@ -15,6 +15,7 @@
 
 #include "aiojobsd.h"
 #include "endpoint.h"
+#include "http.h"
 #include "log.h"
 #include "xmalloc.h"
 

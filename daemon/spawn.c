@@ -1,17 +1,21 @@
 /*
- * Starting a child process with clone3, so that it can be born inside a
- * cgroup (CLONE_INTO_CGROUP): it is in its job's cgroup before it can
- * fork, and nothing it starts escapes. posix_spawn in this glibc cannot
- * do that, so the child does here, in async-signal-safe code, what its
- * file actions and attributes did: a new process group, stdin, stdout and
- * stderr, the working directory, no other fds, default signal
- * dispositions and an empty mask. When it is to run as another user
- * (a root daemon starting a job of its owner), it takes that user's
- * groups, gid and uid before anything else reads a file for it; a
- * daemon that is not root drops the capabilities it may hold, which
- * would pass on through execve (privs.c). Whatever
- * fails before execve reaches the parent as a step and an errno through
- * a close-on-exec pipe.
+ * Starting a child process, the one way the daemon starts a program: an
+ * exec job's command and a pool worker (`aiojobsd --worker`) alike. The
+ * caller describes the child (spawn.h); this file makes it so.
+ *
+ * The child comes from clone3, so that it can be born inside a cgroup
+ * (CLONE_INTO_CGROUP): it is in its job's cgroup before it can fork, and
+ * nothing it starts escapes. posix_spawn in this glibc cannot do that,
+ * so the child does here, in async-signal-safe code, what its file
+ * actions and attributes would: default signal dispositions and an
+ * empty mask, a process group of its own, its fds at the numbers it
+ * was given and no others, its working directory. When it is to run as
+ * another user (a job of its owner, a worker as worker_user), it takes
+ * that user's groups, gid and uid before anything else reads a file for
+ * it; a daemon that is not root drops the capabilities it may hold,
+ * which would pass on through execve (privs.c). Whatever fails before
+ * execve reaches the parent as a step and an errno through a
+ * close-on-exec pipe.
  */
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -27,6 +31,8 @@
 #include <unistd.h>
 
 #include "aiojobsd.h"
+#include "privs.h"
+#include "spawn.h"
 
 /*
  * The raw system calls, not glibc's setgroups, setgid and setuid: once
@@ -53,30 +59,43 @@ struct spawn_error {
 	int	 error;		/* errno */
 };
 
-/* Put fd on target in the child; a pipe end already there keeps its fd. */
+/*
+ * Put fd on target in the child (-1: /dev/null). A fd already on its
+ * number stays, open or not: the worker's stdout and stderr are the
+ * daemon's, whatever they are.
+ */
 static int
-spawn_dup(int fd, int target)
+spawn_fd(int fd, int target)
 {
+	int	 flags = target == 0 ? O_RDONLY : O_WRONLY;
+
+	if (fd == -1 && (fd = open("/dev/null", flags | O_CLOEXEC)) == -1)
+		return (-1);
 	if (fd == target)
-		return (fcntl(fd, F_SETFD, 0));
+		return (fcntl(fd, F_SETFD, 0) == -1 && errno != EBADF ? -1 : 0);
 	return (dup2(fd, target) == -1 ? -1 : 0);
 }
 
+/*
+ * Give the child its fds 0 to nfds - 1. A fd to pass that sits on one
+ * of those numbers, other than its own, first moves above them: putting
+ * another fd on its number would close it before it is passed.
+ */
 static int
-spawn_stdio(const struct spawn *sp)
+spawn_fds(const struct spawn *sp)
 {
-	int	 fd;
+	int	 fds[SPAWN_NFDS], i;
 
-	if (sp->fds[0] != -1) {
-		if (spawn_dup(sp->fds[0], 0) == -1)
-			return (-1);
-	} else {
-		if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
-		    spawn_dup(fd, 0) == -1)
+	for (i = 0; i < sp->nfds; i++) {
+		fds[i] = sp->fds[i];
+		if (fds[i] >= 0 && fds[i] < sp->nfds && fds[i] != i &&
+		    (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, sp->nfds)) == -1)
 			return (-1);
 	}
-	if (spawn_dup(sp->fds[1], 1) == -1 || spawn_dup(sp->fds[2], 2) == -1)
-		return (-1);
+	for (i = 0; i < sp->nfds; i++) {
+		if (spawn_fd(fds[i], i) == -1)
+			return (-1);
+	}
 	return (0);
 }
 
@@ -97,9 +116,9 @@ spawn_signals(void)
 }
 
 /*
- * Become the job's user: groups first, then the gid, the uid last (once
+ * Become the child's user: groups first, then the gid, the uid last (once
  * it is set, nothing else may be changed). Real, effective and saved ids
- * all: the job cannot get root back. A root daemon's capabilities go
+ * all: the child cannot get root back. A root daemon's capabilities go
  * with uid 0; the ambient ones of a daemon that is not root stay, and
  * are dropped next.
  */
@@ -147,12 +166,15 @@ spawn_fail(int errfd, int step)
 static void __attribute__((__noreturn__))
 spawn_child(const struct spawn *sp, pid_t parent, int errfd)
 {
+	/* the daemon's, before any change of user: see drop_caps, spawn.h */
+	int	 root = geteuid() == 0;
+
 	spawn_signals();
-	if (setpgid(0, 0) == -1 || spawn_stdio(sp) == -1)
+	if ((sp->new_pgrp && setpgid(0, 0) == -1) || spawn_fds(sp) == -1)
 		spawn_fail(errfd, SPAWN_STEP_EXEC);
 	if (sp->user != NULL && spawn_user(sp->user) == -1)
 		spawn_fail(errfd, SPAWN_STEP_USER);
-	if (sp->drop_caps && privs_drop() == -1)
+	if (sp->drop_caps && !root && privs_drop() == -1)
 		spawn_fail(errfd, SPAWN_STEP_CAPS);
 	if (sp->deathsig != 0 &&
 	    (prctl(PR_SET_PDEATHSIG, sp->deathsig) == -1 ||
@@ -160,8 +182,9 @@ spawn_child(const struct spawn *sp, pid_t parent, int errfd)
 		_exit(127);	/* the daemon is already gone */
 	if (spawn_cwd(sp) == -1)
 		spawn_fail(errfd, SPAWN_STEP_EXEC);
-	/* evhttp fds are not close-on-exec: none above 2 survives execve */
-	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+	/* evhttp fds are not close-on-exec: none past the given survives */
+	if (syscall(SYS_close_range, (unsigned int)sp->nfds, ~0U,
+	    CLOSE_RANGE_CLOEXEC) == -1)
 		spawn_fail(errfd, SPAWN_STEP_EXEC);
 	execve(sp->path, sp->argv, sp->envp);
 	spawn_fail(errfd, SPAWN_STEP_EXEC);
@@ -205,6 +228,49 @@ spawn_result(int fd, pid_t pid, int *stepp)
 	return (e.error != 0 ? e.error : EIO);
 }
 
+/* A child of path with argv and envp, as spawn.h says spawn_init leaves it. */
+void
+spawn_init(struct spawn *sp, const char *path, char **argv, char **envp)
+{
+	int	 i;
+
+	memset(sp, 0, sizeof *sp);
+	sp->path = path;
+	sp->argv = argv;
+	sp->envp = envp;
+	for (i = 0; i < SPAWN_NFDS; i++)
+		sp->fds[i] = -1;
+	sp->nfds = 3;
+	sp->cgroup_fd = -1;
+	sp->drop_caps = 1;
+}
+
+/*
+ * The pipe for the child's errors, close-on-exec, both ends above the fd
+ * numbers a child can be given: putting a given fd on its number must
+ * not close the child's end, nor pass on either.
+ */
+static int
+spawn_pipe(int p[2])
+{
+	int	 i, fd;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return (-1);
+	for (i = 0; i < 2; i++) {
+		if (p[i] >= SPAWN_NFDS)
+			continue;
+		if ((fd = fcntl(p[i], F_DUPFD_CLOEXEC, SPAWN_NFDS)) == -1) {
+			close(p[0]);
+			close(p[1]);
+			return (-1);
+		}
+		close(p[i]);
+		p[i] = fd;
+	}
+	return (0);
+}
+
 /*
  * Start sp's program; returns 0 and the pid, or an errno value and the
  * step that failed. Signals are blocked across the clone, so the child
@@ -218,7 +284,9 @@ spawn_run(const struct spawn *sp, pid_t *pidp, int *stepp)
 	int		 p[2], error;
 
 	*stepp = SPAWN_STEP_EXEC;
-	if (pipe2(p, O_CLOEXEC) == -1)
+	if (sp->nfds < 3 || sp->nfds > SPAWN_NFDS)
+		return (EINVAL);
+	if (spawn_pipe(p) == -1)
 		return (errno);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);

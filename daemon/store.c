@@ -1,521 +1,180 @@
 /*
- * The job store: SQLite in WAL mode, written only from the dispatcher.
- * Callers write whole job rows (store_put) into the transaction that is
- * open for this loop iteration and commit once (store_commit): group
- * commit, so throughput never falls to one fsync per job. Reads on the same
- * connection see what this iteration wrote.
+ * The job store's interface (store.h): picks the backend for a location
+ * and hands every call to it. The meaning of each operation is written
+ * here, once; a backend does what these comments promise.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "aiojobsd.h"
-#include "log.h"
-#include "xmalloc.h"
+#include "store.h"
 
-#define STORE_VERSION	5
+/* The stored state numbers are the job's: one numbering, checked here. */
+_Static_assert(STORE_NSTATES == JOB_NSTATES &&
+    STORE_FIRST_FINAL == JOB_SUCCEEDED, "store.h's states are not the job's");
 
-#define STORE_COLS "id, key, spec, kind, name, queue, priority, state, " \
-	"attempts, submitted_at, started_at, finished_at, not_before, args, " \
-	"result, error_code, error_message, group_id, tree, owner"
+extern const struct store_backend store_sqlite_backend;
 
-static const char *store_schema[STORE_VERSION] = {
-	/* version 1 */
-	"CREATE TABLE jobs ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"	/* ids never reused */
-	" key TEXT UNIQUE, spec TEXT NOT NULL,"
-	" kind TEXT NOT NULL, name TEXT, queue TEXT NOT NULL,"
-	" priority INTEGER NOT NULL, state INTEGER NOT NULL,"
-	" attempts INTEGER NOT NULL, submitted_at INTEGER NOT NULL,"
-	" started_at INTEGER, finished_at INTEGER, not_before INTEGER,"
-	" args TEXT NOT NULL, result TEXT, error_code TEXT,"
-	" error_message TEXT, group_id INTEGER);"
-	"CREATE INDEX jobs_state ON jobs (state);"
-	"CREATE INDEX jobs_finished ON jobs (finished_at)"
-	" WHERE finished_at IS NOT NULL;"
-	"CREATE TABLE queues ("
-	" name TEXT PRIMARY KEY, lim INTEGER NOT NULL, rate REAL NOT NULL,"
-	" paused INTEGER NOT NULL);",
-	/*
-	 * version 2: a fifth less work a new row. AUTOINCREMENT updated
-	 * sqlite_sequence on every insert; the highest id now goes into
-	 * meta only when a clean deletes rows (max(id) cannot fall
-	 * otherwise). A job without a key and a finished job no longer get
-	 * index entries (key: only set keys; jobs_live: the ids of live
-	 * jobs, in the order recovery reads them, until version 3; counts
-	 * scan the table, at start and after a clean).
-	 */
-	"CREATE TABLE jobs_v2 ("
-	" id INTEGER PRIMARY KEY,"
-	" key TEXT, spec TEXT NOT NULL,"
-	" kind TEXT NOT NULL, name TEXT, queue TEXT NOT NULL,"
-	" priority INTEGER NOT NULL, state INTEGER NOT NULL,"
-	" attempts INTEGER NOT NULL, submitted_at INTEGER NOT NULL,"
-	" started_at INTEGER, finished_at INTEGER, not_before INTEGER,"
-	" args TEXT NOT NULL, result TEXT, error_code TEXT,"
-	" error_message TEXT, group_id INTEGER);"
-	/*
-	 * Version 1 stored a plugin's result as the plugin wrote it; from
-	 * version 2 on every args and result is compact valid JSON, so
-	 * replies copy it as it is (row_view).
-	 */
-	"INSERT INTO jobs_v2 SELECT id, key, spec, kind, name, queue,"
-	" priority, state, attempts, submitted_at, started_at, finished_at,"
-	" not_before, CASE WHEN json_valid(args) THEN json(args) ELSE 'null'"
-	" END, CASE WHEN json_valid(result) THEN json(result) END,"
-	" error_code, error_message, group_id FROM jobs;"
-	"CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-	"DROP TABLE jobs;"
-	"ALTER TABLE jobs_v2 RENAME TO jobs;"
-	"CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL;"
-	"CREATE INDEX jobs_live ON jobs (id) WHERE state < 2;"
-	"CREATE INDEX jobs_finished ON jobs (finished_at)"
-	" WHERE finished_at IS NOT NULL;",
-	/*
-	 * version 3: no jobs_live. Its entry was written when a job was
-	 * submitted and deleted when it finished, a fifth of what the store
-	 * cost a job, for one query at start, which now reads the table in
-	 * id order (start-up reads all of it for the counts anyway).
-	 */
-	"DROP INDEX jobs_live;",
-	/*
-	 * version 4: what finds a running exec job's processes after a
-	 * crash (tree_where: its cgroup, or its process group and the
-	 * leader's start time), so that recovery kills them before the job
-	 * may run again.
-	 */
-	"ALTER TABLE jobs ADD COLUMN tree TEXT;",
-	/*
-	 * version 5: every job has an owner, the uid that submitted it; its
-	 * idempotency key is its owner's (two users may use the same key).
-	 * The jobs already there become the daemon's user's (store_mark_v5).
-	 */
-	"ALTER TABLE jobs ADD COLUMN owner INTEGER NOT NULL DEFAULT 0;"
-	"DROP INDEX IF EXISTS jobs_key;"
-	"CREATE UNIQUE INDEX jobs_key ON jobs (owner, key)"
-	" WHERE key IS NOT NULL;",
+/* Adding a backend is one file and one line here. */
+static const struct store_backend *const store_backends[] = {
+	&store_sqlite_backend,
 };
 
-struct store {
-	sqlite3		*db;
-	char		*path;
-	int		 in_txn;
-	sqlite3_stmt	*put;
-	sqlite3_stmt	*update;
-	sqlite3_stmt	*get;
-	sqlite3_stmt	*get_key;
-};
-
-static int
-store_fail(struct store *st, const char *what, char **cause)
-{
-	if (cause != NULL)
-		xasprintf(cause, "job store %s: %s: %s", st->path, what,
-		    sqlite3_errmsg(st->db));
-	return (-1);
-}
-
-static int
-store_exec(struct store *st, const char *sql, char **cause)
-{
-	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return (store_fail(st, sql, cause));
-	return (0);
-}
-
-static int
-store_user_version(struct store *st, int *v)
-{
-	sqlite3_stmt	*s;
-	int		 r;
-
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s,
-	    NULL) != SQLITE_OK)
-		return (-1);
-	r = sqlite3_step(s);
-	*v = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return (r == SQLITE_ROW ? 0 : -1);
-}
-
-/* Migration step v (to version v + 1); a failure says which, not its SQL. */
-static int
-store_step(struct store *st, int v, char **cause)
-{
-	char	 what[64];
-
-	if (sqlite3_exec(st->db, store_schema[v], NULL, NULL, NULL) ==
-	    SQLITE_OK)
-		return (0);
-	snprintf(what, sizeof what, "migrating to schema version %d", v + 1);
-	return (store_fail(st, what, cause));
-}
-
-/* Version 2's highest id: version 1's sequence, or its highest row. */
-static int
-store_mark_v2(struct store *st, int64_t seq, char **cause)
-{
-	char	 sql[128];
-
-	snprintf(sql, sizeof sql, "INSERT INTO meta SELECT 'max_id', "
-	    "max(%lld, coalesce(max(id), 0)) FROM jobs", (long long)seq);
-	return (store_exec(st, sql, cause));
-}
-
-/* Version 5's owner of the jobs written before it: the daemon's user. */
-static int
-store_mark_v5(struct store *st, char **cause)
-{
-	char	 sql[64];
-
-	snprintf(sql, sizeof sql, "UPDATE jobs SET owner = %lu",
-	    (unsigned long)geteuid());
-	return (store_exec(st, sql, cause));
-}
-
-/* Bring the schema to STORE_VERSION, one migration step at a time. */
-static int
-store_migrate(struct store *st, char **cause)
-{
-	char	 sql[64];
-	int64_t	 seq;
-	int	 v;
-
-	if (store_user_version(st, &v) != 0)
-		return (store_fail(st, "reading the schema version", cause));
-	if (v > STORE_VERSION) {
-		xasprintf(cause, "job store %s has schema version %d, newer "
-		    "than this aiojobsd knows (%d): run a newer aiojobsd, or "
-		    "move the file away to start with an empty store",
-		    st->path, v, STORE_VERSION);
-		return (-1);
-	}
-	for (; v < STORE_VERSION; v++) {
-		/*
-		 * Version 1 kept the highest id in sqlite_sequence (stores
-		 * made before it used AUTOINCREMENT have none); read it
-		 * before the step drops the table, and its row there.
-		 */
-		seq = v != 1 ? 0 : store_int(st, "SELECT seq FROM "
-		    "sqlite_sequence WHERE name = 'jobs'", 0);
-		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
-		if (store_exec(st, "BEGIN", cause) != 0 ||
-		    store_step(st, v, cause) != 0 ||
-		    (v == 1 && store_mark_v2(st, seq, cause) != 0) ||
-		    (v == 4 && store_mark_v5(st, cause) != 0) ||
-		    store_exec(st, sql, cause) != 0 ||
-		    store_exec(st, "COMMIT", cause) != 0)
-			return (-1);
-		log_info("job store %s: schema version %d", st->path, v + 1);
-	}
-	return (0);
-}
-
-static int
-store_prepare(struct store *st, char **cause)
-{
-	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO jobs ("
-	    STORE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-	    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)", -1, &st->put,
-	    NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(st->db, "UPDATE jobs SET state = ?2, "
-	    "attempts = ?3, started_at = ?4, finished_at = ?5, "
-	    "not_before = ?6, result = ?7, error_code = ?8, "
-	    "error_message = ?9, group_id = ?10, tree = ?11 WHERE id = ?1", -1,
-	    &st->update, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM jobs "
-	    "WHERE id = ?1", -1, &st->get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM jobs "
-	    "WHERE owner = ?1 AND key = ?2", -1, &st->get_key, NULL) != SQLITE_OK)
-		return (store_fail(st, "preparing statements", cause));
-	return (0);
-}
-
-static int
-store_mode_fail(const char *path, char **cause)
-{
-	xasprintf(cause, "%s: cannot make it private to the daemon: %s", path,
-	    strerror(errno));
-	return (-1);
-}
-
-/* Take group and other access away from path, if it has any. */
-static int
-store_close_mode(const char *path, mode_t mode, char **cause)
-{
-	struct stat	 sb;
-
-	if (stat(path, &sb) == -1)
-		return (errno == ENOENT ? 0 : store_mode_fail(path, cause));
-	if ((sb.st_mode & 077) == 0)
-		return (0);
-	if (chmod(path, mode) == -1)
-		return (store_mode_fail(path, cause));
-	log_info("%s was mode %03o, now %03o: it holds every user's jobs",
-	    path, (unsigned int)(sb.st_mode & 0777), (unsigned int)mode);
-	return (0);
-}
+#define STORE_NBACKENDS	(sizeof store_backends / sizeof store_backends[0])
 
 /*
- * The store holds every job of every user, with its arguments and
- * output, and on a shared daemon the jobs run as those users: only the
- * daemon may read it. What the daemon creates is private already (its
- * umask is 077, and SQLite gives the -wal and -shm files the mode of the
- * database); a directory or files of an older version, or made by hand,
- * are closed here, whatever the umask was when they were made.
+ * The backend for a location: the one whose scheme starts it ("name:"),
+ * else the one that takes a directory.
  */
-static int
-store_private(const char *dir, const char *db, char **cause)
+static const struct store_backend *
+store_backend_for(const char *where)
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm",
-	    "-journal" };
-	char	*path;
-	size_t	 i;
-	int	 r;
+	const struct store_backend	*b, *dir = NULL;
+	size_t				 i, len;
 
-	if (store_close_mode(dir, 0700, cause) != 0)
-		return (-1);
-	for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-		xasprintf(&path, "%s%s", db, suffixes[i]);
-		r = store_close_mode(path, 0600, cause);
-		free(path);
-		if (r != 0)
-			return (-1);
+	for (i = 0; i < STORE_NBACKENDS; i++) {
+		b = store_backends[i];
+		if (b->scheme == NULL) {
+			if (dir == NULL)
+				dir = b;
+			continue;
+		}
+		len = strlen(b->scheme);
+		if (strncmp(where, b->scheme, len) == 0 && where[len] == ':')
+			return (b);
 	}
-	return (0);
+	return (dir);
 }
 
 /*
- * Open (or create) <dir>/jobs.db. A damaged or newer database stops
- * start-up with a message saying what to do.
+ * Open (or create) the store at where: a state directory, or a URL whose
+ * scheme names a backend. safe: a commit is durable across a power loss,
+ * not only across a crash of the daemon. A damaged store, or one written
+ * by a newer aiojobsd, is refused with a cause saying what to do.
  */
 struct store *
-store_open(const char *dir, int safe, char **cause)
+store_open(const char *where, int safe, char **cause)
 {
-	struct store	*st;
-	char		*sql;
+	const struct store_backend	*b = store_backend_for(where);
+	struct store			*st;
 
-	if (mkdirs(dir) != 0) {
-		xasprintf(cause, "state directory %s: %s", dir,
-		    strerror(errno));
-		return (NULL);
-	}
-	st = xcalloc(1, sizeof *st);
-	xasprintf(&st->path, "%s/jobs.db", dir);
-	if (store_private(dir, st->path, cause) != 0)
-		goto fail;
-	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		store_fail(st, "opening", cause);
-		goto fail;
-	}
-	sqlite3_busy_timeout(st->db, 0);
-	/*
-	 * Only the dispatcher uses the database: exclusive locking spares
-	 * two fcntl locks per transaction (a read is one) and keeps the WAL
-	 * index in memory; a second daemon on the same store finds it busy.
-	 */
-	xasprintf(&sql, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode "
-	    "= WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = OFF",
-	    safe ? "FULL" : "NORMAL");
-	if (store_exec(st, sql, cause) != 0 ||
-	    store_exec(st, "PRAGMA quick_check", cause) != 0 ||
-	    store_migrate(st, cause) != 0 || store_prepare(st, cause) != 0) {
-		free(sql);
-		if (cause != NULL && sqlite3_errcode(st->db) == SQLITE_BUSY) {
-			free(*cause);
-			xasprintf(cause, "job store %s is in use by another "
-			    "process (another aiojobsd with this state "
-			    "directory?)", st->path);
-		} else if (cause != NULL && strstr(*cause, "newer") == NULL) {
-			char *c = *cause;
-
-			xasprintf(cause, "%s (if the file is damaged, move it "
-			    "away to start with an empty store)", c);
-			free(c);
-		}
-		goto fail;
-	}
-	free(sql);
+	if ((st = b->open(where, safe, cause)) != NULL)
+		st->backend = b;
 	return (st);
-fail:
-	store_close(st);
-	return (NULL);
 }
 
+/* Close the store; an uncommitted batch is lost. */
 void
 store_close(struct store *st)
 {
-	if (st == NULL)
-		return;
-	if (st->in_txn)
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_finalize(st->put);
-	sqlite3_finalize(st->update);
-	sqlite3_finalize(st->get);
-	sqlite3_finalize(st->get_key);
-	sqlite3_close(st->db);
-	free(st->path);
-	free(st);
+	if (st != NULL)
+		st->backend->close(st);
 }
 
-static void
-store_bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v == NULL)
-		sqlite3_bind_null(s, i);
-	else
-		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
-static void
-store_bind_time(sqlite3_stmt *s, int i, int64_t v)
-{
-	if (v < 0)
-		sqlite3_bind_null(s, i);
-	else
-		sqlite3_bind_int64(s, i, v);
-}
-
-/* Open this iteration's transaction if it is not open yet. */
-static int
-store_begin(struct store *st, char **cause)
-{
-	if (st->in_txn)
-		return (0);
-	if (store_exec(st, "BEGIN", cause) != 0)
-		return (-1);
-	st->in_txn = 1;
-	return (0);
-}
-
-/* Run a prepared write and make it ready for the next use. */
-static int
-store_run(struct store *st, sqlite3_stmt *s, const char *what, char **cause)
-{
-	int	 rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE)
-		return (store_fail(st, what, cause));
-	return (0);
-}
-
-/* Write a whole job row into this iteration's transaction. */
+/*
+ * Write a new job's whole row into the batch; a row of the same id
+ * written earlier in the batch is replaced.
+ */
 int
-store_put(struct store *st, const struct store_row *r, char **cause)
+store_insert(struct store *st, const struct store_row *r, char **cause)
 {
-	sqlite3_stmt	*s = st->put;
-
-	if (store_begin(st, cause) != 0)
-		return (-1);
-	sqlite3_bind_int64(s, 1, r->id);
-	store_bind_text(s, 2, r->key);
-	store_bind_text(s, 3, r->spec);
-	store_bind_text(s, 4, r->kind);
-	store_bind_text(s, 5, r->name);
-	store_bind_text(s, 6, r->queue);
-	sqlite3_bind_int64(s, 7, r->priority);
-	sqlite3_bind_int(s, 8, r->state);
-	sqlite3_bind_int64(s, 9, r->attempts);
-	sqlite3_bind_int64(s, 10, r->submitted_at);
-	store_bind_time(s, 11, r->started_at);
-	store_bind_time(s, 12, r->finished_at);
-	store_bind_time(s, 13, r->not_before);
-	store_bind_text(s, 14, r->args);
-	store_bind_text(s, 15, r->result);
-	store_bind_text(s, 16, r->error_code);
-	store_bind_text(s, 17, r->error_message);
-	store_bind_time(s, 18, r->group_id > 0 ? r->group_id : -1);
-	store_bind_text(s, 19, r->tree);
-	sqlite3_bind_int64(s, 20, r->owner);
-	return (store_run(st, s, "writing a job", cause));
+	return (st->backend->insert(st, r, cause));
 }
 
-/* Write what changes in a stored job's row (not its spec or args). */
+/*
+ * Record what changes in a stored job: its state, attempts, times,
+ * result, error, group and tree (not its key, spec, args or owner).
+ */
 int
 store_update(struct store *st, const struct store_row *r, char **cause)
 {
-	sqlite3_stmt	*s = st->update;
-
-	if (store_begin(st, cause) != 0)
-		return (-1);
-	sqlite3_bind_int64(s, 1, r->id);
-	sqlite3_bind_int(s, 2, r->state);
-	sqlite3_bind_int64(s, 3, r->attempts);
-	store_bind_time(s, 4, r->started_at);
-	store_bind_time(s, 5, r->finished_at);
-	store_bind_time(s, 6, r->not_before);
-	store_bind_text(s, 7, r->result);
-	store_bind_text(s, 8, r->error_code);
-	store_bind_text(s, 9, r->error_message);
-	store_bind_time(s, 10, r->group_id > 0 ? r->group_id : -1);
-	store_bind_text(s, 11, r->tree);
-	return (store_run(st, s, "updating a job", cause));
+	return (st->backend->update(st, r, cause));
 }
 
-/* Commit this iteration's transaction; on failure roll it back. */
+/* Make the batch durable; on failure none of it is kept. */
 int
 store_commit(struct store *st, char **cause)
 {
-	if (!st->in_txn)
-		return (0);
-	st->in_txn = 0;
-	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
-		return (0);
-	store_fail(st, "commit", cause);
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	return (-1);
+	return (st->backend->commit(st, cause));
 }
 
-static char *
-store_col_text(sqlite3_stmt *s, int i)
+/* A job by id: 1 and the row (clear it), 0 if there is none, -1 on error. */
+int
+store_get(struct store *st, int64_t id, struct store_row *r)
 {
-	const unsigned char	*t = sqlite3_column_text(s, i);
-
-	return (t == NULL ? NULL : xstrdup((const char *)t));
+	return (st->backend->get(st, id, r));
 }
 
-static int64_t
-store_col_time(sqlite3_stmt *s, int i)
+/* A job by its owner's idempotency key, returning as store_get does. */
+int
+store_get_key(struct store *st, uid_t owner, const char *key,
+    struct store_row *r)
 {
-	return (sqlite3_column_type(s, i) == SQLITE_NULL ? -1 :
-	    sqlite3_column_int64(s, i));
+	return (st->backend->get_key(st, owner, key, r));
 }
 
-static void
-store_row_read(sqlite3_stmt *s, struct store_row *r)
+/* Call cb for each queued or running job, in id order, until it stops. */
+int
+store_each_unfinished(struct store *st, store_row_cb *cb, void *arg)
 {
-	memset(r, 0, sizeof *r);
-	r->id = sqlite3_column_int64(s, 0);
-	r->key = store_col_text(s, 1);
-	r->spec = store_col_text(s, 2);
-	r->kind = store_col_text(s, 3);
-	r->name = store_col_text(s, 4);
-	r->queue = store_col_text(s, 5);
-	r->priority = sqlite3_column_int64(s, 6);
-	r->state = sqlite3_column_int(s, 7);
-	r->attempts = sqlite3_column_int64(s, 8);
-	r->submitted_at = sqlite3_column_int64(s, 9);
-	r->started_at = store_col_time(s, 10);
-	r->finished_at = store_col_time(s, 11);
-	r->not_before = store_col_time(s, 12);
-	r->args = store_col_text(s, 13);
-	r->result = store_col_text(s, 14);
-	r->error_code = store_col_text(s, 15);
-	r->error_message = store_col_text(s, 16);
-	r->group_id = store_col_time(s, 17);
-	r->tree = store_col_text(s, 18);
-	r->owner = (uid_t)sqlite3_column_int64(s, 19);
+	return (st->backend->each_unfinished(st, cb, arg));
 }
 
+/*
+ * Call cb for jobs newest first, filtered by state (-1: any), queue
+ * (NULL: any) and owner (-1: any), below before_id (0: from the newest),
+ * at most limit (0: all), until it stops.
+ */
+int
+store_list(struct store *st, int state, const char *queue, int64_t owner,
+    int64_t before_id, int64_t limit, store_row_cb *cb, void *arg)
+{
+	return (st->backend->list(st, state, queue, owner, before_id, limit,
+	    cb, arg));
+}
+
+/* Set counts to the number of stored jobs in each state. */
+int
+store_counts(struct store *st, int64_t counts[STORE_NSTATES])
+{
+	return (st->backend->counts(st, counts));
+}
+
+/* The highest id ever stored, its job cleaned or not; 0 for none. */
+int64_t
+store_max_id(struct store *st)
+{
+	return (st->backend->max_id(st));
+}
+
+/*
+ * Delete, in the batch, at most limit final jobs that finished before
+ * cutoff (state -1: any final state), those that finished first first;
+ * returns how many, or -1. The highest id stays what it was.
+ */
+int64_t
+store_clean(struct store *st, int64_t cutoff, int state, int64_t limit,
+    char **cause)
+{
+	return (st->backend->clean(st, cutoff, state, limit, cause));
+}
+
+/* Keep a queue's settings (limit, rate, pause) in the batch. */
+int
+store_put_queue(struct store *st, const char *name, int64_t limit,
+    double rate, int paused, char **cause)
+{
+	return (st->backend->put_queue(st, name, limit, rate, paused, cause));
+}
+
+/* Call cb for the kept settings of every queue. */
+int
+store_each_queue(struct store *st, store_queue_cb *cb, void *arg)
+{
+	return (st->backend->each_queue(st, cb, arg));
+}
+
+/* Free a row's strings; the row is empty afterwards. */
 void
 store_row_clear(struct store_row *r)
 {
@@ -530,217 +189,4 @@ store_row_clear(struct store_row *r)
 	free(r->error_message);
 	free(r->tree);
 	memset(r, 0, sizeof *r);
-}
-
-static int
-store_get_one(struct store *st, sqlite3_stmt *s, struct store_row *r)
-{
-	int	 rc = sqlite3_step(s);
-
-	if (rc == SQLITE_ROW)
-		store_row_read(s, r);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		log_warnx("job store: %s", sqlite3_errmsg(st->db));
-	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
-}
-
-/* A job by id: 1 and the row, 0 if there is none, -1 on error. */
-int
-store_get(struct store *st, int64_t id, struct store_row *r)
-{
-	sqlite3_bind_int64(st->get, 1, id);
-	return (store_get_one(st, st->get, r));
-}
-
-int
-store_get_key(struct store *st, uid_t owner, const char *key,
-    struct store_row *r)
-{
-	sqlite3_bind_int64(st->get_key, 1, owner);
-	sqlite3_bind_text(st->get_key, 2, key, -1, SQLITE_STATIC);
-	return (store_get_one(st, st->get_key, r));
-}
-
-/* Call cb for the rows of a query (ordered as it says) until cb stops. */
-int
-store_each(struct store *st, const char *where, const int64_t *params,
-    int nparams, int (*cb)(struct store_row *, void *), void *arg)
-{
-	struct store_row	 r;
-	sqlite3_stmt		*s;
-	char			*sql;
-	int			 i, rc, stop = 0;
-
-	xasprintf(&sql, "SELECT " STORE_COLS " FROM jobs %s", where);
-	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-	free(sql);
-	if (rc != SQLITE_OK) {
-		log_warnx("job store: %s", sqlite3_errmsg(st->db));
-		return (-1);
-	}
-	for (i = 0; i < nparams; i++)
-		sqlite3_bind_int64(s, i + 1, params[i]);
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		store_row_read(s, &r);
-		stop = cb(&r, arg);
-		store_row_clear(&r);
-	}
-	sqlite3_finalize(s);
-	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1);
-}
-
-/* Keep a queue's settings (pause, limit, rate) across restarts. */
-int
-store_put_queue(struct store *st, const char *name, int64_t limit,
-    double rate, int paused, char **cause)
-{
-	sqlite3_stmt	*s;
-	int		 rc;
-
-	if (store_begin(st, cause) != 0)
-		return (-1);
-	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO queues (name, "
-	    "lim, rate, paused) VALUES (?1, ?2, ?3, ?4)", -1, &s,
-	    NULL) != SQLITE_OK)
-		return (store_fail(st, "writing a queue", cause));
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, limit);
-	sqlite3_bind_double(s, 3, rate);
-	sqlite3_bind_int(s, 4, paused);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return (store_fail(st, "writing a queue", cause));
-	return (0);
-}
-
-/* Call cb(name, limit, rate, paused, arg) for every kept queue. */
-int
-store_each_queue(struct store *st, void (*cb)(const char *, int64_t, double,
-    int, void *), void *arg)
-{
-	sqlite3_stmt	*s;
-
-	if (sqlite3_prepare_v2(st->db, "SELECT name, lim, rate, paused FROM "
-	    "queues", -1, &s, NULL) != SQLITE_OK)
-		return (-1);
-	while (sqlite3_step(s) == SQLITE_ROW)
-		cb((const char *)sqlite3_column_text(s, 0),
-		    sqlite3_column_int64(s, 1), sqlite3_column_double(s, 2),
-		    sqlite3_column_int(s, 3), arg);
-	sqlite3_finalize(s);
-	return (0);
-}
-
-/* A single integer of a query, or dflt. */
-int64_t
-store_int(struct store *st, const char *sql, int64_t dflt)
-{
-	sqlite3_stmt	*s;
-	int64_t		 v = dflt;
-
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return (dflt);
-	if (sqlite3_step(s) == SQLITE_ROW &&
-	    sqlite3_column_type(s, 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return (v);
-}
-
-/* Jobs of each state, for stats after a restart. */
-void
-store_counts(struct store *st, int64_t counts[JOB_NSTATES])
-{
-	sqlite3_stmt	*s;
-	int		 state;
-
-	if (sqlite3_prepare_v2(st->db, "SELECT state, count(*) FROM jobs "
-	    "GROUP BY state", -1, &s, NULL) != SQLITE_OK)
-		return;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		state = sqlite3_column_int(s, 0);
-		if (state >= 0 && state < JOB_NSTATES)
-			counts[state] = sqlite3_column_int64(s, 1);
-	}
-	sqlite3_finalize(s);
-}
-
-/*
- * Delete at most limit final jobs that finished before cutoff (state -1:
- * any final state); returns how many, or -1. Part of the open transaction.
- */
-int64_t
-store_clean(struct store *st, int64_t cutoff, int state, int64_t limit,
-    char **cause)
-{
-	sqlite3_stmt	*s;
-	int		 rc;
-
-	if (store_begin(st, cause) != 0)
-		return (-1);
-	/* ids are never given twice: keep the highest before it may go */
-	if (store_exec(st, "INSERT OR REPLACE INTO meta VALUES ('max_id', "
-	    "max(coalesce((SELECT max(id) FROM jobs), 0), coalesce((SELECT "
-	    "value FROM meta WHERE name = 'max_id'), 0)))", cause) != 0)
-		return (-1);
-	if (sqlite3_prepare_v2(st->db, "DELETE FROM jobs WHERE id IN (SELECT "
-	    "id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?1 "
-	    "AND state >= ?2 AND (?3 < 0 OR state = ?3) ORDER BY finished_at "
-	    "LIMIT ?4)", -1, &s, NULL) != SQLITE_OK)
-		return (store_fail(st, "cleaning", cause));
-	sqlite3_bind_int64(s, 1, cutoff);
-	sqlite3_bind_int(s, 2, JOB_SUCCEEDED);
-	sqlite3_bind_int(s, 3, state);
-	sqlite3_bind_int64(s, 4, limit);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return (store_fail(st, "cleaning", cause));
-	return (sqlite3_changes(st->db));
-}
-
-/* The highest id ever stored, cleaned or not. */
-int64_t
-store_max_id(struct store *st)
-{
-	return (store_int(st, "SELECT max(coalesce((SELECT max(id) FROM jobs), "
-	    "0), coalesce((SELECT value FROM meta WHERE name = 'max_id'), 0))",
-	    0));
-}
-
-/*
- * Jobs newest first, filtered by state (-1: any), queue (NULL: any) and
- * owner (-1: any), below before_id (0: from the newest), at most limit
- * (0: all).
- */
-int
-store_list(struct store *st, int state, const char *queue, int64_t owner,
-    int64_t before_id, int64_t limit, int (*cb)(struct store_row *, void *),
-    void *arg)
-{
-	struct store_row	 r;
-	sqlite3_stmt		*s;
-	int			 rc, stop = 0;
-
-	if (sqlite3_prepare_v2(st->db, "SELECT " STORE_COLS " FROM jobs "
-	    "WHERE (?1 < 0 OR state = ?1) AND (?2 IS NULL OR queue = ?2) AND "
-	    "(?3 = 0 OR id < ?3) AND (?5 < 0 OR owner = ?5) ORDER BY id DESC "
-	    "LIMIT ?4", -1, &s,
-	    NULL) != SQLITE_OK)
-		return (store_fail(st, "listing", NULL));
-	sqlite3_bind_int(s, 1, state);
-	store_bind_text(s, 2, queue);
-	sqlite3_bind_int64(s, 3, before_id);
-	sqlite3_bind_int64(s, 4, limit == 0 ? -1 : limit);
-	sqlite3_bind_int64(s, 5, owner);
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		store_row_read(s, &r);
-		stop = cb(&r, arg);
-		store_row_clear(&r);
-	}
-	sqlite3_finalize(s);
-	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1);
 }

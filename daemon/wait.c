@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "aiojobsd.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /* Beyond this many held requests on an endpoint, answer as if timed out. */
@@ -130,7 +131,7 @@ wait_out_job(struct msg_out *o, struct wait *w)
 
 	if (w->views[0] != NULL)
 		msg_out_json(o, "job", w->views[0]);
-	else if (sched_view(w->aj->sched, w->ids[0], &row, &v)) {
+	else if (sched_lookup_view(w->aj->sched, w->ids[0], &row, &v)) {
 		msg_out_view(o, "job", &v, MSG_VIEW_ARGS | MSG_VIEW_RESULT);
 		store_row_clear(&row);
 	} else
@@ -238,7 +239,7 @@ wait_link_jobs(struct wait *w)
 		if (!sched_lookup(s, w->ids[i], &job, &row))
 			return ((ssize_t)i);
 		if (job == NULL) {
-			row_view(&row, &v);
+			job_row_view(&row, &v);
 			wait_final(w, i, &v, row.state);
 			store_row_clear(&row);
 		} else if (job_state_final(job->state)) {

@@ -1,12 +1,13 @@
 /*
- * A worker process: `aiojobsd --worker ...`, spawned by the pool with
- * fork+exec. It reads jobs from the pipe inherited as fd 3 and writes its
- * replies to the one at fd 4 (framed as pool_wire.h says): says hello,
- * then runs one function call at a time, in the order they come: the
- * request is the job's args ({"fn": ..., "input": ...}), the reply the
- * function's output JSON (POOL_MSG_OUTPUT) or "<code> <message>"
- * (POOL_MSG_ERROR). It exits when the job pipe reaches EOF (the
- * dispatcher is gone). Functions may crash: the dispatcher notices.
+ * A worker process: `aiojobsd --worker ...`, started by the pool through
+ * spawn.c, already as worker_user when one is set. It reads jobs from
+ * the pipe inherited as fd 3 and writes its replies to the one at fd 4
+ * (framed as pool_wire.h says): says hello, then runs one function call
+ * at a time, in the order they come: the request is the job's args
+ * ({"fn": ..., "input": ...}), the reply the function's output JSON
+ * (POOL_MSG_OUTPUT) or "<code> <message>" (POOL_MSG_ERROR). It exits
+ * when the job pipe reaches EOF (the dispatcher is gone). Functions may
+ * crash: the dispatcher notices.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -14,8 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "aiojobsd.h"
 #include "fns/fns.h"
 #include "pool_wire.h"
+#include "privs.h"
+#include "worker.h"
 
 /*
  * What one read asks for; the buffer grows for a bigger request. Above
@@ -41,7 +41,6 @@ struct worker_opts {
 	int		 reply_fd;	/* replies to it */
 	long long	 memory_limit;
 	long long	 cpu_limit;
-	const char	*user;		/* to become, or NULL */
 	int		 statm_fd;	/* /proc/self/statm, or -1 */
 };
 
@@ -265,7 +264,6 @@ worker_args(int argc, char **argv, struct worker_opts *o)
 		{ "reply-fd", required_argument, NULL, 'r' },
 		{ "memory-limit", required_argument, NULL, 'm' },
 		{ "cpu-limit", required_argument, NULL, 'c' },
-		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	 ch;
@@ -280,34 +278,10 @@ worker_args(int argc, char **argv, struct worker_opts *o)
 		case 'r': o->reply_fd = atoi(optarg); break;
 		case 'm': o->memory_limit = atoll(optarg); break;
 		case 'c': o->cpu_limit = atoll(optarg); break;
-		case 'u': o->user = optarg; break;
 		default: return (-1);
 		}
 	}
 	return (o->job_fd < 0 || o->reply_fd < 0 ? -1 : 0);
-}
-
-/*
- * Take on worker_user's identity, groups included, before any plugin
- * runs: a cpu job's arguments are its submitter's, and a root daemon's
- * worker would read any file a function is given the path of.
- */
-static int
-worker_become(const char *user)
-{
-	struct passwd	*pw;
-
-	if ((pw = getpwnam(user)) == NULL) {
-		fprintf(stderr, "aiojobsd worker: no user %s\n", user);
-		return (-1);
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
-		fprintf(stderr, "aiojobsd worker: cannot become %s: %s\n",
-		    user, strerror(errno));
-		return (-1);
-	}
-	return (0);
 }
 
 /* The worker's main: never returns to the daemon's. */
@@ -324,17 +298,26 @@ worker_main(int argc, char **argv)
 		return (2);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (o.user != NULL && worker_become(o.user) != 0)
-		return (4);
-	/* a daemon's ambient capabilities are not for plugins */
+	/*
+	 * No capabilities for plugins. spawn.c dropped a daemon's ambient
+	 * ones, but a worker that runs as root got root's back at execve.
+	 */
 	if (privs_drop() != 0) {
 		fprintf(stderr, "aiojobsd worker: cannot drop capabilities: "
 		    "%s\n", strerror(errno));
 		return (4);
 	}
 	/*
+	 * Not dumpable, as a worker that changed its user itself was: no
+	 * other process of worker_user reads other users' job inputs from
+	 * its memory (ptrace, /proc/PID/mem), and a crash leaves no core
+	 * file with them.
+	 */
+	prctl(PR_SET_DUMPABLE, 0);
+	/*
 	 * A busy worker never reads fd 3: die with the dispatcher anyway.
-	 * After worker_become: a change of user clears this setting.
+	 * spawn.c asked for this signal already; again here, as execve
+	 * clears it when it gives the process capabilities.
 	 */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)

@@ -1,11 +1,11 @@
 /*
  * store_floor: what the job store alone costs a job, with no daemon, no
- * IPC and no JSON around it: the daemon's own store module (store.c)
- * writes N rows as a sleep job's life writes them, a row at start (the
- * submit's commit) and an update at its end, BATCH rows a transaction as
- * the io and batched-submit benchmarks group them. Any daemon keeping a
- * row a job in this store spends at least this much; a throughput target
- * above it cannot be met by scheduling alone.
+ * IPC and no JSON around it: the daemon's own store (store.h, on its
+ * SQLite backend) writes N rows as a sleep job's life writes them, a row
+ * at start (the submit's commit) and an update at its end, BATCH rows a
+ * transaction as the io and batched-submit benchmarks group them. Any
+ * daemon keeping a row a job in this store spends at least this much; a
+ * throughput target above it cannot be met by scheduling alone.
  *
  *	store_floor N BATCH safe|fast DIR
  */
@@ -17,6 +17,7 @@
 
 #include "aiojobsd.h"
 #include "benchutil.h"
+#include "store.h"
 
 static void
 floor_commit(struct store *st)
@@ -69,7 +70,7 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		r.id = i + 1;
 		r.submitted_at = r.started_at = 1700000000000 + i;
-		if (store_put(st, &r, &cause) != 0)
+		if (store_insert(st, &r, &cause) != 0)
 			errx(1, "%s", cause);
 		if ((i + 1) % batch == 0 || i + 1 == n)
 			floor_commit(st);

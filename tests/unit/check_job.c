@@ -40,7 +40,7 @@ queued_job(void)
 	    "{\"ms\":100000}}", &spec, &err), 0);
 	ck_assert_int_eq(sched_submit(s, &spec, 1, 0, &id, &err), 0);
 	msg_spec_clear(&spec);
-	return (sched_find(s, id));
+	return (sched_lookup_job(s, id));
 }
 
 START_TEST(test_names)

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "aiojobsd.h"
+#include "store.h"
 
 #define MAX_STARTS	64
 
@@ -109,7 +110,7 @@ run_pass(void)
 static int
 state_of(int64_t id)
 {
-	return (sched_find(s, id)->state);
+	return (sched_lookup_job(s, id)->state);
 }
 
 START_TEST(test_global_limit)
@@ -194,8 +195,8 @@ START_TEST(test_delay)
 	ck_assert_int_eq(state_of(id), JOB_QUEUED);
 	run_until_finished(1);
 	ck_assert_int_ge(rec.start_ms[0] - t0, 150);
-	ck_assert_int_ge(sched_find(s, id)->started_at -
-	    sched_find(s, id)->submitted_at, 150);
+	ck_assert_int_ge(sched_lookup_job(s, id)->started_at -
+	    sched_lookup_job(s, id)->submitted_at, 150);
 }
 END_TEST
 
@@ -206,7 +207,7 @@ START_TEST(test_cancel_queued)
 
 	sched_queue(s, "default", 1)->paused = 1;
 	id = submit("{\"kind\":\"sleep\",\"args\":{\"ms\":1000}}", NULL);
-	job = sched_find(s, id);
+	job = sched_lookup_job(s, id);
 	sched_cancel(job, "by test");
 	ck_assert_int_eq(job->state, JOB_CANCELLED);
 	ck_assert_str_eq(job->more->error_code, "cancelled");
@@ -225,7 +226,7 @@ START_TEST(test_cancel_delayed)
 
 	id = submit("{\"kind\":\"sleep\",\"delay_ms\":50,\"args\":{\"ms\":1}}",
 	    NULL);
-	job = sched_find(s, id);
+	job = sched_lookup_job(s, id);
 	sched_cancel(job, "by test");
 	ck_assert_int_eq(job->state, JOB_CANCELLED);
 	ck_assert_ptr_null(job->timer);
@@ -243,7 +244,7 @@ START_TEST(test_cancel_running)
 	id = submit("{\"kind\":\"sleep\",\"args\":{\"ms\":5000}}", NULL);
 	next = submit("{\"kind\":\"sleep\",\"args\":{\"ms\":1}}", NULL);
 	run_pass();
-	job = sched_find(s, id);
+	job = sched_lookup_job(s, id);
 	ck_assert_int_eq(job->state, JOB_RUNNING);
 	sched_cancel(job, "by test");
 	ck_assert_int_eq(job->state, JOB_CANCELLED);
@@ -263,7 +264,7 @@ START_TEST(test_timeout)
 	id = submit("{\"kind\":\"sleep\",\"timeout_ms\":30,\"args\":"
 	    "{\"ms\":5000}}", NULL);
 	run_until_finished(1);
-	job = sched_find(s, id);
+	job = sched_lookup_job(s, id);
 	ck_assert_int_eq(job->state, JOB_FAILED);
 	ck_assert_str_eq(job->more->error_code, "timeout");
 	ck_assert_int_eq(job->attempts, 1);
@@ -278,7 +279,7 @@ START_TEST(test_retries)
 	id = submit("{\"kind\":\"sleep\",\"timeout_ms\":10,\"retries\":2,"
 	    "\"retry_backoff_ms\":20,\"args\":{\"ms\":5000}}", NULL);
 	run_until_finished(1);
-	job = sched_find(s, id);
+	job = sched_lookup_job(s, id);
 	ck_assert_int_eq(job->state, JOB_FAILED);
 	ck_assert_int_eq(job->attempts, 3);
 	ck_assert_int_eq(rec.nstarts, 3);
@@ -295,7 +296,7 @@ START_TEST(test_cancel_stops_retries)
 	id = submit("{\"kind\":\"sleep\",\"retries\":5,\"args\":{\"ms\":5000}}",
 	    NULL);
 	run_pass();
-	job = sched_find(s, id);
+	job = sched_lookup_job(s, id);
 	sched_cancel(job, "by test");
 	ck_assert_int_eq(job->state, JOB_CANCELLED);
 	ck_assert_int_eq(job->attempts, 1);
@@ -442,12 +443,12 @@ START_TEST(test_after_success)
 	b = submit(spec, NULL);
 	run_pass();
 	ck_assert_int_eq(state_of(b), JOB_QUEUED);
-	ck_assert_str_eq(sched_waiting_for(sched_find(s, b)), "dependency");
+	ck_assert_str_eq(job_waiting_for(sched_lookup_job(s, b)), "dependency");
 	run_until_finished(2);
 	ck_assert_int_eq(state_of(b), JOB_SUCCEEDED);
 	ck_assert_int_eq(rec.starts[1], b);
-	ck_assert_int_ge(sched_find(s, b)->started_at,
-	    sched_find(s, a)->finished_at);
+	ck_assert_int_ge(sched_lookup_job(s, b)->started_at,
+	    sched_lookup_job(s, a)->finished_at);
 }
 END_TEST
 
@@ -468,7 +469,7 @@ START_TEST(test_after_chain_fails)
 	run_until_finished(3);
 	ck_assert_int_eq(state_of(a), JOB_FAILED);
 	ck_assert_int_eq(state_of(b), JOB_FAILED);
-	c = sched_find(s, cid);
+	c = sched_lookup_job(s, cid);
 	ck_assert_int_eq(c->state, JOB_FAILED);
 	ck_assert_str_eq(c->more->error_code, "dependency_failed");
 	ck_assert_int_eq(c->attempts, 0);
@@ -516,8 +517,8 @@ START_TEST(test_lock_released_by_cancel)
 	    "{\"ms\":1}}", NULL);
 	run_pass();
 	ck_assert_int_eq(state_of(b), JOB_QUEUED);
-	ck_assert_str_eq(sched_waiting_for(sched_find(s, b)), "lock");
-	sched_cancel(sched_find(s, a), "by test");
+	ck_assert_str_eq(job_waiting_for(sched_lookup_job(s, b)), "lock");
+	sched_cancel(sched_lookup_job(s, a), "by test");
 	run_until_finished(2);
 	ck_assert_int_eq(state_of(b), JOB_SUCCEEDED);
 }
@@ -530,6 +531,7 @@ START_TEST(test_group_failure_cancels)
 		"{\"kind\":\"sleep\",\"timeout_ms\":10,\"args\":{\"ms\":5000}}",
 		"{\"kind\":\"sleep\",\"delay_ms\":5000,\"args\":{\"ms\":1}}",
 	};
+	struct job	*job;
 	int64_t		 ids[3];
 
 	submit_batch(json, 3, 1, ids);
@@ -537,8 +539,8 @@ START_TEST(test_group_failure_cancels)
 	ck_assert_int_eq(state_of(ids[0]), JOB_CANCELLED);
 	ck_assert_int_eq(state_of(ids[1]), JOB_FAILED);
 	ck_assert_int_eq(state_of(ids[2]), JOB_CANCELLED);
-	ck_assert_ptr_nonnull(strstr(sched_find(s, ids[0])->more->error_message,
-	    "2"));
+	job = sched_lookup_job(s, ids[0]);
+	ck_assert_ptr_nonnull(strstr(job->more->error_message, "2"));
 }
 END_TEST
 
@@ -576,9 +578,9 @@ START_TEST(test_start_after_commit)
 	id = submit("{\"kind\":\"sleep\",\"args\":{\"ms\":0}}", NULL);
 	run_pass();
 	ck_assert_int_eq(state_of(id), JOB_QUEUED);
-	ck_assert_str_eq(sched_waiting_for(sched_find(s, id)), "store");
+	ck_assert_str_eq(job_waiting_for(sched_lookup_job(s, id)), "store");
 	ck_assert_int_eq(rec.nstarts, 0);
-	ck_assert_int_eq(persist_commit(s, &cause), 0);
+	ck_assert_int_eq(sched_commit(s, &cause), 0);
 	run_until_finished(1);
 	ck_assert_int_eq(rec.nstarts, 1);
 	store_close(s->store);

@@ -27,11 +27,15 @@ queue_rate_cb(int fd, short events, void *arg)
 {
 	struct queue	*q = arg;
 
-	sched_kick(q->sched);
+	event_active(q->wake, EV_TIMEOUT, 1);
 }
 
+/*
+ * A new queue of the scheduler s; wake is the scheduler's pass that starts
+ * ready jobs, made active when the queue's rate lets the next one start.
+ */
 struct queue *
-queue_create(struct sched *s, const char *name)
+queue_create(struct sched *s, const char *name, struct event *wake)
 {
 	struct queue	*q;
 	int		 i;
@@ -39,6 +43,7 @@ queue_create(struct sched *s, const char *name)
 	q = xcalloc(1, sizeof *q);
 	q->name = xstrdup(name);
 	q->sched = s;
+	q->wake = wake;
 	for (i = 0; i < KIND_MAX; i++)
 		RB_INIT(&q->ready[i]);
 	q->rate_timer = evtimer_new(s->base, queue_rate_cb, q);

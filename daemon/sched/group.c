@@ -37,27 +37,29 @@ group_create(struct job **jobs, size_t n)
 	}
 }
 
-/* A member is final; its failure cancels the rest of the group. */
-void
+/*
+ * A member is final: 1 when it is the group's first failure, and the
+ * scheduler is to cancel the rest of the group.
+ */
+int
 group_member_final(struct job *job)
 {
 	struct group	*g = job->more != NULL ? job->more->group : NULL;
-	struct job	*other;
-	char		 reason[96];
-	size_t		 i;
 
 	if (g == NULL || job->state != JOB_FAILED || g->failed)
-		return;
+		return (0);
 	g->failed = 1;
-	log_info("job %lld failed: cancelling the rest of its group",
-	    (long long)job->id);
-	snprintf(reason, sizeof reason, "group member %lld failed",
-	    (long long)job->id);
-	for (i = 0; i < g->n; i++) {
-		other = sched_find(job->queue->sched, g->ids[i]);
-		if (other != NULL && other != job)
-			sched_cancel(other, reason);
-	}
+	return (1);
+}
+
+/* The ids of the members of job's group (none if it has none). */
+const int64_t *
+group_ids(struct job *job, size_t *n)
+{
+	struct group	*g = job->more != NULL ? job->more->group : NULL;
+
+	*n = g != NULL ? g->n : 0;
+	return (g != NULL ? g->ids : NULL);
 }
 
 /* The job is freed: drop its reference to the group. */

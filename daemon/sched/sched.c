@@ -13,12 +13,16 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "store.h"
 #include "xmalloc.h"
 
 static void	sched_pump_cb(int, short, void *);
 static void	sched_add_links(struct job *, struct msg_spec *);
 static void	sched_add_key(struct job *);
 static void	sched_timer_cb(int, short, void *);
+static void	sched_final(struct job *);
+static void	sched_release_lock(struct job *);
+static void	sched_forget_lock(struct job *);
 
 struct sched *
 sched_create(struct event_base *base, int64_t limit, int64_t pending_limit)
@@ -94,15 +98,6 @@ sched_set_output_cb(struct sched *s, sched_output_cb *cb, void *arg)
 	s->output_arg = arg;
 }
 
-struct job *
-sched_find(struct sched *s, int64_t id)
-{
-	struct job	 find;
-
-	find.id = id;
-	return (RB_FIND(job_ids, &s->jobs, &find));
-}
-
 static struct job *
 sched_find_key(struct sched *s, uid_t owner, const char *key)
 {
@@ -149,7 +144,7 @@ sched_queue(struct sched *s, const char *name, int create)
 	find.name = (char *)name;
 	if ((q = RB_FIND(queues, &s->queues, &find)) != NULL || !create)
 		return (q);
-	q = queue_create(s, name);
+	q = queue_create(s, name, s->pump);
 	RB_INSERT(queues, &s->queues, q);
 	s->nqueues++;
 	return (q);
@@ -192,15 +187,6 @@ sched_timer_del(struct job *job)
 	}
 }
 
-/* 1 while a new job waits for its row's commit before it may start. */
-static int
-sched_uncommitted(struct job *job)
-{
-	struct sched	*s = job->queue->sched;
-
-	return (s->start_stored && s->store != NULL && !job->stored);
-}
-
 /*
  * Put a queued job in its queue's ready set if nothing holds it back:
  * its commit (durability safe), dependencies, a lock, a delay or
@@ -209,7 +195,7 @@ sched_uncommitted(struct job *job)
 void
 sched_maybe_ready(struct job *job)
 {
-	if (job->state != JOB_QUEUED || job->ready || sched_uncommitted(job) ||
+	if (job->state != JOB_QUEUED || job->ready || job_uncommitted(job) ||
 	    (job->more != NULL && job->more->deps_left > 0) ||
 	    job->lock_waiting || (job->timer != NULL &&
 	    evtimer_pending(job->timer, NULL)))
@@ -340,13 +326,13 @@ sched_add(struct sched *s, struct msg_spec *spec, char *keyspec)
 	if (s->change_cb != NULL)
 		s->change_cb(job, -1, s->change_arg);
 	sched_add_links(job, spec);
-	deps_link(job);
+	sched_link_deps(job);
 	if (job->state == JOB_QUEUED)
 		sched_ready_after(job, spec->delay_ms);
 	return (job);
 }
 
-/* A job of the store back in memory, as it was (persist.c). */
+/* A job of the store back in memory, as it was (recover.c). */
 struct job *
 sched_restore(struct sched *s, struct msg_spec *spec, struct store_row *r)
 {
@@ -470,7 +456,7 @@ sched_running(struct job *job)
 	queue_take_token(job->queue);
 	job->attempts++;
 	TAILQ_INSERT_TAIL(&s->running, job, run_entry);
-	job_set_state(job, JOB_RUNNING);
+	sched_set_state(job, JOB_RUNNING);
 	if (job_timeout_ms(job) > 0)
 		sched_timer_add(job, job_timeout_ms(job));
 }
@@ -501,7 +487,7 @@ sched_start_held(struct job *job)
 void
 sched_unhold(struct job *job)
 {
-	lock_release(job);
+	sched_release_lock(job);
 	sched_maybe_ready(job);
 }
 
@@ -581,9 +567,9 @@ sched_cancel(struct job *job, const char *reason)
 		sched_drop_held(job);
 		sched_timer_del(job);
 		queue_remove(job->queue, job);
-		lock_forget(job);
+		sched_forget_lock(job);
 		job_set_error(job, "cancelled", "%s", reason);
-		job_set_state(job, JOB_CANCELLED);
+		sched_set_state(job, JOB_CANCELLED);
 		return;
 	}
 	if (job->state != JOB_RUNNING || job->stop != JOB_STOP_NONE)
@@ -617,22 +603,23 @@ sched_retry(struct job *job)
 	    job->more != NULL ? job->more->error_code : NULL, (long long)ms);
 	job_set_result(job, NULL);
 	job_set_error(job, NULL, NULL);
-	job_set_state(job, JOB_QUEUED);
+	sched_set_state(job, JOB_QUEUED);
 	sched_ready_after(job, ms);
 }
 
 /*
- * A running job's kind has finished it (job_finish). A stop the scheduler
- * asked for decides the final state; a failure with retries left requeues.
+ * A running job's kind has finished it (sched_finish). A stop the
+ * scheduler asked for decides the final state; a failure with retries left
+ * requeues.
  */
-void
-sched_job_finished(struct job *job, int state)
+static void
+sched_finished(struct job *job, int state)
 {
 	struct sched	*s = job->queue->sched;
 
 	sched_timer_del(job);
 	TAILQ_REMOVE(&s->running, job, run_entry);
-	lock_release(job);
+	sched_release_lock(job);
 	if (job->stop == JOB_STOP_CANCEL) {
 		state = JOB_CANCELLED;
 		job_set_error(job, "cancelled", "%s", job->more->stop_reason);
@@ -645,24 +632,119 @@ sched_job_finished(struct job *job, int state)
 	if (state == JOB_FAILED && job->attempts <= job_retries(job))
 		sched_retry(job);
 	else
-		job_set_state(job, state);
+		sched_set_state(job, state);
 	sched_kick(s);
 }
 
-/* Fail a queued job without running it (a dependency failed). */
+/*
+ * What a kind calls when a running job has ended: the state it reached,
+ * its result (JSON text or NULL) and an error code and message for failures.
+ * Views copy the result as it is, so it must be compact JSON as msg_out or
+ * msg_json_compact writes it; so are args (cJSON's print, msg_spec_parse).
+ */
 void
-sched_fail_queued(struct job *job, const char *code, const char *fmt, ...)
+sched_finish(struct job *job, int state, const char *result,
+    const char *code, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	sched_drop_held(job);
-	sched_timer_del(job);
-	queue_remove(job->queue, job);
-	lock_forget(job);
+	job_set_result(job, result);
 	va_start(ap, fmt);
 	job_vset_error(job, code, fmt, ap);
 	va_end(ap);
-	job_set_state(job, JOB_FAILED);
+	sched_finished(job, state);
+}
+
+/* Fail a queued job without running it: dependency dep failed or is gone. */
+static void
+sched_fail_dependency(struct job *job, int64_t dep, int state)
+{
+	sched_drop_held(job);
+	sched_timer_del(job);
+	queue_remove(job->queue, job);
+	sched_forget_lock(job);
+	job_set_error(job, "dependency_failed", "dependency %lld %s",
+	    (long long)dep, state == JOB_FAILED ? "failed" :
+	    state == JOB_CANCELLED ? "was cancelled" : "is gone");
+	sched_set_state(job, JOB_FAILED);
+}
+
+/*
+ * Link a queued job to its unfinished dependencies (at submit, and at
+ * recovery once every job is back); one that already failed, was
+ * cancelled or is gone fails the job at once.
+ */
+void
+sched_link_deps(struct job *job)
+{
+	int64_t	 dep;
+	int	 state;
+
+	if (deps_link(job, &dep, &state) != 0)
+		sched_fail_dependency(job, dep, state);
+}
+
+/*
+ * The job's lock is free again: the best job waiting for it goes back to
+ * its queue.
+ */
+static void
+sched_release_lock(struct job *job)
+{
+	struct job	*next;
+
+	if ((next = lock_release(job)) != NULL)
+		sched_maybe_ready(next);
+}
+
+/* A queued job that waited for its lock, or held it, lets go of it. */
+static void
+sched_forget_lock(struct job *job)
+{
+	struct job	*next;
+
+	if ((next = lock_forget(job)) != NULL)
+		sched_maybe_ready(next);
+}
+
+/*
+ * Move a job to a new state and do what follows: write its row at the
+ * next commit, tell the listener (events, metrics, waits), and settle
+ * what depended on a job that became final.
+ */
+void
+sched_set_state(struct job *job, int state)
+{
+	struct sched	*s = job->queue->sched;
+	int		 old = job->state;
+
+	job_set_state(job, state);
+	persist_mark(job);
+	if (s->change_cb != NULL)
+		s->change_cb(job, old, s->change_arg);
+	if (job_state_final(state))
+		sched_final(job);
+}
+
+/* A member of job's group failed: cancel the rest of the group. */
+static void
+sched_cancel_group(struct job *job)
+{
+	struct job	*other;
+	const int64_t	*ids;
+	char		 reason[96];
+	size_t		 i, n;
+
+	log_info("job %lld failed: cancelling the rest of its group",
+	    (long long)job->id);
+	snprintf(reason, sizeof reason, "group member %lld failed",
+	    (long long)job->id);
+	ids = group_ids(job, &n);
+	for (i = 0; i < n; i++) {
+		other = sched_lookup_job(job->queue->sched, ids[i]);
+		if (other != NULL && other != job)
+			sched_cancel(other, reason);
+	}
 }
 
 /*
@@ -670,10 +752,12 @@ sched_fail_queued(struct job *job, const char *code, const char *fmt, ...)
  * group). Settling can make more jobs final; they are queued and settled
  * in this loop, never by recursion, however long a chain is.
  */
-void
+static void
 sched_final(struct job *job)
 {
 	struct sched	*s = job->queue->sched;
+	struct job	*next;
+	int		 ready;
 
 	TAILQ_INSERT_TAIL(&s->finals, job, run_entry);
 	if (s->resolving)
@@ -681,70 +765,20 @@ sched_final(struct job *job)
 	s->resolving = 1;
 	while ((job = TAILQ_FIRST(&s->finals)) != NULL) {
 		TAILQ_REMOVE(&s->finals, job, run_entry);
-		deps_resolve(job);
-		group_member_final(job);
+		while ((next = deps_next(job, &ready)) != NULL) {
+			if (job->state != JOB_SUCCEEDED)
+				sched_fail_dependency(next, job->id, job->state);
+			else if (ready)
+				sched_maybe_ready(next);
+		}
+		if (group_member_final(job))
+			sched_cancel_group(job);
 	}
 	s->resolving = 0;
 }
 
-/* Why a queued job has not started, for people (status). */
-const char *
-sched_waiting_for(struct job *job)
-{
-	const struct kind	*kind = job_kind(job);
-
-	if (job->state != JOB_QUEUED)
-		return (NULL);
-	if (sched_uncommitted(job))
-		return ("store");
-	if (job->more != NULL && job->more->deps_left > 0)
-		return ("dependency");
-	if (job->lock_waiting)
-		return ("lock");
-	if (job->timer != NULL && evtimer_pending(job->timer, NULL))
-		return (job->attempts > 0 ? "retry" : "delay");
-	if (kind->hold != NULL && job->kdata != NULL)	/* held */
-		return (kind->waits_for);
-	if (job->queue->paused)
-		return ("paused");
-	if (kind->can_start != NULL && !kind->can_start(job->queue->sched,
-	    job->queue))
-		return (kind->waits_for);
-	return ("slot");
-}
-
-/* The state of a job in memory or in the store, or -1 if there is none. */
-int
-sched_state(struct sched *s, int64_t id)
-{
-	struct store_row	 row;
-	struct job		*job;
-	int			 state = -1;
-
-	if (sched_lookup(s, id, &job, &row))
-		state = job != NULL ? job->state : row.state;
-	store_row_clear(&row);
-	return (state);
-}
-
-/* The owner of a job in memory or the store: 0, or -1 if none. */
-int
-sched_owner(struct sched *s, int64_t id, uid_t *owner)
-{
-	struct store_row	 row;
-	struct job		*job;
-	int			 r = -1;
-
-	if (sched_lookup(s, id, &job, &row)) {
-		*owner = job != NULL ? job->owner : row.owner;
-		r = 0;
-	}
-	store_row_clear(&row);
-	return (r);
-}
-
 /* A finished job leaves memory (it is in the store). */
-void
+static void
 sched_forget(struct job *job)
 {
 	struct sched	*s = job->queue->sched;
@@ -757,6 +791,34 @@ sched_forget(struct job *job)
 	deps_free(job);
 	group_unref(job);
 	job_free(job);
+}
+
+/*
+ * A job's row is committed: a finished job leaves memory, and a new one
+ * may start now (durability safe holds it until then).
+ */
+static void
+sched_committed(struct job *job)
+{
+	if (job_state_final(job->state)) {
+		sched_forget(job);
+		return;
+	}
+	if (!job->stored) {
+		job->stored = 1;	/* from now on, updates only */
+		if (job->queue->sched->start_stored)
+			sched_maybe_ready(job);
+	}
+}
+
+/*
+ * Write the changed jobs and commit them (once per loop iteration,
+ * durable.c). On failure they stay marked for the next try.
+ */
+int
+sched_commit(struct sched *s, char **cause)
+{
+	return (persist_commit(s, sched_committed, cause));
 }
 
 /* Start nothing new from now on. */

@@ -108,26 +108,33 @@ lock_acquire(struct job *job)
 	return (0);
 }
 
-/* The holder stopped running: the best waiter goes back to its queue. */
-void
+/*
+ * The holder stopped running: returns the best waiter, which waits no
+ * more and goes back to its queue (the scheduler puts it there), or NULL.
+ */
+struct job *
 lock_release(struct job *job)
 {
 	struct lock	*lk = job->more != NULL ? job->more->lock : NULL;
 	struct job	*next;
 
 	if (lk == NULL || lk->holder != job)
-		return;
+		return (NULL);
 	lk->holder = NULL;
 	job->more->lock = NULL;
 	if ((next = RB_MIN(job_lockq, &lk->waiters)) == NULL)
-		return;
+		return (NULL);
 	RB_REMOVE(job_lockq, &lk->waiters, next);
 	next->lock_waiting = 0;
-	sched_maybe_ready(next);
+	return (next);
 }
 
-/* A waiting job leaves the lock's queue (cancelled or failed). */
-void
+/*
+ * A queued job leaves the lock's queue, or lets go of the lock it took
+ * (cancelled or failed); returns the waiter that may go on, as
+ * lock_release does.
+ */
+struct job *
 lock_forget(struct job *job)
 {
 	if (job->lock_waiting) {
@@ -135,5 +142,5 @@ lock_forget(struct job *job)
 		job->lock_waiting = 0;
 		job->more->lock = NULL;
 	}
-	lock_release(job);
+	return (lock_release(job));
 }

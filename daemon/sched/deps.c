@@ -27,7 +27,7 @@ deps_check(struct sched *s, struct msg_spec *spec, const char *where,
 	uid_t	 owner;
 
 	for (i = 0; i < spec->nafter; i++) {
-		if (sched_owner(s, spec->after[i], &owner) == -1) {
+		if (sched_lookup_owner(s, spec->after[i], &owner) == -1) {
 			msg_error_set(err, MSG_E_NOT_FOUND, "field 'after': no "
 			    "job with id %lld%s", (long long)spec->after[i],
 			    where);
@@ -44,64 +44,60 @@ deps_check(struct sched *s, struct msg_spec *spec, const char *where,
 }
 
 /*
- * Link a new job to its unfinished dependencies; a dependency that already
- * failed or was cancelled fails the job at once.
+ * Link a queued job to its unfinished dependencies. -1 when one already
+ * failed, was cancelled or is gone (cleaned from the store: it cannot
+ * succeed any more), with its id and state (-1 for gone): the job cannot
+ * run, and the scheduler fails it.
  */
-void
-deps_link(struct job *job)
+int
+deps_link(struct job *job, int64_t *failed, int *state)
 {
 	struct job_more	*m = job->more;
 	struct job	*dep;
 	struct job_dep	*d;
 	size_t		 i;
-	int		 state;
 
 	for (i = 0; m != NULL && i < m->nafter; i++) {
-		dep = sched_find(job->queue->sched, m->after[i]);
-		state = dep != NULL ? dep->state :
-		    sched_state(job->queue->sched, m->after[i]);
-		if (state == JOB_SUCCEEDED)
+		dep = sched_lookup_job(job->queue->sched, m->after[i]);
+		*state = dep != NULL ? dep->state :
+		    sched_lookup_state(job->queue->sched, m->after[i]);
+		if (*state == JOB_SUCCEEDED)
 			continue;
-		if (dep == NULL || job_state_final(state)) {
-			/* gone from the store too (cleaned): cannot succeed */
-			sched_fail_queued(job, "dependency_failed",
-			    "dependency %lld %s", (long long)m->after[i],
-			    state == JOB_FAILED ? "failed" : state ==
-			    JOB_CANCELLED ? "was cancelled" : "is gone");
-			return;
+		if (dep == NULL || job_state_final(*state)) {
+			*failed = m->after[i];
+			return (-1);
 		}
 		d = xcalloc(1, sizeof *d);
 		d->job = job;
 		TAILQ_INSERT_TAIL(&job_more(dep)->dependents, d, entry);
 		m->deps_left++;
 	}
+	return (0);
 }
 
-/* A job became final: release or fail the jobs that wait for it. */
-void
-deps_resolve(struct job *dep)
+/*
+ * dep became final: take the next queued job that waited for it, or NULL
+ * when none is left. If dep succeeded, *ready says the job waits for
+ * nothing else now; otherwise the scheduler fails it.
+ */
+struct job *
+deps_next(struct job *dep, int *ready)
 {
 	struct job_dep	*d;
 	struct job	*job;
 
-	if (dep->more == NULL)
-		return;
-	while ((d = TAILQ_FIRST(&dep->more->dependents)) != NULL) {
+	while (dep->more != NULL &&
+	    (d = TAILQ_FIRST(&dep->more->dependents)) != NULL) {
 		TAILQ_REMOVE(&dep->more->dependents, d, entry);
 		job = d->job;
 		free(d);
 		if (job->state != JOB_QUEUED)
 			continue;	/* cancelled meanwhile */
-		if (dep->state != JOB_SUCCEEDED) {
-			sched_fail_queued(job, "dependency_failed",
-			    "dependency %lld %s", (long long)dep->id,
-			    dep->state == JOB_FAILED ? "failed" :
-			    "was cancelled");
-			continue;
-		}
-		if (--job->more->deps_left == 0)
-			sched_maybe_ready(job);
+		*ready = dep->state == JOB_SUCCEEDED &&
+		    --job->more->deps_left == 0;
+		return (job);
 	}
+	return (NULL);
 }
 
 /* Drop the links of a job that is freed. */
