@@ -22,6 +22,8 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "runas.h"
+#include "users.h"
 #include "xmalloc.h"
 
 /* Users and groups a rule names. */

@@ -426,18 +426,6 @@ void	 sched_maybe_ready(struct job *);
 int	 sched_cancel_running(struct sched *, int, const char *);
 int64_t	 sched_queued(struct sched *);
 
-/* A user the daemon knows (users.c): a job's owner, a client. */
-struct user {
-	uid_t			 uid;
-	gid_t			 gid;		/* primary; -1 when unknown */
-	char			*name;		/* or the uid in decimal */
-	char			*home;		/* or NULL */
-	gid_t			*groups;	/* every group, gid among them */
-	int			 ngroups;
-	int			 known;		/* in the user database */
-	RB_ENTRY(user)		 entry;
-};
-
 /* access.c: who may do what */
 struct access;
 struct access *access_create(const struct config *, char **);
@@ -453,84 +441,10 @@ int	 access_jobs(const struct access *, struct sched *, uid_t,
 int	 access_submit(const struct access *, const struct msg_spec *, size_t,
 	    uid_t, struct msg_error *);
 
-/* The identity an exec job takes (runas.c). */
-#define RUNAS_NENV	3
-struct runas {
-	const struct user	*user;		/* NULL: the daemon's own */
-	const char		*home;		/* the default cwd */
-	char			*env[RUNAS_NENV + 1]; /* HOME, USER, LOGNAME */
-};
-
-/* runas.c */
-int	 runas_allowed(uid_t, char **);
-int	 runas_get(struct runas *, uid_t, char **);
-void	 runas_free(struct runas *);
-
-/* kill_as.c */
-int	 kill_as(pid_t, int, uid_t);
-
-/* users.c */
-const struct user *users_get(uid_t);
-const char *users_name(uid_t);
-int	 users_parse(const char *, uid_t *);
-int	 users_in_group(const struct user *, gid_t);
-void	 users_flush(void);
-
-/* tree.c */
-struct tree *tree_create(struct trees *, int64_t, int64_t, uid_t);
-int	 tree_cgroup_fd(struct tree *);
-void	 tree_started(struct tree *, pid_t);
-char	*tree_where(struct tree *);
-int	 tree_populated(struct tree *);
-void	 tree_signal(struct tree *, int);
-void	 tree_kill(struct tree *);
-void	 tree_watch(struct tree *, struct event_base *, void (*)(void *),
-	    void *);
-void	 tree_free(struct tree *);
-
-/* trees.c */
-struct trees *trees_create(const char *);
-char	*trees_dir(struct trees *);
-int	 trees_reap(const char *, char **);
-void	 trees_free(struct trees *);
-
-/* cgroup.c */
-int	 cgroup_populated(const char *);
-char	*cgroup_procs(const char *);
-void	 cgroup_signal(const char *, int, uid_t);
-int	 cgroup_kill(const char *);
-int	 cgroup_wait_empty(const char *, int64_t);
-
-/* pstat.c */
-uint64_t pstat_start(pid_t);
-char	*pstat_group(pid_t, uint64_t);
-
 /* proc.c */
 void	 proc_watch(pid_t, proc_exit_cb *, void *);
 void	 proc_reap(void);
 void	 proc_forget(pid_t);
-
-/* deps.c */
-int	 deps_check(struct sched *, struct msg_spec *, const char *,
-	    struct msg_error *);
-int	 deps_link(struct job *, int64_t *, int *);
-struct job *deps_next(struct job *, int *);
-void	 deps_free(struct job *);
-
-/* lock.c */
-struct locks *locks_create(void);
-void	 locks_free(struct locks *);
-int	 lock_acquire(struct job *);
-struct job *lock_release(struct job *);
-struct job *lock_forget(struct job *);
-int	 job_lockq_cmp(struct job *, struct job *);
-RB_PROTOTYPE(job_lockq, job, ready_entry, job_lockq_cmp)
-
-/* group.c */
-void	 group_create(struct job **, size_t);
-int	 group_member_final(struct job *);
-const int64_t *group_ids(struct job *, size_t *);
-void	 group_unref(struct job *);
 
 
 /* persist.c */

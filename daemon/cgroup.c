@@ -15,6 +15,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "tree.h"
 #include "xmalloc.h"
 
 /* Read at most size - 1 bytes of dir/name into buf; returns the length. */

@@ -15,8 +15,10 @@
 #include <event2/event.h>
 
 #include "aiojobsd.h"
-#include "store.h"
 #include "log.h"
+#include "store.h"
+#include "tree.h"
+#include "users.h"
 #include "xmalloc.h"
 
 static const char *job_state_names[JOB_NSTATES] = {

@@ -21,6 +21,7 @@
 #include "aiojobsd.h"
 #include "log.h"
 #include "privs.h"
+#include "tree.h"
 
 #ifdef SYS_setresuid32
 #define KILL_AS_SETRESUID	SYS_setresuid32

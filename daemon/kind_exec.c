@@ -21,7 +21,10 @@
 #include "exec_args.h"
 #include "log.h"
 #include "outbuf.h"
+#include "runas.h"
 #include "spawn.h"
+#include "tree.h"
+#include "users.h"
 #include "xmalloc.h"
 
 #define EXEC_READ_CHUNK		65536

@@ -10,6 +10,7 @@
 
 #include "aiojobsd.h"
 #include "store.h"
+#include "users.h"
 
 #define OP_LIST_DEFAULT	100
 /* A page: building a reply takes ~2.5 KB per job until it is sent. */

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "aiojobsd.h"
+#include "users.h"
 
 void
 op_ping(struct aiojobsd *aj, struct creq *cr)

@@ -6,6 +6,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "users.h"
 
 void
 op_reload(struct aiojobsd *aj, struct creq *cr)

@@ -3,6 +3,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "users.h"
 #include "xmalloc.h"
 
 static void

@@ -9,6 +9,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "users.h"
 
 static const struct op_entry ops[] = {
 	{ "ping", 0, 0, 0, op_ping },

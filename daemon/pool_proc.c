@@ -31,6 +31,7 @@
 #include "pool.h"
 #include "pool_wire.h"
 #include "spawn.h"
+#include "users.h"
 #include "xmalloc.h"
 
 #define POOL_BACKOFF_MIN_MS	100

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "aiojobsd.h"
+#include "tree.h"
 #include "xmalloc.h"
 
 struct pstat {

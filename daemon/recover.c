@@ -9,7 +9,9 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "sched/sched_parts.h"
 #include "store.h"
+#include "tree.h"
 #include "xmalloc.h"
 
 /* Groups being rebuilt at start: their first member's id, members. */

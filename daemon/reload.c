@@ -12,6 +12,7 @@
 #include "aiojobsd.h"
 #include "log.h"
 #include "store.h"
+#include "users.h"
 #include "xmalloc.h"
 
 /*

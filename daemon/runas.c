@@ -20,6 +20,8 @@
 
 #include "aiojobsd.h"
 #include "privs.h"
+#include "runas.h"
+#include "users.h"
 #include "xmalloc.h"
 
 /*

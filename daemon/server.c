@@ -17,6 +17,7 @@
 #include "endpoint.h"
 #include "http.h"
 #include "log.h"
+#include "tree.h"
 #include "xmalloc.h"
 
 /* How long the loop keeps running after the last replies are sent. */

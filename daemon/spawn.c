@@ -33,6 +33,7 @@
 #include "aiojobsd.h"
 #include "privs.h"
 #include "spawn.h"
+#include "users.h"
 
 /*
  * The raw system calls, not glibc's setgroups, setgid and setuid: once

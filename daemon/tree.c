@@ -21,6 +21,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "tree.h"
 #include "xmalloc.h"
 
 struct tree {

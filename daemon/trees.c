@@ -20,6 +20,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "tree.h"
 #include "xmalloc.h"
 
 /* How long start-up waits for a killed tree to be gone. */

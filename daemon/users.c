@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "aiojobsd.h"
+#include "users.h"
 #include "xmalloc.h"
 
 /* Supplementary groups of a user at most (NGROUPS_MAX on Linux). */

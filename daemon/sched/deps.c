@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "aiojobsd.h"
+#include "sched_parts.h"
 #include "xmalloc.h"
 
 struct job_dep {

@@ -11,6 +11,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "sched_parts.h"
 #include "xmalloc.h"
 
 struct lock {

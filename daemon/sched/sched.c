@@ -13,6 +13,7 @@
 
 #include "aiojobsd.h"
 #include "log.h"
+#include "sched_parts.h"
 #include "store.h"
 #include "xmalloc.h"
 

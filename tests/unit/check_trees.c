@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "aiojobsd.h"
+#include "tree.h"
 
 /*
  * A group leader with a member (both wait forever), as a job's child and
