@@ -365,6 +365,30 @@ START_TEST(test_not_found)
 }
 END_TEST
 
+/*
+ * An endpoint holds a bounded number of requests (thousands): past its
+ * limit a wait is answered at once, as if its timeout had passed, and
+ * the ones held stay held.
+ */
+START_TEST(test_too_many_held)
+{
+	struct job	*a = t_submit(T_LONG);
+	size_t		 held = 0;
+	uint32_t	 rid;
+
+	for (rid = 1; rid < TENV_REQS_MAX; rid++) {
+		t_wait(rid, &a, 1, MSG_ALL_COMPLETED, -1);
+		if (control_held_count(ctl) == held)
+			break;
+		held = control_held_count(ctl);
+	}
+	ck_assert_uint_lt(rid, TENV_REQS_MAX);
+	ck_assert_uint_ge(held, 1024);
+	msg_in_free(t_expect(rid, NULL, 0, &a, 1));
+	ck_assert_uint_eq(control_held_count(ctl), held);
+}
+END_TEST
+
 /* The job's view under "job" (cancel's reply), once it is final. */
 static void
 t_expect_job(uint32_t rid, struct job *job, const char *state)
@@ -567,6 +591,7 @@ wait_suite(void)
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_max_hold);
 	tcase_add_test(tc, test_not_found);
+	tcase_add_test(tc, test_too_many_held);
 	tcase_add_test(tc, test_cancel_reply);
 	tcase_add_test(tc, test_reply_now_at_shutdown);
 	tcase_add_test(tc, test_request_goes);

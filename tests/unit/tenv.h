@@ -14,7 +14,8 @@
 
 #include "aiojobsd.h"
 
-#define TENV_REQS_MAX	64
+/* Requests a test may send in all: more than an endpoint will hold. */
+#define TENV_REQS_MAX	8192
 
 struct tenv {
 	struct aiojobsd	 aj;
