@@ -366,9 +366,9 @@ START_TEST(test_not_found)
 END_TEST
 
 /*
- * An endpoint holds a bounded number of requests (thousands): past its
- * limit a wait is answered at once, as if its timeout had passed, and
- * the ones held stay held.
+ * An endpoint holds 4096 requests at most (docs/protocol.md): past that
+ * a wait is answered at once, as if its timeout had passed, and the ones
+ * held stay held.
  */
 START_TEST(test_too_many_held)
 {
@@ -383,9 +383,61 @@ START_TEST(test_too_many_held)
 		held = control_held_count(ctl);
 	}
 	ck_assert_uint_lt(rid, TENV_REQS_MAX);
-	ck_assert_uint_ge(held, 1024);
+	ck_assert_uint_eq(held, 4096);
 	msg_in_free(t_expect(rid, NULL, 0, &a, 1));
 	ck_assert_uint_eq(control_held_count(ctl), held);
+}
+END_TEST
+
+/*
+ * Views that would take a reply past its size go in more_done, by id:
+ * done keeps those that fit (the first always), both in the order of
+ * ids, and the reply stays under MSG_REPLY_MAX.
+ */
+START_TEST(test_reply_cut)
+{
+	struct msg_error	 err;
+	struct msg_in		*in;
+	struct creq		*cr;
+	struct job		*job;
+	int64_t			*ids, id;
+	char			 spec[512], name[MSG_NAME_MAX + 1], *text;
+	size_t			 i, n = 3000, ndone, nmore;
+
+	memset(name, 'n', MSG_NAME_MAX);
+	name[MSG_NAME_MAX] = '\0';
+	snprintf(spec, sizeof spec, "{\"kind\":\"sleep\",\"queue\":\"q1\","
+	    "\"name\":\"%s\",\"args\":{\"ms\":0}}", name);
+	ids = xcalloc(n, sizeof *ids);
+	for (i = 0; i < n; i++) {
+		job = t_submit(spec);
+		ids[i] = job->id;
+		sched_cancel(job, "by test");
+	}
+	cr = t_request(1);
+	wait_hold(&tenv.aj, cr, ids, n, MSG_ALL_COMPLETED, -1, 0);
+	text = tenv_recv(fd, 1);
+	ck_assert_uint_lt(strlen(text), MSG_REPLY_MAX);
+	in = msg_in_parse(text, strlen(text), &err);
+	ck_assert_msg(in != NULL, "%s", err.message);
+	ndone = msg_in_array_len(in, "done");
+	nmore = msg_in_array_len(in, "more_done");
+	ck_assert_uint_gt(ndone, 0);
+	ck_assert_uint_gt(nmore, 0);
+	ck_assert_uint_eq(ndone + nmore, n);
+	ck_assert_uint_eq(msg_in_array_len(in, "pending"), 0);
+	for (i = 0; i < n; i++) {
+		if (i < ndone)
+			ck_assert_int_eq(msg_in_int(msg_in_array_at(in, "done",
+			    i), "id", &id, NULL), 1);
+		else
+			ck_assert_int_eq(msg_in_array_int(in, "more_done",
+			    i - ndone, &id), 0);
+		ck_assert_int_eq(id, ids[i]);
+	}
+	msg_in_free(in);
+	free(text);
+	free(ids);
 }
 END_TEST
 
@@ -592,6 +644,7 @@ wait_suite(void)
 	tcase_add_test(tc, test_max_hold);
 	tcase_add_test(tc, test_not_found);
 	tcase_add_test(tc, test_too_many_held);
+	tcase_add_test(tc, test_reply_cut);
 	tcase_add_test(tc, test_cancel_reply);
 	tcase_add_test(tc, test_reply_now_at_shutdown);
 	tcase_add_test(tc, test_request_goes);
