@@ -4,15 +4,21 @@
  * it takes (control_permit), replies along each request's route, the
  * endpoint's own refusals (too large, a resent copy of a held request),
  * and its held requests: hold, unhold, count, each_held, reply_held and
- * what closing the endpoint does to them. Real endpoints on ipc paths,
- * real clients; the requests come to the test instead of ops.c.
+ * what closing the endpoint does to them. Real endpoints on ipc paths
+ * and on tcp, real clients; the requests come to the test instead of
+ * ops.c.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
 #include <grp.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +34,7 @@
 
 #define T_NOBODY	65534
 #define T_TOKEN		"user-token-of-nobody"
+#define T_LO		"127.0.0.1"
 
 /* What the hooks of held requests saw. */
 static int	 t_released;
@@ -127,36 +134,52 @@ t_user_token(int admin)
 	tenv_access();
 }
 
+/* An endpoint's section as the defaults have it: any kind, exec on ipc. */
+static void
+t_listen(struct config_listen *l, const char *name, const char *url)
+{
+	memset(l, 0, sizeof *l);
+	l->name = (char *)name;
+	l->url = (char *)url;
+	l->allow_exec = -1;
+	l->kinds = CONFIG_KINDS_ALL;
+}
+
 /* A tcp endpoint on loopback, on a port the kernel picks. */
 static struct control *
 t_control_tcp(const char *secret, int insecure_no_token)
 {
 	struct config_listen	 l;
 
-	memset(&l, 0, sizeof l);
-	l.name = (char *)"tcp";
-	l.url = (char *)"tcp://127.0.0.1:0";
+	t_listen(&l, "tcp", "tcp://127.0.0.1:0");
 	l.secret = (char *)secret;
-	l.allow_exec = -1;
-	l.kinds = CONFIG_KINDS_ALL;
 	l.insecure_no_token = insecure_no_token;
 	return (tenv_control(&l));
 }
 
-/* Over tcp, as whom a request with this body is taken, or -1. */
+/*
+ * Send a request with this body over tcp from address ip to the tcp
+ * endpoint open: as whom it is taken, or -1 with err.
+ */
 static long
-t_tcp_uid(struct control *c, const char *json, int *admin,
+t_tcp_uid(const char *ip, const char *json, int *admin,
     struct msg_error *err)
 {
-	struct creq	*cr = tenv_fake_request(c);
+	struct creq	*cr;
 	long		 uid = -1;
+	int		 fd = tenv_client_tcp(ip, tenv_tcp_port());
 
+	tenv_send(fd, 1, json);
+	tenv_until_requests(tenv.nreqs + 1);
+	cr = tenv.reqs[tenv.nreqs - 1];
 	cr->uid = (uid_t)-2;
-	if (t_authorize(cr, json, err) == 0)
+	if (t_authorize(cr, tenv_body(cr), err) == 0)
 		uid = (long)cr->uid;
 	if (admin != NULL)
 		*admin = cr->admin;
-	free(cr);
+	control_reply(cr, xstrdup("{}"));
+	t_expect(fd, 1, "{}");
+	close(fd);
 	return (uid);
 }
 
@@ -538,7 +561,7 @@ START_TEST(test_authorize_tcp_no_tokens)
 	int			 admin;
 
 	ck_assert(c->plain_tcp);
-	ck_assert_int_eq(t_tcp_uid(c, "{\"op\":\"ping\"}", &admin, &err),
+	ck_assert_int_eq(t_tcp_uid(T_LO, "{\"op\":\"ping\"}", &admin, &err),
 	    (long)geteuid());
 	ck_assert(admin);
 }
@@ -550,20 +573,19 @@ END_TEST
  */
 START_TEST(test_authorize_tcp_user_tokens)
 {
-	struct control		*c;
 	struct msg_error	 err;
 	int			 admin;
 
 	t_user_token(0);
-	c = t_control_tcp(NULL, 0);
-	ck_assert_int_eq(t_tcp_uid(c, "{\"op\":\"ping\"}", NULL, &err), -1);
+	t_control_tcp(NULL, 0);
+	ck_assert_int_eq(t_tcp_uid(T_LO, "{\"op\":\"ping\"}", NULL, &err), -1);
 	ck_assert_str_eq(err.code, "unauthorized");
 	ck_assert_ptr_nonnull(strstr(err.message, "token missing"));
-	ck_assert_int_eq(t_tcp_uid(c, "{\"op\":\"ping\",\"token\":\"nope\"}",
+	ck_assert_int_eq(t_tcp_uid(T_LO, "{\"op\":\"ping\",\"token\":\"nope\"}",
 	    NULL, &err), -1);
 	ck_assert_str_eq(err.code, "unauthorized");
 	ck_assert_str_eq(err.message, "token wrong for endpoint tcp");
-	ck_assert_int_eq(t_tcp_uid(c, "{\"op\":\"ping\",\"token\":\"" T_TOKEN
+	ck_assert_int_eq(t_tcp_uid(T_LO, "{\"op\":\"ping\",\"token\":\"" T_TOKEN
 	    "\"}", &admin, &err), T_NOBODY);
 	ck_assert(!admin);
 }
@@ -572,13 +594,12 @@ END_TEST
 /* A user [access] admins names is an admin over tcp as well. */
 START_TEST(test_authorize_tcp_admin)
 {
-	struct control		*c;
 	struct msg_error	 err;
 	int			 admin;
 
 	t_user_token(1);
-	c = t_control_tcp(NULL, 0);
-	ck_assert_int_eq(t_tcp_uid(c, "{\"op\":\"ping\",\"token\":\"" T_TOKEN
+	t_control_tcp(NULL, 0);
+	ck_assert_int_eq(t_tcp_uid(T_LO, "{\"op\":\"ping\",\"token\":\"" T_TOKEN
 	    "\"}", &admin, &err), T_NOBODY);
 	ck_assert(admin);
 }
@@ -587,14 +608,13 @@ END_TEST
 /* insecure_no_token: without a token, the daemon's user, tokens or not. */
 START_TEST(test_authorize_tcp_insecure_no_token)
 {
-	struct control		*c;
 	struct msg_error	 err;
 
 	t_user_token(0);
-	c = t_control_tcp(NULL, 1);
-	ck_assert_int_eq(t_tcp_uid(c, "{\"op\":\"ping\"}", NULL, &err),
+	t_control_tcp(NULL, 1);
+	ck_assert_int_eq(t_tcp_uid(T_LO, "{\"op\":\"ping\"}", NULL, &err),
 	    (long)geteuid());
-	ck_assert_int_eq(t_tcp_uid(c, "{\"op\":\"ping\",\"token\":\"" T_TOKEN
+	ck_assert_int_eq(t_tcp_uid(T_LO, "{\"op\":\"ping\",\"token\":\"" T_TOKEN
 	    "\"}", NULL, &err), T_NOBODY);
 }
 END_TEST
@@ -605,17 +625,85 @@ END_TEST
  */
 START_TEST(test_authorize_tcp_endpoint_token)
 {
-	struct control		*c;
 	struct msg_error	 err;
 
 	t_user_token(0);
-	c = t_control_tcp("endpoint-secret", 0);
-	ck_assert_int_eq(t_tcp_uid(c, "{\"op\":\"ping\",\"token\":"
+	t_control_tcp("endpoint-secret", 0);
+	ck_assert_int_eq(t_tcp_uid(T_LO, "{\"op\":\"ping\",\"token\":"
 	    "\"endpoint-secret\"}", NULL, &err), (long)geteuid());
-	ck_assert_int_eq(t_tcp_uid(c, "{\"op\":\"ping\",\"token\":\"" T_TOKEN
+	ck_assert_int_eq(t_tcp_uid(T_LO, "{\"op\":\"ping\",\"token\":\"" T_TOKEN
 	    "\"}", NULL, &err), T_NOBODY);
-	ck_assert_int_eq(t_tcp_uid(c, "{\"op\":\"ping\"}", NULL, &err), -1);
+	ck_assert_int_eq(t_tcp_uid(T_LO, "{\"op\":\"ping\"}", NULL, &err), -1);
 	ck_assert_str_eq(err.code, "unauthorized");
+}
+END_TEST
+
+/*
+ * An IPv4 address of this machine that is not loopback, into ip; 0 when
+ * it has none (then a test of remote peers has nothing to connect from).
+ */
+static int
+t_remote_ip(char *ip, size_t len)
+{
+	struct ifaddrs		*ifa, *i;
+	struct sockaddr_in	*sin;
+	int			 found = 0;
+
+	ck_assert_int_eq(getifaddrs(&ifa), 0);
+	for (i = ifa; i != NULL && !found; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
+		    !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		sin = (struct sockaddr_in *)i->ifa_addr;
+		found = inet_ntop(AF_INET, &sin->sin_addr, ip, len) != NULL;
+	}
+	freeifaddrs(ifa);
+	return (found);
+}
+
+/* A tcp endpoint with a token on every address, on a port the kernel picks. */
+static void
+t_control_any(int insecure_plain_token)
+{
+	struct config_listen	 l;
+
+	t_listen(&l, "any", "tcp://0.0.0.0:0");
+	l.secret = (char *)"endpoint-secret";
+	l.insecure_plain_token = insecure_plain_token;
+	tenv_control(&l);
+}
+
+/*
+ * A token that came over plain tcp from another machine crossed the
+ * network in clear text: refused, right or wrong, unless the endpoint
+ * says insecure_plain_token. From loopback it is taken. (Another machine
+ * is this one's own non-loopback address; without one, only loopback is
+ * tried.)
+ */
+START_TEST(test_authorize_plain_token)
+{
+	struct msg_error	 err;
+	char			 ip[INET_ADDRSTRLEN];
+	int			 remote = t_remote_ip(ip, sizeof ip);
+
+	t_control_any(0);
+	ck_assert_int_eq(t_tcp_uid(T_LO, "{\"op\":\"ping\",\"token\":"
+	    "\"endpoint-secret\"}", NULL, &err), (long)geteuid());
+	if (!remote)
+		return;
+	ck_assert_int_eq(t_tcp_uid(ip, "{\"op\":\"ping\",\"token\":"
+	    "\"endpoint-secret\"}", NULL, &err), -1);
+	ck_assert_str_eq(err.code, "unauthorized");
+	ck_assert_ptr_nonnull(strstr(err.message, "clear text"));
+	ck_assert_int_eq(t_tcp_uid(ip, "{\"op\":\"ping\",\"token\":"
+	    "\"wrong\"}", NULL, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.message, "clear text"));
+	ck_assert_int_eq(t_tcp_uid(ip, "{\"op\":\"ping\"}", NULL, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.message, "token missing"));
+	tenv_close(TAILQ_FIRST(&tenv.aj.controls));
+	t_control_any(1);
+	ck_assert_int_eq(t_tcp_uid(ip, "{\"op\":\"ping\",\"token\":"
+	    "\"endpoint-secret\"}", NULL, &err), (long)geteuid());
 }
 END_TEST
 
@@ -652,12 +740,9 @@ START_TEST(test_permit_allow_exec)
 	struct msg_error	 err;
 	char			 url[128];
 
-	memset(&l, 0, sizeof l);
 	snprintf(url, sizeof url, "ipc://%s/noexec.sock", tenv.dir);
-	l.name = (char *)"noexec";
-	l.url = url;
+	t_listen(&l, "noexec", url);
 	l.allow_exec = 0;
-	l.kinds = CONFIG_KINDS_ALL;
 	c = tenv_control(&l);
 	ck_assert_int_eq(t_permit(c, batch, 2, &err), -1);
 	ck_assert_str_eq(err.code, "forbidden");
@@ -683,11 +768,8 @@ START_TEST(test_permit_kinds)
 	struct msg_error	 err;
 	char			 url[128];
 
-	memset(&l, 0, sizeof l);
 	snprintf(url, sizeof url, "ipc://%s/sleeponly.sock", tenv.dir);
-	l.name = (char *)"sleeponly";
-	l.url = url;
-	l.allow_exec = -1;
+	t_listen(&l, "sleeponly", url);
 	l.kinds = 1U << kind_index(kind_find("sleep"));
 	c = tenv_control(&l);
 	ck_assert_int_eq(t_permit(c, sleep, 1, &err), 0);
@@ -733,6 +815,7 @@ control_suite(void)
 	tcase_add_test(tc, test_authorize_tcp_admin);
 	tcase_add_test(tc, test_authorize_tcp_insecure_no_token);
 	tcase_add_test(tc, test_authorize_tcp_endpoint_token);
+	tcase_add_test(tc, test_authorize_plain_token);
 	tcase_add_test(tc, test_permit_allow_exec);
 	tcase_add_test(tc, test_permit_kinds);
 	suite_add_tcase(s, tc);

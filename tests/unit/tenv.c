@@ -6,7 +6,11 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,21 +151,6 @@ tenv_until_requests(int n)
 	ck_assert_int_eq(tenv.nreqs, n);
 }
 
-/*
- * A request of endpoint c that came over no connection, so it has no
- * peer credentials and no route: as a tcp request, it is who its token
- * says. Only control_authorize may be asked about it; free() it after.
- */
-struct creq *
-tenv_fake_request(struct control *c)
-{
-	struct creq	*cr = calloc(1, sizeof *cr);
-
-	ck_assert_ptr_nonnull(cr);
-	cr->control = c;
-	return (cr);
-}
-
 /* The body of a request, NUL-terminated. */
 const char *
 tenv_body(struct creq *cr)
@@ -195,21 +184,13 @@ tenv_read(int fd, void *buf, size_t len)
 	ck_assert_uint_eq(got, len);
 }
 
-/* Connect to an ipc endpoint as a REQ peer; read its REP header. */
-int
-tenv_client(struct control *c)
+/* Open a connected socket as a REQ peer: send our header, read theirs. */
+static int
+tenv_handshake(int fd)
 {
-	struct sockaddr_un	 sun;
-	unsigned char		 head[SP_HEADER_LEN];
-	int			 fd;
+	unsigned char	 head[SP_HEADER_LEN];
 
-	ck_assert(strncmp(c->url, "ipc://", 6) == 0);
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", c->url + 6);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	ck_assert_int_ne(fd, -1);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert_int_ne(fcntl(fd, F_SETFL, O_NONBLOCK), -1);
 	sp_header(SP_PROTO_REQ, head);
 	tenv_write(fd, head, sizeof head);
 	tenv_read(fd, head, sizeof head);
@@ -217,21 +198,89 @@ tenv_client(struct control *c)
 	return (fd);
 }
 
+/* Connect to an ipc endpoint as a REQ peer. */
+int
+tenv_client(struct control *c)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	ck_assert(strncmp(c->url, "ipc://", 6) == 0);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", c->url + 6);
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	return (tenv_handshake(fd));
+}
+
+/*
+ * The port of the tcp endpoint the test opened on port 0: the one
+ * listening IPv4 socket of this process.
+ */
+int
+tenv_tcp_port(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len;
+	int			 fd, on;
+
+	for (fd = 3; fd < 1024; fd++) {
+		len = sizeof on;
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on,
+		    &len) == -1 || !on)
+			continue;
+		len = sizeof sin;
+		if (getsockname(fd, (struct sockaddr *)&sin, &len) == 0 &&
+		    sin.sin_family == AF_INET)
+			return (ntohs(sin.sin_port));
+	}
+	ck_abort_msg("no tcp endpoint is listening");
+	return (-1);
+}
+
+/* Connect to a tcp endpoint at address ip (IPv4) as a REQ peer. */
+int
+tenv_client_tcp(const char *ip, int port)
+{
+	struct sockaddr_in	 sin;
+	int			 fd;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	return (tenv_handshake(fd));
+}
+
+/* Whether a client speaks ipc (frames with a type byte) or tcp. */
+static int
+tenv_ipc(int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss;
+
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+	return (ss.ss_family == AF_UNIX);
+}
+
 /* Send a request with request id id (its route) and body. */
 void
 tenv_send(int fd, uint32_t id, const char *body)
 {
-	size_t		 blen = strlen(body);
-	unsigned char	*buf = malloc(SP_FRAME_IPC + 4 + blen);
+	size_t		 blen = strlen(body), flen = sp_frame_len(tenv_ipc(fd));
+	unsigned char	*buf = malloc(flen + 4 + blen);
 
 	ck_assert_ptr_nonnull(buf);
-	sp_frame_put(buf, 1, 4 + blen);
-	buf[SP_FRAME_IPC] = (unsigned char)((id >> 24) | 0x80);
-	buf[SP_FRAME_IPC + 1] = (id >> 16) & 0xff;
-	buf[SP_FRAME_IPC + 2] = (id >> 8) & 0xff;
-	buf[SP_FRAME_IPC + 3] = id & 0xff;
-	memcpy(buf + SP_FRAME_IPC + 4, body, blen);
-	tenv_write(fd, buf, SP_FRAME_IPC + 4 + blen);
+	sp_frame_put(buf, tenv_ipc(fd), 4 + blen);
+	buf[flen] = (unsigned char)((id >> 24) | 0x80);
+	buf[flen + 1] = (id >> 16) & 0xff;
+	buf[flen + 2] = (id >> 8) & 0xff;
+	buf[flen + 3] = id & 0xff;
+	memcpy(buf + flen + 4, body, blen);
+	tenv_write(fd, buf, flen + 4 + blen);
 	free(buf);
 }
 
@@ -239,12 +288,13 @@ tenv_send(int fd, uint32_t id, const char *body)
 char *
 tenv_recv(int fd, uint32_t id)
 {
-	unsigned char	 frame[SP_FRAME_IPC], route[4];
+	unsigned char	 frame[SP_FRAME_MAX], route[4];
 	uint64_t	 len;
 	char		*body;
+	int		 ipc = tenv_ipc(fd);
 
-	tenv_read(fd, frame, sizeof frame);
-	ck_assert_int_eq(sp_frame_get(frame, 1, &len), 0);
+	tenv_read(fd, frame, sp_frame_len(ipc));
+	ck_assert_int_eq(sp_frame_get(frame, ipc, &len), 0);
 	ck_assert_uint_ge(len, 4);
 	tenv_read(fd, route, sizeof route);
 	ck_assert_uint_eq(((uint32_t)route[0] << 24 | (uint32_t)route[1] << 16 |

@@ -1,10 +1,10 @@
 /*
  * What the unit tests of control.c and wait.c share: a daemon's state
  * (struct aiojobsd with its loop, a scheduler without a store, the
- * access rules of its configuration) and control endpoints on ipc paths
- * in a temporary directory, whose requests come to the test instead of
- * ops.c; and raw REQ clients that write SP bytes as any peer would. The
- * test turns the loop itself.
+ * access rules of its configuration) and control endpoints (ipc paths
+ * in a temporary directory, tcp on a port the kernel picks), whose
+ * requests come to the test instead of ops.c; and raw REQ clients that
+ * write SP bytes as any peer would. The test turns the loop itself.
  */
 #ifndef TENV_H
 #define TENV_H
@@ -35,8 +35,9 @@ struct control	*tenv_control_ipc(const char *, const char *);
 void		 tenv_close(struct control *);
 void		 tenv_turn(void);
 void		 tenv_until_requests(int);
-struct creq	*tenv_fake_request(struct control *);
 int		 tenv_client(struct control *);
+int		 tenv_tcp_port(void);
+int		 tenv_client_tcp(const char *, int);
 void		 tenv_send(int, uint32_t, const char *);
 char		*tenv_recv(int, uint32_t);
 struct msg_in	*tenv_recv_json(int, uint32_t);
