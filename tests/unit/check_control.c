@@ -30,6 +30,7 @@
 #include "sp_conn.h"
 #include "sp_wire.h"
 #include "tenv.h"
+#include "transport.h"
 #include "xmalloc.h"
 
 #define T_NOBODY	65534
@@ -165,6 +166,7 @@ static long
 t_tcp_uid(const char *ip, const char *json, int *admin,
     struct msg_error *err)
 {
+	struct sp_peer	 peer;
 	struct creq	*cr;
 	long		 uid = -1;
 	int		 fd = tenv_client_tcp(ip, tenv_tcp_port());
@@ -172,6 +174,7 @@ t_tcp_uid(const char *ip, const char *json, int *admin,
 	tenv_send(fd, 1, json);
 	tenv_until_requests(tenv.nreqs + 1);
 	cr = tenv.reqs[tenv.nreqs - 1];
+	ck_assert_int_eq(control_peer(cr, &peer), -1);	/* no credentials */
 	cr->uid = (uid_t)-2;
 	if (t_authorize(cr, tenv_body(cr), err) == 0)
 		uid = (long)cr->uid;
@@ -257,6 +260,51 @@ START_TEST(test_too_large)
 	tenv_until_requests(1);
 	control_reply(tenv.reqs[0], xstrdup("{}"));
 	t_expect(fd, 4, "{}");
+	close(fd);
+}
+END_TEST
+
+/*
+ * A request even over what the endpoint reads (16 times
+ * max_request_bytes, 16 MiB at least) is thrown away as it arrives and
+ * answered too_large, unread; the connection serves on.
+ */
+START_TEST(test_too_large_unread)
+{
+	struct control	*c;
+	struct msg_in	*in, *e;
+	const char	*s;
+	unsigned char	 head[SP_FRAME_IPC + 4], chunk[64 * 1024];
+	size_t		 left = TRANSPORT_RECV_MIN + sizeof chunk;
+	ssize_t		 n;
+	int		 fd;
+
+	tenv.aj.conf.max_request_bytes = 16;
+	c = tenv_control_ipc("ctl", NULL);
+	fd = tenv_client(c);
+	sp_frame_put(head, 1, 4 + left);
+	memcpy(head + SP_FRAME_IPC, "\x80\0\0\x07", 4);
+	ck_assert_int_eq(write(fd, head, sizeof head), (ssize_t)sizeof head);
+	memset(chunk, ' ', sizeof chunk);
+	while (left > 0) {
+		n = write(fd, chunk, left < sizeof chunk ? left : sizeof chunk);
+		if (n > 0)
+			left -= (size_t)n;
+		else
+			tenv_turn();
+	}
+	in = tenv_recv_json(fd, 7);
+	ck_assert_ptr_nonnull(e = msg_in_object(in, "error"));
+	ck_assert_int_eq(msg_in_string(e, "code", &s, NULL), 1);
+	ck_assert_str_eq(s, "too_large");
+	ck_assert_int_eq(msg_in_string(e, "message", &s, NULL), 1);
+	ck_assert_ptr_nonnull(strstr(s, "it was not read"));
+	msg_in_free(in);
+	ck_assert_int_eq(tenv.nreqs, 0);
+	tenv_send(fd, 8, "{}");
+	tenv_until_requests(1);
+	control_reply(tenv.reqs[0], xstrdup("{}"));
+	t_expect(fd, 8, "{}");
 	close(fd);
 }
 END_TEST
@@ -383,19 +431,23 @@ END_TEST
 /*
  * An endpoint that closes drops its held requests unanswered: each is
  * released once, none is answered, and its clients see the connection
- * close.
+ * close. Its socket file goes with it.
  */
 START_TEST(test_close_drops_held)
 {
 	struct control	*c = tenv_control_ipc("ctl", NULL);
 	int		 a = tenv_client(c), b = tenv_client(c);
+	char		 path[128];
 
 	tenv_send(a, 1, "{\"op\":\"wait\",\"ids\":[1]}");
 	tenv_send(b, 2, "{\"op\":\"wait\",\"ids\":[2]}");
 	tenv_until_requests(2);
 	t_hold(0);
 	t_hold(1);
+	snprintf(path, sizeof path, "%s", c->url + 6);
+	ck_assert_int_eq(access(path, F_OK), 0);
 	tenv_close(c);
+	ck_assert_int_eq(access(path, F_OK), -1);
 	ck_assert_int_eq(t_released, 2);
 	ck_assert_int_eq(t_replied_now, 0);
 	ck_assert(tenv_closed(a));
@@ -792,6 +844,7 @@ control_suite(void)
 	tcase_add_test(tc, test_reply_along_route);
 	tcase_add_test(tc, test_error_reply);
 	tcase_add_test(tc, test_too_large);
+	tcase_add_test(tc, test_too_large_unread);
 	tcase_add_test(tc, test_resent_held_request_dropped);
 	suite_add_tcase(s, tc);
 
