@@ -105,15 +105,16 @@ t_expect(int fd, uint32_t id, const char *body)
 	free(got);
 }
 
-/* Ask control_authorize about a request whose body is json. */
+/* Ask control_authorize about a request, its body parsed as ops.c does. */
 static int
-t_authorize(struct creq *cr, const char *json, struct msg_error *err)
+t_authorize(struct creq *cr, struct msg_error *err)
 {
 	struct msg_error	 perr;
 	struct msg_in		*in;
+	const char		*body = tenv_body(cr);
 	int			 r;
 
-	in = msg_in_parse(json, strlen(json), &perr);
+	in = msg_strict_parse(body, strlen(body), &perr);
 	ck_assert_ptr_nonnull(in);
 	memset(err, 0, sizeof *err);
 	r = control_authorize(cr, in, err);
@@ -176,7 +177,7 @@ t_tcp_uid(const char *ip, const char *json, int *admin,
 	cr = tenv.reqs[tenv.nreqs - 1];
 	ck_assert_int_eq(control_peer(cr, &peer), -1);	/* no credentials */
 	cr->uid = (uid_t)-2;
-	if (t_authorize(cr, tenv_body(cr), err) == 0)
+	if (t_authorize(cr, err) == 0)
 		uid = (long)cr->uid;
 	if (admin != NULL)
 		*admin = cr->admin;
@@ -479,11 +480,9 @@ START_TEST(test_authorize_ipc_peer)
 	ck_assert_int_eq(peer.pid, getpid());
 	ck_assert_int_eq(peer.uid, geteuid());
 	tenv.reqs[0]->uid = tenv.reqs[1]->uid = T_NOBODY;
-	ck_assert_int_eq(t_authorize(tenv.reqs[0], tenv_body(tenv.reqs[0]),
-	    &err), 0);
+	ck_assert_int_eq(t_authorize(tenv.reqs[0], &err), 0);
 	ck_assert_int_eq(tenv.reqs[0]->uid, geteuid());
-	ck_assert_int_eq(t_authorize(tenv.reqs[1], tenv_body(tenv.reqs[1]),
-	    &err), 0);
+	ck_assert_int_eq(t_authorize(tenv.reqs[1], &err), 0);
 	ck_assert_int_eq(tenv.reqs[1]->uid, geteuid());
 	ck_assert(tenv.reqs[1]->admin);		/* the daemon's own user */
 	control_reply(tenv.reqs[0], xstrdup("{}"));
@@ -565,8 +564,7 @@ START_TEST(test_authorize_ipc_other_user)
 	if (pid == 0)
 		t_child_ping(c->url + 6);
 	tenv_until_requests(1);
-	ck_assert_int_eq(t_authorize(tenv.reqs[0], tenv_body(tenv.reqs[0]),
-	    &err), 0);
+	ck_assert_int_eq(t_authorize(tenv.reqs[0], &err), 0);
 	ck_assert_int_eq(tenv.reqs[0]->uid, T_NOBODY);
 	ck_assert(!tenv.reqs[0]->admin);
 	control_reply(tenv.reqs[0], xstrdup("{}"));
@@ -588,16 +586,13 @@ START_TEST(test_authorize_ipc_endpoint_token)
 	tenv_send(fd, 2, "{\"op\":\"ping\",\"token\":\"wrong\"}");
 	tenv_send(fd, 3, "{\"op\":\"ping\",\"token\":\"endpoint-secret\"}");
 	tenv_until_requests(3);
-	ck_assert_int_eq(t_authorize(tenv.reqs[0], tenv_body(tenv.reqs[0]),
-	    &err), -1);
+	ck_assert_int_eq(t_authorize(tenv.reqs[0], &err), -1);
 	ck_assert_str_eq(err.code, "unauthorized");
 	ck_assert_ptr_nonnull(strstr(err.message, "token missing"));
-	ck_assert_int_eq(t_authorize(tenv.reqs[1], tenv_body(tenv.reqs[1]),
-	    &err), -1);
+	ck_assert_int_eq(t_authorize(tenv.reqs[1], &err), -1);
 	ck_assert_str_eq(err.code, "unauthorized");
 	ck_assert_str_eq(err.message, "token wrong for endpoint ctl");
-	ck_assert_int_eq(t_authorize(tenv.reqs[2], tenv_body(tenv.reqs[2]),
-	    &err), 0);
+	ck_assert_int_eq(t_authorize(tenv.reqs[2], &err), 0);
 	ck_assert_int_eq(tenv.reqs[2]->uid, geteuid());
 	for (i = 0; i < 3; i++)
 		control_reply(tenv.reqs[i], xstrdup("{}"));
