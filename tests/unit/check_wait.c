@@ -2,7 +2,8 @@
  * Held waits through wait.c's API, on a real scheduler with sleep jobs
  * and a real control endpoint: ALL_COMPLETED, FIRST_COMPLETED and
  * FIRST_EXCEPTION answered when their jobs change state, timeouts and
- * max_hold_ms, not_found, cancel's reply, output reads held until the
+ * max_hold_ms, not_found, the limit of held requests, a reply cut at its
+ * size, cancel's reply, answers at shutdown, output reads held until the
  * output grows or the job ends, and a wait's links to its jobs undone
  * when its request goes. The test plays server.c's part: a job that
  * becomes final is given to wait_job_final, and wait_check_all runs
@@ -30,8 +31,8 @@
 #define T_FAILS_Q2	"{\"kind\":\"sleep\",\"queue\":\"q2\"," \
 			    "\"timeout_ms\":1,\"args\":{\"ms\":100000}}"
 
-static struct control	*ctl;
-static int		 fd;		/* a client of ctl */
+static struct control	*t_ctl;
+static int		 t_fd;		/* a client of t_ctl */
 static int		 t_ready;	/* what t_ready_cb says */
 static int		 t_nready;	/* times it was asked */
 static int		 t_nreply;	/* times t_reply_cb built a reply */
@@ -60,15 +61,15 @@ t_setup(void)
 	sched_set_change_cb(tenv.aj.sched, t_changed, NULL);
 	sched_queue(tenv.aj.sched, "q1", 1)->paused = 1;
 	sched_queue(tenv.aj.sched, "q2", 1)->paused = 1;
-	ctl = tenv_control_ipc("ctl", NULL);
-	fd = tenv_client(ctl);
+	t_ctl = tenv_control_ipc("ctl", NULL);
+	t_fd = tenv_client(t_ctl);
 	t_ready = t_nready = t_nreply = 0;
 }
 
 static void
 t_teardown(void)
 {
-	close(fd);
+	close(t_fd);
 	tenv_teardown();
 }
 
@@ -111,7 +112,7 @@ t_until_final(struct job *job)
 static struct creq *
 t_request(uint32_t rid)
 {
-	tenv_send(fd, rid, "{\"op\":\"wait\"}");
+	tenv_send(t_fd, rid, "{\"op\":\"wait\"}");
 	tenv_until_requests(tenv.nreqs + 1);
 	return (tenv.reqs[tenv.nreqs - 1]);
 }
@@ -157,7 +158,7 @@ static struct msg_in *
 t_expect(uint32_t rid, struct job **done, size_t ndone, struct job **pending,
     size_t npending)
 {
-	struct msg_in	*in = tenv_recv_json(fd, rid);
+	struct msg_in	*in = tenv_recv_json(t_fd, rid);
 	int64_t		 ids[8];
 	size_t		 i;
 	int		 ok = 0;
@@ -192,7 +193,7 @@ static void
 t_held(void)
 {
 	wait_check_all(&tenv.aj);
-	ck_assert_uint_eq(control_held_count(ctl), 1);
+	ck_assert_uint_eq(control_held_count(t_ctl), 1);
 }
 
 /* ALL_COMPLETED: answered once every job ended, in the order of ids. */
@@ -205,10 +206,10 @@ START_TEST(test_all_completed)
 	t_wait(1, ids, 2, MSG_ALL_COMPLETED, -1);
 	t_until_final(a);
 	t_held();
-	ck_assert(tenv_silent(fd));
+	ck_assert(tenv_silent(t_fd));
 	sched_cancel(b, "by test");
 	wait_check_all(&tenv.aj);
-	ck_assert_uint_eq(control_held_count(ctl), 0);
+	ck_assert_uint_eq(control_held_count(t_ctl), 0);
 	in = t_expect(1, ids, 2, NULL, 0);
 	ck_assert_str_eq(t_done_state(in, 0), "cancelled");
 	ck_assert_str_eq(t_done_state(in, 1), "succeeded");
@@ -228,7 +229,7 @@ START_TEST(test_first_completed)
 	t_wait(1, ids, 2, MSG_FIRST_COMPLETED, -1);
 	ck_assert(!TAILQ_EMPTY(&slow->waits));
 	t_held();
-	ck_assert(tenv_silent(fd));
+	ck_assert(tenv_silent(t_fd));
 	t_resume("q1");
 	t_until_final(fast);
 	wait_check_all(&tenv.aj);
@@ -299,7 +300,7 @@ START_TEST(test_already_final)
 	t_until_final(a);
 	for (rw = MSG_ALL_COMPLETED; rw <= MSG_FIRST_EXCEPTION; rw++) {
 		t_wait((uint32_t)rw + 1, &a, 1, rw, -1);
-		ck_assert_uint_eq(control_held_count(ctl), 0);
+		ck_assert_uint_eq(control_held_count(t_ctl), 0);
 		msg_in_free(t_expect((uint32_t)rw + 1, &a, 1, NULL, 0));
 	}
 	ck_assert(TAILQ_EMPTY(&a->waits));
@@ -312,12 +313,12 @@ START_TEST(test_timeout)
 	struct job	*a = t_submit(T_LONG);
 
 	t_wait(1, &a, 1, MSG_ALL_COMPLETED, 0);
-	ck_assert_uint_eq(control_held_count(ctl), 0);
+	ck_assert_uint_eq(control_held_count(t_ctl), 0);
 	msg_in_free(t_expect(1, NULL, 0, &a, 1));
 	t_wait(2, &a, 1, MSG_ALL_COMPLETED, 50);
 	t_held();
 	msg_in_free(t_expect(2, NULL, 0, &a, 1));
-	ck_assert_uint_eq(control_held_count(ctl), 0);
+	ck_assert_uint_eq(control_held_count(t_ctl), 0);
 	ck_assert(TAILQ_EMPTY(&a->waits));
 }
 END_TEST
@@ -352,8 +353,8 @@ START_TEST(test_not_found)
 
 	wait_hold(&tenv.aj, cr, ids, 2, MSG_ALL_COMPLETED, -1, 0);
 	ck_assert(TAILQ_EMPTY(&a->waits));
-	ck_assert_uint_eq(control_held_count(ctl), 0);
-	in = tenv_recv_json(fd, 1);
+	ck_assert_uint_eq(control_held_count(t_ctl), 0);
+	in = tenv_recv_json(t_fd, 1);
 	ck_assert_ptr_nonnull(e = msg_in_object(in, "error"));
 	ck_assert_int_eq(msg_in_string(e, "code", &s, NULL), 1);
 	ck_assert_str_eq(s, "not_found");
@@ -378,14 +379,14 @@ START_TEST(test_too_many_held)
 
 	for (rid = 1; rid < TENV_REQS_MAX; rid++) {
 		t_wait(rid, &a, 1, MSG_ALL_COMPLETED, -1);
-		if (control_held_count(ctl) == held)
+		if (control_held_count(t_ctl) == held)
 			break;
-		held = control_held_count(ctl);
+		held = control_held_count(t_ctl);
 	}
 	ck_assert_uint_lt(rid, TENV_REQS_MAX);
 	ck_assert_uint_eq(held, 4096);
 	msg_in_free(t_expect(rid, NULL, 0, &a, 1));
-	ck_assert_uint_eq(control_held_count(ctl), held);
+	ck_assert_uint_eq(control_held_count(t_ctl), held);
 }
 END_TEST
 
@@ -416,7 +417,7 @@ START_TEST(test_reply_cut)
 	}
 	cr = t_request(1);
 	wait_hold(&tenv.aj, cr, ids, n, MSG_ALL_COMPLETED, -1, 0);
-	text = tenv_recv(fd, 1);
+	text = tenv_recv(t_fd, 1);
 	ck_assert_uint_lt(strlen(text), MSG_REPLY_MAX);
 	in = msg_in_parse(text, strlen(text), &err);
 	ck_assert_msg(in != NULL, "%s", err.message);
@@ -445,7 +446,7 @@ END_TEST
 static void
 t_expect_job(uint32_t rid, struct job *job, const char *state)
 {
-	struct msg_in	*in = tenv_recv_json(fd, rid), *v;
+	struct msg_in	*in = tenv_recv_json(t_fd, rid), *v;
 	const char	*s;
 	int64_t		 id;
 
@@ -512,7 +513,7 @@ t_output(uint32_t rid, struct job *job, int64_t timeout_ms)
 static void
 t_expect_output(uint32_t rid, const char *want)
 {
-	char	*got = tenv_recv(fd, rid);
+	char	*got = tenv_recv(t_fd, rid);
 
 	ck_assert_str_eq(got, want);
 	free(got);
@@ -534,7 +535,7 @@ START_TEST(test_output_until_grown)
 	t_ready = 1;
 	ck_assert_int_eq(wait_job_output(a), 1);
 	wait_check_all(&tenv.aj);
-	ck_assert_uint_eq(control_held_count(ctl), 0);
+	ck_assert_uint_eq(control_held_count(t_ctl), 0);
 	t_expect_output(1, "{\"ok\":true,\"bytes\":1}");
 	ck_assert_int_eq(t_nreply, 1);
 	ck_assert(TAILQ_EMPTY(&a->waits));
@@ -564,15 +565,15 @@ START_TEST(test_output_at_once_or_timeout)
 
 	t_ready = 1;
 	t_output(1, a, -1);
-	ck_assert_uint_eq(control_held_count(ctl), 0);
+	ck_assert_uint_eq(control_held_count(t_ctl), 0);
 	t_expect_output(1, "{\"ok\":true,\"bytes\":1}");
 	t_ready = 0;
 	t_output(2, a, 0);
-	ck_assert_uint_eq(control_held_count(ctl), 0);
+	ck_assert_uint_eq(control_held_count(t_ctl), 0);
 	t_expect_output(2, "{\"ok\":true,\"bytes\":0}");
 	t_until_final(b);
 	t_output(3, b, -1);
-	ck_assert_uint_eq(control_held_count(ctl), 0);
+	ck_assert_uint_eq(control_held_count(t_ctl), 0);
 	t_expect_output(3, "{\"ok\":true,\"bytes\":0}");
 	t_output(4, a, 50);
 	t_held();
@@ -592,15 +593,15 @@ START_TEST(test_request_goes)
 
 	t_wait(1, ids, 2, MSG_ALL_COMPLETED, -1);
 	t_output(2, a, -1);
-	ck_assert_uint_eq(control_held_count(ctl), 2);
-	tenv_close(ctl);
+	ck_assert_uint_eq(control_held_count(t_ctl), 2);
+	tenv_close(t_ctl);
 	ck_assert(TAILQ_EMPTY(&a->waits));
 	ck_assert(TAILQ_EMPTY(&b->waits));
 	sched_cancel(a, "by test");
 	sched_cancel(b, "by test");
 	ck_assert(job_state_final(a->state) && job_state_final(b->state));
 	wait_check_all(&tenv.aj);
-	ck_assert(tenv_closed(fd));
+	ck_assert(tenv_closed(t_fd));
 }
 END_TEST
 
@@ -613,15 +614,15 @@ START_TEST(test_reply_now_at_shutdown)
 	t_wait(1, ids, 2, MSG_ALL_COMPLETED, -1);
 	t_until_final(b);
 	t_held();
-	control_reply_held(ctl);
-	ck_assert_uint_eq(control_held_count(ctl), 0);
+	control_reply_held(t_ctl);
+	ck_assert_uint_eq(control_held_count(t_ctl), 0);
 	msg_in_free(t_expect(1, &b, 1, &a, 1));
 	ck_assert(TAILQ_EMPTY(&a->waits));
 	/* once the daemon is stopping, a new wait is answered at once */
 	tenv.aj.stopping = 1;
 	t_wait(2, ids, 2, MSG_ALL_COMPLETED, -1);
 	msg_in_free(t_expect(2, &b, 1, &a, 1));
-	ck_assert(tenv_silent(fd));
+	ck_assert(tenv_silent(t_fd));
 }
 END_TEST
 
