@@ -16,6 +16,7 @@
 #include "config.h"
 #include "msg.h"
 
+struct aiojobsd;
 struct event;
 struct event_base;
 struct sp_peer;
@@ -264,10 +265,15 @@ struct creq {
 };
 TAILQ_HEAD(creqs, creq);
 
+/* Takes each request an endpoint receives (ops_dispatch). */
+typedef void	control_dispatch_cb(struct aiojobsd *, struct creq *,
+		    const char *, size_t);
+
 /* A control endpoint: a raw REP endpoint, and what its clients may do. */
 struct control {
 	struct aiojobsd		*aj;
 	struct sp_server	*server;
+	control_dispatch_cb	*dispatch;
 	char			*url;
 	char			*name;		/* for messages */
 	int			 has_token;
@@ -491,7 +497,7 @@ int	 kind_cpu_hold(struct job *);
 
 /* control.c */
 struct control *control_create(struct aiojobsd *,
-	    const struct config_listen *, char **);
+	    const struct config_listen *, control_dispatch_cb *, char **);
 void	 control_free(struct control *);
 int	 control_authorize(struct creq *, struct msg_in *,
 	    struct msg_error *);

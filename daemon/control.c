@@ -101,9 +101,13 @@ control_tls(struct control *c, const struct config_listen *l, char **cause)
 	return (0);
 }
 
+/*
+ * An endpoint on l's URL, with l's policy, whose requests go to dispatch
+ * once the endpoint's own checks pass.
+ */
 struct control *
 control_create(struct aiojobsd *aj, const struct config_listen *l,
-    char **cause)
+    control_dispatch_cb *dispatch, char **cause)
 {
 	struct control		*c;
 	const char		*url = l->url;
@@ -131,6 +135,7 @@ control_create(struct aiojobsd *aj, const struct config_listen *l,
 		return (NULL);
 	}
 	c->aj = aj;
+	c->dispatch = dispatch;
 	c->url = xstrdup(url);
 	control_policy(c, l);
 	TAILQ_INIT(&c->held);
@@ -314,7 +319,7 @@ control_handle(struct control *c, struct creq *cr, const char *body,
 		    (long long)aj->conf.max_request_bytes);
 		return;
 	}
-	ops_dispatch(aj, cr, body, len);
+	c->dispatch(aj, cr, body, len);
 }
 
 /* A request arrived: its body is read in place, its route kept. */

@@ -238,11 +238,11 @@ server_controls(struct aiojobsd *aj, char **cause)
 	dflt.secret = aj->conf.control_token;
 	dflt.allow_exec = 1;
 	dflt.kinds = CONFIG_KINDS_ALL;
-	if ((c = control_create(aj, &dflt, cause)) == NULL)
+	if ((c = control_create(aj, &dflt, ops_dispatch, cause)) == NULL)
 		return (-1);
 	TAILQ_INSERT_TAIL(&aj->controls, c, entry);
 	TAILQ_FOREACH(l, &aj->conf.listens, entry) {
-		if ((c = control_create(aj, l, cause)) == NULL)
+		if ((c = control_create(aj, l, ops_dispatch, cause)) == NULL)
 			return (-1);
 		TAILQ_INSERT_TAIL(&aj->controls, c, entry);
 	}
