@@ -86,7 +86,7 @@ t_submit(const char *json)
 	    "%s", err.message);
 	msg_spec_clear(&spec);
 	event_base_loop(tenv.aj.base, EVLOOP_NONBLOCK);
-	return (sched_find(tenv.aj.sched, id));
+	return (sched_lookup_job(tenv.aj.sched, id));
 }
 
 /* Let the jobs of a paused queue start. */
