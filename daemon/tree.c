@@ -6,7 +6,6 @@
  * reaches them all. Elsewhere the job's process group is the tree: what
  * leaves the group (setsid) escapes it.
  */
-#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -27,8 +26,8 @@
 struct tree {
 	char		*cgroup;	/* its directory, or NULL: the group */
 	int		 dirfd;		/* the cgroup, until the spawn */
-	int		 notify_fd;	/* inotify on cgroup.events */
-	struct event	*ev;
+	struct trees	*trees;		/* whose watch tells it emptied */
+	int		 wd;		/* that watch, or -1 */
 	pid_t		 pgid;
 	uid_t		 owner;		/* the job's: whom to signal as */
 	uint64_t	 start;		/* the leader's start time, in ticks */
@@ -50,7 +49,8 @@ tree_create(struct trees *ts, int64_t id, int64_t attempt, uid_t owner)
 	char		*dir;
 
 	t = xcalloc(1, sizeof *t);
-	t->dirfd = t->notify_fd = -1;
+	t->dirfd = t->wd = -1;
+	t->trees = ts;
 	t->owner = owner;
 	if ((dir = trees_dir(ts)) == NULL)
 		return (t);
@@ -125,7 +125,7 @@ tree_group_ours(struct tree *t)
 int
 tree_populated(struct tree *t)
 {
-	if (t->cgroup != NULL && (t->ev != NULL || !t->killed))
+	if (t->cgroup != NULL && (t->wd != -1 || !t->killed))
 		return (cgroup_populated(t->cgroup) != 0);
 	if (t->cgroup != NULL)
 		return (0);
@@ -163,14 +163,12 @@ tree_kill(struct tree *t)
 		log_warn("killpg %ld", (long)t->pgid);
 }
 
+/* Its cgroup.events changed: maybe it emptied. */
 static void
-tree_notify_cb(int fd, short events, void *arg)
+tree_notify_cb(void *arg)
 {
 	struct tree	*t = arg;
-	char		 buf[4096];
 
-	while (read(fd, buf, sizeof buf) > 0)
-		;	/* drained; what changed is read from the file */
 	if (!tree_populated(t))
 		t->empty_cb(t->arg);
 }
@@ -178,8 +176,9 @@ tree_notify_cb(int fd, short events, void *arg)
 /*
  * Call cb(arg) when the cgroup empties (cgroup.events changes with
  * "populated 0"; libevent cannot wait for the POLLPRI the file signals,
- * so inotify watches it, the documented alternative). A process group
- * gives no such word: nothing is watched.
+ * so inotify watches it, the documented alternative, through the one
+ * instance trees.c keeps for all). A process group gives no such word:
+ * nothing is watched.
  */
 void
 tree_watch(struct tree *t, struct event_base *base, void (*cb)(void *),
@@ -187,26 +186,13 @@ tree_watch(struct tree *t, struct event_base *base, void (*cb)(void *),
 {
 	char	*path;
 
-	if (t->cgroup == NULL || t->ev != NULL)
+	if (t->cgroup == NULL || t->wd != -1)
 		return;
-	if ((t->notify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
-		log_warn("inotify");
-		return;
-	}
-	xasprintf(&path, "%s/cgroup.events", t->cgroup);
-	if (inotify_add_watch(t->notify_fd, path, IN_MODIFY) == -1) {
-		log_warn("inotify %s", path);
-		free(path);
-		close(t->notify_fd);
-		t->notify_fd = -1;
-		return;
-	}
-	free(path);
 	t->empty_cb = cb;
 	t->arg = arg;
-	t->ev = event_new(base, t->notify_fd, EV_READ | EV_PERSIST,
-	    tree_notify_cb, t);
-	event_add(t->ev, NULL);
+	xasprintf(&path, "%s/cgroup.events", t->cgroup);
+	t->wd = trees_watch(t->trees, base, path, tree_notify_cb, t);
+	free(path);
 }
 
 /* Forget the tree; an empty cgroup is removed. */
@@ -215,10 +201,8 @@ tree_free(struct tree *t)
 {
 	if (t == NULL)
 		return;
-	if (t->ev != NULL)
-		event_free(t->ev);
-	if (t->notify_fd != -1)
-		close(t->notify_fd);
+	if (t->wd != -1)
+		trees_unwatch(t->trees, t->wd);
 	if (t->dirfd != -1)
 		close(t->dirfd);
 	if (t->cgroup != NULL && rmdir(t->cgroup) == -1)

@@ -31,6 +31,9 @@ struct trees *trees_create(const char *);
 char	*trees_dir(struct trees *);
 int	 trees_reap(const char *, char **);
 void	 trees_free(struct trees *);
+int	 trees_watch(struct trees *, struct event_base *, const char *,
+	    void (*)(void *), void *);
+void	 trees_unwatch(struct trees *, int);
 
 /* cgroup.c */
 int	 cgroup_populated(const char *);

@@ -6,6 +6,7 @@
  * anything runs, every leaf left there is killed and removed, and a job
  * that was running is settled only once the tree its row names is gone.
  */
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -18,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "aiojobsd.h"
 #include "log.h"
 #include "tree.h"
@@ -26,9 +29,36 @@
 /* How long start-up waits for a killed tree to be gone. */
 #define TREES_WAIT_MS	5000
 
-struct trees {
-	char	*dir;	/* the jobs' cgroups go here; NULL: process groups */
+/* A tree waiting for its cgroup.events to change (trees_watch). */
+struct trees_watch {
+	int			 wd;
+	void			(*cb)(void *);
+	void			*arg;
+	RB_ENTRY(trees_watch)	 entry;
 };
+RB_HEAD(trees_watches, trees_watch);
+
+/*
+ * One inotify instance watches every tree's cgroup.events: the kernel
+ * releases an instance only after a grace period of its own, milliseconds
+ * that an instance per job made the loop wait at each job's end.
+ */
+struct trees {
+	char			*dir;	/* jobs' cgroups; NULL: process groups */
+	int			 notify_fd;	/* inotify, or -1 until needed */
+	struct event		*notify_ev;
+	struct trees_watches	 watches;	/* by watch descriptor */
+};
+
+int	trees_watch_cmp(struct trees_watch *, struct trees_watch *);
+RB_PROTOTYPE(trees_watches, trees_watch, entry, trees_watch_cmp)
+RB_GENERATE(trees_watches, trees_watch, entry, trees_watch_cmp)
+
+int
+trees_watch_cmp(struct trees_watch *a, struct trees_watch *b)
+{
+	return (a->wd < b->wd ? -1 : a->wd > b->wd);
+}
 
 /* This process's cgroup v2 path ("0::/a/b" in /proc/self/cgroup); owned. */
 static char *
@@ -250,6 +280,8 @@ trees_create(const char *state_dir)
 	char		*why = NULL;
 
 	ts = xcalloc(1, sizeof *ts);
+	ts->notify_fd = -1;
+	RB_INIT(&ts->watches);
 	if ((ts->dir = trees_place(state_dir, &why)) == NULL) {
 		log_info("process trees: %s; exec jobs run in process groups, "
 		    "which processes that call setsid leave", why);
@@ -268,6 +300,94 @@ trees_dir(struct trees *ts)
 	return (ts != NULL ? ts->dir : NULL);
 }
 
+/* Changes arrived: call each watch they name (one may end another). */
+static void
+trees_notify_cb(int fd, short events, void *arg)
+{
+	struct trees		*ts = arg;
+	struct trees_watch	 find, *w;
+	struct inotify_event	*ev;
+	char			 buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t			 n, off;
+
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (off = 0; off < n; off += sizeof *ev + ev->len) {
+			ev = (struct inotify_event *)(buf + off);
+			find.wd = ev->wd;
+			if ((w = RB_FIND(trees_watches, &ts->watches,
+			    &find)) != NULL)
+				w->cb(w->arg);
+		}
+	}
+}
+
+/*
+ * Call cb(arg) each time the file at path is modified, until
+ * trees_unwatch; returns the watch, or -1 (logged) if it cannot be had.
+ */
+int
+trees_watch(struct trees *ts, struct event_base *base, const char *path,
+    void (*cb)(void *), void *arg)
+{
+	struct trees_watch	*w;
+	int			 wd;
+
+	if (ts->notify_fd == -1) {
+		if ((ts->notify_fd = inotify_init1(IN_NONBLOCK |
+		    IN_CLOEXEC)) == -1) {
+			log_warn("inotify");
+			return (-1);
+		}
+		ts->notify_ev = event_new(base, ts->notify_fd,
+		    EV_READ | EV_PERSIST, trees_notify_cb, ts);
+		if (ts->notify_ev == NULL)
+			fatalx("inotify: out of memory");
+		event_add(ts->notify_ev, NULL);
+	}
+	if ((wd = inotify_add_watch(ts->notify_fd, path, IN_MODIFY)) == -1) {
+		log_warn("inotify %s", path);
+		return (-1);
+	}
+	w = xcalloc(1, sizeof *w);
+	w->wd = wd;
+	w->cb = cb;
+	w->arg = arg;
+	if (RB_INSERT(trees_watches, &ts->watches, w) != NULL)
+		fatalx("inotify %s: watch %d twice", path, wd);
+	return (wd);
+}
+
+/* Stop a watch; its cgroup may be gone already, and the watch with it. */
+void
+trees_unwatch(struct trees *ts, int wd)
+{
+	struct trees_watch	 find, *w;
+
+	find.wd = wd;
+	if ((w = RB_FIND(trees_watches, &ts->watches, &find)) == NULL)
+		return;
+	RB_REMOVE(trees_watches, &ts->watches, w);
+	free(w);
+	inotify_rm_watch(ts->notify_fd, wd);
+}
+
+/* Every watch and the instance go (the daemon stops). */
+static void
+trees_unwatch_all(struct trees *ts)
+{
+	struct trees_watch	*w, *next;
+
+	RB_FOREACH_SAFE(w, trees_watches, &ts->watches, next) {
+		RB_REMOVE(trees_watches, &ts->watches, w);
+		free(w);
+	}
+	if (ts->notify_ev != NULL)
+		event_free(ts->notify_ev);
+	if (ts->notify_fd != -1)
+		close(ts->notify_fd);
+}
+
 /*
  * At exit: running jobs were cancelled (or the daemon stops without
  * telling anyone); what is left of them is killed, so no process
@@ -282,6 +402,7 @@ trees_free(struct trees *ts)
 		trees_sweep(ts);
 		rmdir(ts->dir);	/* fails while the daemon is in it */
 	}
+	trees_unwatch_all(ts);
 	free(ts->dir);
 	free(ts);
 }
