@@ -39,6 +39,18 @@ def main_processes(token):
     return out
 
 
+def outside_session(token, pid):
+    """Marked processes in a session other than that of process pid."""
+    out = []
+    for p in marked(token):
+        try:
+            if os.getsid(p) != os.getsid(pid):
+                out.append(p)
+        except OSError:
+            pass            # gone meanwhile
+    return out
+
+
 def test_fallback_said_at_start():
     """The log says exec jobs run in process groups."""
     with fallback_daemon() as d:
@@ -56,13 +68,15 @@ def test_fallback_cancel_kills_the_group_not_what_left_it():
             j = d.submit(exec_spec('setsid sh -c "sleep 300; :" & '
                                    + GROUP_TREE, token))
             d.wait_state(j, "running")
+            # the setsid'd grandchild and its sleeper: a session of their
+            # own, the job's other processes are in the daemon's. Wait for
+            # both: the sleeper is forked a moment after its parent called
+            # setsid, and one taken for the group would be left behind
             poll_until(lambda: session_leaders(token) and
+                       len(outside_session(token, d.pid)) >= 2 and
                        len(marked(token)) >= 4, 10,
                        what="the job's processes started")
-            # the setsid'd grandchild and its sleeper: a session of their
-            # own, the job's other processes are in the daemon's
-            escaped = {p for p in marked(token)
-                       if os.getsid(p) != os.getsid(d.pid)}
+            escaped = set(outside_session(token, d.pid))
             d.ok({"op": "cancel", "id": j})
             eq(d.wait_state(j, ("cancelled", "failed", "succeeded"))
                ["state"], "cancelled", "the cancelled job")
