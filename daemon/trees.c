@@ -45,7 +45,7 @@ RB_HEAD(trees_watches, trees_watch);
  */
 struct trees {
 	char			*dir;	/* jobs' cgroups; NULL: process groups */
-	int			 notify_fd;	/* inotify, or -1 until needed */
+	int			 notify_fd;	/* inotify; -1 without cgroups */
 	struct event		*notify_ev;
 	struct trees_watches	 watches;	/* by watch descriptor */
 };
@@ -289,6 +289,9 @@ trees_create(const char *state_dir)
 		return (ts);
 	}
 	trees_sweep(ts);
+	/* made now, not at the first job: it is one of the daemon's own */
+	if ((ts->notify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
+		log_warn("inotify: exec jobs' cgroups are not watched");
 	log_info("process trees: a cgroup for each exec job in %s", ts->dir);
 	return (ts);
 }
@@ -333,12 +336,9 @@ trees_watch(struct trees *ts, struct event_base *base, const char *path,
 	struct trees_watch	*w;
 	int			 wd;
 
-	if (ts->notify_fd == -1) {
-		if ((ts->notify_fd = inotify_init1(IN_NONBLOCK |
-		    IN_CLOEXEC)) == -1) {
-			log_warn("inotify");
-			return (-1);
-		}
+	if (ts->notify_fd == -1)
+		return (-1);	/* logged at start */
+	if (ts->notify_ev == NULL) {
 		ts->notify_ev = event_new(base, ts->notify_fd,
 		    EV_READ | EV_PERSIST, trees_notify_cb, ts);
 		if (ts->notify_ev == NULL)
