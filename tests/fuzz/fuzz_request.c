@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "aiojobsd.h"
+#include "exec_args.h"
+#include "http.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
