@@ -1,7 +1,10 @@
 /*
  * The exec kind: a child process awaited on the event loop, like
- * asyncio.create_subprocess_exec. The job ends only when the child has
- * exited, both output pipes reached EOF and no process of its tree
+ * asyncio.create_subprocess_exec. The start does not wait for the exec
+ * either: spawn.c's error pipe is one more thing the loop watches, and
+ * says whether the child exec'd or why not (the job then fails with
+ * that). The job ends only when the child has exited, its start is
+ * known, both output pipes reached EOF and no process of its tree
  * (tree.c: its cgroup, or its process group) is left, in any order;
  * processes left behind, holding the pipes or not, get the kill grace
  * period, then the whole tree is killed and the pipes closed.
@@ -52,12 +55,21 @@ struct exec_state {
 	size_t			 in_len;
 	size_t			 in_off;
 	struct event		*kill_timer;
+	/*
+	 * The start: spawn.c's error pipe until the child has exec'd or
+	 * said why it could not, and the job's args until then, which that
+	 * message names; the job fails with it.
+	 */
+	int			 start_fd;
+	struct event		*start_ev;
+	struct exec_args	 args;
+	char			*start_error;
 };
 
 static void	exec_check_done(struct exec_state *);
 static void	exec_kill_after(struct exec_state *, int64_t);
-static void	exec_watch(struct exec_state *, struct exec_args *,
-		    struct event_base *);
+static int	exec_started(struct exec_state *);
+static void	exec_watch(struct exec_state *, struct event_base *);
 
 static int
 exec_validate(const char *args, struct msg_error *err)
@@ -127,27 +139,58 @@ exec_result(struct exec_state *st)
 	return (msg_out_finish(o, 0));
 }
 
-/* Release everything and finish the job by the child's exit status. */
+/* Stop watching the start: it is known, or no longer of interest. */
 static void
-exec_end(struct exec_state *st)
+exec_start_close(struct exec_state *st)
 {
-	struct job	*job = st->job;
-	char		*result;
-	int		 status = st->status;
+	if (st->start_ev != NULL) {
+		event_free(st->start_ev);
+		st->start_ev = NULL;
+	}
+	if (st->start_fd != -1) {
+		close(st->start_fd);
+		st->start_fd = -1;
+	}
+	exec_args_free(&st->args);
+}
 
-	result = exec_result(st);
+/* Release everything the job held; its child is reaped, or never was. */
+static void
+exec_free(struct exec_state *st)
+{
 	exec_stream_close(&st->streams[0]);
 	exec_stream_close(&st->streams[1]);
 	outbuf_free(&st->streams[0].out);
 	outbuf_free(&st->streams[1].out);
 	exec_stdin_close(st);
+	exec_start_close(st);
+	free(st->start_error);
 	if (st->kill_timer != NULL)
 		event_free(st->kill_timer);
 	tree_free(st->tree);
+	st->job->kdata = NULL;
 	free(st);
-	job->kdata = NULL;
+}
+
+/*
+ * Release everything and finish the job: by why its child could not
+ * exec, or by its exit status.
+ */
+static void
+exec_end(struct exec_state *st)
+{
+	struct job	*job = st->job;
+	char		*result, *error = st->start_error;
+	int		 status = st->status;
+
+	st->start_error = NULL;
+	result = error == NULL ? exec_result(st) : NULL;
+	exec_free(st);
 	persist_set_tree(job, NULL);	/* it is gone: nothing to find */
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (error != NULL)
+		sched_finish(job, JOB_FAILED, NULL, "spawn_failed", "%s",
+		    error);
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		sched_finish(job, JOB_SUCCEEDED, result, NULL, NULL);
 	else if (WIFEXITED(status))
 		sched_finish(job, JOB_FAILED, result, "exit_status",
@@ -157,16 +200,19 @@ exec_end(struct exec_state *st)
 		    "killed by signal %d (%s)", WTERMSIG(status),
 		    strsignal(WTERMSIG(status)));
 	free(result);
+	free(error);
 }
 
 /*
- * The child has exited and its pipes are closed: the job ends once its
- * tree is empty too; what it left behind gets the kill grace.
+ * The child has exited, its start is known and its pipes are closed: the
+ * job ends once its tree is empty too; what it left behind gets the kill
+ * grace.
  */
 static void
 exec_check_done(struct exec_state *st)
 {
-	if (!st->exited || st->streams[0].fd != -1 || st->streams[1].fd != -1)
+	if (!st->exited || st->start_fd != -1 ||
+	    st->streams[0].fd != -1 || st->streams[1].fd != -1)
 		return;
 	if (!tree_populated(st->tree))
 		exec_end(st);
@@ -219,11 +265,17 @@ exec_kill_cb(int fd, short events, void *arg)
 	exec_kill(st);
 }
 
+/*
+ * The child exited. It may be before the loop has read its start: then
+ * it has said all it will, and that is read first.
+ */
 static void
 exec_exit_cb(pid_t pid, int status, void *arg)
 {
 	struct exec_state	*st = arg;
 
+	if (st->start_fd != -1)
+		(void)exec_started(st);
 	st->exited = 1;
 	st->status = status;
 	if (st->killed) {
@@ -310,16 +362,17 @@ exec_pipes(struct exec_state *st, struct exec_args *ea, int child[3])
 
 /*
  * Start the program as ra says, leading its own process group (the tree
- * without a cgroup is that group); 0, or an errno and the step that
- * failed.
+ * without a cgroup is that group), without waiting for its exec; 0, or
+ * an errno.
  */
 static int
-exec_spawn_run(struct exec_state *st, struct exec_args *ea,
-    const struct runas *ra, const char *path, int child[3], int *stepp)
+exec_spawn_run(struct exec_state *st, const struct runas *ra,
+    const char *path, int child[3])
 {
-	struct spawn	 sp;
-	char		**envp;
-	int		 r;
+	struct exec_args	*ea = &st->args;
+	struct spawn		 sp;
+	char			**envp;
+	int			 r;
 
 	envp = exec_args_envp(ea, environ, ra->user != NULL ?
 	    (char **)ra->env : NULL);
@@ -331,41 +384,77 @@ exec_spawn_run(struct exec_state *st, struct exec_args *ea,
 	sp.user = ra->user;
 	sp.new_pgrp = 1;
 	sp.deathsig = SIGKILL;
-	r = spawn_run(&sp, &st->pid, stepp);
+	r = spawn_start(&sp, &st->pid, &st->start_fd);
 	free(envp);
 	return (r);
 }
 
-/* Why the child did not start, for the job's error. */
-static void
-exec_spawn_cause(struct exec_args *ea, const struct runas *ra, int step,
-    int error, char **cause)
+/*
+ * Why the child did not start, for the job's error. Only a job that
+ * runs as its owner (runas.c) changes user.
+ */
+static char *
+exec_spawn_cause(struct exec_state *st, int step, int error)
 {
+	struct exec_args	*ea = &st->args;
+	char			*cause;
+
 	if (step == SPAWN_STEP_USER)
-		xasprintf(cause, "cannot become user %s to run '%s': %s",
-		    ra->user->name, ea->argv[0], strerror(error));
+		xasprintf(&cause, "cannot become user %s to run '%s': %s",
+		    users_name(job_owner(st->job)), ea->argv[0],
+		    strerror(error));
 	else if (step == SPAWN_STEP_CAPS)
-		xasprintf(cause, "cannot drop the daemon's capabilities to "
+		xasprintf(&cause, "cannot drop the daemon's capabilities to "
 		    "run '%s': %s", ea->argv[0], strerror(error));
 	else if (ea->cwd != NULL)
-		xasprintf(cause, "cannot run '%s' in '%s': %s", ea->argv[0],
+		xasprintf(&cause, "cannot run '%s' in '%s': %s", ea->argv[0],
 		    ea->cwd, strerror(error));
 	else
-		xasprintf(cause, "cannot run '%s': %s", ea->argv[0],
+		xasprintf(&cause, "cannot run '%s': %s", ea->argv[0],
 		    strerror(error));
+	return (cause);
+}
+
+/*
+ * What came of the start, once spawn.c's pipe is readable or the child
+ * has exited: -1 while nothing yet; else 0, the pipe is closed, and a
+ * failure is what the job will fail with.
+ */
+static int
+exec_started(struct exec_state *st)
+{
+	int	 r, step = SPAWN_STEP_EXEC;
+
+	if ((r = spawn_result(st->start_fd, &step)) == -1)
+		return (-1);
+	if (r != 0)
+		st->start_error = exec_spawn_cause(st, step, r);
+	exec_start_close(st);
+	return (0);
+}
+
+static void
+exec_started_cb(int fd, short events, void *arg)
+{
+	struct exec_state	*st = arg;
+
+	if (exec_started(st) == 0)
+		exec_check_done(st);
 }
 
 /*
  * Start the child in its tree (born in the job's cgroup, if it has one),
  * as its owner (runas.c), with a death signal: a crashed daemon leaves
- * no child behind. Returns 0, or -1 and why not.
+ * no child behind. Returns 0 once the child exists, or -1 and why not;
+ * what fails after the clone comes through the start's pipe.
  */
 static int
-exec_spawn(struct exec_state *st, struct exec_args *ea, char **cause)
+exec_spawn(struct exec_state *st, char **cause)
 {
-	struct runas	 ra;
-	const char	*path;
-	int		 child[3], i, r, step = SPAWN_STEP_EXEC;
+	struct exec_args	*ea = &st->args;
+	struct runas		 ra;
+	const char		*path;
+	int			 child[3], i, r;
 
 	if (runas_get(&ra, job_owner(st->job), cause) != 0)
 		return (-1);
@@ -375,29 +464,24 @@ exec_spawn(struct exec_state *st, struct exec_args *ea, char **cause)
 	else if (exec_pipes(st, ea, child) == -1)
 		r = errno;
 	else
-		r = exec_spawn_run(st, ea, &ra, path, child, &step);
+		r = exec_spawn_run(st, &ra, path, child);
 	for (i = 0; i < 3; i++) {
 		if (child[i] != -1)
 			close(child[i]);
 	}
 	if (r != 0)
-		exec_spawn_cause(ea, &ra, step, r, cause);
+		*cause = exec_spawn_cause(st, SPAWN_STEP_EXEC, r);
 	runas_free(&ra);
 	return (r != 0 ? -1 : 0);
 }
 
+/* The child could not be started at all (no clone): fail the job. */
 static void
 exec_spawn_failed(struct exec_state *st, char *cause)
 {
 	struct job	*job = st->job;
 
-	exec_stream_close(&st->streams[0]);
-	exec_stream_close(&st->streams[1]);
-	exec_stdin_close(st);
-	event_free(st->kill_timer);
-	tree_free(st->tree);
-	free(st);
-	job->kdata = NULL;
+	exec_free(st);
 	sched_finish(job, JOB_FAILED, NULL, "spawn_failed", "%s", cause);
 	free(cause);
 }
@@ -418,36 +502,39 @@ exec_start(struct job *job)
 	}
 	st = xcalloc(1, sizeof *st);
 	st->job = job;
+	st->args = ea;		/* st's from here */
 	st->in_fd = st->streams[0].fd = st->streams[1].fd = -1;
+	st->start_fd = -1;
 	st->kill_timer = evtimer_new(base, exec_kill_cb, st);
 	st->tree = tree_create(job->queue->sched->trees, job->id,
 	    job->attempts, job_owner(job));
 	job->kdata = st;
-	if (exec_spawn(st, &ea, &cause) != 0) {
+	if (exec_spawn(st, &cause) != 0) {
 		exec_spawn_failed(st, cause);
-		exec_args_free(&ea);
 		return;
 	}
 	log_debug("job %lld: pid %ld: %s", (long long)job->id, (long)st->pid,
-	    ea.argv[0]);
-	exec_watch(st, &ea, base);
-	exec_args_free(&ea);
+	    st->args.argv[0]);
+	exec_watch(st, base);
 	proc_watch(st->pid, exec_exit_cb, st);
 }
 
 /*
- * The child runs: record its tree for a restart after a crash, and watch
- * the tree, the output pipes and stdin.
+ * The child exists: record its tree for a restart after a crash, and
+ * watch its start, the tree, the output pipes and stdin.
  */
 static void
-exec_watch(struct exec_state *st, struct exec_args *ea,
-    struct event_base *base)
+exec_watch(struct exec_state *st, struct event_base *base)
 {
-	int	 i;
+	struct exec_args	*ea = &st->args;
+	int			 i;
 
 	tree_started(st->tree, st->pid);
 	persist_set_tree(st->job, tree_where(st->tree));
 	tree_watch(st->tree, base, exec_empty_cb, st);
+	st->start_ev = event_new(base, st->start_fd, EV_READ | EV_PERSIST,
+	    exec_started_cb, st);
+	event_add(st->start_ev, NULL);
 	for (i = 0; i < 2; i++) {
 		outbuf_init(&st->streams[i].out, (size_t)ea->max_output);
 		st->streams[i].ev = event_new(base, st->streams[i].fd,

@@ -36,6 +36,11 @@ struct worker {
 	struct job	*jobs[POOL_DEPTH];
 	int		 njobs;
 	int		 killed;	/* SIGKILL sent: nothing more starts */
+	/* spawn.c's error pipe, until the worker has exec'd or failed to */
+	int		 startfd;
+	struct event	*sev;		/* startfd readable */
+	uid_t		 uid;		/* worker_user's, for that message */
+	int		 start_failed;	/* it could not exec, and said so */
 	int		 unflushed;	/* out has jobs for pool_flush_cb */
 	uint64_t	 began;		/* when jobs[0] started here (us) */
 	uint64_t	 took;		/* the worker's time for its last call */

@@ -44,6 +44,19 @@ _Static_assert(POOL_CHILD_JOB_FD < SPAWN_NFDS &&
 extern char **environ;
 
 static void	pool_proc_spawn(struct worker *);
+static int	pool_proc_started(struct worker *);
+
+/* Stop watching a worker's start: it is known, or of no more interest. */
+static void
+pool_proc_start_close(struct worker *w)
+{
+	if (w->sev != NULL)
+		event_free(w->sev);
+	w->sev = NULL;
+	if (w->startfd != -1)
+		close(w->startfd);
+	w->startfd = -1;
+}
 
 /* Close a worker's pipes and events; the process is gone or going. */
 static void
@@ -67,6 +80,7 @@ pool_proc_close(struct worker *w)
 	if (w->replyfd != -1)
 		close(w->replyfd);
 	w->replyfd = -1;
+	pool_proc_start_close(w);
 	w->unflushed = 0;
 }
 
@@ -159,7 +173,8 @@ pool_proc_unhold(struct worker *w)
 
 /*
  * A worker process ended: fail the job it ran, if any, give back the
- * ones it held, and replace it.
+ * ones it held, and replace it. One that could not exec may end before
+ * the loop has read why: it has said all it will, and that comes first.
  */
 static void
 pool_proc_exit_cb(pid_t pid, int status, void *arg)
@@ -170,6 +185,8 @@ pool_proc_exit_cb(pid_t pid, int status, void *arg)
 	char		 how[96];
 	int		 state = w->state;
 
+	if (w->startfd != -1)
+		(void)pool_proc_started(w);
 	pool_proc_describe(status, how, sizeof how);
 	if (state == WORKER_STARTING)
 		p->fails++;
@@ -181,7 +198,8 @@ pool_proc_exit_cb(pid_t pid, int status, void *arg)
 		w->jobs[0] = NULL;
 	}
 	/* what the daemon did not ask for: the operator should hear of it */
-	if (!p->stopping && state != WORKER_RETIRING && !w->killed) {
+	if (!p->stopping && state != WORKER_RETIRING && !w->killed &&
+	    !w->start_failed) {
 		if (job != NULL)
 			log_warnx("worker %d (pid %ld) %s while running job %lld",
 			    w->idx, (long)pid, how, (long long)job->id);
@@ -193,6 +211,7 @@ pool_proc_exit_cb(pid_t pid, int status, void *arg)
 	w->state = WORKER_DOWN;
 	w->pid = -1;
 	w->killed = 0;
+	w->start_failed = 0;
 	if (w->idx < p->opts.workers)
 		pool_proc_schedule_respawn(p);
 	/* held jobs stay in w->jobs (dropped if cancelled) until then */
@@ -278,12 +297,11 @@ pool_proc_user(struct worker *w, const struct user **up)
 /*
  * Start the worker: jobs on its fd 3, replies on its fd 4, stdin
  * /dev/null, stdout and stderr the daemon's, as user u (or the daemon's
- * user), without the daemon's capabilities. Returns 0, or an errno and
- * the step that failed.
+ * user), without the daemon's capabilities. Returns 0 once it exists
+ * (whether it exec'd, w->startfd says), or an errno.
  */
 static int
-pool_proc_exec(struct worker *w, const struct user *u, int child[2],
-    int *stepp)
+pool_proc_exec(struct worker *w, const struct user *u, int child[2])
 {
 	struct pool_opts	*o = &w->pool->opts;
 	struct spawn		 sp;
@@ -309,19 +327,18 @@ pool_proc_exec(struct worker *w, const struct user *u, int child[2],
 	/* its own group: a terminal's ^C is for the daemon, not the pool */
 	sp.new_pgrp = 1;
 	sp.deathsig = SIGKILL;
-	r = spawn_run(&sp, &w->pid, stepp);
+	r = spawn_start(&sp, &w->pid, &w->startfd);
 	free(envp);
 	return (r);
 }
 
-/* Say why a worker did not start (pool_proc_exec's step and errno). */
+/* Say why a worker did not start (spawn.c's step and errno). */
 static void
-pool_proc_cannot(struct worker *w, const struct user *u, int step,
-    int error)
+pool_proc_cannot(struct worker *w, int step, int error)
 {
 	if (step == SPAWN_STEP_USER)
-		log_warnx("worker %d: cannot become %s: %s", w->idx, u->name,
-		    strerror(error));
+		log_warnx("worker %d: cannot become %s: %s", w->idx,
+		    users_name(w->uid), strerror(error));
 	else if (step == SPAWN_STEP_CAPS)
 		log_warnx("worker %d: cannot drop the daemon's capabilities: "
 		    "%s", w->idx, strerror(error));
@@ -330,22 +347,52 @@ pool_proc_cannot(struct worker *w, const struct user *u, int step,
 		    w->pool->opts.exe, strerror(error));
 }
 
+/*
+ * What came of the worker's start, once its error pipe is readable or
+ * it has exited: -1 while nothing yet; else 0 and the pipe is closed. A
+ * worker that could not exec says why here and is replaced when reaped.
+ */
+static int
+pool_proc_started(struct worker *w)
+{
+	int	 r, step = SPAWN_STEP_EXEC;
+
+	if ((r = spawn_result(w->startfd, &step)) == -1)
+		return (-1);
+	if (r != 0) {
+		pool_proc_cannot(w, step, r);
+		w->start_failed = 1;
+	}
+	pool_proc_start_close(w);
+	return (0);
+}
+
+static void
+pool_proc_start_cb(int fd, short events, void *arg)
+{
+	(void)pool_proc_started(arg);
+}
+
+/*
+ * Start a worker, without waiting for its exec: until it says hello it
+ * is starting, and its start's pipe is watched.
+ */
 static void
 pool_proc_spawn(struct worker *w)
 {
 	const struct user	*u;
-	int			 child[2], r, step;
+	int			 child[2], r;
 
 	if (pool_proc_user(w, &u) != 0 || pool_proc_connect(w, child) != 0) {
 		w->pool->fails++;
 		pool_proc_schedule_respawn(w->pool);
 		return;
 	}
-	r = pool_proc_exec(w, u, child, &step);
+	r = pool_proc_exec(w, u, child);
 	close(child[0]);
 	close(child[1]);
 	if (r != 0) {
-		pool_proc_cannot(w, u, step, r);
+		pool_proc_cannot(w, SPAWN_STEP_EXEC, r);
 		pool_proc_close(w);
 		w->pool->fails++;
 		pool_proc_schedule_respawn(w->pool);
@@ -353,6 +400,12 @@ pool_proc_spawn(struct worker *w)
 	}
 	w->state = WORKER_STARTING;
 	w->took = UINT64_MAX;		/* nothing known: no holding yet */
+	w->uid = u != NULL ? u->uid : geteuid();
+	w->sev = event_new(w->pool->base, w->startfd, EV_READ | EV_PERSIST,
+	    pool_proc_start_cb, w);
+	if (w->sev == NULL)
+		fatalx("worker %d: out of memory", w->idx);
+	event_add(w->sev, NULL);
 	proc_watch(w->pid, pool_proc_exit_cb, w);
 }
 
@@ -367,6 +420,7 @@ pool_proc_add(struct pool *p, int idx)
 	w->idx = idx;
 	w->jobfd = -1;
 	w->replyfd = -1;
+	w->startfd = -1;
 	w->pid = -1;
 	p->workers[idx] = w;
 	pool_proc_spawn(w);

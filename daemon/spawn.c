@@ -15,11 +15,12 @@
  * it; a daemon that is not root drops the capabilities it may hold,
  * which would pass on through execve (privs.c). Whatever fails before
  * execve reaches the parent as a step and an errno through a
- * close-on-exec pipe.
+ * close-on-exec pipe. The parent does not wait for that: spawn_start
+ * returns once the child exists, and the caller reads the pipe on its
+ * loop (spawn_result), where EOF says the child has exec'd.
  */
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include <linux/close_range.h>
 #include <linux/sched.h>
@@ -210,21 +211,23 @@ spawn_clone(const struct spawn *sp)
 	return (pid);
 }
 
-/* What the child reported: 0 once it has exec'd, or its errno. */
-static int
-spawn_result(int fd, pid_t pid, int *stepp)
+/*
+ * What the child reported on the error pipe fd, once it is readable: 0
+ * once it has exec'd (EOF: execve closed the pipe), or an errno value and
+ * the step that failed; -1 while it has said nothing yet. A child that
+ * has exited has said all it will: after its reaping this is never -1.
+ */
+int
+spawn_result(int fd, int *stepp)
 {
 	struct spawn_error	 e;
 	ssize_t			 n;
 
-	do
-		n = read(fd, &e, sizeof e);
-	while (n == -1 && errno == EINTR);
+	n = read(fd, &e, sizeof e);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return (-1);
 	if (n != (ssize_t)sizeof e)
-		return (0);	/* EOF: execve closed the pipe */
-	/* it has _exit'ed or is about to: reap it here, it never ran */
-	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-		;
+		return (0);	/* EOF */
 	*stepp = e.step;
 	return (e.error != 0 ? e.error : EIO);
 }
@@ -249,14 +252,16 @@ spawn_init(struct spawn *sp, const char *path, char **argv, char **envp)
 /*
  * The pipe for the child's errors, close-on-exec, both ends above the fd
  * numbers a child can be given: putting a given fd on its number must
- * not close the child's end, nor pass on either.
+ * not close the child's end, nor pass on either. Non-blocking: the parent
+ * reads it on its loop; the child writes one small message to an empty
+ * pipe, which never blocks.
  */
 static int
 spawn_pipe(int p[2])
 {
 	int	 i, fd;
 
-	if (pipe2(p, O_CLOEXEC) == -1)
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
 		return (-1);
 	for (i = 0; i < 2; i++) {
 		if (p[i] >= SPAWN_NFDS)
@@ -273,18 +278,19 @@ spawn_pipe(int p[2])
 }
 
 /*
- * Start sp's program; returns 0 and the pid, or an errno value and the
- * step that failed. Signals are blocked across the clone, so the child
+ * Start sp's program, without waiting for it: returns 0, the pid and the
+ * read end of its error pipe (spawn_result says what came of the start),
+ * or an errno value. The caller owns both: it watches the child's exit
+ * and closes the fd. Signals are blocked across the clone, so the child
  * never runs the loop's signal handler before it has reset it.
  */
 int
-spawn_run(const struct spawn *sp, pid_t *pidp, int *stepp)
+spawn_start(const struct spawn *sp, pid_t *pidp, int *fdp)
 {
 	sigset_t	 all, old;
 	pid_t		 parent = getpid(), pid;
 	int		 p[2], error;
 
-	*stepp = SPAWN_STEP_EXEC;
 	if (sp->nfds < 3 || sp->nfds > SPAWN_NFDS)
 		return (EINVAL);
 	if (spawn_pipe(p) == -1)
@@ -301,9 +307,14 @@ spawn_run(const struct spawn *sp, pid_t *pidp, int *stepp)
 		close(p[0]);
 		return (error);
 	}
-	error = spawn_result(p[0], pid, stepp);
-	close(p[0]);
-	if (error == 0)
-		*pidp = pid;
-	return (error);
+	/*
+	 * The child leads its group before it can exec, not only after: a
+	 * signal to the group right after the start reaches it (as shells
+	 * do it). Once it has exec'd this fails, and it has done it itself.
+	 */
+	if (sp->new_pgrp)
+		(void)setpgid(pid, pid);
+	*pidp = pid;
+	*fdp = p[0];
+	return (0);
 }

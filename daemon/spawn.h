@@ -49,12 +49,13 @@ struct spawn {
 	int		 deathsig;	/* when the daemon dies, or 0 */
 };
 
-/* Where a spawn failed (spawn_run's step). */
+/* Where a spawn failed (spawn_result's step). */
 #define SPAWN_STEP_EXEC	0	/* the program: fds, cwd, execve */
 #define SPAWN_STEP_USER	1	/* taking its user's identity */
 #define SPAWN_STEP_CAPS	2	/* dropping the daemon's capabilities */
 
 void	 spawn_init(struct spawn *, const char *, char **, char **);
-int	 spawn_run(const struct spawn *, pid_t *, int *);
+int	 spawn_start(const struct spawn *, pid_t *, int *);
+int	 spawn_result(int, int *);
 
 #endif

@@ -467,6 +467,35 @@ def test_cancel_running():
         check(time.monotonic() - t0 < 0.3, "SIGTERM took the grace")
 
 
+def test_cancel_right_after_submit():
+    """The daemon does not wait for a child's exec: a cancel that comes
+    right after the submit may find the start still pending. SIGTERM
+    must reach the child all the same, so the job ends at once, not
+    after the kill grace, and leaves no process or fd behind; also
+    where the tree is the process group (a daemon run as nobody cannot
+    make cgroups), which the child must lead before it has exec'd."""
+    users = [None] + (["nobody"] if os.geteuid() == 0 else [])
+    spec = {"kind": "exec", "args": {"argv": ["sleep", "100"]}}
+    for user in users:
+        with Daemon("--kill-grace", "60s", "--limit", "10", "--workers",
+                    "0", run_as=user) as d:
+            run(d, ["true"])
+            base_fds = fd_count(d.pid)
+            for _ in range(5):
+                ids = d.ok({"op": "submit", "jobs": [spec] * 10})["ids"]
+                for jid in reversed(ids):
+                    v = d.ok({"op": "cancel", "id": jid},
+                             timeout_ms=20000)["job"]
+                    eq(v["state"], "cancelled", "job %d (as %s)"
+                       % (jid, user))
+                    check(v["result"] is None or
+                          v["result"]["signal"] == 15,
+                          "not ended by SIGTERM: %s", v["result"])
+            poll_until(lambda: not children(d.pid), 5, what="no child left")
+            poll_until(lambda: fd_count(d.pid) <= base_fds, 5,
+                       what="fd count back to %d" % base_fds)
+
+
 def test_grandchild_holding_pipes():
     with Daemon("--kill-grace", "400ms") as d:
         v = run(d, ["sh", "-c", "sleep 100 & echo started"], timeout_s=20)

@@ -2,12 +2,14 @@
  * Unit tests of daemon/spawn.c: the child's fds (given ones at their
  * numbers even when they sit on each other's, /dev/null, no others),
  * its process group and working directory, and failures reported with
- * their step. The children are /bin/sh.
+ * their step, read after the start returned, before or after the
+ * child's exit. The children are /bin/sh.
  */
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,34 @@
 
 static char	*no_env[] = { NULL };
 
+/*
+ * Start sp's program and wait for the outcome of its start, as the
+ * daemon's loop does without waiting: 0 and the pid once it has exec'd,
+ * or an errno and the step, the failed child reaped.
+ */
+static int
+spawn_wait(const struct spawn *sp, pid_t *pidp, int *stepp)
+{
+	struct pollfd	 pfd;
+	pid_t		 pid;
+	int		 fd, r;
+
+	*stepp = SPAWN_STEP_EXEC;
+	if ((r = spawn_start(sp, &pid, &fd)) != 0)
+		return (r);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while ((r = spawn_result(fd, stepp)) == -1)
+		(void)poll(&pfd, 1, -1);
+	close(fd);
+	if (r != 0) {
+		ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+		return (r);
+	}
+	*pidp = pid;
+	return (0);
+}
+
 /* Run sh -c script as sp says; returns its exit status. */
 static int
 run_sh(struct spawn *sp, const char *script)
@@ -30,7 +60,7 @@ run_sh(struct spawn *sp, const char *script)
 
 	sp->path = "/bin/sh";
 	sp->argv = argv;
-	ck_assert_int_eq(spawn_run(sp, &pid, &step), 0);
+	ck_assert_int_eq(spawn_wait(sp, &pid, &step), 0);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
 	return (WEXITSTATUS(status));
@@ -80,7 +110,7 @@ swapped_fds(void)
 	sp.fds[3] = 4;		/* the child's 3 is a */
 	sp.fds[4] = 3;		/* the child's 4 is b */
 	sp.nfds = 5;
-	if (spawn_run(&sp, &pid, &step) != 0 ||
+	if (spawn_wait(&sp, &pid, &step) != 0 ||
 	    waitpid(pid, &status, 0) != pid || status != 0)
 		_exit(3);
 	close(3);
@@ -177,19 +207,71 @@ START_TEST(test_failures)
 	int		 step;
 
 	spawn_init(&sp, "/nonexistent/program", argv, no_env);
-	ck_assert_int_eq(spawn_run(&sp, &pid, &step), ENOENT);
+	ck_assert_int_eq(spawn_wait(&sp, &pid, &step), ENOENT);
 	ck_assert_int_eq(step, SPAWN_STEP_EXEC);
 	ck_assert_int_eq(pid, 0);
 	spawn_init(&sp, "/bin/sh", argv, no_env);
 	sp.cwd = "/nonexistent";
-	ck_assert_int_eq(spawn_run(&sp, &pid, &step), ENOENT);
+	ck_assert_int_eq(spawn_wait(&sp, &pid, &step), ENOENT);
 	ck_assert_int_eq(step, SPAWN_STEP_EXEC);
-	/* nothing left to reap: spawn_run did */
+	/* nothing left to reap */
 	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
 	ck_assert_int_eq(errno, ECHILD);
 	sp.cwd = NULL;
 	sp.nfds = SPAWN_NFDS + 1;
-	ck_assert_int_eq(spawn_run(&sp, &pid, &step), EINVAL);
+	ck_assert_int_eq(spawn_wait(&sp, &pid, &step), EINVAL);
+}
+END_TEST
+
+/*
+ * spawn_start does not wait for the exec: a child reaped before its error
+ * pipe is read has left there all it had to say (the daemon's loop may
+ * see the exit first).
+ */
+START_TEST(test_result_after_exit)
+{
+	struct spawn	 sp;
+	char		*argv[] = { "sh", "-c", "exit 0", NULL };
+	pid_t		 pid;
+	int		 fd, step = -1, status;
+
+	spawn_init(&sp, "/bin/sh", argv, no_env);
+	sp.cwd = "/nonexistent";
+	ck_assert_int_eq(spawn_start(&sp, &pid, &fd), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 127);
+	ck_assert_int_eq(spawn_result(fd, &step), ENOENT);
+	ck_assert_int_eq(step, SPAWN_STEP_EXEC);
+	close(fd);
+	sp.cwd = NULL;
+	ck_assert_int_eq(spawn_start(&sp, &pid, &fd), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(status, 0);
+	ck_assert_int_eq(spawn_result(fd, &step), 0);	/* EOF: it exec'd */
+	close(fd);
+}
+END_TEST
+
+/*
+ * The child leads its process group when spawn_start returns, exec'd or
+ * not: a signal to the group at once (a cancel) reaches it.
+ */
+START_TEST(test_pgrp_at_once)
+{
+	struct spawn	 sp;
+	char		*argv[] = { "sh", "-c", "sleep 10", NULL };
+	pid_t		 pid;
+	int		 fd, step, status;
+
+	spawn_init(&sp, "/bin/sh", argv, no_env);
+	sp.new_pgrp = 1;
+	ck_assert_int_eq(spawn_start(&sp, &pid, &fd), 0);
+	ck_assert_int_eq(getpgid(pid), pid);
+	ck_assert_int_eq(kill(-pid, SIGTERM), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	ck_assert_int_eq(spawn_result(fd, &step), 0);
+	close(fd);
 }
 END_TEST
 
@@ -206,6 +288,8 @@ spawn_suite(void)
 	tcase_add_test(tc, test_others_closed);
 	tcase_add_test(tc, test_pgrp_and_cwd);
 	tcase_add_test(tc, test_failures);
+	tcase_add_test(tc, test_result_after_exit);
+	tcase_add_test(tc, test_pgrp_at_once);
 	suite_add_tcase(s, tc);
 	return (s);
 }
