@@ -34,7 +34,10 @@
  * submit N
  *	Submissions to a paused queue, so nothing runs: the cost of
  *	accepting and committing jobs alone, one job a request (--batch 1,
- *	the default) or in batches.
+ *	the default) or in batches. With --clients C, C threads on
+ *	connections of their own send the N submits together, each its
+ *	share one at a time: the total rate is how well the daemon serves
+ *	many clients at once (in safe mode, how well they share commits).
  * bs-put N, bs-latency N
  *	The same two questions asked of beanstalkd over its text protocol,
  *	with the spec that submit (bs-put) or latency (bs-latency) would
@@ -84,6 +87,7 @@
 #define LOAD_EVENT_MS		5000	/* how long one event may take */
 #define LOAD_WAIT_MS		10000	/* timeout_ms of one wait */
 #define LOAD_N_MAX		100000000
+#define LOAD_CLIENTS_MAX	256
 
 struct load_mode;
 
@@ -96,6 +100,7 @@ struct load {
 	int64_t			 n;
 	int64_t			 batch;
 	int64_t			 ms;
+	int64_t			 clients;	/* submit: connections */
 	long			 pid;
 	int			 pipeline;
 	int			 fast_check;
@@ -134,8 +139,8 @@ static const struct load_mode load_modes[] = {
 	{ "cpu", "N [--batch 1000] [--fn primes] [--input JSON]", 1,
 	    load_cpu },
 	{ "latency", "N [--fast-check]", 1, load_latency },
-	{ "submit", "N [--batch 1] [--queue bench] [--resume]", 1,
-	    load_submit_mode },
+	{ "submit", "N [--batch 1] [--clients 1] [--queue bench] [--resume]",
+	    1, load_submit_mode },
 	{ "bs-put", "N [--pipeline] [--port 11300]", 0, load_bs_put },
 	{ "bs-latency", "N [--port 11300]", 0, load_bs_latency },
 };
@@ -226,6 +231,8 @@ load_result_new(struct load *l, const char *name, double value,
 		msg_out_bool(o, "keys", 1);
 	if (l->wait_after)
 		msg_out_bool(o, "wait_after", 1);
+	if (l->clients > 1)
+		msg_out_int(o, "clients", l->clients);
 	return (o);
 }
 
@@ -572,6 +579,22 @@ load_wait_all(struct load *l, const int64_t *ids, size_t n, size_t *failed)
 	return (0);
 }
 
+/* A connection of a thread's own, sending the token too; 0 or -1. */
+static int
+load_connect_own(struct load *lw)
+{
+	char	*cause, *token;
+
+	if ((lw->client = client_open(lw->url, &cause)) == NULL) {
+		warnx("%s", cause);
+		free(cause);
+		return (-1);
+	}
+	if ((token = getenv("AIOJOBS_TOKEN")) != NULL && *token != '\0')
+		client_set_token(lw->client, token);
+	return (0);
+}
+
 /*
  * io's waiters: threads on connections of their own that wait for the ids
  * already submitted while the submits go on, up to MSG_IDS_MAX ids a
@@ -620,16 +643,10 @@ load_waiter(void *arg)
 {
 	struct load_waiters	*w = arg;
 	struct load		 lw = *w->l;
-	char			*cause, *token;
 	size_t			 from = 0, n, failed = 0;
-	int			 error = 0;
+	int			 error;
 
-	if ((lw.client = client_open(lw.url, &cause)) == NULL) {
-		warnx("%s", cause);
-		free(cause);
-		error = 1;
-	} else if ((token = getenv("AIOJOBS_TOKEN")) != NULL && *token != '\0')
-		client_set_token(lw.client, token);
+	error = load_connect_own(&lw) != 0;
 	while (!error && (n = load_waiters_take(w, &from)) > 0) {
 		if (load_wait_chunk(&lw, w->ids + from, n, &failed) != 0)
 			error = 1;
@@ -917,33 +934,133 @@ load_queue_action(struct load *l, const char *action)
 	return (r);
 }
 
-/* submit: N jobs to a paused queue, one request at a time. */
+/* submit: the requests one at a time; how long they took in *took. */
+static int
+load_submit_serial(struct load *l, char **reqs, size_t nreq, int64_t *ids,
+    uint64_t *rtt, uint64_t *took)
+{
+	uint64_t	 t0, t1;
+	size_t		 nids = 0, i;
+
+	t0 = bench_now();
+	for (i = 0; i < nreq; i++) {
+		t1 = bench_now();
+		if (load_submit(l, reqs[i], ids, &nids) != 0)
+			return (-1);
+		rtt[i] = bench_now() - t1;
+	}
+	*took = bench_now() - t0;
+	return (0);
+}
+
+/*
+ * submit --clients C: one client's share of the requests, sent one at a
+ * time on a connection of its own once every client is connected.
+ */
+struct load_share {
+	struct load		*l;
+	pthread_barrier_t	*start;
+	pthread_t		 thread;
+	char			**reqs;
+	size_t			 nreq;
+	int64_t			*ids;		/* where its jobs' ids go */
+	uint64_t		*rtt;		/* one a request */
+	uint64_t		 end;		/* when its last reply came */
+	int			 error;
+};
+
+static void *
+load_share_main(void *arg)
+{
+	struct load_share	*sh = arg;
+	struct load		 lw = *sh->l;
+	uint64_t		 t;
+	size_t			 i, nids = 0;
+
+	/* connected (a ping answered) before the clock starts */
+	if (load_connect_own(&lw) != 0 ||
+	    load_request_ok(&lw, "{\"op\":\"ping\"}") != 0)
+		sh->error = 1;
+	pthread_barrier_wait(sh->start);
+	for (i = 0; !sh->error && i < sh->nreq; i++) {
+		t = bench_now();
+		if (load_submit(&lw, sh->reqs[i], sh->ids, &nids) != 0)
+			sh->error = 1;
+		sh->rtt[i] = bench_now() - t;
+	}
+	sh->end = bench_now();
+	client_close(lw.client);
+	return (NULL);
+}
+
+/*
+ * submit --clients C: the requests shared out among C threads that start
+ * together; *took runs from the start to the last client's last reply.
+ */
+static int
+load_submit_clients(struct load *l, char **reqs, size_t nreq, int64_t *ids,
+    uint64_t *rtt, uint64_t *took)
+{
+	struct load_share	*sh;
+	pthread_barrier_t	 start;
+	size_t			 c = (size_t)l->clients, i, at = 0;
+	uint64_t		 t0, end = 0;
+	int			 r = 0;
+
+	sh = xcalloc(c, sizeof *sh);
+	pthread_barrier_init(&start, NULL, (unsigned int)c + 1);
+	for (i = 0; i < c; i++) {
+		sh[i].l = l;
+		sh[i].start = &start;
+		sh[i].reqs = reqs + at;
+		sh[i].nreq = nreq / c + (i < nreq % c);
+		sh[i].ids = ids + at * (size_t)l->batch;
+		sh[i].rtt = rtt + at;
+		at += sh[i].nreq;
+		if (pthread_create(&sh[i].thread, NULL, load_share_main,
+		    &sh[i]) != 0)
+			errx(LOAD_EXIT_FAIL, "pthread_create");
+	}
+	pthread_barrier_wait(&start);
+	t0 = bench_now();
+	for (i = 0; i < c; i++) {
+		pthread_join(sh[i].thread, NULL);
+		if (sh[i].error)
+			r = -1;
+		if (sh[i].end > end)
+			end = sh[i].end;
+	}
+	*took = end - t0;
+	pthread_barrier_destroy(&start);
+	free(sh);
+	return (r);
+}
+
+/* submit: N jobs to a paused queue, one request at a time per client. */
 static int
 load_submit_mode(struct load *l)
 {
 	char		**reqs;
 	int64_t		 *ids;
-	uint64_t	 *rtt, t0, t1;
-	size_t		  nreq, nids = 0, i;
+	uint64_t	 *rtt, took;
+	size_t		  nreq;
 	int		  r = -1;
 
 	if (load_queue_action(l, "pause") != 0)
 		return (-1);
 	reqs = load_submits(l, &nreq);
+	if (l->clients > (int64_t)nreq)
+		l->clients = (int64_t)nreq;
 	ids = xreallocarray(NULL, (size_t)l->n, sizeof *ids);
 	rtt = xreallocarray(NULL, nreq, sizeof *rtt);
-	t0 = bench_now();
-	for (i = 0; i < nreq; i++) {
-		t1 = bench_now();
-		if (load_submit(l, reqs[i], ids, &nids) != 0)
-			goto out;
-		rtt[i] = bench_now() - t1;
-	}
-	t1 = bench_now();
-	printf("submit: %lld jobs in %zu requests to paused queue %s: "
-	    "%.3f s, %.0f jobs/s\n", (long long)l->n, nreq, l->queue,
-	    load_secs(t1 - t0), (double)l->n / load_secs(t1 - t0));
-	load_result(l, "submit.rate", (double)l->n / load_secs(t1 - t0),
+	if ((l->clients > 1 ? load_submit_clients(l, reqs, nreq, ids, rtt,
+	    &took) : load_submit_serial(l, reqs, nreq, ids, rtt, &took)) != 0)
+		goto out;
+	printf("submit: %lld jobs in %zu requests from %lld client(s) to "
+	    "paused queue %s: %.3f s, %.0f jobs/s\n", (long long)l->n, nreq,
+	    (long long)l->clients, l->queue, load_secs(took),
+	    (double)l->n / load_secs(took));
+	load_result(l, "submit.rate", (double)l->n / load_secs(took),
 	    "jobs/s", 0);
 	load_report_pcts(l, "submit.rtt", rtt, nreq, 0);
 	if (l->resume)
@@ -1767,6 +1884,7 @@ load_usage(FILE *f)
 	    "  --events-url URL   event endpoint for latency\n"
 	    "                     ($AIOJOBS_EVENTS_URL, else RUNDIR's)\n"
 	    "  --batch B          jobs a submit request (1 to 10000)\n"
+	    "  --clients C        submit: C connections at once (1 to 256)\n"
 	    "  --ms MS            each sleep job's ms (io: 1000, others: 0)\n"
 	    "  --fn FN            cpu: the function (primes)\n"
 	    "  --input JSON       cpu: every job's input (default: its\n"
@@ -1828,6 +1946,7 @@ load_options(struct load *l, int argc, char **argv)
 {
 	static const struct option	 longopts[] = {
 		{ "batch", required_argument, NULL, 'b' },
+		{ "clients", required_argument, NULL, 'c' },
 		{ "events-url", required_argument, NULL, 'e' },
 		{ "fast-check", no_argument, NULL, 'F' },
 		{ "fn", required_argument, NULL, 'f' },
@@ -1855,6 +1974,10 @@ load_options(struct load *l, int argc, char **argv)
 		case 'b':
 			r = load_number("--batch", optarg, 1, MSG_JOBS_MAX,
 			    &l->batch);
+			break;
+		case 'c':
+			r = load_number("--clients", optarg, 1,
+			    LOAD_CLIENTS_MAX, &l->clients);
 			break;
 		case 'e':
 			l->events_url = xstrdup(optarg);
@@ -1945,8 +2068,7 @@ load_defaults(struct load *l)
 static int
 load_connect(struct load *l)
 {
-	char	*rundir, *cause;
-	char	*token;
+	char	*rundir;
 
 	rundir = endpoint_rundir();
 	if (l->url == NULL)
@@ -1954,13 +2076,8 @@ load_connect(struct load *l)
 	if (l->events_url == NULL)
 		l->events_url = endpoint_events_url(rundir);
 	free(rundir);
-	if ((l->client = client_open(l->url, &cause)) == NULL) {
-		warnx("%s", cause);
-		free(cause);
+	if (load_connect_own(l) != 0)
 		return (-1);
-	}
-	if ((token = getenv("AIOJOBS_TOKEN")) != NULL && *token != '\0')
-		client_set_token(l->client, token);
 	if (load_request_ok(l, "{\"op\":\"ping\"}") != 0) {
 		warnx("is aiojobsd running? (--url, $AIOJOBS_RUNDIR)");
 		return (-1);
@@ -1976,6 +2093,7 @@ main(int argc, char **argv)
 
 	memset(&l, 0, sizeof l);
 	l.batch = l.ms = -1;
+	l.clients = 1;
 	l.host = "127.0.0.1";
 	l.port = "11300";
 	l.max_seconds = 120;

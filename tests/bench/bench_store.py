@@ -36,12 +36,10 @@ usage: bench_store.py AIOJOBSD [--quick] [PEAK_JOBS]   (default 1000000,
 is a measurement, not a test)"""
 
 import ctypes
-import json
 import os
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -275,38 +273,19 @@ def peak_memory(n):
 # ---------------------------------------------------------------------------
 
 
-def tool(name):
-    p = benchlib.load_path()
-    p = p and os.path.join(os.path.dirname(p), name)
-    return p if p and os.access(p, os.X_OK) else None
-
-
-def run_tool(cmd):
-    """{name: value} of a floor tool's RESULT lines."""
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    if p.returncode != 0:
-        raise RuntimeError("%s: %s" % (cmd[0], p.stderr[-2000:]))
-    return {r["name"]: r["value"] for r in
-            (json.loads(line[7:]) for line in p.stdout.splitlines()
-             if line.startswith("RESULT "))}
-
-
 def floors(rounds):
     """{"batched": rows/s, "single": rows/s, "rtt": us} medians, or {}."""
-    sf, nf = tool("store_floor"), tool("sp_floor")
+    sf, nf = benchlib.tool("store_floor"), benchlib.tool("sp_floor")
     if sf is None or nf is None:
         return {}
     out = {"batched": [], "single": [], "rtt": []}
     for _ in range(rounds):
         for key, n, batch in (("batched", 100000, 1000),
                               ("single", SINGLE, 1)):
-            d = tempfile.mkdtemp(prefix="aiojobs-floor.")
-            try:
-                r = run_tool([sf, str(n), str(batch), "safe", d])
-            finally:
-                shutil.rmtree(d, ignore_errors=True)
+            r = benchlib.store_floor(n, batch, "safe")
             out[key].append(r["store_floor.insert"])
-        out["rtt"].append(run_tool([nf, str(SINGLE)])["floor.rtt.p50"])
+        out["rtt"].append(benchlib.run_tool([nf, str(SINGLE)])
+                          ["floor.rtt.p50"])
     return {k: med(v) for k, v in out.items()}
 
 

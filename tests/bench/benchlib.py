@@ -181,6 +181,42 @@ def run_load(args, daemon=None, bs_port=None, timeout=600):
 
 
 # ---------------------------------------------------------------------------
+# the floors: sp_floor and store_floor (tests/bench/*.c, built by meson)
+# ---------------------------------------------------------------------------
+
+
+def tool(name):
+    """A program built beside aiojobs_load (sp_floor, store_floor), or
+    None."""
+    p = load_path()
+    p = p and os.path.join(os.path.dirname(p), name)
+    return p if p and os.access(p, os.X_OK) else None
+
+
+def run_tool(cmd, timeout=600):
+    """{name: value} of a floor tool's RESULT lines."""
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError("%s: %s" % (cmd[0], p.stderr[-2000:]))
+    return {r["name"]: r["value"] for r in
+            (json.loads(line[7:]) for line in p.stdout.splitlines()
+             if line.startswith("RESULT "))}
+
+
+def store_floor(n, batch, mode):
+    """store_floor's {name: value} for n rows, batch a transaction, in a
+    fresh directory; None when it is not built."""
+    exe = tool("store_floor")
+    if exe is None:
+        return None
+    d = tempfile.mkdtemp(prefix="aiojobs-floor.")
+    try:
+        return run_tool([exe, str(n), str(batch), mode, d])
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
 # beanstalkd (Debian package)
 # ---------------------------------------------------------------------------
 

@@ -11,7 +11,13 @@
  * Whatever aiojobsd adds on top of these is its own cost; what a latency
  * target asks below them no daemon on this transport can meet.
  *
- *	sp_floor N		prints RESULT lines as aiojobs_load does
+ * With CLIENTS, CLIENTS threads of clients on connections of their own
+ * send N round trips in all at once instead, each its share one at a
+ * time (no events): the most requests a second that many clients get
+ * through the transport and the server's one loop together, the floor of
+ * aiojobs_load's submit --clients.
+ *
+ *	sp_floor N [CLIENTS]	prints RESULT lines as aiojobs_load does
  */
 #include <err.h>
 #include <poll.h>
@@ -32,6 +38,8 @@
 #include "watch.h"
 
 #define FLOOR_WARMUP	100
+#define FLOOR_WARMUP_CLIENT 10	/* each client's, with CLIENTS */
+#define FLOOR_CLIENTS_MAX 256
 #define FLOOR_TIMEOUT	5000	/* ms any one message may take */
 #define FLOOR_REQUEST	160	/* bytes: a one-job submit */
 #define FLOOR_EVENT	330	/* bytes: a job.running event */
@@ -217,32 +225,29 @@ floor_subscribed(struct client *c, struct floor_events *fe, const char *msg)
 	errx(1, "the subscriber never received an event");
 }
 
-int
-main(int argc, char **argv)
+/* One round trip that must succeed. */
+static void
+floor_request(struct client *c, const char *msg)
+{
+	char	*reply, *cause;
+
+	if (client_request(c, msg, FLOOR_TIMEOUT, &reply, &cause) != 0)
+		errx(1, "request: %s", cause);
+	free(reply);
+}
+
+/* Round trips and the arrival of their events, one request at a time. */
+static void
+floor_latency(const char *curl, const char *eurl, long n)
 {
 	static const char *const topics[] = { "" };
-	struct floor_server	 fs;
 	struct floor_events	 fe;
 	struct client		*c;
-	pthread_t		 th, evth;
-	char			*cause;
-	char			 dir[] = "/tmp/sp_floor.XXXXXX";
-	char			 curl[64], eurl[64], msg[FLOOR_REQUEST];
+	pthread_t		 evth;
+	char			*cause, msg[FLOOR_REQUEST];
 	uint64_t		*start, *rtt;
-	long			 n, i;
+	long			 i;
 
-	signal(SIGPIPE, SIG_IGN);	/* as aiojobsd: a lost peer is EPIPE */
-	if (argc != 2 || (n = strtol(argv[1], NULL, 10)) < 1 || n > 1000000) {
-		fprintf(stderr, "usage: sp_floor N (1 to 1000000)\n");
-		return (2);
-	}
-	if (mkdtemp(dir) == NULL)
-		err(1, "mkdtemp");
-	snprintf(curl, sizeof curl, "ipc://%s/c.sock", dir);
-	snprintf(eurl, sizeof eurl, "ipc://%s/e.sock", dir);
-	floor_listen(&fs, curl, eurl);
-	if (pthread_create(&th, NULL, floor_serve, &fs) != 0)
-		errx(1, "pthread_create");
 	memset(&fe, 0, sizeof fe);
 	if ((c = client_open(curl, &cause)) == NULL ||
 	    (fe.watch = watch_open(eurl, topics, 1, &cause)) == NULL)
@@ -278,18 +283,133 @@ main(int argc, char **argv)
 	fe.stop = 1;
 	pthread_mutex_unlock(&fe.lock);
 	pthread_join(evth, NULL);
+	client_close(c);
+	watch_close(fe.watch);
+	free(start);
+	free(rtt);
+}
+
+/* With CLIENTS: one client's share of the round trips. */
+struct floor_share {
+	const char		*url;
+	pthread_barrier_t	*start;
+	pthread_t		 thread;
+	long			 n;
+	uint64_t		*rtt;		/* one a request */
+	uint64_t		 end;		/* when its last reply came */
+};
+
+/* Connect, then, once every client has, send the share one at a time. */
+static void *
+floor_share_main(void *arg)
+{
+	struct floor_share	*sh = arg;
+	struct client		*c;
+	char			*cause, msg[FLOOR_REQUEST];
+	uint64_t		 t;
+	long			 i;
+
+	memset(msg, 'q', sizeof msg - 1);
+	msg[sizeof msg - 1] = '\0';
+	if ((c = client_open(sh->url, &cause)) == NULL)
+		errx(1, "%s", cause);
+	for (i = 0; i < FLOOR_WARMUP_CLIENT; i++)
+		floor_request(c, msg);
+	pthread_barrier_wait(sh->start);
+	for (i = 0; i < sh->n; i++) {
+		t = bench_now();
+		floor_request(c, msg);
+		sh->rtt[i] = bench_now() - t;
+	}
+	sh->end = bench_now();
+	client_close(c);
+	return (NULL);
+}
+
+/* N round trips from nclients clients at once: their total rate. */
+static void
+floor_clients(const char *curl, long n, long nclients)
+{
+	struct floor_share	*sh;
+	pthread_barrier_t	 start;
+	uint64_t		*rtt, t0, end = 0;
+	long			 i, at = 0;
+
+	sh = calloc((size_t)nclients, sizeof *sh);
+	rtt = calloc((size_t)n, sizeof *rtt);
+	if (sh == NULL || rtt == NULL)
+		err(1, "calloc");
+	pthread_barrier_init(&start, NULL, (unsigned int)nclients + 1);
+	for (i = 0; i < nclients; i++) {
+		sh[i].url = curl;
+		sh[i].start = &start;
+		sh[i].n = n / nclients + (i < n % nclients);
+		sh[i].rtt = rtt + at;
+		at += sh[i].n;
+		if (pthread_create(&sh[i].thread, NULL, floor_share_main,
+		    &sh[i]) != 0)
+			errx(1, "pthread_create");
+	}
+	pthread_barrier_wait(&start);
+	t0 = bench_now();
+	for (i = 0; i < nclients; i++) {
+		pthread_join(sh[i].thread, NULL);
+		if (sh[i].end > end)
+			end = sh[i].end;
+	}
+	printf("%ld round trips from %ld clients at once: %.3f s, %.0f "
+	    "requests/s\n", n, nclients, (double)(end - t0) / 1e9,
+	    (double)n * 1e9 / (double)(end - t0));
+	printf("RESULT {\"name\":\"floor.clients.rate\",\"value\":%.1f,"
+	    "\"unit\":\"requests/s\",\"mode\":\"sp-floor\",\"n\":%ld,"
+	    "\"clients\":%ld}\n", (double)n * 1e9 / (double)(end - t0), n,
+	    nclients);
+	floor_report("floor.clients.rtt", rtt, (size_t)n);
+	pthread_barrier_destroy(&start);
+	free(sh);
+	free(rtt);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct floor_server	 fs;
+	pthread_t		 th;
+	char			 dir[] = "/tmp/sp_floor.XXXXXX";
+	char			 curl[64], eurl[64];
+	long			 n, nclients = 0;
+
+	signal(SIGPIPE, SIG_IGN);	/* as aiojobsd: a lost peer is EPIPE */
+	if (argc < 2 || argc > 3 ||
+	    (n = strtol(argv[1], NULL, 10)) < 1 || n > 1000000 ||
+	    (argc == 3 && ((nclients = strtol(argv[2], NULL, 10)) < 1 ||
+	    nclients > FLOOR_CLIENTS_MAX || nclients > n))) {
+		fprintf(stderr, "usage: sp_floor N [CLIENTS] (N 1 to 1000000, "
+		    "CLIENTS 1 to %d and at most N)\n", FLOOR_CLIENTS_MAX);
+		return (2);
+	}
+	if (mkdtemp(dir) == NULL)
+		err(1, "mkdtemp");
+	snprintf(curl, sizeof curl, "ipc://%s/c.sock", dir);
+	snprintf(eurl, sizeof eurl, "ipc://%s/e.sock", dir);
+	floor_listen(&fs, curl, eurl);
+	if (pthread_create(&th, NULL, floor_serve, &fs) != 0)
+		errx(1, "pthread_create");
+	if (nclients > 0)
+		floor_clients(curl, n, nclients);
+	else
+		floor_latency(curl, eurl, n);
+
 	if (write(fs.stop[1], "", 1) != 1)
 		err(1, "write");
 	pthread_join(th, NULL);
-	client_close(c);
-	watch_close(fe.watch);
 	sp_server_free(fs.rep);
 	sp_server_free(fs.pub);
 	event_base_free(fs.base);
 	close(fs.stop[0]);
 	close(fs.stop[1]);
+	unlink(curl + strlen("ipc://"));
+	unlink(eurl + strlen("ipc://"));
 	rmdir(dir);
-	free(start);
-	free(rtt);
 	return (0);
 }

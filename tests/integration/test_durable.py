@@ -10,7 +10,10 @@ import json
 import os
 import random
 import shutil
+import signal
+import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -23,6 +26,7 @@ import harness  # noqa: E402
 from harness import sleep_spec  # noqa: E402
 from harness import (Daemon, ReqClient, check, eq, expect_error,  # noqa: E402
                      poll_until, run_daemon_expect_exit)
+from test_metrics import hist_count, metrics_daemon, scrape  # noqa: E402
 
 LONG = 10 * 60 * 1000       # a delay that never passes during a test
 
@@ -431,6 +435,118 @@ def test_kill9_at_random_moments():
                   % len(acked))
     finally:
         shutil.rmtree(sd, ignore_errors=True)
+
+
+def test_kill9_while_many_clients_submit():
+    """16 clients submit at once, so their submits share commits; a kill -9
+    soon after the first replies loses none of the jobs any client was
+    told of, whichever commit carried it."""
+    sd = new_state_dir()
+    acked = set()
+    try:
+        for rnd in range(3):
+            d = Daemon(state_dir=sd, expect_exit=None)
+            with d:
+                views = list_all(d, queue="rk")
+                missing = acked - set(views)
+                check(not missing, "round %d: %d acknowledged jobs lost, "
+                      "e.g. %s", rnd, len(missing), sorted(missing)[:10])
+                subs = [Submitter(d.url, "c%d-%d-%d" % (rnd, i, os.getpid()))
+                        for i in range(16)]
+                for sub in subs:
+                    sub.start()
+                poll_until(lambda: sum(len(s.acked) for s in subs) >= 300
+                           or any(s.errors for s in subs), 30, 0.001,
+                           "300 jobs acknowledged")
+                d.kill()
+                for sub in subs:
+                    sub.join(10)
+                    check(not sub.is_alive(), "round %d: submitter stuck",
+                          rnd)
+                    check(not sub.errors, "round %d: submit errors: %s", rnd,
+                          sub.errors[:3])
+                    acked.update(sub.acked)
+        with Daemon(state_dir=sd) as d:
+            missing = acked - set(list_all(d, queue="rk"))
+            check(not missing, "%d acknowledged jobs lost, e.g. %s",
+                  len(missing), sorted(missing)[:10])
+            print("  %d jobs acknowledged to 16 clients over 3 crashes, all "
+                  "kept" % len(acked))
+    finally:
+        shutil.rmtree(sd, ignore_errors=True)
+
+
+def raw_request(s, rid, msg):
+    """Send msg over a plain ipc socket speaking REQ: one frame."""
+    body = struct.pack(">I", 0x80000000 | rid) + json.dumps(msg).encode()
+    s.sendall(b"\x01" + struct.pack(">Q", len(body)) + body)
+
+
+def raw_reply(s):
+    """The next reply on a plain ipc socket: (request id, decoded body)."""
+    def exact(n):
+        data = b""
+        while len(data) < n:
+            chunk = s.recv(n - len(data))
+            check(chunk, "the daemon closed a connection")
+            data += chunk
+        return data
+    head = exact(9)
+    eq(head[0], 1, "frame type")
+    body = exact(struct.unpack(">Q", head[1:])[0])
+    return struct.unpack(">I", body[:4])[0] & 0x7fffffff, json.loads(body[4:])
+
+
+def raw_connect(path):
+    """A plain socket on the control endpoint that has done the SP
+    handshake as a REQ peer, and one ping, so the daemon has read it."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    s.sendall(b"\x00SP\x00\x00\x30\x00\x00")
+    raw_request(s, 1, {"op": "ping"})
+    s.recv(8)      # the daemon's header, then the pong
+    eq(raw_reply(s)[1].get("ok"), True, "ping")
+    return s
+
+
+def stopped(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def test_submits_read_together_share_one_commit():
+    """Submits that wait in the daemon's sockets together are answered
+    after one commit for all of them, not one commit each: 16 clients'
+    submits, sent while the daemon is stopped (SIGSTOP), are all there
+    when it goes on; every one is answered ok after at most two commits
+    (a retention sweep may commit once in between), where a commit a
+    submit would make 16."""
+    commits = "aiojobsd_store_commit_duration_seconds"
+    with metrics_daemon() as d:
+        socks = [raw_connect(d.sock_path) for _ in range(16)]
+        try:
+            before = hist_count(scrape(d.metrics_port), commits)
+            d.signal(signal.SIGSTOP)
+            try:
+                poll_until(lambda: stopped(d.pid), 10, 0.001, "stopped")
+                for i, s in enumerate(socks):
+                    raw_request(s, 2, {"op": "submit", "job": sleep_spec(
+                        0, queue="gc", delay_ms=LONG, key="gc-%d" % i)})
+            finally:
+                d.signal(signal.SIGCONT)
+            ids = set()
+            for s in socks:
+                rid, r = raw_reply(s)
+                eq((rid, r.get("ok")), (2, True), "submit reply %s" % r)
+                ids.add(r["id"])
+            eq(len(ids), 16, "distinct jobs")
+            after = hist_count(scrape(d.metrics_port), commits)
+            check(1 <= after - before <= 2, "16 submits read together took "
+                  "%d commits", after - before)
+        finally:
+            for s in socks:
+                s.close()
 
 
 # ---------------------------------------------------------------------------
