@@ -22,16 +22,13 @@ struct sleep_state {
 	int64_t		 ms;
 };
 
+/* The field ms of parsed args, checked; err says what is wrong. */
 static int
-sleep_ms(const char *args, int64_t *ms, struct msg_error *err)
+sleep_ms(struct msg_in *in, int64_t *ms, struct msg_error *err)
 {
-	struct msg_in	*in;
-	int		 r;
+	int	 r;
 
-	if ((in = msg_in_parse(args, strlen(args), err)) == NULL)
-		return (-1);
 	r = msg_in_int(in, "ms", ms, err);
-	msg_in_free(in);
 	if (r == 0)
 		msg_error_set(err, MSG_E_BAD_REQUEST,
 		    "sleep: field 'ms' of 'args' is required");
@@ -53,16 +50,31 @@ sleep_validate(const char *args, struct msg_error *err)
 	struct msg_in	*in;
 	const char	*unknown;
 	int64_t		 ms;
+	int		 r = -1;
 
 	if ((in = msg_in_parse(args, strlen(args), err)) == NULL)
 		return (-1);
 	if ((unknown = msg_strict_unknown(in, sleep_fields)) != NULL)
 		msg_error_set(err, MSG_E_BAD_REQUEST, "sleep: unknown field "
 		    "'%.100s' of 'args'", unknown);
+	else
+		r = sleep_ms(in, &ms, err);
 	msg_in_free(in);
-	if (unknown != NULL)
-		return (-1);
-	return (sleep_ms(args, &ms, err));
+	return (r);
+}
+
+/*
+ * The ms of args that passed sleep_validate: compact JSON whose only
+ * member is an integer ms, read without building a tree.
+ */
+static int64_t
+sleep_args_ms(const char *args)
+{
+	struct msg_member	 m;
+
+	if (!msg_scan_find(args, "ms", &m))
+		return (0);
+	return ((int64_t)strtod(m.val, NULL));
 }
 
 static int64_t
@@ -124,7 +136,7 @@ sleep_start(struct job *job)
 	struct sleep_state	*st;
 
 	st = xcalloc(1, sizeof *st);
-	sleep_ms(job->args, &st->ms, NULL);
+	st->ms = sleep_args_ms(job->args);
 	clock_gettime(CLOCK_MONOTONIC, &st->start);
 	evtimer_assign(&st->timer, job_base(job), sleep_timer_cb, job);
 	job->kdata = st;
