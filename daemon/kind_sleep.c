@@ -14,24 +14,22 @@
 
 /*
  * What a sleeping job holds: one allocation with its timer in it (a
- * million may sleep at once).
+ * million may sleep at once), and when it started in CLOCK_MONOTONIC ns.
+ * How long it sleeps is read from its args when asked (sleep_args_ms):
+ * one more field would put the allocation into the next malloc size.
  */
 struct sleep_state {
 	struct event	 timer;
-	struct timespec	 start;
-	int64_t		 ms;
+	int64_t		 start_ns;
 };
 
+/* The field ms of parsed args, checked; err says what is wrong. */
 static int
-sleep_ms(const char *args, int64_t *ms, struct msg_error *err)
+sleep_ms(struct msg_in *in, int64_t *ms, struct msg_error *err)
 {
-	struct msg_in	*in;
-	int		 r;
+	int	 r;
 
-	if ((in = msg_in_parse(args, strlen(args), err)) == NULL)
-		return (-1);
 	r = msg_in_int(in, "ms", ms, err);
-	msg_in_free(in);
 	if (r == 0)
 		msg_error_set(err, MSG_E_BAD_REQUEST,
 		    "sleep: field 'ms' of 'args' is required");
@@ -47,32 +45,75 @@ sleep_ms(const char *args, int64_t *ms, struct msg_error *err)
 /* The one field of sleep args; any other is refused at submit. */
 static const char *const sleep_fields[] = { "ms", NULL };
 
+/*
+ * The ms of args in the form nearly every submit has, {"ms":N} with N a
+ * plain integer of at most 15 digits, read without building a tree; -1
+ * when the args have any other form.
+ */
+static int64_t
+sleep_plain_ms(const char *args)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (strncmp(args, "{\"ms\":", 6) != 0)
+		return (-1);
+	p = args + 6;
+	n = strspn(p, "0123456789");
+	if (n == 0 || n > 15 || (p[0] == '0' && n > 1) ||
+	    strcmp(p + n, "}") != 0)
+		return (-1);
+	return (strtoll(p, NULL, 10));
+}
+
 static int
 sleep_validate(const char *args, struct msg_error *err)
 {
 	struct msg_in	*in;
 	const char	*unknown;
 	int64_t		 ms;
+	int		 r = -1;
 
+	if (sleep_plain_ms(args) >= 0)
+		return (0);
 	if ((in = msg_in_parse(args, strlen(args), err)) == NULL)
 		return (-1);
 	if ((unknown = msg_strict_unknown(in, sleep_fields)) != NULL)
 		msg_error_set(err, MSG_E_BAD_REQUEST, "sleep: unknown field "
 		    "'%.100s' of 'args'", unknown);
+	else
+		r = sleep_ms(in, &ms, err);
 	msg_in_free(in);
-	if (unknown != NULL)
-		return (-1);
-	return (sleep_ms(args, &ms, err));
+	return (r);
+}
+
+/*
+ * The ms of args that passed sleep_validate: compact JSON whose only
+ * member is an integer ms, read without building a tree.
+ */
+static int64_t
+sleep_args_ms(const char *args)
+{
+	struct msg_member	 m;
+
+	if (!msg_scan_find(args, "ms", &m))
+		return (0);
+	return ((int64_t)strtod(m.val, NULL));
+}
+
+static int64_t
+sleep_now_ns(void)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
 }
 
 static int64_t
 sleep_elapsed(struct sleep_state *st)
 {
-	struct timespec	 now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return ((int64_t)(now.tv_sec - st->start.tv_sec) * 1000 +
-	    (now.tv_nsec - st->start.tv_nsec) / 1000000);
+	return ((sleep_now_ns() - st->start_ns) / 1000000);
 }
 
 /* Release the kind's state and finish the job with the time slept. */
@@ -110,8 +151,9 @@ sleep_timer_cb(int fd, short events, void *arg)
 {
 	struct job		*job = arg;
 	struct sleep_state	*st = job->kdata;
-	int64_t			 left = st->ms - sleep_elapsed(st);
+	int64_t			 left;
 
+	left = sleep_args_ms(job->args) - sleep_elapsed(st);
 	if (left > 0)
 		sleep_arm(st, left);
 	else
@@ -124,11 +166,10 @@ sleep_start(struct job *job)
 	struct sleep_state	*st;
 
 	st = xcalloc(1, sizeof *st);
-	sleep_ms(job->args, &st->ms, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &st->start);
+	st->start_ns = sleep_now_ns();
 	evtimer_assign(&st->timer, job_base(job), sleep_timer_cb, job);
 	job->kdata = st;
-	sleep_arm(st, st->ms);
+	sleep_arm(st, sleep_args_ms(job->args));
 }
 
 /* Cancelling a sleep is immediate: the timer goes away. */

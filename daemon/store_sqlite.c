@@ -442,7 +442,10 @@ store_sqlite_begin(struct store_sqlite *sq, char **cause)
 	return (0);
 }
 
-/* Run a prepared write and make it ready for the next use. */
+/*
+ * Run a prepared write and make it ready for the next use. Its callers
+ * bind every parameter before each run, so the old bindings stay.
+ */
 static int
 store_sqlite_run(struct store_sqlite *sq, sqlite3_stmt *s, const char *what,
     char **cause)
@@ -450,7 +453,6 @@ store_sqlite_run(struct store_sqlite *sq, sqlite3_stmt *s, const char *what,
 	int	 rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
 		return (store_sqlite_fail(sq, what, cause));
 	return (0);

@@ -240,25 +240,41 @@ sched_queue_allowed(struct sched *s, const char *name, struct msg_error *err)
 	return (0);
 }
 
-/* Check one spec of a submit; the message names its place in a batch. */
+/* Check one spec of a submit. */
 static int
-sched_check_spec(struct sched *s, struct msg_spec *spec, const char *where,
-    struct msg_error *err)
+sched_check_one(struct sched *s, struct msg_spec *spec, struct msg_error *err)
 {
 	const struct kind	*kind;
 
 	if ((kind = kind_find(spec->kind)) == NULL) {
-		msg_error_set(err, MSG_E_UNKNOWN_KIND, "unknown kind '%s'%s",
-		    spec->kind, where);
+		msg_error_set(err, MSG_E_UNKNOWN_KIND, "unknown kind '%s'",
+		    spec->kind);
 		return (-1);
 	}
 	if ((kind->usable != NULL && !kind->usable(s, err)) ||
 	    !sched_queue_allowed(s, spec->queue, err) ||
-	    kind->validate(spec->args, err) != 0) {
-		msg_error_append(err, where);
+	    kind->validate(spec->args, err) != 0)
 		return (-1);
+	return (deps_check(s, spec, "", err));
+}
+
+/*
+ * Check spec i of a submit of n; the message names its place in a
+ * batch, written only when there is a message.
+ */
+static int
+sched_check_spec(struct sched *s, struct msg_spec *specs, size_t i,
+    size_t n, struct msg_error *err)
+{
+	char	 where[48];
+
+	if (sched_check_one(s, &specs[i], err) == 0)
+		return (0);
+	if (n > 1) {
+		snprintf(where, sizeof where, " (in jobs[%zu])", i);
+		msg_error_append(err, where);
 	}
-	return (deps_check(s, spec, where, err));
+	return (-1);
 }
 
 /*
@@ -303,14 +319,17 @@ sched_check_key(struct sched *s, struct msg_spec *specs, char **texts,
 }
 
 /*
- * A new job of a spec; keyspec is the canonical text of a keyed spec
- * (owned from here on), NULL otherwise.
+ * A new job of a spec, which takes the spec's args; keyspec is the
+ * canonical text of a keyed spec (owned from here on), NULL otherwise.
  */
 static struct job *
 sched_add(struct sched *s, struct msg_spec *spec, char *keyspec)
 {
 	struct job	*job;
 
+	/* the store's copy of the spec, kept only until it is committed */
+	if (s->store != NULL && keyspec == NULL)
+		keyspec = msg_spec_store_text(spec);
 	job = job_create(s, spec, kind_find(spec->kind),
 	    sched_queue(s, spec->queue, 1), s->store == NULL ? keyspec : NULL);
 	job->id = s->next_id++;
@@ -318,9 +337,6 @@ sched_add(struct sched *s, struct msg_spec *spec, char *keyspec)
 	sched_add_key(job);
 	s->counts[JOB_QUEUED]++;
 	job->queue->nqueued++;
-	/* the store's copy of the spec, kept only until it is committed */
-	if (s->store != NULL && keyspec == NULL)
-		keyspec = msg_spec_store_text(spec);
 	persist_mark_new(job, s->store != NULL ? keyspec : NULL);
 	if (s->store == NULL)
 		free(keyspec);
@@ -392,7 +408,6 @@ sched_submit(struct sched *s, struct msg_spec *specs, size_t n, int group,
     int64_t *ids, struct msg_error *err)
 {
 	struct job	**made;
-	char		  where[48];
 	char		**texts;
 	int		 *reuse;
 	size_t		  i, fresh = 0, nmade = 0;
@@ -401,11 +416,7 @@ sched_submit(struct sched *s, struct msg_spec *specs, size_t n, int group,
 	reuse = xcalloc(n, sizeof *reuse);
 	texts = xcalloc(n, sizeof *texts);
 	for (i = 0; i < n; i++) {
-		if (n == 1)
-			where[0] = '\0';
-		else
-			snprintf(where, sizeof where, " (in jobs[%zu])", i);
-		if (sched_check_spec(s, &specs[i], where, err) != 0)
+		if (sched_check_spec(s, specs, i, n, err) != 0)
 			goto out;
 		if ((reuse[i] = sched_check_key(s, specs, texts, i, &ids[i],
 		    err)) == -1)
