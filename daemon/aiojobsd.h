@@ -58,9 +58,9 @@ struct kind {
 	const char	*name;
 	/* Check args at submit time; fill err (bad_request) if bad. */
 	int		(*validate)(const char *, struct msg_error *);
-	/* Start the job; the kind calls job_finish when it ends. */
+	/* Start the job; the kind calls sched_finish when it ends. */
 	void		(*start)(struct job *);
-	/* Stop a running job; the kind calls job_finish once stopped. */
+	/* Stop a running job; the kind calls sched_finish once stopped. */
 	void		(*cancel)(struct job *);
 	/*
 	 * Whether a job of this kind in this queue could start now, or be

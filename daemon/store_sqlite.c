@@ -65,7 +65,7 @@ static const char *store_sqlite_schema[STORE_SQLITE_VERSION] = {
 	/*
 	 * Version 1 stored a plugin's result as the plugin wrote it; from
 	 * version 2 on every args and result is compact valid JSON, so
-	 * replies copy it as it is (row_view).
+	 * replies copy it as it is (job_row_view).
 	 */
 	"INSERT INTO jobs_v2 SELECT id, key, spec, kind, name, queue,"
 	" priority, state, attempts, submitted_at, started_at, finished_at,"
