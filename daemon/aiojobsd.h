@@ -352,7 +352,7 @@ int64_t	 now_ms(void);
 int	 mkdirs(const char *);
 
 /* job.c */
-struct job *job_create(struct sched *, struct msg_spec *,
+struct job *job_create(struct sched *, const struct msg_spec *,
 	    const struct kind *, struct queue *, const char *);
 void	 job_free(struct job *);
 struct job_more *job_more(struct job *);

@@ -61,13 +61,12 @@ job_ready_cmp(struct job *a, struct job *b)
 }
 
 /*
- * A new job of a spec, which gives the job its args (spec->args is NULL
- * afterwards). keyspec is the canonical text of a keyed spec for a
- * scheduler without a store, which has nowhere else to keep it; NULL
+ * A new job of a spec. keyspec is the canonical text of a keyed spec for
+ * a scheduler without a store, which has nowhere else to keep it; NULL
  * otherwise.
  */
 struct job *
-job_create(struct sched *s, struct msg_spec *spec,
+job_create(struct sched *s, const struct msg_spec *spec,
     const struct kind *kind, struct queue *q, const char *keyspec)
 {
 	struct job	*job;
@@ -79,8 +78,7 @@ job_create(struct sched *s, struct msg_spec *spec,
 	job->owner = spec->owner;
 	job->kidx = (uint8_t)kind_index(kind);
 	job->queue = q;
-	job->args = spec->args;
-	spec->args = NULL;
+	job->args = xstrdup(spec->args);
 	job->priority = spec->priority;
 	job->shield = spec->shield;
 	job->state = JOB_QUEUED;

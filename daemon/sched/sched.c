@@ -319,17 +319,14 @@ sched_check_key(struct sched *s, struct msg_spec *specs, char **texts,
 }
 
 /*
- * A new job of a spec, which takes the spec's args; keyspec is the
- * canonical text of a keyed spec (owned from here on), NULL otherwise.
+ * A new job of a spec; keyspec is the canonical text of a keyed spec
+ * (owned from here on), NULL otherwise.
  */
 static struct job *
 sched_add(struct sched *s, struct msg_spec *spec, char *keyspec)
 {
 	struct job	*job;
 
-	/* the store's copy of the spec, kept only until it is committed */
-	if (s->store != NULL && keyspec == NULL)
-		keyspec = msg_spec_store_text(spec);
 	job = job_create(s, spec, kind_find(spec->kind),
 	    sched_queue(s, spec->queue, 1), s->store == NULL ? keyspec : NULL);
 	job->id = s->next_id++;
@@ -337,6 +334,9 @@ sched_add(struct sched *s, struct msg_spec *spec, char *keyspec)
 	sched_add_key(job);
 	s->counts[JOB_QUEUED]++;
 	job->queue->nqueued++;
+	/* the store's copy of the spec, kept only until it is committed */
+	if (s->store != NULL && keyspec == NULL)
+		keyspec = msg_spec_store_text(spec);
 	persist_mark_new(job, s->store != NULL ? keyspec : NULL);
 	if (s->store == NULL)
 		free(keyspec);
