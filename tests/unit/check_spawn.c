@@ -18,6 +18,7 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "spawn.h"
 
 static char	*no_env[] = { NULL };
@@ -297,12 +298,5 @@ spawn_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(spawn_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (check_main(spawn_suite()));
 }
