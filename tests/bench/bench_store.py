@@ -1,35 +1,43 @@
-"""Benchmark: submit throughput of the durable job store, against Debian's
-beanstalkd measured in the same run, and the daemon's peak memory with
-many queued jobs.
+"""Benchmark: submit throughput of the durable job store, against the
+floors of the store and of the transport measured in the same run, with
+Debian's beanstalkd for reference; and the daemon's peak memory with many
+queued jobs.
 
 * aiojobsd, --durability safe and fast, jobs on paused queues (nothing
   runs): single submits (one request per job, sequential, one client) and
   batched submits (1,000 jobs per request), by the C load generator
   (`aiojobs_load submit N [--batch 1000]`, the C client library: each job
   carries a random idempotency key).
+* the floors, with no daemon, in every round right after the daemons:
+  `store_floor` writes rows through the daemon's own store module alone,
+  safe, 1,000 a transaction (as many rows as the batched submits) and one
+  a transaction (as many as the single submits): the most a daemon
+  keeping a row a job in this store could accept; `sp_floor N 1`, one
+  client's sequential REQ/REP round trips (a request of a one-job
+  submit's size) through the daemon's own transport modules and loop to a
+  server that answers at once: the most sequential requests one client
+  gets through the transport, before any work. A safe single submit
+  needs both, one after the other, so its floor is their serial
+  combination, 1 / (1/transport + 1/store one row a transaction).
 * beanstalkd (Debian package; installed with apt-get when missing), on
   127.0.0.1, with a binlog (-b DIR: fsync at most every 50 ms, its
   default), with a binlog fsynced on every write (-b DIR -f 0) and
   without a binlog: pipelined puts (`aiojobs_load bs-put N --pipeline`)
   and unpipelined puts (one put, wait for its reply: `bs-put N`), so both
-  sides use the same C client.
+  sides use the same C client. Reference rows only (no target).
 * VmHWM of aiojobsd after queueing PEAK_JOBS jobs on a paused queue (filled
   from Python, 1,000 per request), and how long a restart takes to bring
   them back.
 
-* floors, for reference (no daemon): `store_floor` writes rows through
-  the daemon's own store module alone, 1,000 a transaction and one a
-  transaction, safe (the most any daemon keeping a row a job in this
-  store could accept); `sp_floor`'s REQ/REP round trip (the most
-  sequential requests one client gets through the transport).
-
 When aiojobs_load is not built, Python clients stand in (a ctypes NNG
 REQ socket for aiojobsd, a raw socket for beanstalkd) and the lines say so.
 
-Targets (the issue's): batched submits (safe) >= 5x beanstalkd's pipelined
-put rate; single submits (safe) >= beanstalkd's unpipelined put rate with
-the same kind of client; both against beanstalkd with its binlog (-b);
-VmHWM with 1,000,000 queued jobs <= 512 MiB.
+Targets (issue 19), medians of the rounds: batched submits (safe) >= 0.5x
+store_floor's batched rows/s; single submits, fast >= 0.8x the transport
+floor's requests/s, safe >= 0.8x the serial combination of the transport
+floor and store_floor one row a transaction; VmHWM with 1,000,000 queued
+jobs <= 512 MiB. Batched fast submits are a reference row against the
+same floor as safe.
 
 usage: bench_store.py AIOJOBSD [--quick] [PEAK_JOBS]   (default 1000000,
 3 rounds; --quick: 100000, 2 rounds and fewer jobs; exit 0 always: this
@@ -57,8 +65,10 @@ SINGLE = 3000           # single submits / unpipelined puts per round
 BATCHES = 50            # batched submits per round (x BATCH jobs)
 BATCH = 1000
 PIPELINED = 50000       # pipelined puts per round
-BATCH_TARGET = ">= 5x"
-SINGLE_TARGET = ">= 1x"
+BATCH_TARGET = ">= 0.5x"        # of store_floor, 1,000 a transaction
+SINGLE_TARGET = ">= 0.8x"       # of the transport floor (fast), of it
+                                # and store_floor one a transaction (safe)
+FLOOR_RTT = 10000       # sp_floor round trips a round (one client)
 PEAK_TARGET_MIB = 512
 PEAK_TARGET_JOBS = 1000000
 USE_LOAD = True         # aiojobs_load found (else the Python clients)
@@ -273,20 +283,24 @@ def peak_memory(n):
 # ---------------------------------------------------------------------------
 
 
-def floors(rounds):
-    """{"batched": rows/s, "single": rows/s, "rtt": us} medians, or {}."""
-    sf, nf = benchlib.tool("store_floor"), benchlib.tool("sp_floor")
-    if sf is None or nf is None:
-        return {}
-    out = {"batched": [], "single": [], "rtt": []}
-    for _ in range(rounds):
-        for key, n, batch in (("batched", 100000, 1000),
-                              ("single", SINGLE, 1)):
-            r = benchlib.store_floor(n, batch, "safe")
-            out[key].append(r["store_floor.insert"])
-        out["rtt"].append(benchlib.run_tool([nf, str(SINGLE)])
-                          ["floor.rtt.p50"])
-    return {k: med(v) for k, v in out.items()}
+def floor_round():
+    """{"batched": rows/s, "single": rows/s, "transport": requests/s} of
+    one round of the floors, or None when they are not built."""
+    nf = benchlib.tool("sp_floor")
+    if benchlib.tool("store_floor") is None or nf is None:
+        return None
+    out = {}
+    for key, n, batch in (("batched", BATCHES * BATCH, BATCH),
+                          ("single", SINGLE, 1)):
+        out[key] = benchlib.store_floor(n, batch, "safe")["store_floor.insert"]
+    out["transport"] = benchlib.run_tool([nf, str(FLOOR_RTT), "1"])[
+        "floor.clients.rate"]
+    return out
+
+
+def serial(*rates):
+    """The rate of doing each of rates' work one after the other."""
+    return 1 / sum(1 / r for r in rates)
 
 
 def med(xs):
@@ -294,12 +308,13 @@ def med(xs):
 
 
 def main():
-    global ROUNDS, SINGLE, BATCHES, PIPELINED, USE_LOAD
+    global ROUNDS, SINGLE, BATCHES, PIPELINED, FLOOR_RTT, USE_LOAD
     quick, args = benchlib.options(
         "bench_store.py AIOJOBSD [--quick] [PEAK_JOBS]")
     peak_jobs = int(args[0]) if args else (100000 if quick else 1000000)
     if quick:
         ROUNDS, SINGLE, BATCHES, PIPELINED = 2, 1000, 10, 20000
+        FLOOR_RTT = 2500
     USE_LOAD = benchlib.load_path() is not None
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     t_start = time.monotonic()
@@ -309,10 +324,14 @@ def main():
                ("no binlog", [])]
     ours = {"safe": ([], [], []), "fast": ([], [], [])}
     theirs = {name: ([], []) for name, _ in configs}
+    floors = []
     for _ in range(ROUNDS):
         for mode in ours:
             for i, v in enumerate(aiojobsd_rates(mode)):
                 ours[mode][i].append(v)
+        f = floor_round()
+        if f is not None:
+            floors.append(f)
         if exe is None:
             continue
         for name, args in configs:
@@ -331,6 +350,18 @@ def main():
               % (mode, med(s)))
         print("aiojobsd --durability %-4s batched (1000):  %8.0f jobs/s"
               % (mode, med(b)))
+    fl = {k: med([f[k] for f in floors]) for k in floors[0]} if floors \
+        else None
+    if fl:
+        fl["serial"] = serial(fl["transport"], fl["single"])
+        print("store floor, safe, %d a transaction:      %8.0f rows/s"
+              % (BATCH, fl["batched"]))
+        print("store floor, safe, one a transaction:      %8.0f rows/s"
+              % fl["single"])
+        print("transport floor, one client:               %8.0f requests/s"
+              % fl["transport"])
+        print("the two, one after the other:              %8.0f /s"
+              % fl["serial"])
     if exe is not None:
         for name, (p, u) in theirs.items():
             print("beanstalkd %-22s pipelined puts:   %8.0f jobs/s"
@@ -338,50 +369,80 @@ def main():
             print("beanstalkd %-22s unpipelined puts: %8.0f jobs/s"
                   % (name, med(u)))
     sys.stdout.flush()
-    base = theirs["binlog -b"]
-    note = None if USE_LOAD else "Python clients: aiojobs_load not built"
+
+    def note(*parts):
+        if not USE_LOAD:
+            parts += ("Python clients: aiojobs_load not built",)
+        if not fl:
+            parts += ("not judged: store_floor or sp_floor is not built",)
+        return "; ".join(x for x in parts if x) or None
+
+    batched_floor = ("store floor: store_floor inserts, 1,000 a "
+                     "transaction, safe (no daemon)")
+    single_floor = {
+        "safe": "transport floor and store floor one row a transaction "
+                "(safe), in series: 1 / (1/transport + 1/store)",
+        "fast": "transport floor: one client's sequential REQ/REP round "
+                "trips, no daemon (sp_floor N 1)"}
     for mode in ("safe", "fast"):
         s, b, _ = ours[mode]
-        ref = "" if mode == "safe" else "reference: the weaker durability"
         result("submit throughput, batched (1,000 jobs/request), "
-               "--durability %s" % mode, med(b), "jobs/s",
-               "beanstalkd -b (binlog), pipelined puts" if exe else None,
-               med(base[0]) if exe else None,
+               "--durability %s" % mode, med(b), "jobs/s", batched_floor,
+               fl and fl["batched"],
                BATCH_TARGET if mode == "safe" else None,
-               "; ".join(x for x in (ref, note) if x) or None)
+               note("" if mode == "safe" else "reference: the weaker "
+                    "durability, against the safe store floor"))
         result("submit throughput, single (1 job/request, sequential), "
                "--durability %s" % mode, med(s), "jobs/s",
-               "beanstalkd -b (binlog), unpipelined puts" if exe else None,
-               med(base[1]) if exe else None,
-               SINGLE_TARGET if mode == "safe" else None,
-               "; ".join(x for x in (ref, note) if x) or None)
+               single_floor[mode],
+               fl and fl["serial" if mode == "safe" else "transport"],
+               SINGLE_TARGET,
+               note("store floor one a transaction %.0f rows/s, transport "
+                    "floor %.0f requests/s" % (fl["single"],
+                                               fl["transport"])
+                    if fl and mode == "safe" else ""))
     if exe is not None:
+        base = theirs["binlog -b"]
         fsync = theirs["binlog -b -f 0 (fsync)"]
+        result("submit throughput, batched (1,000 jobs/request), "
+               "--durability safe, vs beanstalkd", med(ours["safe"][1]),
+               "jobs/s", "beanstalkd -b (binlog), pipelined puts",
+               med(base[0]), note="reference: beanstalkd -b fsyncs at "
+               "most every 50 ms")
+        result("submit throughput, single (1 job/request, sequential), "
+               "--durability safe, vs beanstalkd", med(ours["safe"][0]),
+               "jobs/s", "beanstalkd -b (binlog), unpipelined puts",
+               med(base[1]), note="reference: the same kind of client")
         result("submit throughput, batched (1,000 jobs/request), "
                "--durability safe, vs the same durability",
                med(ours["safe"][1]), "jobs/s",
                "beanstalkd -b -f 0 (binlog fsynced every write), "
                "pipelined puts", med(fsync[0]),
                note="reference: safe fsyncs every commit, as -f 0 does")
-    fl = floors(ROUNDS)
-    if fl and exe is not None:
+    if fl:
+        bs = theirs["binlog -b"] if exe is not None else None
         result("store floor: inserts through the job store alone (no "
                "daemon), 1,000 a transaction, safe", fl["batched"],
-               "rows/s", "beanstalkd -b (binlog), pipelined puts",
-               med(base[0]), None,
+               "rows/s", bs and "beanstalkd -b (binlog), pipelined puts",
+               bs and med(bs[0]), None,
                "reference: no daemon keeping a row a job in this store "
                "accepts more; the batched target asks %.0f jobs/s"
-               % (5 * med(base[0])))
+               % (0.5 * fl["batched"]))
         result("store floor: inserts through the job store alone (no "
                "daemon), one a transaction, safe", fl["single"], "rows/s",
-               "beanstalkd -b (binlog), unpipelined puts", med(base[1]),
-               None, "reference: one fsync a job, as a safe single "
-               "submit needs; beanstalkd -b fsyncs at most every 50 ms")
-        result("transport floor: sequential REQ/REP round trips, no daemon "
-               "(sp_floor, 1e6 / p50 us)", 1e6 / fl["rtt"], "requests/s",
-               "beanstalkd -b (binlog), unpipelined puts", med(base[1]),
-               None, "reference: the most single submits one client gets "
-               "through the SP transport, before any work")
+               bs and "beanstalkd -b (binlog), unpipelined puts",
+               bs and med(bs[1]), None, "reference: one fsync a job, as a "
+               "safe single submit needs; beanstalkd -b fsyncs at most "
+               "every 50 ms")
+        result("transport floor: one client's sequential REQ/REP round "
+               "trips, no daemon (sp_floor N 1)", fl["transport"],
+               "requests/s",
+               bs and "beanstalkd -b (binlog), unpipelined puts",
+               bs and med(bs[1]), None, "reference: the most single "
+               "submits one client gets through the SP transport, before "
+               "any work; the single targets ask %.0f (fast) and %.0f "
+               "(safe) jobs/s" % (0.8 * fl["transport"],
+                                  0.8 * fl["serial"]))
     if peak_jobs > 0:
         peak_memory(peak_jobs)
     print("bench took %.0f s" % (time.monotonic() - t_start))
