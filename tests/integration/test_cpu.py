@@ -614,8 +614,10 @@ def _kill_daemon_check_workers(busy_fn):
         if busy_fn is not None:
             jid = d.submit(cpu_spec(busy_fn))
             d.wait_state(jid, "running")
-        pids = workers_of(d.pid)
-        eq(len(pids), 2, "workers (%s)" % pids)
+        # stats count the workers asked for; a worker just started may
+        # not have run its program yet (its command line is the daemon's)
+        pids = poll_until(lambda: (lambda p: p if len(p) == 2 else None)(
+            workers_of(d.pid)), 5.0, what="two workers running")
         os.kill(d.pid, signal.SIGKILL)      # the daemon only: not its group
         d.proc.wait(timeout=10)
         try:
