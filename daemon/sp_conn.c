@@ -53,6 +53,7 @@
 struct sp_conn {
 	struct bufferevent		*bev;		/* NULL once closed */
 	struct event			*deadline;	/* until the header */
+	struct event			*flush;		/* plain: sp_conn_flush_cb */
 	const struct sp_conn_cfg	*cfg;
 	void				*arg;		/* for the callbacks */
 	unsigned long long		 id;		/* for the log */
@@ -71,6 +72,8 @@ struct sp_conn {
 static void	sp_conn_read_cb(struct bufferevent *, void *);
 static void	sp_conn_event_cb(struct bufferevent *, short, void *);
 static void	sp_conn_deadline_cb(int, short, void *);
+static void	sp_conn_flush_cb(int, short, void *);
+static void	sp_conn_queue(struct sp_conn *, const void *, size_t);
 
 /* The credentials of the process at the other end of a unix socket. */
 static int
@@ -154,8 +157,15 @@ sp_conn_create(struct event_base *base, int fd, const struct sp_conn_cfg *cfg,
 	c->deadline = evtimer_new(base, sp_conn_deadline_cb, c);
 	evtimer_add(c->deadline, &tv);
 	sp_header(cfg->proto, head);
-	bufferevent_write(c->bev, head, sizeof head);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (cfg->tls != NULL) {
+		bufferevent_write(c->bev, head, sizeof head);
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+		return (c);
+	}
+	c->flush = event_new(base, -1, 0, sp_conn_flush_cb, c);
+	event_priority_set(c->flush, event_base_get_npriorities(base) - 1);
+	bufferevent_enable(c->bev, EV_READ);
+	sp_conn_queue(c, head, sizeof head);
 	return (c);
 }
 
@@ -192,6 +202,10 @@ sp_conn_close(struct sp_conn *c, const char *why)
 		event_free(c->deadline);
 		c->deadline = NULL;
 	}
+	if (c->flush != NULL) {
+		event_free(c->flush);
+		c->flush = NULL;
+	}
 	c->cfg->closed_cb(c, c->arg);
 }
 
@@ -211,28 +225,64 @@ sp_conn_queued(struct sp_conn *c)
 }
 
 /*
+ * The end of a loop turn (the lowest priority) on a plain connection:
+ * write what the turn queued, in one system call, without first waiting
+ * for the loop to say the socket is writable, which cost two epoll_ctl
+ * calls and a loop turn a message. Only what the socket does not take
+ * waits for it to become writable (the bufferevent writes it then); an
+ * error is left to the bufferevent too, which finds it on that write.
+ */
+static void
+sp_conn_flush_cb(int fd, short events, void *arg)
+{
+	struct sp_conn	*c = arg;
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	(void)fd;
+	(void)events;
+	while (evbuffer_get_length(out) > 0 &&
+	    evbuffer_write(out, bufferevent_getfd(c->bev)) > 0)
+		;
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(c->bev, EV_WRITE);
+	else if (bufferevent_get_enabled(c->bev) & EV_WRITE)
+		bufferevent_disable(c->bev, EV_WRITE);
+}
+
+/*
+ * Queue bytes for the peer. On a plain connection they are written at
+ * the end of the loop turn (sp_conn_flush_cb), with whatever else the
+ * turn queued for it: writing each message at once cost a quarter of
+ * the single-submit rate (a wake-up of the client per event). On TLS the
+ * bufferevent writes them when the loop finds the socket writable.
+ */
+static void
+sp_conn_queue(struct sp_conn *c, const void *a, size_t alen)
+{
+	if (evbuffer_add(bufferevent_get_output(c->bev), a, alen) != 0)
+		fatalx("out of memory");
+	if (c->flush != NULL)
+		event_active(c->flush, 0, 0);
+}
+
+/*
  * Send one message made of two parts (the second may be empty): 0, or -1
- * if the connection is closed or not yet open. The bytes are copied and
- * written when the loop next finds the socket writable, together with
- * whatever else this turn queued for it: writing each message at once
- * cost a quarter of the single-submit rate (a wake-up of the client per
- * event) and gained no latency that could be measured.
+ * if the connection is closed or not yet open. The bytes are copied.
  */
 int
 sp_conn_send(struct sp_conn *c, const void *a, size_t alen, const void *b,
     size_t blen)
 {
-	struct evbuffer	*out;
 	unsigned char	 frame[SP_FRAME_MAX];
 
 	if (!sp_conn_is_open(c))
 		return (-1);
-	out = bufferevent_get_output(c->bev);
 	sp_frame_put(frame, c->cfg->ipc, alen + blen);
-	if (evbuffer_add(out, frame, sp_frame_len(c->cfg->ipc)) != 0 ||
-	    (alen > 0 && evbuffer_add(out, a, alen) != 0) ||
-	    (blen > 0 && evbuffer_add(out, b, blen) != 0))
-		fatalx("out of memory");
+	sp_conn_queue(c, frame, sp_frame_len(c->cfg->ipc));
+	if (alen > 0)
+		sp_conn_queue(c, a, alen);
+	if (blen > 0)
+		sp_conn_queue(c, b, blen);
 	return (0);
 }
 
