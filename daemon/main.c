@@ -5,6 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef AIOJOBS_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 #include "aiojobsd.h"
 #include "endpoint.h"
 #include "log.h"
@@ -223,6 +227,18 @@ main_config(struct aiojobsd *aj, struct main_opts *mo)
 	}
 }
 
+/* Which malloc this build runs on (meson's allocator option). */
+static void
+main_log_malloc(void)
+{
+#ifdef AIOJOBS_MIMALLOC
+	log_debug("malloc: mimalloc %d.%d.%d", mi_version() / 100,
+	    mi_version() / 10 % 10, mi_version() % 10);
+#else
+	log_debug("malloc: the C library's");
+#endif
+}
+
 int
 main(int argc, char **argv)
 {
@@ -243,6 +259,7 @@ main(int argc, char **argv)
 		rc = 0;
 	} else {
 		log_init("aiojobsd", aj.conf.log_level);
+		main_log_malloc();
 		rc = server_run(&aj);
 	}
 	config_clear(&aj.conf);

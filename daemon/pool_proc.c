@@ -327,6 +327,11 @@ pool_proc_exec(struct worker *w, const struct user *u, int child[2])
 	/* its own group: a terminal's ^C is for the daemon, not the pool */
 	sp.new_pgrp = 1;
 	sp.deathsig = SIGKILL;
+#if !defined(__SANITIZE_ADDRESS__)
+	/* AddressSanitizer reserves terabytes of address space (worker.c) */
+	if (o->memory_limit > 0)
+		sp.as_limit = (rlim_t)o->memory_limit;
+#endif
 	r = spawn_start(&sp, &w->pid, &w->startfd);
 	free(envp);
 	return (r);

@@ -20,6 +20,7 @@
  * loop (spawn_result), where EOF says the child has exec'd.
  */
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 #include <linux/close_range.h>
@@ -161,6 +162,17 @@ spawn_fail(int errfd, int step)
 	_exit(127);
 }
 
+static int
+spawn_as_limit(const struct spawn *sp)
+{
+	struct rlimit	 rl;
+
+	if (sp->as_limit == 0)
+		return (0);
+	rl.rlim_cur = rl.rlim_max = sp->as_limit;
+	return (setrlimit(RLIMIT_AS, &rl));
+}
+
 /*
  * The child: only async-signal-safe calls from here to execve. The death
  * signal is asked for after the change of user, which clears it.
@@ -182,7 +194,7 @@ spawn_child(const struct spawn *sp, pid_t parent, int errfd)
 	    (prctl(PR_SET_PDEATHSIG, sp->deathsig) == -1 ||
 	    getppid() != parent))
 		_exit(127);	/* the daemon is already gone */
-	if (spawn_cwd(sp) == -1)
+	if (spawn_cwd(sp) == -1 || spawn_as_limit(sp) == -1)
 		spawn_fail(errfd, SPAWN_STEP_EXEC);
 	/* evhttp fds are not close-on-exec: none past the given survives */
 	if (syscall(SYS_close_range, (unsigned int)sp->nfds, ~0U,

@@ -9,6 +9,7 @@
 #ifndef SPAWN_H
 #define SPAWN_H
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 struct user;
@@ -47,6 +48,12 @@ struct spawn {
 	 */
 	int		 drop_caps;
 	int		 deathsig;	/* when the daemon dies, or 0 */
+	/*
+	 * RLIMIT_AS from execve on, or 0: set in the program itself, it
+	 * would leave out what its malloc mapped before main (mimalloc maps
+	 * its first segment then, and serves later blocks from it).
+	 */
+	rlim_t		 as_limit;
 };
 
 /* Where a spawn failed (spawn_result's step). */

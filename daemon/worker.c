@@ -174,22 +174,21 @@ out:
 	cJSON_Delete(args);
 }
 
+/*
+ * The address-space limit (--memory-limit) is the pool's to set, before
+ * execve (pool_proc.c), so that it covers what malloc maps before main.
+ * AddressSanitizer reserves terabytes of address space: none there.
+ */
 static void
 worker_limits(const struct worker_opts *o)
 {
-	struct rlimit	 rl;
-
 #if defined(__SANITIZE_ADDRESS__)
-	/* AddressSanitizer reserves terabytes of address space */
 	if (o->memory_limit > 0)
 		fprintf(stderr, "aiojobsd worker: no address-space limit in an "
 		    "AddressSanitizer build\n");
-	return;
+#else
+	(void)o;
 #endif
-	if (o->memory_limit > 0) {
-		rl.rlim_cur = rl.rlim_max = (rlim_t)o->memory_limit;
-		setrlimit(RLIMIT_AS, &rl);
-	}
 }
 
 /*
