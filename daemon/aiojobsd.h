@@ -122,7 +122,8 @@ struct job_more {
  * later submits with it; with one, the store has it.
  */
 struct job_key {
-	RB_ENTRY(job_key)	 entry;
+	struct job_key		*next;		/* in its slot (sched/keys.c) */
+	uint64_t		 hash;
 	struct job		*job;
 	uid_t			 owner;		/* keys are per owner */
 	char			 key[];
@@ -174,7 +175,6 @@ struct job {
 };
 TAILQ_HEAD(jobq, job);
 RB_HEAD(job_ids, job);
-RB_HEAD(job_keys, job_key);
 RB_HEAD(job_ready, job);
 RB_HEAD(job_lockq, job);
 
@@ -215,7 +215,7 @@ struct sched {
 	int			 draining;	/* start nothing new */
 	int			 start_stored;	/* start only committed jobs */
 	struct job_ids		 jobs;
-	struct job_keys		 keys;
+	struct keys		*keys;
 	struct queues		 queues;
 	int64_t			 nqueues;
 	struct jobq		 running;
@@ -382,10 +382,8 @@ void	 job_view(struct job *, struct msg_view *);
 struct event_base *job_base(struct job *);
 void	 job_output_grew(struct job *);
 int	 job_ids_cmp(struct job *, struct job *);
-int	 job_keys_cmp(struct job_key *, struct job_key *);
 int	 job_ready_cmp(struct job *, struct job *);
 RB_PROTOTYPE(job_ids, job, id_entry, job_ids_cmp)
-RB_PROTOTYPE(job_keys, job_key, entry, job_keys_cmp)
 RB_PROTOTYPE(job_ready, job, ready_entry, job_ready_cmp)
 
 /* queue.c */

@@ -34,21 +34,12 @@ static const unsigned int job_transitions[JOB_NSTATES] = {
 };
 
 RB_GENERATE(job_ids, job, id_entry, job_ids_cmp)
-RB_GENERATE(job_keys, job_key, entry, job_keys_cmp)
 RB_GENERATE(job_ready, job, ready_entry, job_ready_cmp)
 
 int
 job_ids_cmp(struct job *a, struct job *b)
 {
 	return (a->id < b->id ? -1 : a->id > b->id);
-}
-
-int
-job_keys_cmp(struct job_key *a, struct job_key *b)
-{
-	if (a->owner != b->owner)
-		return (a->owner < b->owner ? -1 : 1);
-	return (strcmp(a->key, b->key));
 }
 
 /* Higher priority first; ties in submission (id) order. */

@@ -8,7 +8,7 @@ AIOJOBS_PACKAGES="gcc meson ninja-build pkg-config python3 libevent-dev
 libnng-dev nng-utils nanomsg-utils libnanomsg-raw-perl
 libcjson-dev check libsubunit-dev libinih-dev
 libbsd-dev libssl-dev openssl libsqlite3-dev libsystemd-dev scdoc
-libmimalloc-dev clang libclang-rt-14-dev"
+libsodium-dev libmimalloc-dev clang libclang-rt-14-dev"
 
 deps_install() {
 	missing=""

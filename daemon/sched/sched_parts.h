@@ -1,7 +1,8 @@
 /*
  * The scheduler's parts that only it calls: dependencies (deps.c), locks
- * (lock.c) and task groups (group.c). They answer the scheduler through
- * their results and never call it (see docs/architecture.md).
+ * (lock.c), task groups (group.c) and the table of keys (keys.c). They
+ * answer the scheduler through their results and never call it (see
+ * docs/architecture.md).
  */
 #ifndef SCHED_PARTS_H
 #define SCHED_PARTS_H
@@ -23,6 +24,13 @@ struct job *lock_release(struct job *);
 struct job *lock_forget(struct job *);
 int	 job_lockq_cmp(struct job *, struct job *);
 RB_PROTOTYPE(job_lockq, job, ready_entry, job_lockq_cmp)
+
+/* keys.c */
+struct keys *keys_create(void);
+void	 keys_free(struct keys *);
+struct job *keys_find(struct keys *, uid_t, const char *);
+void	 keys_add(struct keys *, struct job_key *);
+void	 keys_remove(struct keys *, struct job_key *);
 
 /* group.c */
 void	 group_create(struct job **, size_t);

@@ -540,6 +540,32 @@ def test_idempotency_key():
         check(c != a, "different key got the same id")
 
 
+def test_idempotency_keys_within_a_batch():
+    with Daemon() as d:
+        a, b, c = (sleep_spec(100, key=k) for k in ("ka", "kb", "kc"))
+        ids = d.ok({"op": "submit", "jobs": [a, b, dict(a), c, dict(b)]})[
+            "ids"]
+        eq(len(set(ids)), 3, "distinct jobs of a batch with repeated keys")
+        eq((ids[2], ids[4]), (ids[0], ids[1]), "a repeated key's id")
+        eq(job_count(d), 3, "jobs after the batch")
+        # the same key for another spec, later in a batch: nothing is made
+        r = d.request({"op": "submit", "jobs": [
+            sleep_spec(100, key="kd"), sleep_spec(100, key="ke"),
+            sleep_spec(200, key="kd")]})
+        expect_error(r, "conflict")
+        eq(job_count(d), 3, "jobs after a conflicting batch")
+        # thousands of keys (the table grows), each found again by a resend
+        specs = [sleep_spec(1, key="many-%d" % i) for i in range(3000)]
+        first = []
+        for i in range(0, len(specs), 1000):
+            first += d.ok({"op": "submit", "jobs": specs[i:i + 1000]})["ids"]
+        again = []
+        for i in range(0, len(specs), 1000):
+            again += d.ok({"op": "submit", "jobs": specs[i:i + 1000]})["ids"]
+        eq(again, first, "ids of 3,000 keyed jobs sent twice")
+        eq(len(set(first)), 3000, "distinct jobs of 3,000 keys")
+
+
 def test_pending_limit():
     with Daemon("--pending-limit", "5") as d:
         pause(d, "pl")
