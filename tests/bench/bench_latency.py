@@ -6,10 +6,14 @@ reserve with a blocked consumer for reference, all with the same C client
 * aiojobsd `--durability fast`: `aiojobs_load latency N` submits one job,
   waits until it has started, N times, and reports percentiles;
 * the transport's floor: `sp_floor N` (no daemon) times a request on a
-  REQ socket to an event on a SUB socket through a thread that only
-  receives on REP, publishes on PUB and replies, over ipc as aiojobsd is
-  reached. What a latency asks below it, no daemon behind these sockets
-  can meet; what aiojobsd adds above it is its own;
+  REQ socket to the second of two events on a SUB socket through a
+  thread that only receives on REP, publishes on PUB and replies, over
+  ipc as aiojobsd is reached. Two events, because a job that starts at
+  once publishes job.queued and then job.running, and the protocol gives
+  every subscriber both; the second of two messages reaches a subscriber
+  some 25 us after one alone would. What a latency asks below it, no
+  daemon behind these sockets can meet; what aiojobsd adds above it is
+  its own;
 * beanstalkd (Debian package, installed with apt-get when missing) on
   127.0.0.1 and a free port, without a binlog: `aiojobs_load bs-latency N`
   puts one job while a second connection is blocked in `reserve`, N times.
