@@ -206,15 +206,17 @@ def run_tool(cmd, timeout=600):
              if line.startswith("RESULT "))}
 
 
-def store_floor(n, batch, mode):
+def store_floor(n, batch, mode, started=False):
     """store_floor's {name: value} for n rows, batch a transaction, in a
-    fresh directory; None when it is not built."""
+    fresh directory (started: each row updated when its job starts too);
+    None when it is not built."""
     exe = tool("store_floor")
     if exe is None:
         return None
     d = tempfile.mkdtemp(prefix="aiojobs-floor.")
     try:
-        return run_tool([exe, str(n), str(batch), mode, d])
+        return run_tool([exe, str(n), str(batch), mode, d] +
+                        (["started"] if started else []))
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
