@@ -162,8 +162,15 @@ sp_conn_create(struct event_base *base, int fd, const struct sp_conn_cfg *cfg,
 		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 		return (c);
 	}
+	/*
+	 * In the middle of the loop's priorities: after the turn's ordinary
+	 * events (the highest), before the lowest, where the daemon puts
+	 * what may wait on the disk (its commit), so that what does not wait
+	 * for a commit (events, a fast submit's job.running) is not held
+	 * back by it. A reply the commit makes brings the loop back here.
+	 */
 	c->flush = event_new(base, -1, 0, sp_conn_flush_cb, c);
-	event_priority_set(c->flush, event_base_get_npriorities(base) - 1);
+	event_priority_set(c->flush, event_base_get_npriorities(base) / 2);
 	bufferevent_enable(c->bev, EV_READ);
 	sp_conn_queue(c, head, sizeof head);
 	return (c);
@@ -225,12 +232,12 @@ sp_conn_queued(struct sp_conn *c)
 }
 
 /*
- * The end of a loop turn (the lowest priority) on a plain connection:
- * write what the turn queued, in one system call, without first waiting
- * for the loop to say the socket is writable, which cost two epoll_ctl
- * calls and a loop turn a message. Only what the socket does not take
- * waits for it to become writable (the bufferevent writes it then); an
- * error is left to the bufferevent too, which finds it on that write.
+ * The end of a loop turn on a plain connection: write what the turn
+ * queued, in one system call, without first waiting for the loop to say
+ * the socket is writable, which cost two epoll_ctl calls and a loop turn
+ * a message. Only what the socket does not take waits for it to become
+ * writable (the bufferevent writes it then); an error is left to the
+ * bufferevent too, which finds it on that write.
  */
 static void
 sp_conn_flush_cb(int fd, short events, void *arg)
