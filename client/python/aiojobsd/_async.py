@@ -144,6 +144,7 @@ class AsyncTransport:
                 if dl is not None and time.monotonic() >= dl:
                     raise errors.Unavailable("%s: connection lost"
                                              % self.addr.url)
+                await asyncio.sleep(0.02)
             finally:
                 self.waiting.pop(rid, None)
 
@@ -302,17 +303,19 @@ class AsyncClient(_core.Ops):
 
     async def events(self, prefix="job.", timeout=None):
         """Yield Events (topic, job view) whose topic starts with prefix;
-        Timeout when none comes for timeout seconds. Reconnects after a
+        Timeout when no such event comes for timeout seconds. Reconnects after a
         daemon restart; events are best effort."""
         addr = _endpoint.Address(self.events_url)
         conn = None
+        dl = _core.deadline(timeout)
         try:
             while True:
                 if conn is None:
                     conn = await _connect(addr, _wire.SUB, self.reconnect,
-                                          _core.deadline(timeout))
+                                          dl)
                 try:
-                    msgs = await asyncio.wait_for(conn.messages(), timeout)
+                    msgs = await asyncio.wait_for(conn.messages(),
+                                                  _core.left(dl))
                 except asyncio.TimeoutError:
                     raise errors.Timeout("no event in %s s" % timeout)
                 except _wire.WireError as e:
@@ -320,11 +323,15 @@ class AsyncClient(_core.Ops):
                 except (OSError, EOFError):
                     conn.close()
                     conn = None
+                    if dl is not None and time.monotonic() >= dl:
+                        raise errors.Timeout("no event in %s s" % timeout)
+                    await asyncio.sleep(0.05)
                     continue
                 for m in msgs:
                     ev = _sync.parse_event(m, prefix)
                     if ev is not None:
                         yield ev
+                        dl = _core.deadline(timeout)
         finally:
             if conn is not None:
                 conn.close()

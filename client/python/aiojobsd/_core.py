@@ -174,6 +174,15 @@ def _met(return_when, done, pending):
     return False
 
 
+def _held_deadline(hold, dl):
+    """When the reply to a request held hold seconds is overdue: a
+    little after the call's own deadline, or HOLD_SLACK_S after the hold
+    for a call without one."""
+    if dl is not None:
+        return dl + 0.5
+    return time.monotonic() + hold + HOLD_SLACK_S
+
+
 def g_wait(ids, return_when, dl):
     """wait until return_when holds or deadline dl passes, asking again
     each time the daemon's max_hold ends a held request. Returns
@@ -188,13 +197,12 @@ def g_wait(ids, return_when, dl):
         r = check((yield req({"op": "wait", "ids": pending,
                               "return_when": return_when,
                               "timeout_ms": int(hold * 1000)},
-                             time.monotonic() + hold + HOLD_SLACK_S)))
+                             _held_deadline(hold, dl))))
         for v in r["done"]:
             done[v["id"]] = v
         for jid in r.get("more_done") or ():
             done[jid] = check((yield req({"op": "status", "id": jid},
-                                         time.monotonic() + HOLD_SLACK_S
-                                         + (left(dl) or HOLD_S))))["job"]
+                                         _held_deadline(0, dl))))["job"]
         pending = [i for i in ids if i not in done]
         if _met(return_when, done, pending) or (dl is not None
                                                 and left(dl) <= 0):

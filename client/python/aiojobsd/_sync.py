@@ -139,6 +139,7 @@ class Transport:
                     if dl is not None and time.monotonic() >= dl:
                         raise errors.Unavailable("%s: connection lost"
                                                  % self.conn.addr.url)
+                    time.sleep(0.02)
 
     def close(self):
         self.conn.close()
@@ -236,25 +237,29 @@ class Client(_core.Ops):
 
     def events(self, prefix="job.", timeout=None):
         """Yield Events whose topic starts with prefix, forever (Timeout
-        when none comes for timeout seconds). Reconnects after a daemon
+        when no such event comes for timeout seconds). Reconnects after a daemon
         restart; events are best effort."""
         conn = _Conn(_endpoint.Address(self.events_url), _wire.SUB,
                      self.reconnect)
+        dl = _core.deadline(timeout)
         try:
             while True:
-                dl = _core.deadline(timeout)
                 try:
                     conn.connect(dl)
                     for m in conn.recv(dl):
                         ev = parse_event(m, prefix)
                         if ev is not None:
                             yield ev
+                            dl = _core.deadline(timeout)
                 except socket.timeout:
                     raise errors.Timeout("no event in %s s" % timeout)
                 except _wire.WireError as e:
                     raise errors.WireFailure(str(e))
                 except _LOST:
                     conn.close()
+                    if dl is not None and time.monotonic() >= dl:
+                        raise errors.Timeout("no event in %s s" % timeout)
+                    time.sleep(0.05)
         finally:
             conn.close()
 
