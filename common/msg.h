@@ -78,7 +78,8 @@ struct msg_error {
 #define MSG_F_OFFSET		0x10000	/* output: first byte wanted */
 #define MSG_F_LENGTH		0x20000	/* output: bytes wanted at most */
 #define MSG_F_OWNER		0x40000	/* list: whose jobs */
-#define MSG_F_LAST		MSG_F_OWNER
+#define MSG_F_JOIN		0x80000	/* submit: join this job's group */
+#define MSG_F_LAST		MSG_F_JOIN
 
 /* wait's return_when. */
 #define MSG_ALL_COMPLETED	0
@@ -114,6 +115,7 @@ struct msg_request {
 	struct msg_spec	*jobs;		/* "job" decodes as one of these */
 	size_t		 njobs;
 	int		 group;
+	int64_t		 join;		/* a member of the group to join */
 	int64_t		 id;
 	int64_t		*ids;
 	size_t		 nids;

@@ -587,6 +587,8 @@ msg_decode_field(struct msg_in *in, unsigned int bit, struct msg_request *req,
 	case MSG_F_OWNER:
 		return (msg_in_name(in, "owner", MSG_QUEUE_MAX, &req->owner,
 		    err));
+	case MSG_F_JOIN:
+		return (msg_in_int_min(in, "join", 1, &req->join, err));
 	case MSG_F_RATE:
 		if ((r = msg_in_double(in, "rate", &req->rate, err)) == 1 &&
 		    req->rate < 0) {
@@ -606,7 +608,7 @@ msg_field_name(unsigned int bit)
 		"job", "jobs", "group", "id", "ids", "state", "queue",
 		"limit", "before_id", "return_when", "timeout_ms", "name",
 		"action", "rate", "older_than_ms", "stream", "offset",
-		"length", "owner"
+		"length", "owner", "join"
 	};
 	int	 i;
 

@@ -222,6 +222,7 @@ struct sched {
 	struct jobq		 finals;	/* final, consequences pending */
 	int			 resolving;
 	struct locks		*locks;
+	struct groups		*groups;
 	struct event		*pump;
 	int64_t			(*now)(void);	/* clock, ms; a test seam */
 	int64_t			 kill_grace_ms;	/* SIGTERM to SIGKILL */
@@ -408,7 +409,7 @@ void	 sched_free(struct sched *);
 void	 sched_set_change_cb(struct sched *, sched_change_cb *, void *);
 void	 sched_set_output_cb(struct sched *, sched_output_cb *, void *);
 int	 sched_submit(struct sched *, struct msg_spec *, size_t, int,
-	    int64_t *, struct msg_error *);
+	    int64_t, int64_t *, struct msg_error *);
 int	 sched_queue_allowed(struct sched *, const char *,
 	    struct msg_error *);
 struct queue *sched_queue(struct sched *, const char *, int);

@@ -59,6 +59,11 @@ op_submit(struct aiojobsd *aj, struct creq *cr)
 		    "of the fields 'job' and 'jobs'");
 		return;
 	}
+	if (req->group && (req->present & MSG_F_JOIN)) {
+		control_error(cr, MSG_E_BAD_REQUEST, "submit takes 'group' "
+		    "(a new task group) or 'join' (an open one), not both");
+		return;
+	}
 	for (i = 0; i < req->njobs; i++)
 		req->jobs[i].owner = cr->uid;
 	if (access_submit(aj->access, req->jobs, req->njobs, cr->uid,
@@ -67,8 +72,8 @@ op_submit(struct aiojobsd *aj, struct creq *cr)
 		return;
 	}
 	ids = xcalloc(req->njobs, sizeof *ids);
-	if (sched_submit(aj->sched, req->jobs, req->njobs, req->group, ids,
-	    &err) != 0) {
+	if (sched_submit(aj->sched, req->jobs, req->njobs, req->group,
+	    req->join, ids, &err) != 0) {
 		free(ids);
 		control_error(cr, err.code, "%s", err.message);
 	} else {	/* ids are the request's from here on */

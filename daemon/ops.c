@@ -13,8 +13,8 @@
 
 static const struct op_entry ops[] = {
 	{ "ping", 0, 0, 0, op_ping },
-	{ "submit", OP_F_MUTATES, MSG_F_JOB | MSG_F_JOBS | MSG_F_GROUP, 0,
-	    op_submit },
+	{ "submit", OP_F_MUTATES, MSG_F_JOB | MSG_F_JOBS | MSG_F_GROUP |
+	    MSG_F_JOIN, 0, op_submit },
 	{ "status", 0, MSG_F_ID, MSG_F_ID, op_status },
 	{ "list", 0, MSG_F_STATE | MSG_F_QUEUE | MSG_F_LIMIT | MSG_F_BEFORE_ID |
 	    MSG_F_OWNER, 0, op_list },

@@ -172,7 +172,7 @@ recover_jobs(struct sched *s, char **cause)
 	}
 	for (g = pr.groups; g != NULL; g = next) {
 		next = g->next;
-		group_create(g->jobs, g->n);
+		group_create(s->groups, g->jobs, g->n);
 		free(g->jobs);
 		free(g);
 	}

@@ -140,6 +140,16 @@ store_counts(struct store *st, int64_t counts[STORE_NSTATES])
 	return (st->backend->counts(st, counts));
 }
 
+/*
+ * Whether a member of task group gid ended failed: 1 if one did, 0 if
+ * none, -1 on error.
+ */
+int
+store_group_failed(struct store *st, int64_t gid)
+{
+	return (st->backend->group_failed(st, gid));
+}
+
 /* The highest id ever stored, its job cleaned or not; 0 for none. */
 int64_t
 store_max_id(struct store *st)

@@ -99,6 +99,7 @@ struct store_backend {
 			    int64_t, int64_t, store_row_cb *, void *);
 	int		 (*counts)(struct store *, int64_t[STORE_NSTATES]);
 	int64_t		 (*max_id)(struct store *);
+	int		 (*group_failed)(struct store *, int64_t);
 	int64_t		 (*clean)(struct store *, int64_t, int, int64_t,
 			    char **);
 
@@ -129,6 +130,7 @@ int		 store_list(struct store *, int, const char *, int64_t,
 		    int64_t, int64_t, store_row_cb *, void *);
 int		 store_counts(struct store *, int64_t[STORE_NSTATES]);
 int64_t		 store_max_id(struct store *);
+int		 store_group_failed(struct store *, int64_t);
 int64_t		 store_clean(struct store *, int64_t, int, int64_t, char **);
 int		 store_put_queue(struct store *, const char *, int64_t, double,
 		    int, char **);

@@ -20,7 +20,7 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define STORE_SQLITE_VERSION	5
+#define STORE_SQLITE_VERSION	6
 
 #define STORE_SQLITE_COLS \
 	"id, key, spec, kind, name, queue, priority, state, attempts, " \
@@ -103,6 +103,13 @@ static const char *store_sqlite_schema[STORE_SQLITE_VERSION] = {
 	"DROP INDEX IF EXISTS jobs_key;"
 	"CREATE UNIQUE INDEX jobs_key ON jobs (owner, key)"
 	" WHERE key IS NOT NULL;",
+	/*
+	 * version 6: a job may join a task group after its other members
+	 * have ended and left memory ("join"), unless one of them failed:
+	 * the members of a group by its id, for jobs in groups only.
+	 */
+	"CREATE INDEX jobs_group ON jobs (group_id, state)"
+	" WHERE group_id IS NOT NULL;",
 };
 
 /* An open SQLite store. */
@@ -772,6 +779,18 @@ store_sqlite_each_queue(struct store *st, store_queue_cb *cb, void *arg)
 	return (0);
 }
 
+static int
+store_sqlite_group_failed(struct store *st, int64_t gid)
+{
+	char	 sql[160];
+	int64_t	 n;
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE group_id = "
+	    "%lld AND state = %d", (long long)gid, JOB_FAILED);
+	n = store_sqlite_int(store_sqlite_of(st), sql, -1);
+	return (n < 0 ? -1 : n > 0);
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.scheme = NULL,
@@ -786,6 +805,7 @@ const struct store_backend store_sqlite_backend = {
 	.list = store_sqlite_list,
 	.counts = store_sqlite_counts,
 	.max_id = store_sqlite_max_id,
+	.group_failed = store_sqlite_group_failed,
 	.clean = store_sqlite_clean,
 	.put_queue = store_sqlite_put_queue,
 	.each_queue = store_sqlite_each_queue,

@@ -43,6 +43,7 @@ sched_create(struct event_base *base, int64_t limit, int64_t pending_limit)
 	TAILQ_INIT(&s->running);
 	TAILQ_INIT(&s->finals);
 	s->locks = locks_create();
+	s->groups = groups_create();
 	s->pump = event_new(base, -1, 0, sched_pump_cb, s);
 	return (s);
 }
@@ -76,6 +77,7 @@ sched_free(struct sched *s)
 		free(s->dirty[i].spec);
 	free(s->dirty);
 	locks_free(s->locks);
+	groups_free(s->groups);
 	keys_free(s->keys);
 	RB_FOREACH_SAFE(q, queues, &s->queues, qnext) {
 		RB_REMOVE(queues, &s->queues, q);
@@ -355,6 +357,57 @@ sched_check_key(struct sched *s, struct msg_spec *specs, char **texts,
 }
 
 /*
+ * "join": the id of the task group that job join is in (*gid), if the
+ * submitter owns that job and no member of the group has failed. The
+ * group may have left memory with its last running member: the store
+ * then says whether one failed.
+ */
+static int
+sched_check_join(struct sched *s, uid_t owner, int64_t join, int64_t *gid,
+    struct msg_error *err)
+{
+	struct store_row	 row;
+	struct job		*job;
+	uid_t			 o;
+	int			 r;
+
+	if (sched_lookup_owner(s, join, &o) == -1 ||
+	    sched_lookup(s, join, &job, &row) != 1) {
+		msg_error_set(err, MSG_E_NOT_FOUND, "field 'join': no job with "
+		    "id %lld", (long long)join);
+		return (-1);
+	}
+	*gid = job != NULL ? job_group_id(job) : row.group_id;
+	store_row_clear(&row);
+	if (o != owner) {
+		msg_error_set(err, MSG_E_FORBIDDEN, "field 'join': job %lld "
+		    "belongs to another user", (long long)join);
+		return (-1);
+	}
+	if (*gid == 0) {
+		msg_error_set(err, MSG_E_BAD_REQUEST, "field 'join': job %lld "
+		    "is not in a task group", (long long)join);
+		return (-1);
+	}
+	if ((r = group_joinable(s->groups, *gid)) == 0 && s->store != NULL) {
+		if ((r = store_group_failed(s->store, *gid)) == -1) {
+			msg_error_set(err, MSG_E_INTERNAL, "job store: cannot "
+			    "read the members of task group %lld",
+			    (long long)*gid);
+			return (-1);
+		}
+		r = r == 1 ? -1 : 1;
+	}
+	if (r == -1) {
+		msg_error_set(err, MSG_E_CONFLICT, "field 'join': a member of "
+		    "the task group of job %lld failed: the group takes no "
+		    "new members", (long long)join);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * A new job of a spec; keyspec is the canonical text of a keyed spec
  * (owned from here on), NULL otherwise.
  */
@@ -440,18 +493,22 @@ sched_add_links(struct job *job, struct msg_spec *spec)
  */
 int
 sched_submit(struct sched *s, struct msg_spec *specs, size_t n, int group,
-    int64_t *ids, struct msg_error *err)
+    int64_t join, int64_t *ids, struct msg_error *err)
 {
 	struct job	**made;
 	char		**texts;
 	ssize_t		 *dup;
 	int		 *reuse;
+	int64_t		  gid = 0;
 	size_t		  i, fresh = 0, nmade = 0;
 	int		  r = -1;
 
 	reuse = xcalloc(n, sizeof *reuse);
 	texts = xcalloc(n, sizeof *texts);
 	dup = sched_batch_dups(specs, n);
+	if (join != 0 && sched_check_join(s, specs[0].owner, join, &gid,
+	    err) != 0)
+		goto out;
 	for (i = 0; i < n; i++) {
 		if (sched_check_spec(s, specs, i, n, err) != 0)
 			goto out;
@@ -485,7 +542,9 @@ sched_submit(struct sched *s, struct msg_spec *specs, size_t n, int group,
 			ids[i] = ids[ids[i]];
 	}
 	if (group && nmade > 0)
-		group_create(made, nmade);
+		group_create(s->groups, made, nmade);
+	else if (gid != 0 && nmade > 0)
+		group_join(s->groups, gid, made, nmade);
 	free(made);
 	r = 0;
 out:

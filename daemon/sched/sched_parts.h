@@ -33,7 +33,11 @@ void	 keys_add(struct keys *, struct job_key *);
 void	 keys_remove(struct keys *, struct job_key *);
 
 /* group.c */
-void	 group_create(struct job **, size_t);
+struct groups *groups_create(void);
+void	 groups_free(struct groups *);
+void	 group_create(struct groups *, struct job **, size_t);
+int	 group_joinable(struct groups *, int64_t);
+void	 group_join(struct groups *, int64_t, struct job **, size_t);
 int	 group_member_final(struct job *);
 const int64_t *group_ids(struct job *, size_t *);
 void	 group_unref(struct job *);

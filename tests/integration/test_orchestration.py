@@ -3,7 +3,9 @@ task groups, through the protocol."""
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 sys.dont_write_bytecode = True    # no __pycache__ in the source tree
@@ -115,6 +117,70 @@ def test_group_failure_cancels_members():
             sleep_spec(300), sleep_spec(5000, timeout_ms=50)]})["ids"]
         eq([v["state"] for v in d.wait_ids(ids)["done"]],
            ["succeeded", "failed"], "plain batch")
+
+
+def test_join_an_open_group():
+    """Jobs join a task group one submit at a time, as TaskGroup's
+    create_task adds tasks: a later failure cancels the earlier members,
+    and a failed group takes no new members, in memory or after all its
+    members ended."""
+    with Daemon() as d:
+        first = d.ok({"op": "submit", "group": True,
+                      "job": sleep_spec(30000)})["id"]
+        second = d.ok({"op": "submit", "join": first,
+                       "job": sleep_spec(30000)})["id"]
+        more = d.ok({"op": "submit", "join": second,
+                     "jobs": [sleep_spec(30000), sleep_spec(30000)]})["ids"]
+        bad = d.ok({"op": "submit", "join": first,
+                    "job": sleep_spec(5000, timeout_ms=100)})["id"]
+        views = d.wait_ids([first, second] + more + [bad],
+                           timeout_s=10)["done"]
+        eq([v["state"] for v in views], ["cancelled"] * 4 + ["failed"],
+           "members after the last one failed")
+        check(str(bad) in views[0]["error"]["message"],
+              "cancel message names the failed member: %r",
+              views[0]["error"]["message"])
+        r = d.request({"op": "submit", "join": first, "job": sleep_spec(1)})
+        expect_error(r, "conflict")
+        # a group whose members all ended well still takes new members;
+        # one whose member failed does not, though none is in memory
+        ok = d.ok({"op": "submit", "group": True, "job": sleep_spec(1)})["id"]
+        d.wait_ids([ok])
+        late = d.ok({"op": "submit", "join": ok, "job": sleep_spec(1)})["id"]
+        eq(d.wait_ids([late])["done"][0]["state"], "succeeded", "late member")
+        failed = d.ok({"op": "submit", "group": True,
+                       "job": exec_spec(["false"])})["id"]
+        d.wait_ids([failed])
+        expect_error(d.request({"op": "submit", "join": failed,
+                                "job": sleep_spec(1)}), "conflict")
+        # what cannot be joined
+        plain = d.submit_sleep(1)
+        expect_error(d.request({"op": "submit", "join": plain,
+                                "job": sleep_spec(1)}), "bad_request")
+        expect_error(d.request({"op": "submit", "join": 999999,
+                                "job": sleep_spec(1)}), "not_found")
+        expect_error(d.request({"op": "submit", "join": ok, "group": True,
+                                "job": sleep_spec(1)}), "bad_request")
+
+
+def test_group_members_joined_survive_a_restart():
+    sd = tempfile.mkdtemp(prefix="ajstate", dir="/tmp")
+    try:
+        with Daemon(state_dir=sd) as d:
+            d.ok({"op": "queue", "name": "gq", "action": "pause"})
+            first = d.ok({"op": "submit", "group": True,
+                          "job": sleep_spec(0, queue="gq")})["id"]
+            other = d.ok({"op": "submit", "join": first,
+                          "job": sleep_spec(0, queue="gq")})["id"]
+        with Daemon(state_dir=sd) as d:
+            bad = d.ok({"op": "submit", "join": other,
+                        "job": sleep_spec(5000, timeout_ms=100)})["id"]
+            views = d.wait_ids([first, other, bad], timeout_s=10)["done"]
+            eq([v["state"] for v in views], ["cancelled", "cancelled",
+                                            "failed"],
+               "queued members read back at start, then a joined failure")
+    finally:
+        shutil.rmtree(sd, ignore_errors=True)
 
 
 def exec_spec(argv, **fields):

@@ -38,7 +38,7 @@ queued_job(void)
 
 	ck_assert_int_eq(msg_spec_parse("{\"kind\":\"sleep\",\"args\":"
 	    "{\"ms\":100000}}", &spec, &err), 0);
-	ck_assert_int_eq(sched_submit(s, &spec, 1, 0, &id, &err), 0);
+	ck_assert_int_eq(sched_submit(s, &spec, 1, 0, 0, &id, &err), 0);
 	msg_spec_clear(&spec);
 	return (sched_lookup_job(s, id));
 }

@@ -84,7 +84,7 @@ submit(const char *json, struct msg_error *err)
 	if (err == NULL)
 		err = &e;
 	ck_assert_int_eq(msg_spec_parse(json, &spec, err), 0);
-	r = sched_submit(s, &spec, 1, 0, &id, err);
+	r = sched_submit(s, &spec, 1, 0, 0, &id, err);
 	msg_spec_clear(&spec);
 	return (r == 0 ? id : -1);
 }
@@ -347,11 +347,11 @@ START_TEST(test_batch_all_or_nothing)
 	msg_spec_parse("{\"kind\":\"sleep\",\"args\":{\"ms\":1}}", &specs[1],
 	    &err);
 	msg_spec_parse("{\"kind\":\"nope\"}", &specs[2], &err);
-	ck_assert_int_eq(sched_submit(s, specs, 3, 0, ids, &err), -1);
+	ck_assert_int_eq(sched_submit(s, specs, 3, 0, 0, ids, &err), -1);
 	ck_assert_str_eq(err.code, "unknown_kind");
 	ck_assert_ptr_nonnull(strstr(err.message, "jobs[2]"));
 	ck_assert_ptr_null(RB_MIN(job_ids, &s->jobs));
-	ck_assert_int_eq(sched_submit(s, specs, 2, 0, ids, &err), 0);
+	ck_assert_int_eq(sched_submit(s, specs, 2, 0, 0, ids, &err), 0);
 	ck_assert_int_eq(ids[1], ids[0] + 1);
 	msg_spec_clear(&specs[0]);
 	msg_spec_clear(&specs[1]);
@@ -427,7 +427,7 @@ submit_batch(const char **json, size_t n, int group, int64_t *ids)
 
 	for (i = 0; i < n; i++)
 		ck_assert_int_eq(msg_spec_parse(json[i], &specs[i], &err), 0);
-	ck_assert_int_eq(sched_submit(s, specs, n, group, ids, &err), 0);
+	ck_assert_int_eq(sched_submit(s, specs, n, group, 0, ids, &err), 0);
 	for (i = 0; i < n; i++)
 		msg_spec_clear(&specs[i]);
 }

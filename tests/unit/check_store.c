@@ -135,6 +135,33 @@ START_TEST(test_put_get_commit)
 }
 END_TEST
 
+/* A task group failed when a member did, whichever state the rest are in. */
+START_TEST(test_group_failed)
+{
+	struct store		*st = open_store();
+	struct store_row	 r;
+	char			*cause = NULL;
+	int64_t			 i;
+	static const int	 states[] = { JOB_SUCCEEDED, JOB_CANCELLED,
+	    JOB_FAILED, JOB_SUCCEEDED, JOB_RUNNING };
+
+	/* group 1: ids 1-3 (one failed); group 4: ids 4-5 (none failed) */
+	for (i = 1; i <= 5; i++) {
+		row_init(&r, i, states[i - 1], NULL);
+		r.group_id = i <= 3 ? 1 : 4;
+		ck_assert_int_eq(store_insert(st, &r, &cause), 0);
+	}
+	row_init(&r, 6, JOB_FAILED, NULL);		/* in no group */
+	ck_assert_int_eq(store_insert(st, &r, &cause), 0);
+	ck_assert_int_eq(store_commit(st, &cause), 0);
+	ck_assert_int_eq(store_group_failed(st, 1), 1);
+	ck_assert_int_eq(store_group_failed(st, 4), 0);
+	ck_assert_int_eq(store_group_failed(st, 6), 0);
+	ck_assert_int_eq(store_group_failed(st, 99), 0);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_update_keeps_spec)
 {
 	struct store		*st = open_store();
@@ -348,7 +375,7 @@ START_TEST(test_v1_migrated)
 	ck_assert_int_eq(r.id, 10);
 	store_row_clear(&r);
 	store_close(st);
-	ck_assert_int_eq(db_int("PRAGMA user_version"), 5);
+	ck_assert_int_eq(db_int("PRAGMA user_version"), 6);
 }
 END_TEST
 
@@ -376,7 +403,7 @@ START_TEST(test_v1_without_sequence_migrated)
 	ck_assert_int_eq(store_max_id(st), 4);
 	ck_assert_int_eq(count_jobs(st), 1);
 	store_close(st);
-	ck_assert_int_eq(db_int("PRAGMA user_version"), 5);
+	ck_assert_int_eq(db_int("PRAGMA user_version"), 6);
 }
 END_TEST
 
@@ -421,7 +448,7 @@ START_TEST(test_v2_migrated)
 	ck_assert_int_eq(ids[2], 5);
 	ck_assert_int_eq(count_jobs(st), 3);
 	store_close(st);
-	ck_assert_int_eq(db_int("PRAGMA user_version"), 5);
+	ck_assert_int_eq(db_int("PRAGMA user_version"), 6);
 	ck_assert_int_eq(db_int("SELECT count(*) FROM sqlite_master "
 	    "WHERE name = 'jobs_live'"), 0);
 }
@@ -473,7 +500,7 @@ START_TEST(test_v3_migrated_tree_kept)
 	ck_assert_str_eq(r.tree, "cgroup /sys/fs/cgroup/x/job-6-1");
 	store_row_clear(&r);
 	store_close(st);
-	ck_assert_int_eq(db_int("PRAGMA user_version"), 5);
+	ck_assert_int_eq(db_int("PRAGMA user_version"), 6);
 }
 END_TEST
 
@@ -512,7 +539,7 @@ START_TEST(test_v4_migrated_owner)
 	ck_assert_int_eq(r.owner, geteuid() + 1);
 	store_row_clear(&r);
 	store_close(st);
-	ck_assert_int_eq(db_int("PRAGMA user_version"), 5);
+	ck_assert_int_eq(db_int("PRAGMA user_version"), 6);
 }
 END_TEST
 
@@ -581,6 +608,7 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_put_get_commit);
 	tcase_add_test(tc, test_update_keeps_spec);
+	tcase_add_test(tc, test_group_failed);
 	tcase_add_test(tc, test_uncommitted_is_lost);
 	tcase_add_test(tc, test_list_counts_clean);
 	tcase_add_test(tc, test_max_id_survives_clean);

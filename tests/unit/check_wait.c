@@ -82,7 +82,7 @@ t_submit(const char *json)
 	int64_t			 id;
 
 	ck_assert_int_eq(msg_spec_parse(json, &spec, &err), 0);
-	ck_assert_msg(sched_submit(tenv.aj.sched, &spec, 1, 0, &id, &err) == 0,
+	ck_assert_msg(sched_submit(tenv.aj.sched, &spec, 1, 0, 0, &id, &err) == 0,
 	    "%s", err.message);
 	msg_spec_clear(&spec);
 	event_base_loop(tenv.aj.base, EVLOOP_NONBLOCK);
