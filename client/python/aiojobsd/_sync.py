@@ -26,6 +26,7 @@ class _Conn:
         self.reconnect = reconnect
         self.sock = None
         self.stream = None
+        self.early = []
 
     def close(self):
         if self.sock is not None:
@@ -81,12 +82,22 @@ class _Conn:
                 time.sleep(pause)
                 pause = min(pause * 2, 0.5)
 
+    def handshake(self, dl):
+        """Wait for the peer's SP header (messages after it are kept)."""
+        self.early = []
+        while not self.stream._header_ok:
+            self.early += self.recv(dl, header_only=True)
+
     def send(self, body, dl):
         self.sock.settimeout(_core.left(dl))
         self.sock.sendall(self.stream.send(body))
 
-    def recv(self, dl):
-        """The messages of the next bytes; [] never (raises instead)."""
+    def recv(self, dl, header_only=False):
+        """The messages of the next bytes; [] never (raises instead),
+        unless header_only and the peer's header came."""
+        early, self.early = self.early, []
+        if early:
+            return early
         while True:
             t = _core.left(dl)
             if t is not None and t <= 0:
@@ -96,7 +107,7 @@ class _Conn:
             if not data:
                 raise EOFError("the daemon closed the connection")
             msgs = self.stream.feed(data)
-            if msgs:
+            if msgs or (header_only and self.stream._header_ok):
                 return msgs
 
 
@@ -236,12 +247,23 @@ class Client(_core.Ops):
         return Group(self, timeout)
 
     def events(self, prefix="job.", timeout=None):
-        """Yield Events whose topic starts with prefix, forever (Timeout
-        when no such event comes for timeout seconds). Reconnects after a daemon
-        restart; events are best effort."""
+        """An iterator of the Events whose topic starts with prefix,
+        forever (Timeout when no such event comes for timeout seconds).
+        It subscribes before it returns, so the events of jobs submitted
+        after the call come. Reconnects after a daemon restart; events
+        are best effort."""
         conn = _Conn(_endpoint.Address(self.events_url), _wire.SUB,
                      self.reconnect)
         dl = _core.deadline(timeout)
+        try:
+            conn.connect(dl)
+            conn.handshake(dl)
+        except (socket.timeout, _wire.WireError, _LOST) as e:
+            conn.close()
+            raise errors.Unavailable("%s: %s" % (self.events_url, e))
+        return self._events(conn, prefix, timeout, dl)
+
+    def _events(self, conn, prefix, timeout, dl):
         try:
             while True:
                 try:
