@@ -182,6 +182,14 @@ class Ops(support.DaemonCase):
                 g.submit("sleep", ms=1)
                 self.fail("joined a failed group")
 
+    def test_join_outside_a_group(self):
+        plain = self.c.submit("sleep", ms=1)
+        r = self.c.request({"op": "submit", "join": plain.id,
+                            "job": aiojobsd.keyed(aiojobsd.spec("sleep",
+                                                                ms=1))})
+        self.assertIsInstance(aiojobsd.errors.from_reply(r),
+                              aiojobsd.BadRequest)
+
     def test_group_success(self):
         with self.c.group(timeout=20) as g:
             a = g.submit("sleep", ms=10)

@@ -77,6 +77,31 @@ class Wire(unittest.TestCase):
                             aiojobsd.keyed(s)["key"])
 
 
+class Docs(unittest.TestCase):
+    def test_docstrings(self):
+        # python3 -m pydoc aiojobsd is the reference: every public name
+        # and every public method has a docstring
+        import inspect
+        missing = []
+        for name in aiojobsd.__all__:
+            obj = getattr(aiojobsd, name)
+            if isinstance(obj, str):
+                continue
+            if not (obj.__doc__ or "").strip():
+                missing.append(name)
+            if not inspect.isclass(obj):
+                continue
+            for cls in obj.__mro__:
+                if not cls.__module__.startswith("aiojobsd"):
+                    continue
+                for m, f in vars(cls).items():
+                    if (not m.startswith("_")
+                            and (callable(f) or isinstance(f, property))
+                            and not (f.__doc__ or "").strip()):
+                        missing.append("%s.%s" % (cls.__name__, m))
+        self.assertEqual(missing, [])
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
