@@ -90,6 +90,7 @@ class NotDurable(Error):
 
     @property
     def jobs(self):
+        """{"id", "key"} of each job of the submit in memory only."""
         return ((self.reply or {}).get("error") or {}).get("jobs", [])
 
 
