@@ -182,6 +182,12 @@ class Ops(support.DaemonCase):
                 g.submit("sleep", ms=1)
                 self.fail("joined a failed group")
 
+    def test_group_timeout(self):
+        with self.assertRaises(aiojobsd.Timeout):
+            with self.c.group(timeout=0.3) as g:
+                a = g.submit("sleep", ms=60000)
+        self.c.cancel(a)
+
     def test_join_outside_a_group(self):
         plain = self.c.submit("sleep", ms=1)
         r = self.c.request({"op": "submit", "join": plain.id,

@@ -394,9 +394,9 @@ class AsyncGroup(_sync.GroupBase):
         return job
 
     async def _collect(self):
-        done, _ = await self.client.wait(self.jobs, timeout=self.timeout)
-        return self._failures([j.view for j in self.jobs if j in done]) \
-            or errors.Conflict("the task group failed")
+        done, pending = await self.client.wait(self.jobs,
+                                               timeout=self.timeout)
+        return self._outcome(done, pending)
 
     async def __aexit__(self, etype, exc, tb):
         if exc is not None and exc is self.failed:
@@ -406,7 +406,8 @@ class AsyncGroup(_sync.GroupBase):
                                    for j in self.jobs),
                                  return_exceptions=True)
             return False
-        eg = await self._collect() if self.jobs else None
-        if isinstance(eg, BaseExceptionGroup):
-            raise eg
+        if self.jobs:
+            err = await self._collect()
+            if not isinstance(err, errors.Conflict):
+                raise err
         return False

@@ -334,13 +334,20 @@ class GroupBase:
             msg["group"] = True
         return msg
 
-    def _failures(self, views):
-        """The ExceptionGroup of the members that failed, or None."""
-        errs = [errors.JobFailed(v) for v in views if v["state"] == "failed"]
-        if not errs:
-            return None
-        return ExceptionGroup("task group: %d member(s) failed"
-                              % len(errs), errs)
+    def _outcome(self, done, pending):
+        """What leaving the group raises: the ExceptionGroup of the
+        members that failed; Timeout if members are still running at the
+        group's timeout; else a Conflict that is not raised (a submit
+        refused because the group failed raises it)."""
+        errs = [errors.JobFailed(j.view) for j in self.jobs
+                if j in done and j.view["state"] == "failed"]
+        if errs:
+            return ExceptionGroup("task group: %d member(s) failed"
+                                  % len(errs), errs)
+        if pending:
+            return errors.Timeout("task group: %d member(s) still running"
+                                  % len(pending))
+        return errors.Conflict("the task group failed")
 
 
 class Group(GroupBase):
@@ -373,9 +380,8 @@ class Group(GroupBase):
         return job
 
     def _collect(self):
-        done, _ = self.client.wait(self.jobs, timeout=self.timeout)
-        return self._failures([j.view for j in done]) or errors.Conflict(
-            "the task group failed")
+        done, pending = self.client.wait(self.jobs, timeout=self.timeout)
+        return self._outcome(done, pending)
 
     def __exit__(self, etype, exc, tb):
         if exc is not None and exc is self.failed:
@@ -384,8 +390,8 @@ class Group(GroupBase):
             for j in self.jobs:
                 self.client.cancel(j)
             return False
-        eg = self._collect() if self.jobs else None
-        if isinstance(eg, BaseException) and not isinstance(
-                eg, errors.Conflict):
-            raise eg
+        if self.jobs:
+            err = self._collect()
+            if not isinstance(err, errors.Conflict):
+                raise err
         return False
