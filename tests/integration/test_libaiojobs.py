@@ -4,7 +4,8 @@ pkg-config --cflags --libs aiojobs from the installed aiojobs.pc, nothing
 else, run against a real aiojobsd: a job submitted and waited for (the
 wait asked again under a short max_hold), an error code from the daemon,
 no daemon, a resend after a lost reply that makes no second job, cancel,
-events. Also what the installed .so exports.
+events. Also docs/examples/c_submit.c, and what the installed .so
+exports.
 
 Needs MESON_BUILD_ROOT and MESON_SOURCE_ROOT (set by meson.build)."""
 
@@ -85,6 +86,7 @@ def example():
     run(["cc", "-Wall", "-Wextra", "-Werror", "-o", prog, EXAMPLE] +
         flags.split() + sanitize_flags(builddir), env=env)
     lib = find(dest, "libaiojobs.so.0")
+    _built["flags"] = flags.split() + sanitize_flags(builddir)
     _built["prog"] = prog
     _built["lib"] = lib
     _built["env"] = harness.clean_env(LD_LIBRARY_PATH=os.path.dirname(lib))
@@ -242,6 +244,22 @@ def test_events():
                                   SLEEP % 500)
         eq(got.get("topic"), "job.succeeded", "topic\n" + out)
         eq(json.loads(got["event"])["id"], int(got["id"]), "event's job")
+
+
+def test_docs_example():
+    """docs/examples/c_submit.c builds the same way and finds the daemon
+    through $AIOJOBS_URL."""
+    example()
+    prog = os.path.join(os.path.dirname(_built["prog"]), "c_submit")
+    run(["cc", "-Wall", "-Wextra", "-Werror", "-o", prog,
+         os.path.join(SOURCE_ROOT, "docs", "examples", "c_submit.c")] +
+        _built["flags"])
+    with Daemon() as d:
+        env = dict(_built["env"], AIOJOBS_URL=d.url)
+        _, out, _ = run([prog, SLEEP % 10], env=env)
+        check(out.startswith("job 1: "), "c_submit printed %r", out)
+        eq(json.loads(out[len("job 1: "):])["done"][0]["state"],
+           "succeeded", "state")
 
 
 def test_exports():
