@@ -3,7 +3,8 @@
  * JSON text (docs/protocol.md); see aiojobs(3).
  *
  * Every call that talks to the daemon takes a timeout in milliseconds and
- * returns within it (aiojobs_wait with -1 waits as long as it takes).
+ * returns within it (a wait within a second of it, should the daemon stop
+ * answering while it holds the wait); a negative timeout means no limit.
  * Calls return AIOJOBS_OK (0) or an error code; aiojobs_errmsg() says
  * more. Strings the library returns are freed with aiojobs_free().
  * A handle is used by one thread at a time.
