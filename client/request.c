@@ -1,9 +1,8 @@
 /*
  * Requests to aiojobsd for every subcommand, through libaiojobs: connect
- * on first use, send, check the reply; a client error or an error reply becomes a message on
- * stderr and an exit code.
+ * on first use, send, check the reply; a client error or an error reply
+ * becomes a message on stderr and an exit code.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +10,6 @@
 #include "aiojobctl.h"
 #include "aiojobs_private.h"
 #include "client.h"
-#include "endpoint.h"
 #include "msg.h"
 #include "xmalloc.h"
 
@@ -71,15 +69,15 @@ request_connect(struct ctl *ctl)
 
 	if (ctl->client != NULL)
 		return (0);
-	if (ctl->control == NULL)
-		ctl->control = ctl->url != NULL ? xstrdup(ctl->url) :
-		    endpoint_control_url(ctl->rundir);
-	if (aiojobs_open_url(&ctl->client, ctl->control) != AIOJOBS_OK) {
+	/* --url, else the library's rules: $AIOJOBS_URL, the run directory */
+	if (aiojobs_open_url(&ctl->client, ctl->url) != AIOJOBS_OK) {
 		ctl_warnx("%s", aiojobs_errmsg(ctl->client));
 		aiojobs_close(ctl->client);
 		ctl->client = NULL;
 		return (CTL_EXIT_USAGE);
 	}
+	free(ctl->control);
+	ctl->control = xstrdup(aiojobs_url(ctl->client));
 	if ((r = request_tls(ctl)) != 0)
 		return (r);
 	return (request_token(ctl));
