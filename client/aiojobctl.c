@@ -3,8 +3,6 @@
  * each in a cmd_*.c file parsing its own options and sending requests
  * through request.c; replies are printed by output*.c, or raw with --json.
  */
-#include <sys/stat.h>
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +10,7 @@
 #include <unistd.h>
 
 #include "aiojobctl.h"
-#include "client.h"
-#include "endpoint.h"
+#include "aiojobs_private.h"
 #include "xmalloc.h"
 
 static const struct ctl_cmd ctl_cmds[] = {
@@ -405,37 +402,6 @@ ctl_global_opts(struct ctl *ctl, int argc, char **argv)
 	return (-1);
 }
 
-/* Where the system's shared daemon listens (the system unit's rundir). */
-#define CTL_SYSTEM_RUNDIR	"/run/aiojobsd"
-
-/*
- * The run directory: PROTOCOL's rules, except that a user who runs no
- * daemon of their own (no socket where theirs would be) and sets no URL
- * or run directory reaches the system's daemon, which serves every user
- * when its socket lets them in (socket_mode 0666).
- */
-static char *
-ctl_rundir(void)
-{
-	struct stat	 sb;
-	char		*dir, *sock;
-	int		 own;
-
-	dir = endpoint_rundir();
-	if (geteuid() == 0 || getenv("AIOJOBS_RUNDIR") != NULL ||
-	    getenv("AIOJOBS_URL") != NULL)
-		return (dir);
-	xasprintf(&sock, "%s/aiojobsd.sock", dir);
-	own = lstat(sock, &sb) == 0;
-	free(sock);
-	if (!own && lstat(CTL_SYSTEM_RUNDIR "/aiojobsd.sock", &sb) == 0 &&
-	    S_ISSOCK(sb.st_mode)) {
-		free(dir);
-		return (xstrdup(CTL_SYSTEM_RUNDIR));
-	}
-	return (dir);
-}
-
 /* Find and run the subcommand at argv[0]. */
 static int
 ctl_run(struct ctl *ctl, int argc, char **argv)
@@ -451,7 +417,7 @@ ctl_run(struct ctl *ctl, int argc, char **argv)
 		ctl_cmd_usage(ctl->cmd);
 		return (CTL_EXIT_OK);
 	}
-	ctl->rundir = ctl_rundir();
+	ctl->rundir = aiojobs_rundir();
 	optind = 0;	/* glibc: start afresh, with this optstring's mode */
 	return (ctl->cmd->fn(ctl, argc, argv));
 }
@@ -466,7 +432,7 @@ main(int argc, char **argv)
 	if ((r = ctl_global_opts(&ctl, argc, argv)) != -1)
 		return (r);
 	r = ctl_run(&ctl, argc - optind, argv + optind);
-	client_close(ctl.client);
+	aiojobs_close(ctl.client);
 	free(ctl.control);
 	free(ctl.rundir);
 	return (r);

@@ -21,7 +21,7 @@
 #define CTL_EXIT_NOT_DURABLE	5	/* jobs exist, not yet on disk */
 #define CTL_EXIT_KEPT		(-1)	/* request_call_keep: rep is yours */
 
-struct client;
+struct aiojobs;
 struct ctl;
 
 /* A subcommand: usage is "aiojobctl NAME ARGS", then HELP. */
@@ -44,7 +44,7 @@ struct ctl {
 	int			 json;
 	char			*rundir;
 	char			*control;	/* the control URL in use */
-	struct client		*client;
+	struct aiojobs		*client;	/* libaiojobs */
 	const struct ctl_cmd	*cmd;
 };
 

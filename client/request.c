@@ -1,148 +1,86 @@
 /*
- * Requests to aiojobsd for every subcommand: connect on first use, send,
- * check the reply; a client error or an error reply becomes a message on
- * stderr and an exit code.
+ * Requests to aiojobsd for every subcommand, through libaiojobs: connect
+ * on first use, send, check the reply; a client error or an error reply
+ * becomes a message on stderr and an exit code.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aiojobctl.h"
+#include "aiojobs_private.h"
 #include "client.h"
-#include "endpoint.h"
 #include "msg.h"
 #include "xmalloc.h"
 
-/* Say why a URL cannot be used; an ipc path too long gets its own words. */
+/* Say why a URL cannot be used, in libaiojobs' words. */
 int
 request_bad_url(const char *url, const char *cause)
 {
-	const char	*path;
+	char	*why;
 
-	path = endpoint_ipc_path(url);
-	if (path != NULL && strlen(path) > ENDPOINT_IPC_MAX)
-		ctl_warnx("invalid URL %s: the ipc path is too long (%zu bytes, "
-		    "at most %d)", url, strlen(path), ENDPOINT_IPC_MAX);
-	else
-		ctl_warnx("invalid URL: %s", cause);
+	why = aiojobs_bad_url(url, cause);
+	ctl_warnx("%s", why);
+	free(why);
 	return (CTL_EXIT_USAGE);
 }
 
-/* The token in a file, without one trailing newline; NULL if unread. */
-static char *
-request_token_file(const char *path)
-{
-	FILE	*f;
-	char	*token = NULL;
-	size_t	 size = 0;
-	ssize_t	 n;
-
-	if ((f = fopen(path, "re")) == NULL) {
-		ctl_warnx("token file %s: %s", path, strerror(errno));
-		return (NULL);
-	}
-	n = getdelim(&token, &size, '\0', f);
-	fclose(f);
-	if (n <= 0 || (n == 1 && token[0] == '\n')) {
-		ctl_warnx("token file %s is empty", path);
-		free(token);
-		return (NULL);
-	}
-	if (token[n - 1] == '\n')
-		token[n - 1] = '\0';
-	return (token);
-}
-
 /*
- * The token to send: --token-file or --token, else $AIOJOBS_TOKEN, else
- * the file $AIOJOBS_TOKEN_FILE. 0, or an exit code.
- */
-static int
-request_token(struct ctl *ctl)
-{
-	const char	*env = getenv("AIOJOBS_TOKEN");
-	const char	*file = getenv("AIOJOBS_TOKEN_FILE");
-	char		*token = NULL;
-
-	if (ctl->token != NULL && ctl->token_file != NULL) {
-		ctl_warnx("--token and --token-file: give one of them");
-		return (CTL_EXIT_USAGE);
-	}
-	if (ctl->token_file != NULL)
-		token = request_token_file(ctl->token_file);
-	else if (ctl->token != NULL)
-		token = xstrdup(ctl->token);
-	else if (env != NULL && *env != '\0')
-		token = xstrdup(env);
-	else if (file != NULL && *file != '\0')
-		token = request_token_file(file);
-	else
-		return (0);
-	if (token == NULL)
-		return (CTL_EXIT_USAGE);
-	client_set_token(ctl->client, token);
-	explicit_bzero(token, strlen(token));
-	free(token);
-	return (0);
-}
-
-/* A --tls-* flag, else its environment variable (empty: unset). */
-static const char *
-request_tls_value(const char *flag, const char *env)
-{
-	const char	*v;
-
-	if (flag != NULL)
-		return (flag);
-	v = getenv(env);
-	return (v != NULL && *v != '\0' ? v : NULL);
-}
-
-/*
- * What to trust and show on tls+tcp://: the flags, else $AIOJOBS_TLS_*.
- * 0, or an exit code.
+ * What to trust and show on tls+tcp://: the flags, else $AIOJOBS_TLS_*
+ * (libaiojobs reads those). 0, or an exit code.
  */
 static int
 request_tls(struct ctl *ctl)
 {
-	struct transport_tls	 tls;
+	const struct transport_tls	*t = &ctl->tls;
 
-	tls.ca_file = request_tls_value(ctl->tls.ca_file,
-	    "AIOJOBS_TLS_CA_FILE");
-	tls.server_name = request_tls_value(ctl->tls.server_name,
-	    "AIOJOBS_TLS_SERVER_NAME");
-	tls.cert_file = request_tls_value(ctl->tls.cert_file,
-	    "AIOJOBS_TLS_CERT_FILE");
-	tls.key_file = request_tls_value(ctl->tls.key_file,
-	    "AIOJOBS_TLS_KEY_FILE");
-	if ((tls.cert_file == NULL) != (tls.key_file == NULL))
+	if (aiojobs_set_tls(ctl->client, t->ca_file, t->server_name,
+	    t->cert_file, t->key_file) != AIOJOBS_OK)
 		return (ctl_usage_error(ctl, "a client certificate needs both "
 		    "--tls-cert-file and --tls-key-file"));
-	client_set_tls(ctl->client, &tls);
 	return (0);
 }
 
-/* Open the control socket on first use. */
+/*
+ * The token to send: --token-file or --token, else $AIOJOBS_TOKEN, else
+ * the file $AIOJOBS_TOKEN_FILE (libaiojobs reads those). 0, or an exit
+ * code.
+ */
+static int
+request_token(struct ctl *ctl)
+{
+	if (ctl->token != NULL && ctl->token_file != NULL) {
+		ctl_warnx("--token and --token-file: give one of them");
+		return (CTL_EXIT_USAGE);
+	}
+	if (aiojobs_set_token(ctl->client, ctl->token, ctl->token_file) !=
+	    AIOJOBS_OK) {
+		ctl_warnx("%s", aiojobs_errmsg(ctl->client));
+		return (CTL_EXIT_USAGE);
+	}
+	return (0);
+}
+
+/* Open the control socket on first use, through libaiojobs. */
 static int
 request_connect(struct ctl *ctl)
 {
-	char	*cause = NULL;
 	int	 r;
 
 	if (ctl->client != NULL)
 		return (0);
-	if (ctl->control == NULL)
-		ctl->control = ctl->url != NULL ? xstrdup(ctl->url) :
-		    endpoint_control_url(ctl->rundir);
-	if ((ctl->client = client_open(ctl->control, &cause)) != NULL) {
-		if ((r = request_tls(ctl)) != 0)
-			return (r);
-		return (request_token(ctl));
+	/* --url, else the library's rules: $AIOJOBS_URL, the run directory */
+	if (aiojobs_open_url(&ctl->client, ctl->url) != AIOJOBS_OK) {
+		ctl_warnx("%s", aiojobs_errmsg(ctl->client));
+		aiojobs_close(ctl->client);
+		ctl->client = NULL;
+		return (CTL_EXIT_USAGE);
 	}
-	r = request_bad_url(ctl->control, cause);
-	free(cause);
-	return (r);
+	free(ctl->control);
+	ctl->control = xstrdup(aiojobs_url(ctl->client));
+	if ((r = request_tls(ctl)) != 0)
+		return (r);
+	return (request_token(ctl));
 }
 
 void
@@ -200,6 +138,13 @@ request_check(struct ctl *ctl, struct ctl_reply *rep, const char *keep)
 	return (CTL_EXIT_ERROR);
 }
 
+/* Whether a request failed because the daemon could not be reached. */
+static int
+request_unreached(int code)
+{
+	return (code == AIOJOBS_E_UNREACHABLE || code == AIOJOBS_E_TIMEOUT);
+}
+
 /*
  * Send one request and read its reply: 0 when rep holds an ok reply, else
  * the exit code, with the reason printed.
@@ -219,8 +164,8 @@ int
 request_call_keep(struct ctl *ctl, const char *req, int timeout_ms,
     const char *keep, struct ctl_reply *rep)
 {
-	char	*cause = NULL;
-	int	 r;
+	const char	*cause;
+	int		 r;
 
 	memset(rep, 0, sizeof *rep);
 	if ((r = request_connect(ctl)) != 0)
@@ -230,17 +175,17 @@ request_call_keep(struct ctl *ctl, const char *req, int timeout_ms,
 		    strlen(req), CLIENT_MAX_SEND);
 		return (CTL_EXIT_USAGE);
 	}
-	r = client_request(ctl->client, req, timeout_ms, &rep->raw, &cause);
+	r = aiojobs_request(ctl->client, req, timeout_ms, &rep->raw);
+	cause = aiojobs_errmsg(ctl->client);
 	/* a TLS failure means something answered: it is not about running */
-	if (r == CLIENT_UNREACHABLE && strncmp(cause, "TLS ", 4) == 0)
+	if (request_unreached(r) && strncmp(cause, "TLS ", 4) == 0)
 		ctl_warnx("aiojobsd at %s: %s", ctl->control, cause);
-	else if (r == CLIENT_UNREACHABLE)
+	else if (request_unreached(r))
 		ctl_warnx("cannot reach aiojobsd at %s: %s (is aiojobsd "
 		    "running?)", ctl->control, cause);
-	else if (r != 0)
+	else if (rep->raw == NULL)
 		ctl_warnx("%s: %s", ctl->control, cause);
-	free(cause);
-	if (r != 0)
+	if (rep->raw == NULL)
 		return (CTL_EXIT_UNREACHABLE);
 	return (request_check(ctl, rep, keep));
 }

@@ -102,7 +102,8 @@ client_url(struct client *c)
 
 /*
  * Send one request and wait up to timeout_ms (-1: forever) for its reply,
- * which the caller frees. Returns 0, CLIENT_ERROR or CLIENT_UNREACHABLE.
+ * which the caller frees. Returns 0, CLIENT_ERROR, CLIENT_UNREACHABLE or
+ * CLIENT_TIMEOUT.
  */
 int
 client_request(struct client *c, const char *req, int timeout_ms,
@@ -146,7 +147,7 @@ client_send(struct client *c, const char *req, int timeout_ms, char **reply,
 	case 0:
 		return (0);
 	case TRANSPORT_TIMEOUT:
-		return (CLIENT_UNREACHABLE);
+		return (CLIENT_TIMEOUT);
 	default:
 		return (CLIENT_ERROR);
 	}

@@ -24,7 +24,8 @@
 
 /* client_request results besides 0. */
 #define CLIENT_ERROR		-1	/* a local error: bad URL, too large */
-#define CLIENT_UNREACHABLE	-2	/* nobody answered in time */
+#define CLIENT_UNREACHABLE	-2	/* no connection could be made */
+#define CLIENT_TIMEOUT		-3	/* connected, but no reply in time */
 
 struct client;
 

@@ -217,6 +217,7 @@ int	 msg_request_decode(struct msg_in *, unsigned int, unsigned int,
 	    struct msg_request *, struct msg_error *);
 void	 msg_request_clear(struct msg_request *);
 char	*msg_request_add_token(const char *, const char *);
+char	*msg_object_set_string(const char *, const char *, const char *, int);
 int	 msg_spec_decode(struct msg_in *, struct msg_spec *,
 	    struct msg_error *);
 void	 msg_spec_clear(struct msg_spec *);

@@ -720,18 +720,35 @@ msg_request_clear(struct msg_request *req)
 char *
 msg_request_add_token(const char *req, const char *token)
 {
-	cJSON	*j;
+	return (msg_object_set_string(req, "token", token, 1));
+}
+
+/*
+ * A JSON object's text with the string member name set to value: replacing
+ * one already there if replace, else keeping one that is not null. NULL when the text is not
+ * a JSON object.
+ */
+char *
+msg_object_set_string(const char *text, const char *name, const char *value,
+    int replace)
+{
+	cJSON	*j, *old;
 	char	*s, *copy;
 
-	if ((j = cJSON_Parse(req)) == NULL)
+	if ((j = cJSON_Parse(text)) == NULL)
 		return (NULL);
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
 		return (NULL);
 	}
-	cJSON_DeleteItemFromObjectCaseSensitive(j, "token");
-	if (cJSON_AddStringToObject(j, "token", token) == NULL ||
-	    (s = cJSON_PrintUnformatted(j)) == NULL)
+	old = cJSON_GetObjectItemCaseSensitive(j, name);
+	if (old == NULL || replace || cJSON_IsNull(old)) {
+		/* null counts as absent (PROTOCOL section 2) */
+		cJSON_DeleteItemFromObjectCaseSensitive(j, name);
+		if (cJSON_AddStringToObject(j, name, value) == NULL)
+			abort();
+	}
+	if ((s = cJSON_PrintUnformatted(j)) == NULL)
 		abort();
 	cJSON_Delete(j);
 	copy = xstrdup(s);

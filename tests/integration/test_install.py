@@ -1,5 +1,6 @@
 """Installation: meson install into a DESTDIR lays out the binaries, the
-plugin header and example plugin, the systemd units and sysusers file, the
+plugin header and example plugin, libaiojobs (header, shared library
+with its soname links, pkg-config file, man page), the systemd units and sysusers file, the
 default configuration, the man pages and the bash completion under the
 configured prefix; a second build with another --prefix follows it (unit
 ExecStart, compiled-in defaults, man pages). Also the bash completion of
@@ -116,6 +117,13 @@ def layout(opts, plugin_dir):
         "header": os.path.join(optdir(opts, "includedir"),
                                "aiojobs_plugin.h"),
         "plugin": os.path.join(plugin_dir, "example.so"),
+        "lib_header": os.path.join(optdir(opts, "includedir"), "aiojobs.h"),
+        "lib": os.path.join(optdir(opts, "libdir"), "libaiojobs.so.0.1.0"),
+        "lib_soname": os.path.join(optdir(opts, "libdir"),
+                                   "libaiojobs.so.0"),
+        "lib_dev": os.path.join(optdir(opts, "libdir"), "libaiojobs.so"),
+        "pc": os.path.join(optdir(opts, "libdir"), "pkgconfig",
+                           "aiojobs.pc"),
         "unit": os.path.join(prefix, "lib/systemd/system/aiojobsd.service"),
         "user_unit": os.path.join(prefix,
                                   "lib/systemd/user/aiojobsd.service"),
@@ -124,6 +132,7 @@ def layout(opts, plugin_dir):
         "man8": os.path.join(mandir, "man8/aiojobsd.8"),
         "man1": os.path.join(mandir, "man1/aiojobctl.1"),
         "man5": os.path.join(mandir, "man5/aiojobsd.conf.5"),
+        "man3": os.path.join(mandir, "man3/aiojobs.3"),
         "completion": os.path.join(optdir(opts, "datadir"),
                                    "bash-completion/completions/aiojobctl"),
     }
@@ -154,10 +163,11 @@ def check_installed(destdir, opts, plugin_dir, version):
     for k in ("aiojobctl", "aiojobsd"):
         check_file(files[k], executable=True)
     for k in ("header", "plugin", "unit", "user_unit", "sysusers", "conf",
-              "completion"):
+              "completion", "lib_header", "lib", "pc"):
         check_file(files[k])
-    for k in ("man8", "man1", "man5"):
+    for k in ("man8", "man1", "man5", "man3"):
         check_man_page(files[k])
+    check_library(files, opts)
 
     aiojobsd = files["aiojobsd"]
     _, out, _ = run([aiojobsd, "--version"], env=harness.clean_env())
@@ -196,6 +206,23 @@ def check_installed(destdir, opts, plugin_dir, version):
         check(f.read() == g.read(), "installed completion differs from %s",
               COMPLETION)
     return files
+
+
+def check_library(files, opts):
+    """libaiojobs: the soname links, the soname, and a .pc that names the
+    prefix's directories."""
+    eq(os.readlink(files["lib_soname"]), "libaiojobs.so.0.1.0",
+       "libaiojobs.so.0 link")
+    eq(os.readlink(files["lib_dev"]), "libaiojobs.so.0", "libaiojobs.so link")
+    _, out, _ = run(["objdump", "-p", files["lib"]])
+    check(re.search(r"SONAME\s+libaiojobs\.so\.0$", out, re.M),
+          "soname of libaiojobs is not libaiojobs.so.0:\n%s", out)
+    with open(files["pc"]) as f:
+        pc = f.read()
+    check(re.search(r"^prefix=%s$" % re.escape(opts["prefix"]), pc, re.M),
+          "aiojobs.pc does not name the prefix:\n%s", pc)
+    check(re.search(r"^Libs:.*-laiojobs", pc, re.M),
+          "aiojobs.pc does not link -laiojobs:\n%s", pc)
 
 
 def uncommented(conf_text):
@@ -291,6 +318,7 @@ def test_install_other_prefix():
         # The literal places, whatever meson's defaults say.
         for rel in ("bin/aiojobctl", "sbin/aiojobsd",
                     "include/aiojobs_plugin.h",
+                    "include/aiojobs.h",
                     "lib/systemd/system/aiojobsd.service",
                     "lib/systemd/user/aiojobsd.service",
                     "lib/sysusers.d/aiojobsd.conf",
@@ -298,6 +326,7 @@ def test_install_other_prefix():
                     "share/man/man8/aiojobsd.8",
                     "share/man/man1/aiojobctl.1",
                     "share/man/man5/aiojobsd.conf.5",
+                    "share/man/man3/aiojobs.3",
                     "share/bash-completion/completions/aiojobctl"):
             check_file(under(destdir, os.path.join(OTHER_PREFIX, rel)))
         check(re.fullmatch(re.escape(OTHER_PREFIX) +
