@@ -2,6 +2,7 @@
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import namedtuple
@@ -85,7 +86,7 @@ class _Conn:
     def handshake(self, dl):
         """Wait for the peer's SP header (messages after it are kept)."""
         self.early = []
-        while not self.stream._header_ok:
+        while not self.stream.ready:
             self.early += self.recv(dl, header_only=True)
 
     def send(self, body, dl):
@@ -107,12 +108,12 @@ class _Conn:
             if not data:
                 raise EOFError("the daemon closed the connection")
             msgs = self.stream.feed(data)
-            if msgs or (header_only and self.stream._header_ok):
+            if msgs or (header_only and self.stream.ready):
                 return msgs
 
 
 def ssl_errors():
-    import ssl
+    """The errors of a TLS handshake that retrying cannot mend."""
     return (ssl.SSLCertVerificationError,)
 
 

@@ -90,6 +90,11 @@ class Stream:
         self._buf = bytearray()
         self._header_ok = False
 
+    @property
+    def ready(self):
+        """Whether the peer's header has come and checked out."""
+        return self._header_ok
+
     def hello(self):
         """The bytes to send first: our SP header."""
         return header(self.proto)
