@@ -177,6 +177,19 @@ class Ops(support.DaemonCase, unittest.IsolatedAsyncioTestCase):
 
 
 class Missing(unittest.IsolatedAsyncioTestCase):
+    async def test_many_calls_one_deadline_each(self):
+        # many calls at once to a missing daemon: each fails within its
+        # own deadline, none waits behind the others' attempts
+        async with aiojobsd.AsyncClient("ipc:///tmp/aiojobsd-none-%d.sock"
+                                        % os.getpid(), reconnect=5) as c:
+            t0 = time.monotonic()
+            rs = await asyncio.gather(*(c.ping(timeout=0.5 + i * 0.1)
+                                        for i in range(5)),
+                                      return_exceptions=True)
+            self.assertTrue(all(isinstance(r, aiojobsd.Unavailable)
+                                for r in rs), rs)
+            self.assertLess(time.monotonic() - t0, 1.5)
+
     async def test_missing_daemon(self):
         t0 = time.monotonic()
         async with aiojobsd.AsyncClient("ipc:///tmp/aiojobsd-none-%d.sock"

@@ -126,7 +126,14 @@ class AsyncTransport:
 
     async def request(self, payload, dl):
         while True:
-            conn = await self._ensure(dl)
+            # Others may hold the lock while they connect: wait for it
+            # no longer than this request's own deadline.
+            try:
+                conn = await asyncio.wait_for(self._ensure(dl),
+                                              _core.left(dl))
+            except asyncio.TimeoutError:
+                raise errors.Unavailable("%s: not connected in time"
+                                         % self.addr.url)
             rid = self.ids.next()
             fut = asyncio.get_running_loop().create_future()
             self.waiting[rid] = fut
