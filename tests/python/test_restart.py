@@ -189,6 +189,31 @@ class Restart(unittest.TestCase):
                 self.assertEqual([v["id"] for v in c.list()],
                                  [out["j"].id])
 
+    def test_events_across_kill(self):
+        with harness.Daemon() as d:
+            with aiojobsd.Client(d.url, events_url=d.events_url,
+                                 reconnect=15) as c:
+                events = c.events("job.succeeded", timeout=15)
+                restart(d)
+                got = []
+
+                def consume():
+                    # the iterator reconnects to the new daemon on its own
+                    for ev in events:
+                        if ev.job["queue"] == "after":
+                            got.append(ev)
+                            return
+
+                t = threading.Thread(target=consume)
+                t.start()
+                deadline = time.monotonic() + 15
+                # events are best effort: submit until one comes
+                while t.is_alive() and time.monotonic() < deadline:
+                    c.submit("sleep", ms=0, queue="after")
+                    t.join(0.2)
+                t.join(20)
+                self.assertEqual(got[0].topic, "job.succeeded")
+
     def test_shutdown(self):
         d = harness.Daemon()
         with d:
