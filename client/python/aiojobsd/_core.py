@@ -11,7 +11,7 @@ resends, long waits split under max_hold) are written once.
 import time
 import uuid
 
-from . import errors
+from . import _endpoint, errors
 
 # The longest a wait is held in one request; the daemon's own max_hold
 # (30 s by default) may end it sooner, and the client then asks again.
@@ -249,8 +249,14 @@ class Ops:
     hands it to self._drive: the blocking Client runs it and returns its
     result, the AsyncClient returns a coroutine to await."""
 
-    def __init__(self, timeout):
+    def __init__(self, url, events_url, token, token_file, timeout,
+                 reconnect):
+        # both faces find the daemon and the token as aiojobctl does
+        self.url = _endpoint.control_url(url)
+        self.events_url = _endpoint.events_url(events_url)
+        self.token = _endpoint.token(token, token_file)
         self.timeout = timeout
+        self.reconnect = reconnect
 
     def _dl(self, timeout):
         return deadline(self.timeout if timeout is ... else timeout)

@@ -177,11 +177,8 @@ class Client(_core.Ops):
                  token_file=None, timeout=30.0, reconnect=10.0,
                  ca_file=None, server_name=None, cert_file=None,
                  key_file=None):
-        super().__init__(timeout)
-        self.url = _endpoint.control_url(url)
-        self.events_url = _endpoint.events_url(events_url)
-        self.token = _endpoint.token(token, token_file)
-        self.reconnect = reconnect
+        super().__init__(url, events_url, token, token_file, timeout,
+                         reconnect)
         self._tls = dict(ca_file=ca_file, server_name=server_name,
                          cert_file=cert_file, key_file=key_file)
         self._transport = Transport(
